@@ -1,0 +1,64 @@
+"""Shared checks for raw text input (internal)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from provider_identity.errors import FieldError
+
+__all__ = ["FORBIDDEN_CATEGORIES", "INVISIBLE", "FieldErrors", "has_forbidden_characters"]
+
+#: Unicode categories never allowed in an identifier: controls, format
+#: characters (which include the bidirectional controls and zero-width
+#: characters), surrogates, private use, unassigned, line/paragraph separators.
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+#: Letters and marks that render as nothing.
+INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0")
+
+
+def has_forbidden_characters(value: str) -> bool:
+    """True if ``value`` holds a control, format (bidi, zero-width) or invisible character."""
+    return any(
+        char in INVISIBLE or unicodedata.category(char) in FORBIDDEN_CATEGORIES for char in value
+    )
+
+
+class FieldErrors:
+    """Collects field errors so a form learns about every problem at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, field: str, code: str, message: str) -> None:
+        """Record one problem with ``field``."""
+        self.errors.append(FieldError(field=field, code=code, message=message))
+
+    def extend(self, errors: tuple[FieldError, ...]) -> None:
+        """Record problems found elsewhere."""
+        self.errors.extend(errors)
+
+    def text(
+        self, field: str, value: object, *, label: str, max_length: int, controls_ok: bool = False
+    ) -> str | None:
+        """Check that ``value`` is a non-blank string of bounded length.
+
+        Length is checked before anything else looks at the content, so an
+        oversized value costs no normalisation. Returns the value, or ``None``
+        after recording why it is unusable.
+        """
+        if not isinstance(value, str):
+            self.add(field, "wrong_type", f"{label} must be text.")
+            return None
+        if len(value) > max_length:
+            self.add(field, "too_long", f"{label} must be at most {max_length} characters.")
+            return None
+        if not value.strip():
+            self.add(field, "required", f"{label} is required.")
+            return None
+        if not controls_ok and any(unicodedata.category(char) == "Cc" for char in value):
+            self.add(
+                field, "invalid_characters", f"{label} contains characters that are not allowed."
+            )
+            return None
+        return value

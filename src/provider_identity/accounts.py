@@ -1,0 +1,146 @@
+"""Accounts and the one canonical form of usernames and email addresses."""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from datetime import datetime
+
+import attrs
+import email_validator
+
+from provider_identity._fields import FieldErrors, has_forbidden_characters
+from provider_identity.errors import InvalidInput
+from provider_identity.providers import ProviderType
+
+__all__ = [
+    "EMAIL_MAX_LENGTH",
+    "USERNAME_MAX_LENGTH",
+    "USERNAME_MIN_LENGTH",
+    "Account",
+    "AccountStatus",
+    "CanonicalEmail",
+    "canonical_email",
+    "canonical_username",
+    "canonicalize",
+]
+
+USERNAME_MIN_LENGTH = 3
+USERNAME_MAX_LENGTH = 64
+EMAIL_MAX_LENGTH = 254
+
+
+def canonicalize(value: str) -> str:
+    """NFKC plus case folding, repeated until stable, so ``canonicalize`` is idempotent.
+
+    A single ``casefold(NFKC(x))`` is not always NFKC-normal; iterating to a
+    fixed point (two rounds in practice) makes ``canon(canon(x)) == canon(x)``.
+    """
+    for _ in range(4):
+        folded = unicodedata.normalize("NFKC", value).casefold()
+        if folded == value:
+            break
+        value = folded
+    return value
+
+
+def canonical_username(value: object, *, field: str = "username") -> str:
+    """Return the canonical key of a username.
+
+    Raises:
+        InvalidInput: not text, blank, too short or long, or containing
+            whitespace, control, bidirectional or invisible characters.
+    """
+    errors = FieldErrors()
+    text = errors.text(field, value, label="User Name", max_length=4 * USERNAME_MAX_LENGTH)
+    if text is not None:
+        key = canonicalize(text)
+        if has_forbidden_characters(text) or any(char.isspace() for char in key):
+            errors.add(
+                field,
+                "invalid_characters",
+                "User Name may not contain spaces or invisible characters.",
+            )
+        elif not USERNAME_MIN_LENGTH <= len(key) <= USERNAME_MAX_LENGTH:
+            errors.add(
+                field,
+                "invalid_length",
+                f"User Name must be {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters.",
+            )
+        else:
+            return key
+    raise InvalidInput(errors.errors)
+
+
+@attrs.frozen
+class CanonicalEmail:
+    """An email address as stored (``address``) and as compared (``key``)."""
+
+    address: str
+    key: str
+
+
+def canonical_email(value: object, *, field: str = "email") -> CanonicalEmail:
+    """Validate an email address with email-validator (no DNS) and canonicalise it.
+
+    Raises:
+        InvalidInput: not text, blank, too long, invisible characters, or not
+            a valid address.
+    """
+    errors = FieldErrors()
+    text = errors.text(field, value, label="Email", max_length=EMAIL_MAX_LENGTH)
+    if text is not None:
+        if has_forbidden_characters(text):
+            errors.add(
+                field, "invalid_characters", "Email contains characters that are not allowed."
+            )
+        else:
+            try:
+                validated = email_validator.validate_email(text.strip(), check_deliverability=False)
+            except email_validator.EmailNotValidError:
+                errors.add(field, "invalid_email", "Please enter a valid email address.")
+            else:
+                return CanonicalEmail(validated.normalized, canonicalize(validated.normalized))
+    raise InvalidInput(errors.errors)
+
+
+class AccountStatus(enum.Enum):
+    """Where an account is in its life."""
+
+    PENDING = "pending"
+    """Registered; the activation link has not been followed yet."""
+    ACTIVE = "active"
+    """Activated; may log in."""
+
+
+@attrs.frozen(kw_only=True)
+class Account:
+    """A Provider Portal user account, as the AccountRepository stores it.
+
+    ``credential_version`` is bumped on activation and on every password
+    change; tokens and (in the caller's hands) sessions are bound to it, so
+    bumping it kills every outstanding link. Hashes never appear in ``repr``.
+    """
+
+    id: str
+    username: str
+    username_key: str
+    email: str
+    email_key: str
+    status: AccountStatus
+    provider_type: ProviderType
+    provider_id: str
+    password_hash: str = attrs.field(repr=False)
+    password_history: tuple[str, ...] = attrs.field(default=(), repr=False)
+    security_question: str
+    security_answer_hash: str = attrs.field(repr=False)
+    agreement_version: str
+    agreement_accepted_at: datetime
+    created_at: datetime
+    activated_at: datetime | None = None
+    credential_version: int = 0
+
+    @property
+    def is_active(self) -> bool:
+        """True once the account has been activated."""
+        return self.status is AccountStatus.ACTIVE

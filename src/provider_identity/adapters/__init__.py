@@ -1,0 +1,1 @@
+"""Adapters: implementations of the ports. ``memory`` needs nothing but the standard library."""

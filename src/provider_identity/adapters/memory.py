@@ -1,0 +1,177 @@
+"""In-memory adapters: thread-safe, for tests, examples and single-process tools.
+
+Each store takes one lock per operation, so check-and-update steps are atomic
+across threads, as the ports require.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+
+from provider_identity.accounts import Account
+from provider_identity.errors import (
+    AccountNotFound,
+    AlreadyRegistered,
+    ConcurrentUpdate,
+    FieldError,
+    InvalidInput,
+    UsernameUnavailable,
+)
+from provider_identity.lockout import LockoutState
+from provider_identity.providers import ProviderRecord
+
+__all__ = [
+    "MemoryAccountRepository",
+    "MemoryLockoutStore",
+    "MemoryProviderDirectory",
+]
+
+
+class MemoryProviderDirectory:
+    """Provider records in dictionaries keyed by Provider ID, NPI and Tax ID."""
+
+    def __init__(self, records: Iterable[ProviderRecord] = ()) -> None:
+        self._lock = threading.Lock()
+        self._by_id: dict[str, ProviderRecord] = {}
+        self._by_npi: dict[str, ProviderRecord] = {}
+        self._by_tax_id: dict[str, dict[str, ProviderRecord]] = {}
+        self.add_all(records)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def add(self, record: ProviderRecord) -> None:
+        """Insert or replace the record with ``record.provider_id``."""
+        if not isinstance(record, ProviderRecord):
+            raise InvalidInput(
+                [FieldError(field="record", code="wrong_type", message="Not a ProviderRecord.")]
+            )
+        with self._lock:
+            old = self._by_id.get(record.provider_id)
+            if old is not None:
+                if old.npi is not None:
+                    self._by_npi.pop(old.npi, None)
+                self._by_tax_id[old.tax_id].pop(old.provider_id, None)
+            self._by_id[record.provider_id] = record
+            if record.npi is not None:
+                self._by_npi[record.npi] = record
+            self._by_tax_id.setdefault(record.tax_id, {})[record.provider_id] = record
+
+    def add_all(self, records: Iterable[ProviderRecord]) -> None:
+        """Insert or replace many records."""
+        for record in records:
+            self.add(record)
+
+    def by_provider_id(self, provider_id: str) -> ProviderRecord | None:
+        """The record with this Provider ID, if any."""
+        return self._by_id.get(provider_id)
+
+    def by_npi(self, npi: str) -> ProviderRecord | None:
+        """The record with this NPI, if any."""
+        return self._by_npi.get(npi)
+
+    def by_tax_id(self, tax_id: str) -> Sequence[ProviderRecord]:
+        """Every record under this Tax ID, ordered by Provider ID."""
+        with self._lock:
+            records = self._by_tax_id.get(tax_id, {})
+            return tuple(records[key] for key in sorted(records))
+
+
+class MemoryAccountRepository:
+    """Accounts in a dictionary; usernames and emails share one key space."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._accounts: dict[str, Account] = {}
+        self._keys: dict[str, str] = {}
+        self._by_provider: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def __iter__(self) -> Iterator[Account]:
+        return iter(tuple(self._accounts.values()))
+
+    def add(self, account: Account) -> None:
+        """Store a new account, refusing any clash atomically."""
+        with self._lock:
+            if account.provider_id in self._by_provider:
+                raise AlreadyRegistered
+            for field, key in (("username", account.username_key), ("email", account.email_key)):
+                if key in self._keys:
+                    raise UsernameUnavailable(field)
+            if account.username_key == account.email_key or account.id in self._accounts:
+                raise UsernameUnavailable("username")
+            self._accounts[account.id] = account
+            self._keys[account.username_key] = account.id
+            self._keys[account.email_key] = account.id
+            self._by_provider[account.provider_id] = account.id
+
+    def get(self, account_id: str) -> Account | None:
+        """The account with this id, if any."""
+        return self._accounts.get(account_id)
+
+    def find_by_username(self, username_key: str) -> Account | None:
+        """The account whose canonical username is ``username_key``, if any."""
+        account = self._accounts.get(self._keys.get(username_key, ""))
+        return account if account is not None and account.username_key == username_key else None
+
+    def find_by_provider_id(self, provider_id: str) -> Account | None:
+        """The account registered for this provider, if any."""
+        return self._accounts.get(self._by_provider.get(provider_id, ""))
+
+    def key_taken(self, key: str) -> bool:
+        """True if ``key`` is some account's canonical username or email."""
+        return key in self._keys
+
+    def replace(self, account: Account, *, expected_version: int) -> None:
+        """Overwrite the account if its credential version is still ``expected_version``."""
+        with self._lock:
+            stored = self._accounts.get(account.id)
+            if stored is None:
+                raise AccountNotFound
+            if stored.credential_version != expected_version:
+                raise ConcurrentUpdate
+            if (stored.username_key, stored.email_key, stored.provider_id) != (
+                account.username_key,
+                account.email_key,
+                account.provider_id,
+            ):
+                raise ConcurrentUpdate(
+                    "Usernames, emails and providers of an account do not change."
+                )
+            self._accounts[account.id] = account
+
+
+class MemoryLockoutStore:
+    """Failure counters in a dictionary, each update under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[str, LockoutState] = {}
+
+    def record_failure(
+        self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
+    ) -> LockoutState:
+        """Count a failure atomically (see :class:`~provider_identity.ports.LockoutStore`)."""
+        with self._lock:
+            state = self._states.get(key)
+            if state is None or (state.locked_until is not None and now >= state.locked_until):
+                state = LockoutState(failures=0)
+            locked_until = state.locked_until
+            failures = state.failures + 1
+            if locked_until is None and failures >= max_failures:
+                locked_until = now + lock_for
+            state = self._states[key] = LockoutState(failures=failures, locked_until=locked_until)
+            return state
+
+    def get(self, key: str) -> LockoutState | None:
+        """The stored state for ``key``, if any."""
+        return self._states.get(key)
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``."""
+        with self._lock:
+            self._states.pop(key, None)

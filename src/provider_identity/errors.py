@@ -1,0 +1,346 @@
+"""Every error the library raises, each with a stable ``code``.
+
+The tree::
+
+    IdentityError                      (never raised directly)
+    ├── ConfigurationError             ValueError; bad settings at construction
+    ├── InvalidInput                   ValueError; field errors, all at once
+    │   └── PasswordRejected           the only field errors are the password's
+    ├── RegistrationError
+    │   ├── ProviderNotFound           carries the help line(s)
+    │   ├── DetailsMismatch
+    │   ├── NotEligibleForGroup
+    │   ├── AlreadyRegistered
+    │   └── UsernameUnavailable        username or email taken
+    ├── AuthenticationError
+    │   ├── InvalidCredentials         unknown user and wrong password alike
+    │   ├── AccountLocked              carries ``locked_until``
+    │   └── AccountNotActivated
+    ├── TokenError
+    │   ├── TokenExpired
+    │   ├── TokenInvalid               forged, truncated, garbled
+    │   ├── TokenWrongPurpose
+    │   └── TokenAlreadyUsed
+    ├── SecurityAnswerError
+    │   ├── SecurityAnswerMismatch     carries ``attempts_left``
+    │   └── SecurityAnswerLocked       carries ``locked_until``
+    ├── AccountNotFound                an administrative call named no account
+    ├── ConcurrentUpdate               a repository refused a stale write
+    └── MailDeliveryError              a Mailer could not hand a message over
+
+``code`` is part of the public API: match on it (or on the class), never on
+``message``, which is user-facing wording and may be re-branded. No error
+message ever contains a password, security answer, token, hash or full Tax ID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import ClassVar
+
+import attrs
+
+__all__ = [
+    "AccountLocked",
+    "AccountNotActivated",
+    "AccountNotFound",
+    "AlreadyRegistered",
+    "AuthenticationError",
+    "ConcurrentUpdate",
+    "ConfigurationError",
+    "DetailsMismatch",
+    "FieldError",
+    "IdentityError",
+    "InvalidCredentials",
+    "InvalidInput",
+    "MailDeliveryError",
+    "NotEligibleForGroup",
+    "PasswordRejected",
+    "ProviderNotFound",
+    "RegistrationError",
+    "SecurityAnswerError",
+    "SecurityAnswerLocked",
+    "SecurityAnswerMismatch",
+    "TokenAlreadyUsed",
+    "TokenError",
+    "TokenExpired",
+    "TokenInvalid",
+    "TokenWrongPurpose",
+    "UsernameUnavailable",
+]
+
+
+class IdentityError(Exception):
+    """Root of the library's errors. Never raised directly.
+
+    Attributes:
+        code: Stable, machine-readable identifier of the error class.
+        message: Default user-facing wording (the seed's, where it has one).
+    """
+
+    code: ClassVar[str] = "identity_error"
+    default_message: ClassVar[str] = "The request could not be completed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class ConfigurationError(IdentityError, ValueError):
+    """A setting is unsafe or inconsistent; raised when an object is built."""
+
+    code = "configuration_error"
+    default_message = "The configuration is not valid."
+
+
+@attrs.frozen(kw_only=True)
+class FieldError:
+    """One problem with one input field, ready to show beside the field.
+
+    Attributes:
+        field: The request field's name, e.g. ``"tax_id"``.
+        code: Stable identifier, e.g. ``"required"`` or ``"too_short"``.
+        message: User-facing wording.
+    """
+
+    field: str
+    code: str
+    message: str
+
+
+class InvalidInput(IdentityError, ValueError):
+    """Input is missing or malformed. Every problem is reported at once.
+
+    Attributes:
+        errors: One :class:`FieldError` per problem, in field order.
+    """
+
+    code = "invalid_input"
+    default_message = "Please correct the highlighted fields."
+
+    def __init__(self, errors: Sequence[FieldError], message: str | None = None) -> None:
+        self.errors: tuple[FieldError, ...] = tuple(errors)
+        super().__init__(message)
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The names of the fields that have at least one problem."""
+        return frozenset(error.field for error in self.errors)
+
+
+class PasswordRejected(InvalidInput):
+    """The new password breaks the password policy; ``errors`` lists each rule."""
+
+    code = "password_rejected"
+    default_message = "The password does not meet the requirements."
+
+
+class RegistrationError(IdentityError):
+    """Registration was refused for a reason other than malformed input."""
+
+    code = "registration_error"
+
+
+class ProviderNotFound(RegistrationError):
+    """No provider record has the Provider ID, NPI or Tax ID given.
+
+    Attributes:
+        help_lines: ``(line of business, phone number)`` pairs to call.
+    """
+
+    code = "provider_not_found"
+    default_message = "The provider does not exist in Provider Portal."
+
+    def __init__(
+        self, help_lines: Sequence[tuple[str, str]] = (), message: str | None = None
+    ) -> None:
+        self.help_lines: tuple[tuple[str, str], ...] = tuple(help_lines)
+        if message is None and self.help_lines:
+            numbers = " or ".join(f"{number} ({name})" for name, number in self.help_lines)
+            message = f"{self.default_message} Please call the help line at {numbers}."
+        super().__init__(message)
+
+
+class DetailsMismatch(RegistrationError):
+    """A record exists, but the details given do not match it exactly."""
+
+    code = "details_mismatch"
+    default_message = (
+        "The information you entered does not match our records. All your information "
+        "must match exactly as listed on your Explanation of Benefit (EOB) or welcome letter."
+    )
+
+
+class NotEligibleForGroup(RegistrationError):
+    """The provider's category may not register as a Group."""
+
+    code = "not_eligible_for_group"
+    default_message = (
+        "Group registration is available for radiologists, anesthesiologists, pathologists, "
+        "hospitalists, emergency room/urgent care and laboratory providers, and facilities "
+        "such as hospitals and skilled nursing facilities. Please register as a Practitioner."
+    )
+
+
+class AlreadyRegistered(RegistrationError):
+    """The provider already has an account."""
+
+    code = "already_registered"
+    default_message = "You are already registered. Please go to the Provider Login page and log in."
+
+
+class UsernameUnavailable(RegistrationError):
+    """The username, or the email address, is already used by another account.
+
+    Attributes:
+        field: ``"username"`` or ``"email"``.
+    """
+
+    code = "username_unavailable"
+    default_message = "That user name is not available. Please choose another."
+
+    def __init__(self, field: str = "username", message: str | None = None) -> None:
+        self.field = field
+        if message is None and field == "email":
+            message = "That email address is already used by another account."
+        super().__init__(message)
+
+
+class AuthenticationError(IdentityError):
+    """A login (or a password check standing in for one) was refused."""
+
+    code = "authentication_error"
+
+
+class InvalidCredentials(AuthenticationError):
+    """Unknown username or wrong password; deliberately the same error."""
+
+    code = "invalid_credentials"
+    default_message = "The user name or password is incorrect."
+
+
+class AccountLocked(AuthenticationError):
+    """Too many incorrect attempts; even the right password is refused.
+
+    Attributes:
+        locked_until: Aware UTC datetime at which the lock ends by itself.
+    """
+
+    code = "account_locked"
+    default_message = (
+        "Your account is locked due to too many incorrect login attempts. Use the Forgot "
+        "password? link to reset your password, or wait 24 hours and attempt to log in again."
+    )
+
+    def __init__(self, locked_until: datetime, message: str | None = None) -> None:
+        self.locked_until = locked_until
+        super().__init__(message)
+
+
+class AccountNotActivated(AuthenticationError):
+    """The password is right but the account was never activated."""
+
+    code = "account_not_activated"
+    default_message = (
+        "Your account is not activated yet. Open the email Activate Your Provider Portal "
+        "Account and click the Activate Account link."
+    )
+
+
+class TokenError(IdentityError):
+    """An activation or reset link cannot be used."""
+
+    code = "token_error"
+
+
+class TokenExpired(TokenError):
+    """The link is older than its purpose's lifetime."""
+
+    code = "token_expired"
+    default_message = "This link has expired. Please request a new one."
+
+
+class TokenInvalid(TokenError):
+    """The link is forged, truncated or garbled."""
+
+    code = "token_invalid"
+    default_message = "This link is not valid."
+
+
+class TokenWrongPurpose(TokenError):
+    """A genuine link, but for another purpose (a reset link used to activate)."""
+
+    code = "token_wrong_purpose"
+    default_message = "This link cannot be used here."
+
+
+class TokenAlreadyUsed(TokenError):
+    """The link was already used, or the account changed since it was sent."""
+
+    code = "token_already_used"
+    default_message = "This link has already been used."
+
+
+class SecurityAnswerError(IdentityError):
+    """A support-desk check of the security answer failed."""
+
+    code = "security_answer_error"
+
+
+class SecurityAnswerMismatch(SecurityAnswerError):
+    """The answer is wrong.
+
+    Attributes:
+        attempts_left: Wrong answers still allowed before the check locks.
+    """
+
+    code = "security_answer_mismatch"
+    default_message = "The security answer does not match."
+
+    def __init__(self, attempts_left: int, message: str | None = None) -> None:
+        self.attempts_left = attempts_left
+        super().__init__(message)
+
+
+class SecurityAnswerLocked(SecurityAnswerError):
+    """Too many wrong answers; the check is refused until ``locked_until``."""
+
+    code = "security_answer_locked"
+    default_message = "Too many incorrect security answers. Please try again later."
+
+    def __init__(self, locked_until: datetime, message: str | None = None) -> None:
+        self.locked_until = locked_until
+        super().__init__(message)
+
+
+class AccountNotFound(IdentityError):
+    """An administrative or authenticated call named an account that does not exist."""
+
+    code = "account_not_found"
+    default_message = "No such account."
+
+
+class ConcurrentUpdate(IdentityError):
+    """The account changed between read and write; the write was refused."""
+
+    code = "concurrent_update"
+    default_message = "The account was changed by another request. Please try again."
+
+
+class MailDeliveryError(IdentityError):
+    """A Mailer could not hand the message over.
+
+    Attributes:
+        smtp_code: The relay's reply code, when there was one.
+    """
+
+    code = "mail_delivery_failed"
+    default_message = "The message could not be sent."
+
+    def __init__(self, smtp_code: int | None = None, message: str | None = None) -> None:
+        self.smtp_code = smtp_code
+        super().__init__(message)

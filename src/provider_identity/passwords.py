@@ -1,0 +1,488 @@
+"""The password policy (seed and NIST presets) and argon2id hashing.
+
+The seed asks for "a minimum of 12 characters" with "one lowercase letter, one
+uppercase letter, one digit and one non-alphanumeric character". NIST SP
+800-63B rev 4 advises against such composition rules; :meth:`PasswordPolicy.nist`
+is the preset that follows it instead (15+ characters, no composition rules,
+blocklist and context words).
+
+Passwords are never truncated, trimmed or case-changed. They are NFKC-normalised
+before checking and before hashing (and so on both set and verify), after an
+upper bound on their raw length is enforced, so a 10 MB password costs neither
+normalisation nor a hash.
+"""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from collections.abc import Iterable
+from typing import Final
+
+import argon2
+import argon2.exceptions
+import argon2.profiles
+import attrs
+
+from provider_identity.errors import ConfigurationError, FieldError, PasswordRejected
+from provider_identity.ports import PasswordBlocklist
+
+__all__ = [
+    "COMMON_PASSWORDS",
+    "DEFAULT_CONTEXT_WORDS",
+    "OWASP_MINIMUM",
+    "RFC_9106_LOW_MEMORY",
+    "TEST_ONLY_CHEAPEST",
+    "PasswordHasher",
+    "PasswordPolicy",
+    "StaticBlocklist",
+    "Violation",
+    "common_passwords",
+    "normalize_password",
+]
+
+#: Words that make a password guessable for this portal, matched
+#: case-insensitively, with common letter/digit swaps, anywhere in it.
+DEFAULT_CONTEXT_WORDS: Final = ("CareSource", "Provider", "Portal", "Medicaid", "Marketplace")
+
+#: Identifiers shorter than this are not searched for in passwords: a 2-letter
+#: username would otherwise forbid half the dictionary.
+MIN_IDENTIFIER_LENGTH: Final = 4
+
+#: Raw input longer than ``RAW_LENGTH_FACTOR * max_length`` is refused before
+#: NFKC runs (NFKC may shrink combining sequences, so the exact count comes after).
+RAW_LENGTH_FACTOR: Final = 4
+
+# Letter/digit/symbol swaps folded onto one letter: "P0rt@l" and "portal" meet.
+_SWAPS = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "!": "i",
+        "|": "i",
+        "l": "i",
+        "3": "e",
+        "4": "a",
+        "@": "a",
+        "5": "s",
+        "$": "s",
+        "7": "t",
+        "+": "t",
+        "8": "b",
+        "9": "g",
+    }
+)
+
+
+def _fold(text: str) -> str:
+    return text.casefold().translate(_SWAPS)
+
+
+def normalize_password(password: str) -> str:
+    """NFKC, as used on both set and verify (ASCII is already NFKC)."""
+    return password if password.isascii() else unicodedata.normalize("NFKC", password)
+
+
+@attrs.frozen
+class Violation:
+    """One rule a password breaks, with a stable ``code`` and the form's wording."""
+
+    code: str
+    message: str
+
+    def as_field_error(self, field: str = "password") -> FieldError:
+        """The same problem, as a field error for a form."""
+        return FieldError(field=field, code=self.code, message=self.message)
+
+
+def _check_lengths(instance: PasswordPolicy, attribute: attrs.Attribute[int], value: int) -> None:
+    if attribute.name == "max_length" and value < 64:
+        raise ConfigurationError("max_length must be at least 64 (NIST SP 800-63B).")
+    if attribute.name == "min_length" and value < 1:
+        raise ConfigurationError("min_length must be at least 1.")
+    if attribute.name == "history" and value < 0:
+        raise ConfigurationError("history must not be negative.")
+
+
+# The same classes for ASCII, as sets, so the common case is decided in C.
+_ASCII_CLASSES = (
+    ("lower", frozenset(string.ascii_lowercase)),
+    ("upper", frozenset(string.ascii_uppercase)),
+    ("digit", frozenset(string.digits)),
+    ("symbol", frozenset(string.punctuation + " ")),
+    ("control", frozenset(map(chr, [*range(32), 127]))),
+)
+
+
+def _character_classes(password: str) -> set[str]:
+    """Which of lower/upper/digit/symbol/control occur, by Unicode category."""
+    if password.isascii():
+        chars = set(password)
+        return {name for name, members in _ASCII_CLASSES if not chars.isdisjoint(members)}
+    found: set[str] = set()
+    for char in password:
+        category = unicodedata.category(char)
+        if category == "Ll":
+            found.add("lower")
+        elif category in ("Lu", "Lt"):
+            found.add("upper")
+        elif category == "Nd":
+            found.add("digit")
+        elif category == "Cc":
+            found.add("control")
+        elif category[0] in "PSZ":
+            found.add("symbol")
+    return found
+
+
+def _folded_set(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(normalize_password(value).casefold() for value in values)
+
+
+@attrs.frozen
+class StaticBlocklist:
+    """A fixed set of forbidden passwords, compared after NFKC and case folding."""
+
+    passwords: frozenset[str] = attrs.field(converter=_folded_set)
+
+    def is_blocked(self, password: str) -> bool:
+        """True if the whole password is on the list (case-insensitively)."""
+        return normalize_password(password).casefold() in self.passwords
+
+
+#: A small built-in list of passwords that meet length rules yet top every breach
+#: corpus. Plug a larger list (or a breach service) in production.
+COMMON_PASSWORDS = (
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "123456789012345",
+    "1234567890123456",
+    "000000000000000",
+    "111111111111111",
+    "aaaaaaaaaaaaaaa",
+    "qwertyuiopasdfg",
+    "qwertyuiopasdfgh",
+    "qwertyuiop123456",
+    "qwertyuiop12345",
+    "1qaz2wsx3edc4rfv",
+    "1q2w3e4r5t6y7u8i",
+    "zaq12wsxcde34rfv",
+    "abcdefghijklmno",
+    "abcdefghijklmnop",
+    "abc123abc123abc",
+    "iloveyouiloveyou",
+    "passwordpassword",
+    "password123456789",
+    "Password1234567!",
+    "Password123456!",
+    "Password12345!",
+    "Password1234!",
+    "Password123!",
+    "P@ssw0rd12345",
+    "P@ssword12345",
+    "Welcome1234567!",
+    "Welcome12345!",
+    "Welcome123!!",
+    "letmeinletmein",
+    "letmein1234567",
+    "changemechangeme",
+    "trustno1trustno1",
+    "correcthorsebatterystaple",
+    "Summer2024Summer2024",
+    "Winter2024Winter2024",
+    "Spring2025Spring2025",
+    "Autumn2025Autumn2025",
+    "monkeymonkeymonkey",
+    "dragondragondragon",
+    "sunshinesunshine",
+    "football12345678",
+    "baseball12345678",
+    "superman12345678",
+    "princess12345678",
+    "starwarsstarwars",
+    "Qwerty123456789!",
+    "Qwerty12345678!",
+    "Admin1234567890!",
+    "administrator123",
+)
+
+
+def common_passwords() -> StaticBlocklist:
+    """The built-in :data:`COMMON_PASSWORDS` as a blocklist."""
+    return StaticBlocklist(COMMON_PASSWORDS)
+
+
+@attrs.frozen(kw_only=True)
+class PasswordPolicy:
+    """What a new password must satisfy. The defaults are the seed's rules.
+
+    Character classes are explicit Unicode categories, decided on the NFKC form:
+    lowercase ``Ll``; uppercase ``Lu`` or titlecase ``Lt``; digit ``Nd``;
+    non-alphanumeric any punctuation, symbol or space (``P*``, ``S*``, ``Z*``).
+
+    Attributes:
+        min_length: Fewest code points (after NFKC).
+        max_length: Most code points (after NFKC); at least 64.
+        require_lowercase: Needs an ``Ll`` character.
+        require_uppercase: Needs an ``Lu``/``Lt`` character.
+        require_digit: Needs an ``Nd`` character.
+        require_symbol: Needs a non-alphanumeric character.
+        context_words: Words the password may not contain (swaps included).
+        reject_identifiers: Refuse passwords containing the username or the
+            email's local part.
+        blocklist: Refuse passwords the blocklist holds (whole-password match).
+        history: How many previous passwords a change may not reuse (0: none).
+    """
+
+    min_length: int = attrs.field(default=12, validator=_check_lengths)
+    max_length: int = attrs.field(default=128, validator=_check_lengths)
+    require_lowercase: bool = True
+    require_uppercase: bool = True
+    require_digit: bool = True
+    require_symbol: bool = True
+    context_words: tuple[str, ...] = attrs.field(default=DEFAULT_CONTEXT_WORDS, converter=tuple)
+    reject_identifiers: bool = True
+    blocklist: PasswordBlocklist | None = None
+    history: int = attrs.field(default=5, validator=_check_lengths)
+    _folded_words: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    @_folded_words.default
+    def _fold_words(self) -> tuple[str, ...]:
+        return tuple(_fold(word) for word in self.context_words if word)
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_length > self.max_length:
+            raise ConfigurationError("min_length may not exceed max_length.")
+
+    @classmethod
+    def seed(cls, **changes: object) -> PasswordPolicy:
+        """The seed's policy: 12+ characters, lower, upper, digit, non-alphanumeric."""
+        return cls(**changes)  # type: ignore[arg-type]  # attrs checks the fields
+
+    @classmethod
+    def nist(
+        cls, *, blocklist: PasswordBlocklist | None = None, **changes: object
+    ) -> PasswordPolicy:
+        """NIST SP 800-63B rev 4: 15+ characters, no composition rules, blocklist, context words.
+
+        Without an explicit ``blocklist`` the small built-in list of common
+        passwords is used; plug a larger corpus in production.
+        """
+        return cls(
+            min_length=15,
+            require_lowercase=False,
+            require_uppercase=False,
+            require_digit=False,
+            require_symbol=False,
+            blocklist=blocklist if blocklist is not None else common_passwords(),
+            **changes,  # type: ignore[arg-type]  # attrs checks the fields
+        )
+
+    def check(
+        self, password: object, *, username: str | None = None, email: str | None = None
+    ) -> tuple[Violation, ...]:
+        """Return every rule ``password`` breaks; an empty tuple means it is acceptable.
+
+        ``username`` and ``email`` are the account's identifiers, for the
+        rule that a password may not contain them. History is not checked here
+        (it needs the hasher): :class:`~provider_identity.IdentityService` does it.
+        """
+        if not isinstance(password, str):
+            return (Violation("wrong_type", "Password must be text."),)
+        if len(password) > RAW_LENGTH_FACTOR * self.max_length:
+            return (self._too_long(),)
+        password = normalize_password(password)
+        if len(password) > self.max_length:
+            return (self._too_long(),)
+        violations: list[Violation] = []
+        if len(password) < self.min_length:
+            violations.append(
+                Violation("too_short", f"Must be a minimum of {self.min_length} characters.")
+            )
+        classes = _character_classes(password)
+        if "control" in classes:
+            violations.append(
+                Violation("control_character", "Must not contain control characters.")
+            )
+        for required, name, code, message in (
+            (
+                self.require_lowercase,
+                "lower",
+                "missing_lowercase",
+                "Must contain one lowercase letter.",
+            ),
+            (
+                self.require_uppercase,
+                "upper",
+                "missing_uppercase",
+                "Must contain one uppercase letter.",
+            ),
+            (self.require_digit, "digit", "missing_digit", "Must contain one digit."),
+            (
+                self.require_symbol,
+                "symbol",
+                "missing_symbol",
+                "Must contain one non-alphanumeric character.",
+            ),
+        ):
+            if required and name not in classes:
+                violations.append(Violation(code, message))
+        folded = _fold(password) if self._folded_words or self.reject_identifiers else ""
+        if self.reject_identifiers and self._contains_identifier(folded, username, email):
+            violations.append(
+                Violation(
+                    "contains_identifier", "Must not contain your user name or email address."
+                )
+            )
+        if any(word in folded for word in self._folded_words):
+            violations.append(
+                Violation(
+                    "contains_context_word",
+                    "Must not contain the name of the organisation, the portal or a plan.",
+                )
+            )
+        if self.blocklist is not None and self.blocklist.is_blocked(password):
+            violations.append(Violation("blocklisted", "Must not be a commonly used password."))
+        return tuple(violations)
+
+    def validate(
+        self, password: object, *, username: str | None = None, email: str | None = None
+    ) -> None:
+        """Raise :class:`PasswordRejected` listing every violation, if there is any."""
+        violations = self.check(password, username=username, email=email)
+        if violations:
+            raise PasswordRejected([violation.as_field_error() for violation in violations])
+
+    def describe(self) -> tuple[str, ...]:
+        """The requirement lines to print beside the password field, in the seed's words."""
+        lines = [f"Must be a minimum of {self.min_length} characters"]
+        wanted = [
+            name
+            for name, required in (
+                ("one lowercase letter", self.require_lowercase),
+                ("one uppercase letter", self.require_uppercase),
+                ("one digit", self.require_digit),
+                ("one non-alphanumeric character", self.require_symbol),
+            )
+            if required
+        ]
+        if wanted:
+            listed = (
+                wanted[0] if len(wanted) == 1 else ", ".join(wanted[:-1]) + " and " + wanted[-1]
+            )
+            lines.append(f"Must contain {listed}.")
+        lines.append(f"Must be at most {self.max_length} characters")
+        if self.reject_identifiers:
+            lines.append("Must not contain your user name or email address")
+        if self.context_words:
+            lines.append("Must not contain " + ", ".join(self.context_words))
+        if self.blocklist is not None:
+            lines.append("Must not be a commonly used password")
+        if self.history:
+            lines.append(f"Must not be one of your last {self.history} passwords")
+        return tuple(lines)
+
+    def _too_long(self) -> Violation:
+        return Violation("too_long", f"Must be at most {self.max_length} characters.")
+
+    @staticmethod
+    def _contains_identifier(folded: str, username: str | None, email: str | None) -> bool:
+        local_part = email.rpartition("@")[0] if email else None
+        return any(
+            len(identifier) >= MIN_IDENTIFIER_LENGTH and _fold(identifier) in folded
+            for identifier in (username, local_part)
+            if identifier
+        )
+
+
+#: RFC 9106's second recommended option (64 MiB, t=3, p=4): the default.
+RFC_9106_LOW_MEMORY: Final = argon2.profiles.RFC_9106_LOW_MEMORY
+
+#: OWASP's floor for argon2id (19 MiB, t=2, p=1); weaker parameters are refused.
+OWASP_MINIMUM: Final = argon2.Parameters(
+    type=argon2.Type.ID,
+    version=argon2.low_level.ARGON2_VERSION,
+    salt_len=16,
+    hash_len=32,
+    time_cost=2,
+    memory_cost=19 * 1024,
+    parallelism=1,
+)
+
+#: Cheapest possible parameters, for test suites only. Accepted only when
+#: this very object is passed, so no production setting reaches it by accident.
+TEST_ONLY_CHEAPEST: Final = argon2.profiles.CHEAPEST
+
+
+def _check_parameters(
+    instance: PasswordHasher,
+    attribute: attrs.Attribute[argon2.Parameters],
+    value: argon2.Parameters,
+) -> None:
+    if value is TEST_ONLY_CHEAPEST:
+        return
+    if value.type is not argon2.Type.ID:
+        raise ConfigurationError("PasswordHasher uses argon2id only.")
+    if (
+        value.memory_cost < OWASP_MINIMUM.memory_cost
+        or value.time_cost < OWASP_MINIMUM.time_cost
+        or value.parallelism < OWASP_MINIMUM.parallelism
+    ):
+        raise ConfigurationError(
+            "argon2 parameters below the OWASP floor (m=19 MiB, t=2, p=1); "
+            "name TEST_ONLY_CHEAPEST explicitly for test suites."
+        )
+
+
+@attrs.frozen(kw_only=True)
+class PasswordHasher:
+    """argon2id hashing through argon2-cffi.
+
+    ``verify`` fails closed: a wrong password, a malformed or foreign hash all
+    give ``False``. ``dummy_verify`` spends exactly the time a real
+    verification costs, for paths that must not reveal whether an account exists.
+
+    Attributes:
+        parameters: argon2 parameters; RFC 9106 low-memory by default.
+    """
+
+    parameters: argon2.Parameters = attrs.field(
+        default=RFC_9106_LOW_MEMORY, validator=_check_parameters
+    )
+    _hasher: argon2.PasswordHasher = attrs.field(init=False, repr=False, eq=False)
+    _dummy_hash: str = attrs.field(init=False, repr=False, eq=False)
+
+    @_hasher.default
+    def _build_hasher(self) -> argon2.PasswordHasher:
+        return argon2.PasswordHasher.from_parameters(self.parameters)
+
+    @_dummy_hash.default
+    def _build_dummy_hash(self) -> str:
+        return self._hasher.hash("provider-identity dummy password")
+
+    def hash(self, password: str) -> str:
+        """Hash an (NFKC-normalised) password."""
+        return self._hasher.hash(normalize_password(password))
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True if ``password`` matches ``password_hash``; ``False`` on any failure."""
+        try:
+            return self._hasher.verify(password_hash, normalize_password(password))
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            return False
+
+    def dummy_verify(self, password: str) -> None:
+        """Verify ``password`` against a dummy hash of the same cost; the result is discarded."""
+        self.verify(self._dummy_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True if ``password_hash`` was made with other parameters than the current ones."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except (argon2.exceptions.InvalidHashError, ValueError):
+            return True
+
+    def verify_any(self, password: str, password_hashes: Iterable[str]) -> bool:
+        """True if ``password`` matches any of ``password_hashes`` (password history)."""
+        return any(self.verify(password_hash, password) for password_hash in password_hashes)

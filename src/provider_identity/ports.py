@@ -1,0 +1,137 @@
+"""The ports: small Protocols the domain depends on. Adapters implement them.
+
+Adapters do not inherit from these classes; mypy checks structurally that each
+adapter satisfies its protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Protocol
+
+from provider_identity.clock import Clock
+
+if TYPE_CHECKING:
+    from provider_identity.accounts import Account
+    from provider_identity.events import AuditEvent
+    from provider_identity.lockout import LockoutState
+    from provider_identity.providers import ProviderRecord
+
+__all__ = [
+    "AccountRepository",
+    "Clock",
+    "EventSink",
+    "LockoutStore",
+    "Mailer",
+    "PasswordBlocklist",
+    "ProviderDirectory",
+]
+
+
+class ProviderDirectory(Protocol):
+    """Protocol: the plan's provider records, looked up by normalised identifiers."""
+
+    def by_provider_id(self, provider_id: str) -> ProviderRecord | None:
+        """The record with this (normalised) Provider ID, if any."""
+        ...
+
+    def by_npi(self, npi: str) -> ProviderRecord | None:
+        """The record with this NPI, if any."""
+        ...
+
+    def by_tax_id(self, tax_id: str) -> Sequence[ProviderRecord]:
+        """Every record listed under this 9-digit Tax ID, as of now."""
+        ...
+
+
+class AccountRepository(Protocol):
+    """Protocol: where accounts live.
+
+    Uniqueness is the repository's job and must be atomic: no two accounts
+    share a provider, and no canonical username or email equals another
+    account's canonical username or email (the two share one key space).
+    """
+
+    def add(self, account: Account) -> None:
+        """Store a new account.
+
+        Raises:
+            AlreadyRegistered: an account exists for ``account.provider_id``.
+            UsernameUnavailable: the username or email key is taken (``field`` says which).
+        """
+        ...
+
+    def get(self, account_id: str) -> Account | None:
+        """The account with this id, if any."""
+        ...
+
+    def find_by_username(self, username_key: str) -> Account | None:
+        """The account whose canonical username is ``username_key``, if any."""
+        ...
+
+    def find_by_provider_id(self, provider_id: str) -> Account | None:
+        """The account registered for this provider, if any."""
+        ...
+
+    def key_taken(self, key: str) -> bool:
+        """True if ``key`` is some account's canonical username or email."""
+        ...
+
+    def replace(self, account: Account, *, expected_version: int) -> None:
+        """Overwrite the account with the same id, if its stored credential version is unchanged.
+
+        Raises:
+            AccountNotFound: no account has ``account.id``.
+            ConcurrentUpdate: the stored ``credential_version`` is not ``expected_version``.
+        """
+        ...
+
+
+class LockoutStore(Protocol):
+    """Protocol: failure counters, one per key, updated atomically."""
+
+    def record_failure(
+        self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
+    ) -> LockoutState:
+        """Count one failure for ``key`` in a single atomic step and return the new state.
+
+        The step: a lock that has ended (``now >= locked_until``) is forgotten
+        first (count 0, no lock); then the count goes up by one; then, if no
+        lock is set and the count has reached ``max_failures``, the lock is set
+        to ``now + lock_for``. An existing lock is never extended.
+        """
+        ...
+
+    def get(self, key: str) -> LockoutState | None:
+        """The stored state for ``key``, if any (ended locks included)."""
+        ...
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``'s count and lock."""
+        ...
+
+
+class Mailer(Protocol):
+    """Protocol: hands a finished message over for delivery."""
+
+    def send(self, message: EmailMessage) -> None:
+        """Deliver ``message`` or raise :class:`~provider_identity.errors.MailDeliveryError`."""
+        ...
+
+
+class EventSink(Protocol):
+    """Protocol: receives one audit event per state change or authentication decision."""
+
+    def emit(self, event: AuditEvent) -> None:
+        """Record ``event``. Must not raise for a well-formed event."""
+        ...
+
+
+class PasswordBlocklist(Protocol):
+    """Protocol: passwords nobody may choose (breached, common, expected)."""
+
+    def is_blocked(self, password: str) -> bool:
+        """True if the whole (NFKC-normalised) password is on the list."""
+        ...

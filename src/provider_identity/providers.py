@@ -1,0 +1,264 @@
+"""Provider records as the health plan keeps them, and the normalisers that compare them.
+
+"All your information must match exactly as listed on your Explanation of
+Benefit (EOB) or welcome letter": *exactly* means the same content once
+formatting is normalised. Tax IDs compare as 9 digits, ZIP codes on their
+first 5 digits, IDs trimmed and upper-cased, names after NFKC, whitespace
+collapse and case folding. Identifiers are ASCII only and matched with
+full-string patterns; they are never parsed with ``int()``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import attrs
+
+from provider_identity.errors import FieldError, InvalidInput
+
+__all__ = [
+    "GROUP_ELIGIBLE_CATEGORIES",
+    "LineOfBusiness",
+    "Payee",
+    "ProviderCategory",
+    "ProviderRecord",
+    "ProviderType",
+    "mask_tax_id",
+    "normalize_name",
+    "normalize_npi",
+    "normalize_provider_id",
+    "normalize_tax_id",
+    "normalize_zip",
+    "suggest_provider_type",
+]
+
+NAME_MAX_LENGTH = 200
+_RAW_MAX_LENGTH = 64
+
+_TAX_ID = re.compile(r"[0-9]{9}", re.ASCII)
+_TAX_ID_FORMATTING = re.compile(r"[ -]", re.ASCII)
+_ZIP = re.compile(r"([0-9]{5})(?:[ -]?[0-9]{4})?", re.ASCII)
+_PROVIDER_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{0,29}", re.ASCII)
+_NPI = re.compile(r"[0-9]{10}", re.ASCII)
+_SPACES = re.compile(r"\s+")
+_NPI_PREFIX = "80840"
+
+
+class ProviderType(enum.Enum):
+    """How a provider registers: as an individual or as a group."""
+
+    PRACTITIONER = "practitioner"
+    GROUP = "group"
+
+
+class LineOfBusiness(enum.Enum):
+    """The health plan product a provider serves; it decides the help line."""
+
+    MEDICAID = "Medicaid"
+    MARKETPLACE = "Marketplace"
+
+
+class Payee(enum.Enum):
+    """How the welcome letter registered the provider."""
+
+    GROUP = "group"
+    """Registered under a Group Payee ID."""
+    INDIVIDUAL = "individual"
+    """Registered as an individual."""
+
+
+class ProviderCategory(enum.Enum):
+    """A provider's specialty or facility kind, as far as group eligibility cares."""
+
+    RADIOLOGY = "radiology"
+    ANESTHESIOLOGY = "anesthesiology"
+    PATHOLOGY = "pathology"
+    HOSPITALIST = "hospitalist"
+    EMERGENCY_URGENT_CARE = "emergency_urgent_care"
+    LABORATORY = "laboratory"
+    HOSPITAL = "hospital"
+    SKILLED_NURSING_FACILITY = "skilled_nursing_facility"
+    OTHER_FACILITY = "other_facility"
+    PRIMARY_CARE = "primary_care"
+    SPECIALIST = "specialist"
+    BEHAVIORAL_HEALTH = "behavioral_health"
+    OTHER = "other"
+
+
+#: "Group registration is available for radiologists, anesthesiologists,
+#: pathologists, hospitalists, emergency room/urgent care and laboratory
+#: providers, as well as facilities, such as hospitals and skilled nursing
+#: facilities."
+GROUP_ELIGIBLE_CATEGORIES = frozenset(
+    {
+        ProviderCategory.RADIOLOGY,
+        ProviderCategory.ANESTHESIOLOGY,
+        ProviderCategory.PATHOLOGY,
+        ProviderCategory.HOSPITALIST,
+        ProviderCategory.EMERGENCY_URGENT_CARE,
+        ProviderCategory.LABORATORY,
+        ProviderCategory.HOSPITAL,
+        ProviderCategory.SKILLED_NURSING_FACILITY,
+        ProviderCategory.OTHER_FACILITY,
+    }
+)
+
+
+def _invalid(field: str, code: str, message: str) -> InvalidInput:
+    return InvalidInput([FieldError(field=field, code=code, message=message)])
+
+
+def _bounded_text(value: object, field: str, label: str, max_length: int) -> str:
+    if not isinstance(value, str):
+        raise _invalid(field, "wrong_type", f"{label} must be text.")
+    if len(value) > max_length:
+        raise _invalid(field, "too_long", f"{label} must be at most {max_length} characters.")
+    if not value.strip():
+        raise _invalid(field, "required", f"{label} is required.")
+    return value
+
+
+def normalize_tax_id(value: object, *, field: str = "tax_id") -> str:
+    """Return the Tax ID's 9 digits; hyphens and spaces are formatting.
+
+    Raises:
+        InvalidInput: anything but 9 ASCII digits once formatting is removed.
+    """
+    digits = _TAX_ID_FORMATTING.sub("", _bounded_text(value, field, "Tax ID", _RAW_MAX_LENGTH))
+    if _TAX_ID.fullmatch(digits) is None:
+        raise _invalid(field, "invalid_format", "Tax ID must be 9 digits, e.g. 12-3456789.")
+    return digits
+
+
+def normalize_zip(value: object, *, field: str = "zip_code") -> str:
+    """Return the ZIP code's first 5 digits; ZIP+4 is accepted.
+
+    Raises:
+        InvalidInput: not ``NNNNN`` or ``NNNNN-NNNN`` (ASCII digits).
+    """
+    match = _ZIP.fullmatch(_bounded_text(value, field, "ZIP Code", _RAW_MAX_LENGTH).strip())
+    if match is None:
+        raise _invalid(field, "invalid_format", "ZIP Code must be 5 digits or ZIP+4.")
+    return match.group(1)
+
+
+def normalize_provider_id(value: object, *, field: str = "provider_id") -> str:
+    """Return the Provider ID trimmed and upper-cased.
+
+    Raises:
+        InvalidInput: not 1 to 30 ASCII letters, digits or hyphens.
+    """
+    text = _bounded_text(value, field, "Provider ID", _RAW_MAX_LENGTH).strip().upper()
+    if _PROVIDER_ID.fullmatch(text) is None:
+        raise _invalid(field, "invalid_format", "Provider ID must be letters and digits.")
+    return text
+
+
+def _npi_check_digit_ok(npi: str) -> bool:
+    # Luhn over the 80840 prefix and the NPI: the 10th digit is the check digit.
+    total = 0
+    for position, char in enumerate(reversed(_NPI_PREFIX + npi)):
+        digit = ord(char) - 48
+        if position % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def normalize_npi(value: object, *, field: str = "npi") -> str:
+    """Return the NPI's 10 digits after checking its Luhn check digit.
+
+    Raises:
+        InvalidInput: not 10 ASCII digits, or the check digit is wrong.
+    """
+    text = _bounded_text(value, field, "NPI", _RAW_MAX_LENGTH).strip()
+    if _NPI.fullmatch(text) is None:
+        raise _invalid(field, "invalid_format", "NPI must be 10 digits.")
+    if not _npi_check_digit_ok(text):
+        raise _invalid(field, "invalid_check_digit", "This NPI is not valid; please check it.")
+    return text
+
+
+def normalize_name(value: object, *, field: str = "name") -> str:
+    """Return the comparison key of a name: NFKC, whitespace collapsed, case-folded.
+
+    Raises:
+        InvalidInput: not text, blank, too long or containing control characters.
+    """
+    text = _bounded_text(value, field, "Name", NAME_MAX_LENGTH)
+    if any(unicodedata.category(char) == "Cc" and not char.isspace() for char in text):
+        raise _invalid(
+            field, "invalid_characters", "Name contains characters that are not allowed."
+        )
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def mask_tax_id(tax_id: str) -> str:
+    """Show at most the last 4 digits: a Tax ID may be a person's SSN."""
+    return "*****" + tax_id[-4:]
+
+
+def _zip_codes(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = (values,)
+    zips = tuple(dict.fromkeys(normalize_zip(value, field="zip_codes") for value in values))
+    if not zips:
+        raise _invalid("zip_codes", "required", "A provider record needs at least one ZIP code.")
+    return zips
+
+
+def _optional_npi(value: str | None) -> str | None:
+    return None if value is None or value == "" else normalize_npi(value)
+
+
+def _lines(values: Iterable[LineOfBusiness]) -> frozenset[LineOfBusiness]:
+    return frozenset(values)
+
+
+def _tax_id_repr(tax_id: str) -> str:
+    return repr(mask_tax_id(tax_id))
+
+
+@attrs.frozen(kw_only=True)
+class ProviderRecord:
+    """A provider as the plan's records (and the EOB / welcome letter) list it.
+
+    Identifiers are normalised on construction, so a record compares with a
+    normalised request directly. ``repr`` shows only the Tax ID's last 4 digits.
+
+    Attributes:
+        provider_id: The plan's provider number (unique per record).
+        tax_id: 9 digits; for an individual this may be an SSN.
+        name: Practitioner's or group's name as printed on the EOB.
+        zip_codes: ZIP codes of every address in the profile (5 digits).
+        npi: National Provider Identifier, if known.
+        category: Specialty or facility kind (decides Group eligibility).
+        payee: How the welcome letter registered the provider.
+        lines_of_business: Products served (decides the help line).
+    """
+
+    provider_id: str = attrs.field(converter=normalize_provider_id)
+    tax_id: str = attrs.field(converter=normalize_tax_id, repr=_tax_id_repr)
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    zip_codes: tuple[str, ...] = attrs.field(converter=_zip_codes)
+    npi: str | None = attrs.field(default=None, converter=_optional_npi)
+    category: ProviderCategory = ProviderCategory.OTHER
+    payee: Payee = Payee.INDIVIDUAL
+    lines_of_business: frozenset[LineOfBusiness] = attrs.field(
+        default=frozenset({LineOfBusiness.MEDICAID}), converter=_lines
+    )
+    name_key: str = attrs.field(init=False, repr=False, eq=False)
+
+    @name_key.default
+    def _name_key(self) -> str:
+        return normalize_name(self.name)
+
+
+def suggest_provider_type(record: ProviderRecord) -> ProviderType:
+    """The seed's tip: a Group Payee ID means Group, an individual means Practitioner."""
+    return ProviderType.GROUP if record.payee is Payee.GROUP else ProviderType.PRACTITIONER

@@ -1,0 +1,74 @@
+"""Security questions: a support-desk extra check, never an authenticator.
+
+"Select a Security Question, and type your Security Answer. Keep this
+information available, as you may need to answer your security question to
+confirm your identity when calling for support."
+
+NIST SP 800-63B and OWASP ASVS forbid knowledge-based answers as an
+authenticator, so here an answer never logs in, resets or unlocks anything on
+its own. Answers are normalised (NFKC, case-folded, whitespace collapsed) and
+argon2-hashed; wrong answers are limited (3 by default, then a 24-hour lock).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+
+import attrs
+
+from provider_identity._fields import FieldErrors
+from provider_identity.errors import ConfigurationError
+from provider_identity.lockout import LockoutPolicy
+
+__all__ = ["DEFAULT_QUESTIONS", "SecurityQuestions", "normalize_answer"]
+
+DEFAULT_QUESTIONS = (
+    "What is the name of your first pet?",
+    "In what city were you born?",
+    "What was the name of your elementary school?",
+    "What was the make of your first car?",
+    "What is the name of the street you grew up on?",
+    "What was your childhood nickname?",
+)
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_answer(answer: str) -> str:
+    """NFKC, whitespace collapsed and trimmed, case-folded: "  Rex " and "rex" agree."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", answer)).strip().casefold()
+
+
+def _check_questions(instance: object, attribute: object, value: tuple[str, ...]) -> None:
+    if not value or any(not isinstance(q, str) or not q.strip() for q in value):
+        raise ConfigurationError("security questions must be a non-empty list of non-blank text.")
+
+
+@attrs.frozen(kw_only=True)
+class SecurityQuestions:
+    """The configured questions, answer rules and the wrong-answer limit.
+
+    Attributes:
+        questions: The questions a registrant may pick from.
+        max_answer_length: Longest answer accepted, in characters.
+        attempts: Wrong answers allowed before the check locks, and for how long.
+    """
+
+    questions: tuple[str, ...] = attrs.field(
+        default=DEFAULT_QUESTIONS, converter=tuple, validator=_check_questions
+    )
+    max_answer_length: int = 128
+    attempts: LockoutPolicy = LockoutPolicy(max_failures=3, lock_duration=timedelta(hours=24))
+
+    def validate(self, question: object, answer: object, errors: FieldErrors) -> str | None:
+        """Check a question/answer pair; return the normalised answer or record field errors."""
+        if question not in self.questions:
+            errors.add(
+                "security_question", "unknown_question", "Please select a Security Question."
+            )
+        text = errors.text(
+            "security_answer", answer, label="Security Answer", max_length=self.max_answer_length
+        )
+        return None if text is None else normalize_answer(text)

@@ -1,0 +1,735 @@
+"""IdentityService: the seed's flows over the ports.
+
+Register, activate (and re-send activation), log in with lockout, forgot and
+reset password, change password, check a security answer for support staff,
+and list the providers a Group account can see. Every call emits exactly one
+audit event, whatever its outcome.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import TypeVar
+
+import attrs
+
+from provider_identity._fields import FieldErrors
+from provider_identity.accounts import (
+    Account,
+    AccountStatus,
+    CanonicalEmail,
+    canonical_email,
+    canonical_username,
+)
+from provider_identity.clock import Clock, SystemClock
+from provider_identity.errors import (
+    AccountLocked,
+    AccountNotActivated,
+    AccountNotFound,
+    AlreadyRegistered,
+    ConcurrentUpdate,
+    ConfigurationError,
+    FieldError,
+    IdentityError,
+    InvalidCredentials,
+    InvalidInput,
+    MailDeliveryError,
+    PasswordRejected,
+    SecurityAnswerLocked,
+    SecurityAnswerMismatch,
+    TokenAlreadyUsed,
+    TokenInvalid,
+    UsernameUnavailable,
+)
+from provider_identity.events import Action, AuditEvent
+from provider_identity.lockout import LockoutPolicy, LockoutStatus, LockoutTracker
+from provider_identity.mail import (
+    Branding,
+    activation_message,
+    email_verification_message,
+    password_changed_message,
+    password_reset_message,
+)
+from provider_identity.passwords import (
+    RAW_LENGTH_FACTOR,
+    PasswordHasher,
+    PasswordPolicy,
+    normalize_password,
+)
+from provider_identity.ports import (
+    AccountRepository,
+    EventSink,
+    LockoutStore,
+    Mailer,
+    ProviderDirectory,
+)
+from provider_identity.providers import (
+    GROUP_ELIGIBLE_CATEGORIES,
+    LineOfBusiness,
+    ProviderCategory,
+    ProviderRecord,
+    ProviderType,
+)
+from provider_identity.registration import (
+    DEFAULT_HELP_LINES,
+    ProviderDetails,
+    RegistrationMatcher,
+    RegistrationRequest,
+)
+from provider_identity.security_questions import SecurityQuestions, normalize_answer
+from provider_identity.tokens import TokenIssuer, TokenPurpose
+
+__all__ = ["AccountView", "IdentityService", "LoginResult", "RegistrationResult"]
+
+CLIENT_ADDRESS_MAX_LENGTH = 256
+
+_T = TypeVar("_T")
+
+#: Activation and reset mail per account before a pause (see ``mail_throttle``).
+DEFAULT_MAIL_THROTTLE = LockoutPolicy(max_failures=3, lock_duration=timedelta(hours=1))
+
+
+@attrs.frozen(kw_only=True)
+class AccountView:
+    """What callers may show or keep about an account: no hash, no answer."""
+
+    id: str
+    username: str
+    email: str
+    status: AccountStatus
+    provider_type: ProviderType
+    provider_id: str
+    credential_version: int
+
+    @classmethod
+    def of(cls, account: Account) -> AccountView:
+        """The view of ``account``."""
+        return cls(
+            id=account.id,
+            username=account.username,
+            email=account.email,
+            status=account.status,
+            provider_type=account.provider_type,
+            provider_id=account.provider_id,
+            credential_version=account.credential_version,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class RegistrationResult:
+    """A finished registration: a pending account, and whether its activation mail went out."""
+
+    account: AccountView
+    activation_sent: bool
+
+
+@attrs.frozen(kw_only=True)
+class LoginResult:
+    """A successful login.
+
+    Attributes:
+        account: The account logged in to. Keep ``account.credential_version``
+            in the session and check it with :meth:`IdentityService.is_session_current`.
+        rehashed: The stored hash was upgraded to the current parameters.
+    """
+
+    account: AccountView
+    rehashed: bool
+
+
+@attrs.define
+class _Draft:
+    outcome: str = "success"
+    username: str | None = None
+    account_id: str | None = None
+    detail: dict[str, str] = attrs.Factory(dict)
+
+
+def _new_account_id() -> str:
+    return secrets.token_hex(16)
+
+
+def _same_clock(instance: IdentityService, attribute: object, value: TokenIssuer) -> None:
+    if value.clock != instance.clock:
+        raise ConfigurationError("TokenIssuer and IdentityService must share one clock.")
+
+
+@attrs.frozen(kw_only=True)
+class IdentityService:
+    """The Provider Portal's identity flows.
+
+    Attributes:
+        directory: Provider records to match registrations against.
+        accounts: Where accounts live.
+        lockouts: Failure counters (logins, security answers, mail throttle).
+        mailer: Delivers the portal's messages.
+        events: Receives one audit event per decision.
+        tokens: Signs and verifies activation and reset links (same clock).
+        clock: Where "now" comes from.
+        hasher: argon2id hashing of passwords and security answers.
+        password_policy: Rules for new passwords (the seed's by default).
+        lockout_policy: Failures that lock a login, and for how long.
+        mail_throttle: Activation / reset messages per account before a pause
+            (3, then 1 hour, by default); refused sends are silent.
+        security_questions: Questions, answer rules and the wrong-answer limit.
+        branding: Sender, subjects and link templates of the messages.
+        help_lines: Help line per line of business.
+        group_categories: Provider categories that may register as a Group.
+        agreement_version: The Provider Agreement version a registrant confirms.
+        new_account_id: Makes opaque account ids.
+    """
+
+    directory: ProviderDirectory
+    accounts: AccountRepository
+    lockouts: LockoutStore
+    mailer: Mailer
+    events: EventSink
+    clock: Clock = SystemClock()
+    tokens: TokenIssuer = attrs.field(validator=_same_clock)
+    hasher: PasswordHasher = attrs.Factory(PasswordHasher)
+    password_policy: PasswordPolicy = PasswordPolicy()
+    lockout_policy: LockoutPolicy = LockoutPolicy()
+    mail_throttle: LockoutPolicy = DEFAULT_MAIL_THROTTLE
+    security_questions: SecurityQuestions = SecurityQuestions()
+    branding: Branding = Branding()
+    help_lines: Mapping[LineOfBusiness, str] = DEFAULT_HELP_LINES
+    group_categories: frozenset[ProviderCategory] = GROUP_ELIGIBLE_CATEGORIES
+    agreement_version: str = "1"
+    new_account_id: Callable[[], str] = _new_account_id
+
+    _matcher: RegistrationMatcher = attrs.field(init=False, repr=False)
+    _logins: LockoutTracker = attrs.field(init=False, repr=False)
+    _answers: LockoutTracker = attrs.field(init=False, repr=False)
+    _mail: LockoutTracker = attrs.field(init=False, repr=False)
+
+    @_matcher.default
+    def _build_matcher(self) -> RegistrationMatcher:
+        return RegistrationMatcher(
+            directory=self.directory,
+            help_lines=self.help_lines,
+            group_categories=self.group_categories,
+        )
+
+    @_logins.default
+    def _build_logins(self) -> LockoutTracker:
+        return LockoutTracker(store=self.lockouts, policy=self.lockout_policy, clock=self.clock)
+
+    @_answers.default
+    def _build_answers(self) -> LockoutTracker:
+        return LockoutTracker(
+            store=self.lockouts,
+            policy=self.security_questions.attempts,
+            clock=self.clock,
+            namespace="security-answer",
+        )
+
+    @_mail.default
+    def _build_mail(self) -> LockoutTracker:
+        return LockoutTracker(
+            store=self.lockouts, policy=self.mail_throttle, clock=self.clock, namespace="mail"
+        )
+
+    # -- registration -----------------------------------------------------------------
+
+    def register(
+        self, request: RegistrationRequest, *, client_address: str | None = None
+    ) -> RegistrationResult:
+        """Match the request against the provider records, store a pending account, send activation.
+
+        Raises:
+            InvalidInput: field errors, all at once (``PasswordRejected`` if only the password's).
+            ProviderNotFound: no such provider; ``help_lines`` says whom to call.
+            DetailsMismatch: the details differ from the record.
+            NotEligibleForGroup: the provider's category may not register as a Group.
+            AlreadyRegistered: the provider has an account already.
+            UsernameUnavailable: the username or email is taken.
+        """
+        with self._audit(Action.REGISTER, client_address) as audit:
+            if not isinstance(request, RegistrationRequest):
+                raise InvalidInput(
+                    [
+                        FieldError(
+                            field="request",
+                            code="wrong_type",
+                            message="Not a registration request.",
+                        )
+                    ]
+                )
+            details, username_key, email, answer = self._validate(request)
+            audit.username = username_key
+            audit.detail["provider_type"] = details.provider_type.value
+            record = self._matcher.match(details)
+            audit.detail["provider_id"] = record.provider_id
+            if self.accounts.find_by_provider_id(record.provider_id) is not None:
+                raise AlreadyRegistered
+            for field, key in (("username", username_key), ("email", email.key)):
+                if self.accounts.key_taken(key):
+                    raise UsernameUnavailable(field)
+            now = self.clock.now()
+            account = Account(
+                id=self.new_account_id(),
+                username=request.username.strip(),
+                username_key=username_key,
+                email=email.address,
+                email_key=email.key,
+                status=AccountStatus.PENDING,
+                provider_type=details.provider_type,
+                provider_id=record.provider_id,
+                password_hash=self.hasher.hash(request.password),
+                security_question=request.security_question,
+                security_answer_hash=self.hasher.hash(answer),
+                agreement_version=self.agreement_version,
+                agreement_accepted_at=now,
+                created_at=now,
+            )
+            self.accounts.add(account)
+            audit.account_id = account.id
+            sent = self._send_activation(account)
+            if not sent:
+                audit.detail["activation_mail"] = "not_sent"
+            return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
+
+    def _validate(
+        self, request: RegistrationRequest
+    ) -> tuple[ProviderDetails, str, CanonicalEmail, str]:
+        errors = FieldErrors()
+        details = ProviderDetails.parse(request, errors)
+        username_key = _collect(errors, canonical_username, request.username)
+        email = _collect(errors, canonical_email, request.email)
+        answer = self.security_questions.validate(
+            request.security_question, request.security_answer, errors
+        )
+        if request.agreement_confirmed is not True:
+            errors.add("agreement_confirmed", "required", "Please confirm the Provider Agreement.")
+        violations = self.password_policy.check(
+            request.password,
+            username=request.username if isinstance(request.username, str) else None,
+            email=email.address if email is not None else None,
+        )
+        password_errors = [violation.as_field_error() for violation in violations]
+        if errors.errors:
+            raise InvalidInput([*errors.errors, *password_errors])
+        if password_errors:
+            raise PasswordRejected(password_errors)
+        if details is None or username_key is None or email is None or answer is None:
+            raise InvalidInput(errors.errors)  # pragma: no cover  # each None recorded an error
+        return details, username_key, email, answer
+
+    def resend_activation(self, username: str, *, client_address: str | None = None) -> None:
+        """Send a fresh activation email to a pending account's stored address.
+
+        Answers the same whether or not the account exists, is pending, or the
+        mail is throttled; the audit event tells them apart.
+        """
+        with self._audit(Action.RESEND_ACTIVATION, client_address) as audit:
+            audit.username = key = canonical_username(username)
+            account = self.accounts.find_by_username(key)
+            if account is None or account.is_active:
+                audit.outcome = "no_pending_account"
+                return
+            audit.account_id = account.id
+            if not self._send_activation(account):
+                audit.outcome = "not_sent"
+
+    def activate(self, token: str, *, client_address: str | None = None) -> AccountView:
+        """Activate the account an activation link names; send the Email Verification message.
+
+        Raises:
+            TokenExpired, TokenInvalid, TokenWrongPurpose: the link is unusable.
+            TokenAlreadyUsed: the account is active already (or changed since).
+        """
+        with self._audit(Action.ACTIVATE, client_address) as audit:
+            claims = self.tokens.verify(token, TokenPurpose.ACTIVATION)
+            account = self._account_for_token(claims.account_id, audit)
+            if account.is_active or account.credential_version != claims.credential_version:
+                raise TokenAlreadyUsed
+            now = self.clock.now()
+            active = attrs.evolve(
+                account,
+                status=AccountStatus.ACTIVE,
+                activated_at=now,
+                credential_version=account.credential_version + 1,
+            )
+            self._replace_for_token(active, account.credential_version)
+            self._mail.record_success(f"activation:{account.id}")
+            self._deliver(
+                email_verification_message(
+                    self.branding, to=account.email, username=account.username, now=now
+                ),
+                audit,
+            )
+            return AccountView.of(active)
+
+    # -- login and lockout ------------------------------------------------------------
+
+    def login(
+        self, username: str, password: str, *, client_address: str | None = None
+    ) -> LoginResult:
+        """Check a username and password, applying the lockout.
+
+        Exactly one password-hash verification runs on every path (a dummy
+        hash for unknown or locked accounts), and the attempt is counted
+        *before* it runs, so parallel attempts cannot exceed the limit.
+
+        Raises:
+            InvalidInput: username or password is not usable text.
+            InvalidCredentials: unknown username or wrong password, alike.
+            AccountLocked: too many failures; even the right password is refused.
+            AccountNotActivated: right password, but the account is pending.
+        """
+        with self._audit(Action.LOGIN, client_address) as audit:
+            audit.username = key = canonical_username(username)
+            password = self._bounded_password(password)
+            status = self._logins.record_failure(key)
+            account = self.accounts.find_by_username(key)
+            if account is not None:
+                audit.account_id = account.id
+            if not status.admitted:
+                self.hasher.dummy_verify(password)
+                raise AccountLocked(_until(status))
+            if account is None:
+                self.hasher.dummy_verify(password)
+                _refuse(status)
+            elif not self.hasher.verify(account.password_hash, password):
+                _refuse(status)
+            assert account is not None  # noqa: S101  # _refuse raised otherwise
+            self._logins.record_success(key)
+            if not account.is_active:
+                raise AccountNotActivated
+            rehashed = self._rehash_if_needed(account, password)
+            if rehashed:
+                audit.detail["rehashed"] = "true"
+            return LoginResult(account=AccountView.of(account), rehashed=rehashed)
+
+    def _bounded_password(self, password: object) -> str:
+        errors = FieldErrors()
+        text = errors.text(
+            "password",
+            password,
+            label="Password",
+            max_length=RAW_LENGTH_FACTOR * self.password_policy.max_length,
+            controls_ok=True,
+        )
+        if text is None:
+            if errors.errors[0].code == "too_long":
+                raise InvalidCredentials  # can never be right; costs no hash
+            raise InvalidInput(errors.errors)
+        if len(normalize_password(text)) > self.password_policy.max_length:
+            raise InvalidCredentials
+        return text
+
+    def _rehash_if_needed(self, account: Account, password: str) -> bool:
+        if not self.hasher.needs_rehash(account.password_hash):
+            return False
+        upgraded = attrs.evolve(account, password_hash=self.hasher.hash(password))
+        try:
+            self.accounts.replace(upgraded, expected_version=account.credential_version)
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def lockout_status(self, username: str) -> LockoutStatus:
+        """The login lockout status of ``username`` (``locked_until`` while locked)."""
+        return self._logins.check(canonical_username(username))
+
+    def unlock(self, username: str, *, client_address: str | None = None) -> None:
+        """End a login lock and zero the count (an administrator's action)."""
+        with self._audit(Action.UNLOCK, client_address) as audit:
+            audit.username = key = canonical_username(username)
+            self._logins.unlock(key)
+
+    def is_session_current(self, account_id: str, credential_version: int) -> bool:
+        """False once the password changed since the session began (compare at each request)."""
+        account = self.accounts.get(account_id)
+        return account is not None and account.credential_version == credential_version
+
+    # -- passwords ---------------------------------------------------------------------
+
+    def request_password_reset(self, username: str, *, client_address: str | None = None) -> None:
+        """Forgot password: mail a reset link to the stored address.
+
+        Answers the same (returns ``None``) for known, unknown, pending and
+        locked usernames, when throttled and when the mail fails, and does the
+        same work on each path; the audit event records which it was. Never
+        counts as a login failure.
+        """
+        with self._audit(Action.REQUEST_PASSWORD_RESET, client_address) as audit:
+            audit.username = key = canonical_username(username)
+            account = self.accounts.find_by_username(key)
+            throttle = self._mail.record_failure(f"reset:{key}")
+            token = self.tokens.issue(
+                TokenPurpose.PASSWORD_RESET,
+                account_id=account.id if account else "",
+                credential_version=account.credential_version if account else 0,
+            )
+            message = password_reset_message(
+                self.branding,
+                to=account.email if account else self.branding.sender_address,
+                username=account.username if account else key,
+                token=token,
+                now=self.clock.now(),
+            )
+            if account is None:
+                audit.outcome = "unknown_user"
+                return
+            audit.account_id = account.id
+            if not throttle.admitted:
+                audit.outcome = "throttled"
+                return
+            self._deliver(message, audit)
+
+    def reset_password(
+        self, token: str, new_password: str, *, client_address: str | None = None
+    ) -> AccountView:
+        """Set a new password from a reset link.
+
+        The account's credential version is bumped (every outstanding link
+        dies, and so does every session checked with :meth:`is_session_current`),
+        the lock is lifted, a pending account becomes active (the link proves
+        the address), and a "password changed" notice goes to the stored address.
+        It does not log the user in.
+
+        Raises:
+            TokenExpired, TokenInvalid, TokenWrongPurpose, TokenAlreadyUsed: unusable link.
+            PasswordRejected: the new password breaks the policy or reuses a recent one.
+        """
+        with self._audit(Action.RESET_PASSWORD, client_address) as audit:
+            claims = self.tokens.verify(token, TokenPurpose.PASSWORD_RESET)
+            account = self._account_for_token(claims.account_id, audit)
+            if account.credential_version != claims.credential_version:
+                raise TokenAlreadyUsed
+            changed = self._with_new_password(account, new_password)
+            if not account.is_active:
+                changed = attrs.evolve(
+                    changed, status=AccountStatus.ACTIVE, activated_at=self.clock.now()
+                )
+            self._replace_for_token(changed, account.credential_version)
+            self._logins.unlock(account.username_key)
+            self._mail.record_success(f"reset:{account.username_key}")
+            self._notify_password_changed(changed, audit)
+            return AccountView.of(changed)
+
+    def change_password(
+        self,
+        account_id: str,
+        current_password: str,
+        new_password: str,
+        *,
+        client_address: str | None = None,
+    ) -> AccountView:
+        """Change the password of a logged-in account; the current password must be right.
+
+        Wrong current passwords count toward the login lockout.
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            InvalidCredentials, AccountLocked: the current password was not accepted.
+            PasswordRejected: the new password breaks the policy or reuses a recent one.
+            ConcurrentUpdate: the password changed meanwhile.
+        """
+        with self._audit(Action.CHANGE_PASSWORD, client_address) as audit:
+            account = self.accounts.get(account_id) if isinstance(account_id, str) else None
+            if account is None:
+                raise AccountNotFound
+            audit.username, audit.account_id = account.username_key, account.id
+            current_password = self._bounded_password(current_password)
+            status = self._logins.record_failure(account.username_key)
+            if not status.admitted:
+                self.hasher.dummy_verify(current_password)
+                raise AccountLocked(_until(status))
+            if not self.hasher.verify(account.password_hash, current_password):
+                _refuse(status)
+            self._logins.record_success(account.username_key)
+            changed = self._with_new_password(account, new_password)
+            self.accounts.replace(changed, expected_version=account.credential_version)
+            self._notify_password_changed(changed, audit)
+            return AccountView.of(changed)
+
+    def _with_new_password(self, account: Account, password: object) -> Account:
+        self.password_policy.validate(password, username=account.username, email=account.email)
+        assert isinstance(password, str)  # noqa: S101  # validate() refuses anything else
+        keep = self.password_policy.history
+        recent = (account.password_hash, *account.password_history)[:keep]
+        if self.hasher.verify_any(password, recent):
+            raise PasswordRejected(
+                [
+                    FieldError(
+                        field="password",
+                        code="reused",
+                        message=f"Must not be one of your last {keep} passwords.",
+                    )
+                ]
+            )
+        return attrs.evolve(
+            account,
+            password_hash=self.hasher.hash(password),
+            password_history=recent[: max(keep - 1, 0)],
+            credential_version=account.credential_version + 1,
+        )
+
+    def _notify_password_changed(self, account: Account, audit: _Draft) -> None:
+        self._deliver(
+            password_changed_message(
+                self.branding, to=account.email, username=account.username, now=self.clock.now()
+            ),
+            audit,
+        )
+
+    # -- support desk and groups -------------------------------------------------------
+
+    def verify_security_answer(
+        self, username: str, answer: str, *, client_address: str | None = None
+    ) -> None:
+        """Support staff check a caller's security answer. Grants nothing by itself.
+
+        Raises:
+            AccountNotFound: no account has ``username``.
+            InvalidInput: the answer is not usable text.
+            SecurityAnswerMismatch: wrong; ``attempts_left`` says how many remain.
+            SecurityAnswerLocked: too many wrong answers; ``locked_until`` says until when.
+        """
+        with self._audit(Action.VERIFY_SECURITY_ANSWER, client_address) as audit:
+            audit.username = key = canonical_username(username)
+            errors = FieldErrors()
+            text = errors.text(
+                "security_answer",
+                answer,
+                label="Security Answer",
+                max_length=self.security_questions.max_answer_length,
+            )
+            if text is None:
+                raise InvalidInput(errors.errors)
+            account = self.accounts.find_by_username(key)
+            if account is None:
+                raise AccountNotFound
+            audit.account_id = account.id
+            status = self._answers.record_failure(account.id)
+            if not status.admitted:
+                raise SecurityAnswerLocked(_until(status))
+            if not self.hasher.verify(account.security_answer_hash, normalize_answer(text)):
+                if status.is_locked:
+                    raise SecurityAnswerLocked(_until(status))
+                raise SecurityAnswerMismatch(
+                    attempts_left=self.security_questions.attempts.max_failures - status.failures
+                )
+            self._answers.record_success(account.id)
+
+    def accessible_providers(self, account_id: str) -> Sequence[ProviderRecord]:
+        """The providers an account may see: its own record, or every record under a Group's Tax ID.
+
+        Looked up live, so a provider added to the Tax ID later is visible.
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+        """
+        account = self.accounts.get(account_id) if isinstance(account_id, str) else None
+        if account is None:
+            raise AccountNotFound
+        record = self.directory.by_provider_id(account.provider_id)
+        if record is None:
+            return ()
+        if account.provider_type is ProviderType.GROUP:
+            return tuple(self.directory.by_tax_id(record.tax_id))
+        return (record,)
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _send_activation(self, account: Account) -> bool:
+        if not self._mail.record_failure(f"activation:{account.id}").admitted:
+            return False
+        token = self.tokens.issue(
+            TokenPurpose.ACTIVATION,
+            account_id=account.id,
+            credential_version=account.credential_version,
+        )
+        message = activation_message(
+            self.branding,
+            to=account.email,
+            username=account.username,
+            token=token,
+            now=self.clock.now(),
+        )
+        return self._deliver(message, None)
+
+    def _deliver(self, message: EmailMessage, audit: _Draft | None) -> bool:
+        try:
+            self.mailer.send(message)
+        except MailDeliveryError as err:
+            if audit is not None:
+                audit.detail["mail"] = err.code
+            return False
+        return True
+
+    def _account_for_token(self, account_id: str, audit: _Draft) -> Account:
+        account = self.accounts.get(account_id)
+        if account is None:
+            raise TokenInvalid
+        audit.username, audit.account_id = account.username_key, account.id
+        return account
+
+    def _replace_for_token(self, account: Account, expected_version: int) -> None:
+        try:
+            self.accounts.replace(account, expected_version=expected_version)
+        except ConcurrentUpdate as err:
+            raise TokenAlreadyUsed from err
+
+    @contextmanager
+    def _audit(self, action: Action, client_address: object) -> Iterator[_Draft]:
+        if client_address is not None and (
+            not isinstance(client_address, str) or len(client_address) > CLIENT_ADDRESS_MAX_LENGTH
+        ):
+            raise InvalidInput(
+                [
+                    FieldError(
+                        field="client_address",
+                        code="invalid",
+                        message="Client address is not valid.",
+                    )
+                ]
+            )
+        draft = _Draft()
+        try:
+            yield draft
+        except IdentityError as err:
+            draft.outcome = err.code
+            if isinstance(err, AccountLocked | SecurityAnswerLocked):
+                draft.detail["locked_until"] = err.locked_until.isoformat()
+            raise
+        except BaseException:
+            draft.outcome = "internal_error"
+            raise
+        finally:
+            self.events.emit(
+                AuditEvent(
+                    action=action,
+                    outcome=draft.outcome,
+                    at=self.clock.now(),
+                    username=draft.username,
+                    account_id=draft.account_id,
+                    client_address=client_address,
+                    detail=draft.detail,
+                )
+            )
+
+
+def _collect(errors: FieldErrors, canonical: Callable[[object], _T], value: object) -> _T | None:
+    try:
+        return canonical(value)
+    except InvalidInput as err:
+        errors.extend(err.errors)
+        return None
+
+
+def _until(status: LockoutStatus) -> datetime:
+    assert status.locked_until is not None  # noqa: S101  # only called for a locked status
+    return status.locked_until
+
+
+def _refuse(status: LockoutStatus) -> None:
+    if status.is_locked:
+        raise AccountLocked(_until(status))
+    raise InvalidCredentials

@@ -1,0 +1,216 @@
+"""Fakes for test suites: a manual clock, recording mailer and event sink, sample records.
+
+Everything here is deterministic and does no I/O, so tests never sleep and
+never reach the network.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+import attrs
+
+from provider_identity.adapters.memory import (
+    MemoryAccountRepository,
+    MemoryLockoutStore,
+    MemoryProviderDirectory,
+)
+from provider_identity.clock import ensure_utc
+from provider_identity.errors import MailDeliveryError
+from provider_identity.events import AuditEvent
+from provider_identity.passwords import TEST_ONLY_CHEAPEST, PasswordHasher
+from provider_identity.providers import (
+    LineOfBusiness,
+    Payee,
+    ProviderCategory,
+    ProviderRecord,
+)
+
+__all__ = [
+    "FailingMailer",
+    "ManualClock",
+    "MemoryAccountRepository",
+    "MemoryLockoutStore",
+    "MemoryProviderDirectory",
+    "RecordingEventSink",
+    "RecordingMailer",
+    "cheapest_hasher",
+    "message_link",
+    "message_text",
+    "sample_records",
+]
+
+_LINK = re.compile(r"https?://\S+")
+
+
+@attrs.define(eq=False)
+class ManualClock:
+    """A clock that moves only when told to. Starts at 2026-01-05 09:00 UTC by default."""
+
+    current: datetime = attrs.field(
+        factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC), converter=ensure_utc
+    )
+
+    def now(self) -> datetime:
+        """The time set, in UTC."""
+        return self.current
+
+    def advance(self, delta: timedelta | float = 0, /, **units: float) -> datetime:
+        """Move forward by ``delta`` (a timedelta or seconds) or ``timedelta(**units)``."""
+        step = delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
+        self.current += step + timedelta(**units)
+        return self.current
+
+    def set(self, moment: datetime) -> None:
+        """Jump to ``moment`` (aware)."""
+        self.current = ensure_utc(moment)
+
+
+def message_text(message: EmailMessage) -> str:
+    """The plain-text part of a message built by :mod:`provider_identity.mail`."""
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None  # noqa: S101  # every message we build has one
+    return str(part.get_content())
+
+
+def message_link(message: EmailMessage) -> str:
+    """The first link in the plain-text part."""
+    match = _LINK.search(message_text(message))
+    if match is None:
+        raise LookupError("the message has no link")
+    return match.group(0)
+
+
+@attrs.define(eq=False)
+class RecordingMailer:
+    """A Mailer that keeps every message in ``messages``, in order."""
+
+    messages: list[EmailMessage] = attrs.Factory(list)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
+
+    def send(self, message: EmailMessage) -> None:
+        """Keep ``message``."""
+        with self._lock:
+            self.messages.append(message)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """Messages addressed to ``address`` (case-insensitive), oldest first."""
+        return [m for m in self.messages if str(m["To"]).casefold() == address.casefold()]
+
+    def last(self, address: str | None = None, *, subject: str | None = None) -> EmailMessage:
+        """The newest message, optionally to ``address`` and with ``subject``."""
+        candidates: list[EmailMessage] = self.messages if address is None else self.to(address)
+        for message in reversed(candidates):
+            if subject is None or str(message["Subject"]) == subject:
+                found: EmailMessage = message
+                return found
+        raise LookupError("no such message")
+
+    def last_token(self, address: str | None = None, *, subject: str | None = None) -> str:
+        """The ``token`` query value of the newest matching message's link."""
+        link = message_link(self.last(address, subject=subject))
+        return link.rpartition("token=")[2]
+
+    def clear(self) -> None:
+        """Forget every message."""
+        self.messages.clear()
+
+
+@attrs.define(eq=False)
+class FailingMailer:
+    """A Mailer whose relay is down: every send raises :class:`MailDeliveryError`."""
+
+    smtp_code: int = 451
+    attempts: int = 0
+
+    def send(self, message: EmailMessage) -> None:
+        """Count the attempt and fail."""
+        self.attempts += 1
+        raise MailDeliveryError(self.smtp_code)
+
+
+@attrs.define(eq=False)
+class RecordingEventSink:
+    """An EventSink that keeps every event in ``events``."""
+
+    events: list[AuditEvent] = attrs.Factory(list)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
+
+    def emit(self, event: AuditEvent) -> None:
+        """Keep ``event``."""
+        with self._lock:
+            self.events.append(event)
+
+    def __iter__(self) -> Iterator[AuditEvent]:
+        return iter(list(self.events))
+
+    def outcomes(self) -> list[tuple[str, str]]:
+        """``(action, outcome)`` pairs, oldest first: easy to compare in a test."""
+        return [(event.action.value, event.outcome) for event in self.events]
+
+
+def cheapest_hasher() -> PasswordHasher:
+    """A PasswordHasher with the test-only cheapest parameters. Never use it in production."""
+    return PasswordHasher(parameters=TEST_ONLY_CHEAPEST)
+
+
+def sample_records() -> tuple[ProviderRecord, ...]:
+    """A few realistic records: practitioners, a radiology group and its members, a hospital."""
+    return (
+        ProviderRecord(
+            provider_id="P1000001",
+            npi="1234567893",
+            tax_id="31-1234567",
+            name="Jane Q. Doe",
+            zip_codes=("45402", "45409-1234"),
+            category=ProviderCategory.PRIMARY_CARE,
+            payee=Payee.INDIVIDUAL,
+            lines_of_business=(LineOfBusiness.MEDICAID,),
+        ),
+        ProviderRecord(
+            provider_id="G2000001",
+            tax_id="31-7654321",
+            name="Miami Valley Radiology Group",
+            zip_codes=("45440",),
+            category=ProviderCategory.RADIOLOGY,
+            payee=Payee.GROUP,
+            lines_of_business=(LineOfBusiness.MEDICAID, LineOfBusiness.MARKETPLACE),
+        ),
+        ProviderRecord(
+            provider_id="P2000002",
+            tax_id="31-7654321",
+            name="Ravi Patel",
+            zip_codes=("45440",),
+            category=ProviderCategory.RADIOLOGY,
+            payee=Payee.GROUP,
+        ),
+        ProviderRecord(
+            provider_id="P2000003",
+            tax_id="31-7654321",
+            name="Ana Lopez",
+            zip_codes=("45459",),
+            category=ProviderCategory.RADIOLOGY,
+            payee=Payee.GROUP,
+        ),
+        ProviderRecord(
+            provider_id="G3000001",
+            tax_id="31-5550000",
+            name="Family Medicine Partners",
+            zip_codes=("43215",),
+            category=ProviderCategory.PRIMARY_CARE,
+            payee=Payee.GROUP,
+            lines_of_business=(LineOfBusiness.MARKETPLACE,),
+        ),
+        ProviderRecord(
+            provider_id="H4000001",
+            tax_id="31-9990000",
+            name="Dayton General Hospital",
+            zip_codes=("45409",),
+            category=ProviderCategory.HOSPITAL,
+            payee=Payee.GROUP,
+        ),
+    )

@@ -1,0 +1,204 @@
+"""Signed, expiring, single-use links: activation and password reset.
+
+Tokens are itsdangerous ``URLSafeTimedSerializer`` payloads signed with
+HMAC-SHA-256 and one salt per purpose. The payload is opaque: the account id,
+the purpose and the account's *credential version*. The version is bumped on
+activation and on every password change, so a link dies as soon as it has
+done its work; single use is decided on account state, never on the token
+string (itsdangerous accepts several spellings of one token).
+
+Key rotation cannot be mis-ordered: ``current`` signs, ``previous`` only
+verifies. (itsdangerous signs with the *last* key of a list; we build that list
+ourselves so ``current`` is always last.)
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+import itsdangerous
+
+from provider_identity.clock import Clock, SystemClock
+from provider_identity.errors import (
+    ConfigurationError,
+    TokenExpired,
+    TokenInvalid,
+    TokenWrongPurpose,
+)
+
+__all__ = ["MIN_KEY_BYTES", "TokenClaims", "TokenIssuer", "TokenPurpose"]
+
+#: Shortest signing key accepted: 256 bits, the size of the HMAC-SHA-256 output.
+MIN_KEY_BYTES = 32
+
+#: Tokens longer than this are refused before any decoding.
+MAX_TOKEN_LENGTH = 512
+
+
+class TokenPurpose(enum.Enum):
+    """What a token may be used for; each has its own salt and lifetime."""
+
+    ACTIVATION = "activation"
+    PASSWORD_RESET = "password-reset"
+
+
+DEFAULT_LIFETIMES: Mapping[TokenPurpose, timedelta] = {
+    TokenPurpose.ACTIVATION: timedelta(hours=72),
+    TokenPurpose.PASSWORD_RESET: timedelta(hours=1),
+}
+
+
+@attrs.frozen
+class TokenClaims:
+    """What a verified token says. Compare ``credential_version`` with the account's."""
+
+    account_id: str
+    purpose: TokenPurpose
+    credential_version: int
+    issued_at: datetime
+
+
+def _key_bytes(key: str | bytes) -> bytes:
+    return key.encode("utf-8") if isinstance(key, str) else bytes(key)
+
+
+def _check_key(instance: object, attribute: attrs.Attribute[Any], value: str | bytes) -> None:
+    if not isinstance(value, str | bytes) or len(_key_bytes(value)) < MIN_KEY_BYTES:
+        raise ConfigurationError(
+            f"signing keys must be str or bytes of at least {MIN_KEY_BYTES} bytes; "
+            "use secrets.token_bytes(32)."
+        )
+
+
+def _check_previous(
+    instance: object, attribute: attrs.Attribute[Any], value: Sequence[str | bytes]
+) -> None:
+    for key in value:
+        _check_key(instance, attribute, key)
+
+
+def _check_lifetimes(
+    instance: object, attribute: attrs.Attribute[Any], value: Mapping[TokenPurpose, timedelta]
+) -> None:
+    for purpose in TokenPurpose:
+        lifetime = value.get(purpose)
+        if lifetime is None or lifetime < timedelta(seconds=1):
+            raise ConfigurationError(
+                f"{purpose.value} tokens need a lifetime of at least 1 second."
+            )
+
+
+def _merge_lifetimes(value: Mapping[TokenPurpose, timedelta]) -> Mapping[TokenPurpose, timedelta]:
+    return {**DEFAULT_LIFETIMES, **value}
+
+
+@attrs.frozen(kw_only=True)
+class TokenIssuer:
+    """Issues and verifies purpose-bound, expiring tokens.
+
+    Attributes:
+        current: The key that signs (and verifies). At least 32 bytes.
+        previous: Retired keys that still verify, never sign.
+        clock: Where "now" comes from for signing and expiry.
+        lifetimes: Lifetime per purpose (activation 72 h, reset 1 h by default;
+            mail can be delayed, so activation is not short).
+        namespace: Mixed into every salt, so two deployments sharing a key
+            cannot accept each other's tokens.
+    """
+
+    current: str | bytes = attrs.field(repr=False, validator=_check_key)
+    previous: tuple[str | bytes, ...] = attrs.field(
+        default=(), converter=tuple, repr=False, validator=_check_previous
+    )
+    clock: Clock = SystemClock()
+    lifetimes: Mapping[TokenPurpose, timedelta] = attrs.field(
+        factory=dict, converter=_merge_lifetimes, validator=_check_lifetimes
+    )
+    namespace: str = "provider-identity"
+    _serializers: Mapping[TokenPurpose, itsdangerous.URLSafeTimedSerializer] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+
+    @_serializers.default
+    def _build_serializers(self) -> Mapping[TokenPurpose, itsdangerous.URLSafeTimedSerializer]:
+        clock = self.clock
+
+        class ClockSigner(itsdangerous.TimestampSigner):
+            def get_timestamp(self) -> int:
+                return int(clock.now().timestamp())
+
+        # itsdangerous signs with the last key: current goes last, always.
+        keys = [_key_bytes(key) for key in (*self.previous, self.current)]
+        return {
+            purpose: itsdangerous.URLSafeTimedSerializer(
+                keys,
+                salt=f"{self.namespace}/{purpose.value}",
+                signer=ClockSigner,
+                signer_kwargs={"digest_method": hashlib.sha256},
+            )
+            for purpose in TokenPurpose
+        }
+
+    def issue(self, purpose: TokenPurpose, *, account_id: str, credential_version: int) -> str:
+        """Sign a token for ``purpose`` bound to the account's credential version."""
+        return self._serializers[purpose].dumps(
+            {"a": account_id, "p": purpose.value, "v": credential_version}
+        )
+
+    def verify(self, token: object, purpose: TokenPurpose) -> TokenClaims:
+        """Check signature, purpose and age; return the claims.
+
+        A token is valid up to exactly its lifetime and expired one second later.
+        The caller must still compare ``credential_version`` with the account's.
+
+        Raises:
+            TokenExpired: genuine, but older than the purpose's lifetime.
+            TokenWrongPurpose: genuine, but signed for another purpose.
+            TokenInvalid: forged, truncated, garbled, oversized or not a string.
+        """
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+            raise TokenInvalid
+        max_age = int(self.lifetimes[purpose].total_seconds())
+        try:
+            payload, signed_at = self._serializers[purpose].loads(
+                token, max_age=max_age, return_timestamp=True
+            )
+        except itsdangerous.SignatureExpired as err:
+            raise TokenExpired from err
+        except itsdangerous.BadData as err:
+            if self._signed_for_another_purpose(token, purpose):
+                raise TokenWrongPurpose from err
+            raise TokenInvalid from err
+        return self._claims(payload, purpose, signed_at)
+
+    def _signed_for_another_purpose(self, token: str, purpose: TokenPurpose) -> bool:
+        for other, serializer in self._serializers.items():
+            if other is purpose:
+                continue
+            try:
+                serializer.loads(token)
+            except itsdangerous.BadData:
+                continue
+            return True
+        return False
+
+    @staticmethod
+    def _claims(payload: object, purpose: TokenPurpose, signed_at: datetime) -> TokenClaims:
+        if not isinstance(payload, dict):
+            raise TokenInvalid
+        account_id, version = payload.get("a"), payload.get("v")
+        if (
+            payload.get("p") != purpose.value
+            or not isinstance(account_id, str)
+            or not isinstance(version, int)
+            or isinstance(version, bool)
+        ):
+            raise TokenInvalid
+        return TokenClaims(
+            account_id=account_id, purpose=purpose, credential_version=version, issued_at=signed_at
+        )
