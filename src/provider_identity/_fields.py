@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from provider_identity.errors import FieldError
 
-__all__ = ["FORBIDDEN_CATEGORIES", "INVISIBLE", "FieldErrors", "has_forbidden_characters"]
+__all__ = [
+    "FORBIDDEN_CATEGORIES",
+    "INVISIBLE",
+    "FieldErrors",
+    "has_forbidden_characters",
+    "to_tuple",
+]
+
 
 #: Unicode categories never allowed in an identifier: controls, format
 #: characters (which include the bidirectional controls and zero-width
@@ -15,6 +23,11 @@ FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 #: Letters and marks that render as nothing.
 INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0")
+
+
+def to_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    """An attrs converter: any iterable of text (a lone string is one item) to a tuple."""
+    return (values,) if isinstance(values, str) else tuple(values)
 
 
 def has_forbidden_characters(value: str) -> bool:

@@ -47,6 +47,9 @@ def canonicalize(value: str) -> str:
 def canonical_username(value: object, *, field: str = "username") -> str:
     """Return the canonical key of a username.
 
+    Surrounding whitespace is dropped (it is easy to type by accident and
+    cannot be part of a username); whitespace inside is refused.
+
     Raises:
         InvalidInput: not text, blank, too short or long, or containing
             whitespace, control, bidirectional or invisible characters.
@@ -54,7 +57,7 @@ def canonical_username(value: object, *, field: str = "username") -> str:
     errors = FieldErrors()
     text = errors.text(field, value, label="User Name", max_length=4 * USERNAME_MAX_LENGTH)
     if text is not None:
-        key = canonicalize(text)
+        key = canonicalize(text.strip())
         if has_forbidden_characters(text) or any(char.isspace() for char in key):
             errors.add(
                 field,

@@ -55,24 +55,26 @@ def _text(default: str) -> Any:
     return attrs.field(default=default, validator=_no_line_breaks)
 
 
-def _derived(template: str) -> Any:
-    return attrs.field(
-        default=attrs.Factory(
-            lambda self: template.format(
-                organisation=self.organisation, portal_name=self.portal_name
-            ),
-            takes_self=True,
-        ),
-        validator=_no_line_breaks,
-    )
+def _template(default: str) -> Any:
+    return attrs.field(default=default, validator=[_no_line_breaks, _known_placeholders])
+
+
+def _known_placeholders(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    try:
+        value.format(organisation="", portal_name="")
+    except (KeyError, IndexError, ValueError) as err:
+        raise ConfigurationError(
+            f"Branding.{attribute.name} may use only {{organisation}} and {{portal_name}}."
+        ) from err
 
 
 @attrs.frozen(kw_only=True)
 class Branding:
     """Who the mail is from, what it is called and where its links point.
 
-    Subjects default to the seed's wording, built from ``organisation`` and
-    ``portal_name``; set any of them to override.
+    Subjects are templates in which ``{organisation}`` and ``{portal_name}``
+    are filled in when a message is built, so the defaults reproduce the seed's
+    wording for any organisation; set any of them to override.
     """
 
     organisation: str = _text("CareSource")
@@ -86,15 +88,19 @@ class Branding:
         default="https://provider-portal.example/reset-password?token={token}", validator=_token_url
     )
     login_url: str = attrs.field(default="https://provider-portal.example/login", validator=_url)
-    activation_subject: str = _derived("Activate Your {portal_name} Account")
-    verification_subject: str = _text("Email Verification")
-    reset_subject: str = _derived("{organisation} {portal_name} Password")
-    password_changed_subject: str = _derived("Your {portal_name} Password Was Changed")
+    activation_subject: str = _template("Activate Your {portal_name} Account")
+    verification_subject: str = _template("Email Verification")
+    reset_subject: str = _template("{organisation} {portal_name} Password")
+    password_changed_subject: str = _template("Your {portal_name} Password Was Changed")
 
     @property
     def sender(self) -> str:
         """The From header: ``webmaster <address>``."""
         return formataddr((self.sender_name, self.sender_address))
+
+    def subject(self, template: str) -> str:
+        """A subject template with ``{organisation}`` and ``{portal_name}`` filled in."""
+        return template.format(organisation=self.organisation, portal_name=self.portal_name)
 
     def link(self, template: str, token: str) -> str:
         """A link built from a configured template, the token URL-quoted."""
@@ -113,7 +119,7 @@ def _message(
     message = EmailMessage()
     message["From"] = branding.sender
     message["To"] = to
-    message["Subject"] = subject
+    message["Subject"] = branding.subject(subject)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=branding.sender_address.rpartition("@")[2])
     text = list(paragraphs)

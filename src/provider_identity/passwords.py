@@ -24,6 +24,7 @@ import argon2.exceptions
 import argon2.profiles
 import attrs
 
+from provider_identity._fields import to_tuple
 from provider_identity.errors import ConfigurationError, FieldError, PasswordRejected
 from provider_identity.ports import PasswordBlocklist
 
@@ -241,7 +242,7 @@ class PasswordPolicy:
     require_uppercase: bool = True
     require_digit: bool = True
     require_symbol: bool = True
-    context_words: tuple[str, ...] = attrs.field(default=DEFAULT_CONTEXT_WORDS, converter=tuple)
+    context_words: tuple[str, ...] = attrs.field(default=DEFAULT_CONTEXT_WORDS, converter=to_tuple)
     reject_identifiers: bool = True
     blocklist: PasswordBlocklist | None = None
     history: int = attrs.field(default=5, validator=_check_lengths)
@@ -267,17 +268,18 @@ class PasswordPolicy:
         """NIST SP 800-63B rev 4: 15+ characters, no composition rules, blocklist, context words.
 
         Without an explicit ``blocklist`` the small built-in list of common
-        passwords is used; plug a larger corpus in production.
+        passwords is used; plug a larger corpus in production. Any field can be
+        changed: ``PasswordPolicy.nist(min_length=16)``.
         """
-        return cls(
-            min_length=15,
-            require_lowercase=False,
-            require_uppercase=False,
-            require_digit=False,
-            require_symbol=False,
-            blocklist=blocklist if blocklist is not None else common_passwords(),
-            **changes,  # type: ignore[arg-type]  # attrs checks the fields
-        )
+        preset: dict[str, object] = {
+            "min_length": 15,
+            "require_lowercase": False,
+            "require_uppercase": False,
+            "require_digit": False,
+            "require_symbol": False,
+            "blocklist": blocklist if blocklist is not None else common_passwords(),
+        }
+        return cls(**(preset | changes))  # type: ignore[arg-type]  # attrs checks the fields
 
     def check(
         self, password: object, *, username: str | None = None, email: str | None = None

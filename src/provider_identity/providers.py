@@ -220,8 +220,9 @@ def _lines(values: Iterable[LineOfBusiness]) -> frozenset[LineOfBusiness]:
     return frozenset(values)
 
 
-def _tax_id_repr(tax_id: str) -> str:
-    return repr(mask_tax_id(tax_id))
+def tax_id_repr(tax_id: object) -> str:
+    """``repr`` of a Tax ID (as stored or as typed): the last 4 characters only."""
+    return repr(mask_tax_id(tax_id)) if isinstance(tax_id, str) else "<not text>"
 
 
 @attrs.frozen(kw_only=True)
@@ -243,7 +244,7 @@ class ProviderRecord:
     """
 
     provider_id: str = attrs.field(converter=normalize_provider_id)
-    tax_id: str = attrs.field(converter=normalize_tax_id, repr=_tax_id_repr)
+    tax_id: str = attrs.field(converter=normalize_tax_id, repr=tax_id_repr)
     name: str = attrs.field(validator=attrs.validators.instance_of(str))
     zip_codes: tuple[str, ...] = attrs.field(converter=_zip_codes)
     npi: str | None = attrs.field(default=None, converter=_optional_npi)

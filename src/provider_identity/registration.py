@@ -33,6 +33,7 @@ from provider_identity.providers import (
     normalize_provider_id,
     normalize_tax_id,
     normalize_zip,
+    tax_id_repr,
 )
 
 __all__ = [
@@ -56,8 +57,8 @@ class RegistrationRequest:
     """Everything the User Registration page collects, as typed by the user.
 
     Nothing is validated on construction: :meth:`IdentityService.register`
-    validates every field and reports all problems at once. Secrets are kept
-    out of ``repr``.
+    validates every field and reports all problems at once. The password and
+    answer are kept out of ``repr``; the Tax ID shows its last 4 characters only.
 
     Attributes:
         provider_type: Practitioner or Group (enum or its value).
@@ -77,7 +78,7 @@ class RegistrationRequest:
 
     provider_type: ProviderType | str
     name: str
-    tax_id: str
+    tax_id: str = attrs.field(repr=tax_id_repr)
     zip_code: str
     provider_id: str = ""
     npi: str = ""
@@ -96,7 +97,7 @@ class ProviderDetails:
 
     provider_type: ProviderType
     name_key: str
-    tax_id: str
+    tax_id: str = attrs.field(repr=tax_id_repr)
     zip_code: str
     provider_id: str | None = None
     npi: str | None = None

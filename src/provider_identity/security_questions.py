@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import attrs
 
-from provider_identity._fields import FieldErrors
+from provider_identity._fields import FieldErrors, to_tuple
 from provider_identity.errors import ConfigurationError
 from provider_identity.lockout import LockoutPolicy
 
@@ -57,7 +57,7 @@ class SecurityQuestions:
     """
 
     questions: tuple[str, ...] = attrs.field(
-        default=DEFAULT_QUESTIONS, converter=tuple, validator=_check_questions
+        default=DEFAULT_QUESTIONS, converter=to_tuple, validator=_check_questions
     )
     max_answer_length: int = 128
     attempts: LockoutPolicy = LockoutPolicy(max_failures=3, lock_duration=timedelta(hours=24))

@@ -2,12 +2,15 @@
 
 Register, activate (and re-send activation), log in with lockout, forgot and
 reset password, change password, check a security answer for support staff,
-and list the providers a Group account can see. Every call emits exactly one
-audit event, whatever its outcome.
+and list the providers a Group account can see. Every call that decides
+something or changes state emits exactly one audit event, whatever its
+outcome; the read-only helpers (``lockout_status``, ``is_session_current``,
+``accessible_providers``) emit none.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -87,6 +90,8 @@ __all__ = ["AccountView", "IdentityService", "LoginResult", "RegistrationResult"
 
 CLIENT_ADDRESS_MAX_LENGTH = 256
 
+_log = logging.getLogger(__name__)
+
 _T = TypeVar("_T")
 
 #: Activation and reset mail per account before a pause (see ``mail_throttle``).
@@ -103,6 +108,7 @@ class AccountView:
     status: AccountStatus
     provider_type: ProviderType
     provider_id: str
+    security_question: str
     credential_version: int
 
     @classmethod
@@ -115,6 +121,7 @@ class AccountView:
             status=account.status,
             provider_type=account.provider_type,
             provider_id=account.provider_id,
+            security_question=account.security_question,
             credential_version=account.credential_version,
         )
 
@@ -656,11 +663,15 @@ class IdentityService:
         return self._deliver(message, None)
 
     def _deliver(self, message: EmailMessage, audit: _Draft | None) -> bool:
+        # Any failure of the mailer is a failed delivery, never an error page:
+        # an answer that differed would tell known usernames from unknown ones.
         try:
             self.mailer.send(message)
-        except MailDeliveryError as err:
+        except Exception as err:  # see above; only the type is logged
+            code = err.code if isinstance(err, MailDeliveryError) else "mail_error"
+            _log.warning("mail not sent: %s (%s)", code, type(err).__name__)
             if audit is not None:
-                audit.detail["mail"] = err.code
+                audit.detail["mail"] = code
             return False
         return True
 

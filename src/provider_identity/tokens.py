@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,13 +31,24 @@ from provider_identity.errors import (
     TokenWrongPurpose,
 )
 
-__all__ = ["MIN_KEY_BYTES", "TokenClaims", "TokenIssuer", "TokenPurpose"]
+__all__ = [
+    "MAX_CLOCK_SKEW",
+    "MAX_TOKEN_LENGTH",
+    "MIN_KEY_BYTES",
+    "TokenClaims",
+    "TokenIssuer",
+    "TokenPurpose",
+]
 
 #: Shortest signing key accepted: 256 bits, the size of the HMAC-SHA-256 output.
 MIN_KEY_BYTES = 32
 
 #: Tokens longer than this are refused before any decoding.
 MAX_TOKEN_LENGTH = 512
+
+#: How far in the future a token's timestamp may be (clock skew between hosts)
+#: before it is treated as forged rather than merely early.
+MAX_CLOCK_SKEW = timedelta(seconds=60)
 
 
 class TokenPurpose(enum.Enum):
@@ -73,6 +84,10 @@ def _check_key(instance: object, attribute: attrs.Attribute[Any], value: str | b
             f"signing keys must be str or bytes of at least {MIN_KEY_BYTES} bytes; "
             "use secrets.token_bytes(32)."
         )
+
+
+def _keys(keys: Iterable[str | bytes]) -> tuple[str | bytes, ...]:
+    return (keys,) if isinstance(keys, str | bytes) else tuple(keys)
 
 
 def _check_previous(
@@ -113,7 +128,7 @@ class TokenIssuer:
 
     current: str | bytes = attrs.field(repr=False, validator=_check_key)
     previous: tuple[str | bytes, ...] = attrs.field(
-        default=(), converter=tuple, repr=False, validator=_check_previous
+        default=(), converter=_keys, repr=False, validator=_check_previous
     )
     clock: Clock = SystemClock()
     lifetimes: Mapping[TokenPurpose, timedelta] = attrs.field(
@@ -153,27 +168,31 @@ class TokenIssuer:
     def verify(self, token: object, purpose: TokenPurpose) -> TokenClaims:
         """Check signature, purpose and age; return the claims.
 
-        A token is valid up to exactly its lifetime and expired one second later.
-        The caller must still compare ``credential_version`` with the account's.
+        A token is valid up to exactly its lifetime and expired one second later
+        (timestamps have whole seconds). One dated more than :data:`MAX_CLOCK_SKEW`
+        in the future is refused as invalid. The caller must still compare
+        ``credential_version`` with the account's.
 
         Raises:
             TokenExpired: genuine, but older than the purpose's lifetime.
             TokenWrongPurpose: genuine, but signed for another purpose.
-            TokenInvalid: forged, truncated, garbled, oversized or not a string.
+            TokenInvalid: forged, truncated, garbled, oversized, future-dated or
+                not a string.
         """
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise TokenInvalid
-        max_age = int(self.lifetimes[purpose].total_seconds())
         try:
-            payload, signed_at = self._serializers[purpose].loads(
-                token, max_age=max_age, return_timestamp=True
-            )
-        except itsdangerous.SignatureExpired as err:
-            raise TokenExpired from err
+            payload, signed_at = self._serializers[purpose].loads(token, return_timestamp=True)
         except itsdangerous.BadData as err:
             if self._signed_for_another_purpose(token, purpose):
                 raise TokenWrongPurpose from err
             raise TokenInvalid from err
+        # Whole seconds, as itsdangerous stamps them.
+        age = timedelta(seconds=int(self.clock.now().timestamp()) - int(signed_at.timestamp()))
+        if age < -MAX_CLOCK_SKEW:
+            raise TokenInvalid
+        if age > self.lifetimes[purpose]:
+            raise TokenExpired
         return self._claims(payload, purpose, signed_at)
 
     def _signed_for_another_purpose(self, token: str, purpose: TokenPurpose) -> bool:
