@@ -33,10 +33,39 @@ MAX_FAILURES_CEILING = 100
 
 @attrs.frozen
 class LockoutState:
-    """What a LockoutStore keeps for one key."""
+    """What a LockoutStore keeps for one key.
+
+    Attributes:
+        failures: Consecutive failures counted.
+        locked_until: When the lock ends; ``None`` while not locked.
+        expires_at: When the whole state is forgotten: the end of the lock, or
+            ``lock_for`` after the latest failure while not locked, so a
+            store never grows without bound. ``None``: kept until cleared.
+    """
 
     failures: int
     locked_until: datetime | None = None
+    expires_at: datetime | None = None
+
+    def is_expired(self, now: datetime) -> bool:
+        """True once the state is to be forgotten (its lock, if any, has ended)."""
+        end = self.expires_at if self.expires_at is not None else self.locked_until
+        return end is not None and now >= end
+
+    def after_failure(
+        self, now: datetime, *, max_failures: int, lock_for: timedelta
+    ) -> LockoutState:
+        """The state after one more failure at ``now`` (what every store computes atomically)."""
+        state = LockoutState(failures=0) if self.is_expired(now) else self
+        failures = state.failures + 1
+        locked_until = state.locked_until
+        if locked_until is None and failures >= max_failures:
+            locked_until = now + lock_for
+        return LockoutState(
+            failures=failures,
+            locked_until=locked_until,
+            expires_at=locked_until if locked_until is not None else now + lock_for,
+        )
 
 
 def _check_max_failures(instance: object, attribute: object, value: int) -> None:
@@ -100,7 +129,7 @@ class LockoutTracker:
         return f"{self.namespace}:{key}"
 
     def _status(self, state: LockoutState | None, now: datetime) -> LockoutStatus:
-        if state is None or (state.locked_until is not None and now >= state.locked_until):
+        if state is None or state.is_expired(now):
             return LockoutStatus(failures=0, locked_until=None)
         return LockoutStatus(
             failures=state.failures,

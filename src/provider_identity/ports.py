@@ -97,15 +97,17 @@ class LockoutStore(Protocol):
     ) -> LockoutState:
         """Count one failure for ``key`` in a single atomic step and return the new state.
 
-        The step: a lock that has ended (``now >= locked_until``) is forgotten
-        first (count 0, no lock); then the count goes up by one; then, if no
-        lock is set and the count has reached ``max_failures``, the lock is set
-        to ``now + lock_for``. An existing lock is never extended.
+        The step is :meth:`LockoutState.after_failure`: an expired state
+        (``now >= expires_at``) is forgotten first; then the count goes up by
+        one; then, if no lock is set and the count has reached
+        ``max_failures``, the lock is set to ``now + lock_for``. An existing
+        lock is never extended. ``expires_at`` becomes the lock's end, or
+        ``now + lock_for`` while not locked; a store may drop the state then.
         """
         ...
 
     def get(self, key: str) -> LockoutState | None:
-        """The stored state for ``key``, if any (ended locks included)."""
+        """The stored state for ``key``, if any (expired ones may be included)."""
         ...
 
     def clear(self, key: str) -> None:

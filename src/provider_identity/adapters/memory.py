@@ -157,19 +157,23 @@ class MemoryLockoutStore:
     ) -> LockoutState:
         """Count a failure atomically (see :class:`~provider_identity.ports.LockoutStore`)."""
         with self._lock:
-            state = self._states.get(key)
-            if state is None or (state.locked_until is not None and now >= state.locked_until):
-                state = LockoutState(failures=0)
-            locked_until = state.locked_until
-            failures = state.failures + 1
-            if locked_until is None and failures >= max_failures:
-                locked_until = now + lock_for
-            state = self._states[key] = LockoutState(failures=failures, locked_until=locked_until)
+            state = self._states.get(key) or LockoutState(failures=0)
+            state = self._states[key] = state.after_failure(
+                now, max_failures=max_failures, lock_for=lock_for
+            )
             return state
 
     def get(self, key: str) -> LockoutState | None:
-        """The stored state for ``key``, if any."""
+        """The stored state for ``key``, if any (expired ones included until purged)."""
         return self._states.get(key)
+
+    def purge(self, now: datetime) -> int:
+        """Forget every expired state and return how many (call it now and then)."""
+        with self._lock:
+            expired = [key for key, state in self._states.items() if state.is_expired(now)]
+            for key in expired:
+                del self._states[key]
+            return len(expired)
 
     def clear(self, key: str) -> None:
         """Forget ``key``."""
