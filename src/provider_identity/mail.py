@@ -9,11 +9,17 @@ from configured URL templates, never from a request's Host header.
 
 from __future__ import annotations
 
+import enum
 import html
+import os
+import string
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
-from typing import Any
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
 import attrs
@@ -21,7 +27,11 @@ import attrs
 from provider_identity.errors import ConfigurationError
 
 __all__ = [
+    "PLACEHOLDERS",
     "Branding",
+    "MessageKind",
+    "Renderer",
+    "Templates",
     "activation_message",
     "email_verification_message",
     "password_changed_message",
@@ -60,21 +70,158 @@ def _template(default: str) -> Any:
 
 
 def _known_placeholders(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    try:
-        value.format(organisation="", portal_name="")
-    except (KeyError, IndexError, ValueError) as err:
+    _check_template(f"Branding.{attribute.name}", value)
+
+
+def _check_template(name: str, text: str) -> None:
+    template = string.Template(text)
+    unknown = set(template.get_identifiers()) - PLACEHOLDERS
+    if not template.is_valid() or unknown:
         raise ConfigurationError(
-            f"Branding.{attribute.name} may use only {{organisation}} and {{portal_name}}."
-        ) from err
+            f"{name}: placeholders must be among ${', $'.join(sorted(PLACEHOLDERS))}."
+        )
+
+
+class MessageKind(enum.StrEnum):
+    """The portal's messages."""
+
+    ACTIVATION = "activation"
+    VERIFICATION = "verification"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"
+
+
+#: What a template may use: ``$username``, ``$link`` and the branding's names.
+PLACEHOLDERS: Final = frozenset({"username", "link", "organisation", "portal_name", "sender_name"})
+
+_SIGNATURE = "-- $sender_name, $organisation $portal_name"
+
+_DEFAULT_TEXTS: Final = {
+    MessageKind.ACTIVATION: (
+        "Hello $username,",
+        "Thank you for registering for the $organisation $portal_name. "
+        "Click Activate Account to activate your user account.",
+        "Activate Account: $link",
+    ),
+    MessageKind.VERIFICATION: (
+        "Hello $username,",
+        "Your email address is verified and your $portal_name account is active. "
+        "Click Login to access the $portal_name.",
+        "Login: $link",
+    ),
+    MessageKind.PASSWORD_RESET: (
+        "Hello $username,",
+        "We received a request to reset your $portal_name password. "
+        "If you did not ask for it, ignore this message; your password stays as it is.",
+        "Reset Password: $link",
+    ),
+    MessageKind.PASSWORD_CHANGED: (
+        "Hello $username,",
+        "The password of your $portal_name account was just changed. "
+        "If this was not you, use the Forgot password? link on the login page at once "
+        "and call the help line.",
+        "Login: $link",
+    ),
+}
+
+
+def _default_text(kind: MessageKind) -> str:
+    return "\n\n".join((*_DEFAULT_TEXTS[kind], _SIGNATURE)) + "\n"
+
+
+def _default_html(kind: MessageKind) -> str:
+    *paragraphs, link_line = _DEFAULT_TEXTS[kind]
+    label = link_line.partition(":")[0]
+    body = [f"<p>{paragraph}</p>" for paragraph in paragraphs]
+    body.append(f'<p><a href="$link">{label}</a></p>')
+    body.append(f"<p>{_SIGNATURE}</p>")
+    return "<!DOCTYPE html>\n<html><body>\n" + "\n".join(body) + "\n</body></html>\n"
+
+
+def _templates(
+    instance: object, attribute: attrs.Attribute[Any], value: Mapping[MessageKind, str]
+) -> None:
+    for kind, text in value.items():
+        _check_template(f"Templates.{attribute.name}[{kind.value}]", text)
+
+
+def _merge(
+    overrides: Mapping[MessageKind | str, str], default: Callable[[MessageKind], str]
+) -> Mapping[MessageKind, str]:
+    merged = {kind: default(kind) for kind in MessageKind}
+    merged.update({MessageKind(kind): text for kind, text in overrides.items()})
+    return MappingProxyType(merged)
+
+
+def _text_bodies(overrides: Mapping[MessageKind | str, str]) -> Mapping[MessageKind, str]:
+    return _merge(overrides, _default_text)
+
+
+def _html_bodies(overrides: Mapping[MessageKind | str, str]) -> Mapping[MessageKind, str]:
+    return _merge(overrides, _default_html)
+
+
+@attrs.frozen
+class Templates:
+    """The bodies of the portal's messages, as :class:`string.Template` text.
+
+    Each message has a plain-text and an HTML body. Placeholders are
+    ``$username``, ``$link``, ``$organisation``, ``$portal_name`` and
+    ``$sender_name``; in HTML every value is escaped before it is filled in.
+    Give only the bodies you change; the others keep the default wording.
+
+    Attributes:
+        text: Plain-text body per message kind.
+        html: HTML body per message kind.
+    """
+
+    text: Mapping[MessageKind, str] = attrs.field(
+        factory=dict, converter=_text_bodies, validator=_templates
+    )
+    html: Mapping[MessageKind, str] = attrs.field(
+        factory=dict, converter=_html_bodies, validator=_templates
+    )
+
+    @classmethod
+    def from_directory(cls, path: str | os.PathLike[str]) -> Templates:
+        """Load ``<kind>.txt`` and ``<kind>.html`` (UTF-8) from a folder; absent ones stay default.
+
+        Kinds: ``activation``, ``verification``, ``password_reset``, ``password_changed``.
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ConfigurationError(f"template folder {folder.name!r} does not exist.")
+        found: dict[str, dict[MessageKind | str, str]] = {"txt": {}, "html": {}}
+        for kind in MessageKind:
+            for suffix, bodies in found.items():
+                file = folder / f"{kind.value}.{suffix}"
+                if file.is_file():
+                    bodies[kind] = file.read_text(encoding="utf-8")
+        return cls(text=found["txt"], html=found["html"])
+
+    def render(self, kind: MessageKind, values: Mapping[str, str]) -> tuple[str, str]:
+        """The text and HTML bodies of ``kind`` with ``values`` filled in."""
+        escaped = {name: html.escape(value, quote=True) for name, value in values.items()}
+        return (
+            string.Template(self.text[kind]).substitute(values),
+            string.Template(self.html[kind]).substitute(escaped),
+        )
+
+
+#: What renders a message's bodies: :class:`Templates`, or any callable taking
+#: the kind and the placeholder values and returning ``(text, html)``.
+Renderer = Callable[[MessageKind, Mapping[str, str]], tuple[str, str]]
 
 
 @attrs.frozen(kw_only=True)
 class Branding:
     """Who the mail is from, what it is called and where its links point.
 
-    Subjects are templates in which ``{organisation}`` and ``{portal_name}``
-    are filled in when a message is built, so the defaults reproduce the seed's
-    wording for any organisation; set any of them to override.
+    Subjects are :class:`string.Template` text in which ``$organisation`` and
+    ``$portal_name`` (and the other :data:`PLACEHOLDERS`) are filled in when a
+    message is built, so the defaults reproduce the seed's wording for any
+    organisation; set any of them to override. ``templates`` renders the
+    bodies: a :class:`Templates` (the default wording) or your own callable.
     """
 
     organisation: str = _text("CareSource")
@@ -88,51 +235,70 @@ class Branding:
         default="https://provider-portal.example/reset-password?token={token}", validator=_token_url
     )
     login_url: str = attrs.field(default="https://provider-portal.example/login", validator=_url)
-    activation_subject: str = _template("Activate Your {portal_name} Account")
+    activation_subject: str = _template("Activate Your $portal_name Account")
     verification_subject: str = _template("Email Verification")
-    reset_subject: str = _template("{organisation} {portal_name} Password")
-    password_changed_subject: str = _template("Your {portal_name} Password Was Changed")
+    reset_subject: str = _template("$organisation $portal_name Password")
+    password_changed_subject: str = _template("Your $portal_name Password Was Changed")
+    templates: Templates | Renderer = Templates()
 
     @property
     def sender(self) -> str:
         """The From header: ``webmaster <address>``."""
         return formataddr((self.sender_name, self.sender_address))
 
-    def subject(self, template: str) -> str:
-        """A subject template with ``{organisation}`` and ``{portal_name}`` filled in."""
-        return template.format(organisation=self.organisation, portal_name=self.portal_name)
+    def subject(self, template: str, **values: str) -> str:
+        """A subject template with the branding's names (and ``values``) filled in."""
+        names = {"organisation": self.organisation, "portal_name": self.portal_name}
+        names["sender_name"] = self.sender_name
+        return string.Template(template).safe_substitute(names | values)
+
+    def render(self, kind: MessageKind, values: Mapping[str, str]) -> tuple[str, str]:
+        """The text and HTML bodies of a message, from ``templates``."""
+        if isinstance(self.templates, Templates):
+            return self.templates.render(kind, values)
+        return self.templates(kind, values)
 
     def link(self, template: str, token: str) -> str:
         """A link built from a configured template, the token URL-quoted."""
         return template.replace(_TOKEN, quote(token, safe=""))
 
 
+_SUBJECTS: Final = {
+    MessageKind.ACTIVATION: "activation_subject",
+    MessageKind.VERIFICATION: "verification_subject",
+    MessageKind.PASSWORD_RESET: "reset_subject",
+    MessageKind.PASSWORD_CHANGED: "password_changed_subject",
+}
+
+
 def _message(
     branding: Branding,
+    kind: MessageKind,
     *,
     to: str,
-    subject: str,
+    username: str,
     now: datetime,
-    paragraphs: tuple[str, ...],
-    link: tuple[str, str] | None = None,
+    link: str,
 ) -> EmailMessage:
+    values = {
+        "username": username,
+        "link": link,
+        "organisation": branding.organisation,
+        "portal_name": branding.portal_name,
+        "sender_name": branding.sender_name,
+    }
+    text, markup = branding.render(kind, values)
+    subject = branding.subject(getattr(branding, _SUBJECTS[kind]), **values)
+    if any(char in subject for char in "\r\n"):
+        raise ConfigurationError(f"the {kind.value} subject may not contain CR or LF.")
     message = EmailMessage()
     message["From"] = branding.sender
     message["To"] = to
-    message["Subject"] = branding.subject(subject)
+    message["Subject"] = subject
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=branding.sender_address.rpartition("@")[2])
-    text = list(paragraphs)
-    markup = [f"<p>{html.escape(paragraph)}</p>" for paragraph in paragraphs]
-    if link is not None:
-        label, url = link
-        text.append(f"{label}: {url}")
-        markup.append(f'<p><a href="{html.escape(url, quote=True)}">{html.escape(label)}</a></p>')
-    text.append(f"-- {branding.sender_name}, {branding.organisation} {branding.portal_name}")
-    message.set_content("\n\n".join(text) + "\n")
-    message.add_alternative(
-        "<!DOCTYPE html>\n<html><body>\n" + "\n".join(markup) + "\n</body></html>\n", subtype="html"
-    )
+    message.set_content(text)
+    message.add_alternative(markup, subtype="html")
     return message
 
 
@@ -140,18 +306,8 @@ def activation_message(
     branding: Branding, *, to: str, username: str, token: str, now: datetime
 ) -> EmailMessage:
     """The activation email, with its Activate Account link."""
-    return _message(
-        branding,
-        to=to,
-        subject=branding.activation_subject,
-        now=now,
-        paragraphs=(
-            f"Hello {username},",
-            f"Thank you for registering for the {branding.organisation} {branding.portal_name}. "
-            "Click Activate Account to activate your user account.",
-        ),
-        link=("Activate Account", branding.link(branding.activation_url, token)),
-    )
+    link = branding.link(branding.activation_url, token)
+    return _message(branding, MessageKind.ACTIVATION, to=to, username=username, now=now, link=link)
 
 
 def email_verification_message(
@@ -160,15 +316,11 @@ def email_verification_message(
     """The Email Verification message sent once the account is active, with a Login link."""
     return _message(
         branding,
+        MessageKind.VERIFICATION,
         to=to,
-        subject=branding.verification_subject,
+        username=username,
         now=now,
-        paragraphs=(
-            f"Hello {username},",
-            f"Your email address is verified and your {branding.portal_name} account is active. "
-            "Click Login to access the Provider Portal.",
-        ),
-        link=("Login", branding.login_url),
+        link=branding.login_url,
     )
 
 
@@ -176,17 +328,9 @@ def password_reset_message(
     branding: Branding, *, to: str, username: str, token: str, now: datetime
 ) -> EmailMessage:
     """The reset password email, with its reset link."""
+    link = branding.link(branding.reset_url, token)
     return _message(
-        branding,
-        to=to,
-        subject=branding.reset_subject,
-        now=now,
-        paragraphs=(
-            f"Hello {username},",
-            f"We received a request to reset your {branding.portal_name} password. "
-            "If you did not ask for it, ignore this message; your password stays as it is.",
-        ),
-        link=("Reset Password", branding.link(branding.reset_url, token)),
+        branding, MessageKind.PASSWORD_RESET, to=to, username=username, now=now, link=link
     )
 
 
@@ -196,14 +340,9 @@ def password_changed_message(
     """The notice that the password was changed (after a reset or a change)."""
     return _message(
         branding,
+        MessageKind.PASSWORD_CHANGED,
         to=to,
-        subject=branding.password_changed_subject,
+        username=username,
         now=now,
-        paragraphs=(
-            f"Hello {username},",
-            f"The password of your {branding.portal_name} account was just changed. "
-            "If this was not you, use the Forgot password? link on the login page at once "
-            "and call the help line.",
-        ),
-        link=("Login", branding.login_url),
+        link=branding.login_url,
     )
