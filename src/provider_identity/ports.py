@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
 
+import attrs
+
 from provider_identity.clock import Clock
 
 if TYPE_CHECKING:
@@ -25,6 +27,8 @@ __all__ = [
     "EventSink",
     "LockoutStore",
     "Mailer",
+    "OutboxEntry",
+    "OutboxStore",
     "PasswordBlocklist",
     "ProviderDirectory",
 ]
@@ -120,6 +124,41 @@ class Mailer(Protocol):
 
     def send(self, message: EmailMessage) -> None:
         """Deliver ``message`` or raise :class:`~provider_identity.errors.MailDeliveryError`."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class OutboxEntry:
+    """A queued message: its bytes, and how often sending was tried."""
+
+    id: str
+    message: bytes = attrs.field(repr=False)
+    created_at: datetime
+    attempts: int = 0
+
+
+class OutboxStore(Protocol):
+    """Protocol: a durable queue of messages waiting to be sent."""
+
+    def add(self, message: bytes, *, now: datetime) -> str:
+        """Store a message, due at once; return its id."""
+        ...
+
+    def claim(self, *, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxEntry]:
+        """Atomically reserve up to ``limit`` due entries until ``now + lease``.
+
+        Each claimed entry's ``attempts`` goes up by one. An entry is due when
+        it is not sent, not given up, and its due time has come (a failed
+        claim's lease running out makes it due again: at-least-once).
+        """
+        ...
+
+    def mark_sent(self, entry_id: str, *, now: datetime) -> None:
+        """The relay accepted the entry; it is never claimed again."""
+        ...
+
+    def mark_failed(self, entry_id: str, *, retry_at: datetime | None, error: str) -> None:
+        """Sending failed with ``error`` (a code): due again at ``retry_at``, or given up."""
         ...
 
 
