@@ -46,7 +46,7 @@ from provider_identity.errors import (
 )
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
 from provider_identity.lockout import LockoutPolicy, LockoutState, LockoutStatus, LockoutTracker
-from provider_identity.mail import Branding
+from provider_identity.mail import Branding, MessageKind, Templates
 from provider_identity.passwords import (
     RFC_9106_LOW_MEMORY,
     TEST_ONLY_CHEAPEST,
@@ -120,6 +120,7 @@ __all__ = [
     "LoginResult",
     "MailDeliveryError",
     "Mailer",
+    "MessageKind",
     "NotEligibleForGroup",
     "PasswordBlocklist",
     "PasswordHasher",
@@ -141,6 +142,7 @@ __all__ = [
     "SecurityAnswerMismatch",
     "SecurityQuestions",
     "SystemClock",
+    "Templates",
     "TokenAlreadyUsed",
     "TokenClaims",
     "TokenError",

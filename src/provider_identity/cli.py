@@ -9,8 +9,13 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import TextIO
 
+import attrs
+
+from provider_identity.adapters.outbox import FileOutboxMailer
+from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity
 from provider_identity.errors import IdentityError, InvalidCredentials
 from provider_identity.passwords import PasswordHasher, PasswordPolicy
+from provider_identity.ports import Mailer
 from provider_identity.providers import ProviderRecord, ProviderType
 from provider_identity.registration import RegistrationRequest
 from provider_identity.service import IdentityService
@@ -32,8 +37,21 @@ __all__ = ["main"]
 _DEMO_KEY = b"provider-identity demo key, not a secret (32+ bytes)"
 
 
+@attrs.frozen
+class _Tee:
+    """Records every message for the demo's story, and hands it on to ``also``."""
+
+    recording: RecordingMailer
+    also: Mailer | None
+
+    def send(self, message: EmailMessage) -> None:
+        self.recording.send(message)
+        if self.also is not None:
+            self.also.send(message)
+
+
 class _Demo:
-    def __init__(self, out: TextIO, hasher: PasswordHasher) -> None:
+    def __init__(self, out: TextIO, hasher: PasswordHasher, mailer: Mailer | None) -> None:
         self.out = out
         self.clock = ManualClock()
         self.mailer = RecordingMailer()
@@ -42,7 +60,7 @@ class _Demo:
             directory=self.directory,
             accounts=MemoryAccountRepository(),
             lockouts=MemoryLockoutStore(),
-            mailer=self.mailer,
+            mailer=_Tee(self.mailer, mailer),
             events=RecordingEventSink(),
             clock=self.clock,
             tokens=TokenIssuer(current=_DEMO_KEY, clock=self.clock),
@@ -87,8 +105,8 @@ class _Demo:
         return RegistrationRequest(**{**defaults, **fields})  # type: ignore[arg-type]  # demo data
 
 
-def _run_demo(out: TextIO, hasher: PasswordHasher) -> int:  # a linear story
-    demo = _Demo(out, hasher)
+def _run_demo(out: TextIO, hasher: PasswordHasher, mailer: Mailer | None) -> int:  # a linear story
+    demo = _Demo(out, hasher, mailer)
     service = demo.service
     print("provider-identity demo: every seed flow against in-memory adapters.", file=out)
     print("The clock is a ManualClock starting at " + demo.clock.now().isoformat(), file=out)
@@ -252,6 +270,15 @@ def _check_password(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int
     return 1
 
 
+def _demo_mailer(args: argparse.Namespace) -> Mailer | None:
+    if args.outbox:
+        return FileOutboxMailer(args.outbox)
+    if args.smtp:
+        host, _, port = args.smtp.rpartition(":")
+        return SmtpMailer(host=host or "127.0.0.1", port=int(port), security=SmtpSecurity.NONE)
+    return None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="provider-identity", description="A Provider Portal's identity rules."
@@ -262,6 +289,16 @@ def _parser() -> argparse.ArgumentParser:
         "--fast",
         action="store_true",
         help="hash with the test-only cheapest argon2 parameters",
+    )
+    demo.add_argument(
+        "--outbox",
+        metavar="DIR",
+        help="also write every message to DIR as an .eml file",
+    )
+    demo.add_argument(
+        "--smtp",
+        metavar="HOST:PORT",
+        help="also send every message to this SMTP server (no TLS: a local debugging server)",
     )
     check = commands.add_parser(
         "check-password", help="read a password from stdin and list every rule it breaks"
@@ -279,5 +316,6 @@ def main(
     args = _parser().parse_args(argv)
     out = out or sys.stdout
     if args.command == "demo":
-        return _run_demo(out, cheapest_hasher() if args.fast else PasswordHasher())
+        hasher = cheapest_hasher() if args.fast else PasswordHasher()
+        return _run_demo(out, hasher, _demo_mailer(args))
     return _check_password(args, stdin or sys.stdin, out)
