@@ -98,13 +98,28 @@ def canonical_email(value: object, *, field: str = "email") -> CanonicalEmail:
                 field, "invalid_characters", "Email contains characters that are not allowed."
             )
         else:
-            try:
-                validated = email_validator.validate_email(text.strip(), check_deliverability=False)
-            except email_validator.EmailNotValidError:
-                errors.add(field, "invalid_email", "Please enter a valid email address.")
-            else:
-                return CanonicalEmail(validated.normalized, canonicalize(validated.normalized))
+            email = _validated_email(text.strip())
+            if email is not None:
+                return email
+            errors.add(field, "invalid_email", "Please enter a valid email address.")
     raise InvalidInput(errors.errors)
+
+
+def _validated_email(text: str) -> CanonicalEmail | None:
+    """The address as stored and its comparison key, or ``None`` if either is not valid.
+
+    The key folds the local part (NFKC, case) and lower-cases the domain
+    (already IDNA-normalised: case-folding it would merge distinct domains
+    such as ``straße.de`` and ``strasse.de``). The key must itself be a valid
+    address, or ``canonical_email`` would not be idempotent.
+    """
+    try:
+        validated = email_validator.validate_email(text, check_deliverability=False)
+        key = f"{canonicalize(validated.local_part)}@{validated.domain.lower()}"
+        email_validator.validate_email(key, check_deliverability=False)
+    except email_validator.EmailNotValidError:
+        return None
+    return CanonicalEmail(validated.normalized, key)
 
 
 class AccountStatus(enum.Enum):

@@ -129,7 +129,7 @@ def _character_classes(password: str) -> set[str]:
             found.add("upper")
         elif category == "Nd":
             found.add("digit")
-        elif category == "Cc":
+        elif category in ("Cc", "Cs"):  # a lone surrogate cannot even be encoded
             found.add("control")
         elif category[0] in "PSZ":
             found.add("symbol")
@@ -250,7 +250,7 @@ class PasswordPolicy:
 
     @_folded_words.default
     def _fold_words(self) -> tuple[str, ...]:
-        return tuple(_fold(word) for word in self.context_words if word)
+        return tuple(_fold(normalize_password(word)) for word in self.context_words if word)
 
     def __attrs_post_init__(self) -> None:
         if self.min_length > self.max_length:
@@ -391,10 +391,10 @@ class PasswordPolicy:
     @staticmethod
     def _contains_identifier(folded: str, username: str | None, email: str | None) -> bool:
         local_part = email.rpartition("@")[0] if email else None
+        identifiers = (normalize_password(value) for value in (username, local_part) if value)
         return any(
             len(identifier) >= MIN_IDENTIFIER_LENGTH and _fold(identifier) in folded
-            for identifier in (username, local_part)
-            if identifier
+            for identifier in identifiers
         )
 
 
@@ -417,13 +417,13 @@ OWASP_MINIMUM: Final = argon2.Parameters(
 TEST_ONLY_CHEAPEST: Final = argon2.profiles.CHEAPEST
 
 
-def _check_parameters(
-    instance: PasswordHasher,
-    attribute: attrs.Attribute[argon2.Parameters],
-    value: argon2.Parameters,
-) -> None:
+def _checked_parameters(value: argon2.Parameters) -> argon2.Parameters:
+    # A converter, not a validator: it runs before the hasher is built and
+    # the dummy hash is computed, so weak parameters never cost a hash.
     if value is TEST_ONLY_CHEAPEST:
-        return
+        return value
+    if not isinstance(value, argon2.Parameters):
+        raise ConfigurationError("parameters must be argon2.Parameters.")
     if value.type is not argon2.Type.ID:
         raise ConfigurationError("PasswordHasher uses argon2id only.")
     if (
@@ -435,6 +435,7 @@ def _check_parameters(
             "argon2 parameters below the OWASP floor (m=19 MiB, t=2, p=1); "
             "name TEST_ONLY_CHEAPEST explicitly for test suites."
         )
+    return value
 
 
 @attrs.frozen(kw_only=True)
@@ -450,7 +451,7 @@ class PasswordHasher:
     """
 
     parameters: argon2.Parameters = attrs.field(
-        default=RFC_9106_LOW_MEMORY, validator=_check_parameters
+        default=RFC_9106_LOW_MEMORY, converter=_checked_parameters
     )
     _hasher: argon2.PasswordHasher = attrs.field(init=False, repr=False, eq=False)
     _dummy_hash: str = attrs.field(init=False, repr=False, eq=False)
@@ -471,7 +472,11 @@ class PasswordHasher:
         """True if ``password`` matches ``password_hash``; ``False`` on any failure."""
         try:
             return self._hasher.verify(password_hash, normalize_password(password))
-        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        except (
+            argon2.exceptions.VerificationError,
+            argon2.exceptions.InvalidHashError,
+            ValueError,  # text that cannot be encoded (a lone surrogate)
+        ):
             return False
 
     def dummy_verify(self, password: str) -> None:
