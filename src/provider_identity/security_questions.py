@@ -37,8 +37,13 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalize_answer(answer: str) -> str:
-    """NFKC, whitespace collapsed and trimmed, case-folded: "  Rex " and "rex" agree."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", answer)).strip().casefold()
+    """NFKC, case-folded, NFKC again, whitespace collapsed and trimmed: "  Rex " and "rex" agree.
+
+    The second NFKC matters: case folding can leave a letter and a combining
+    mark that NFKC would compose, so "STRASŚE" and "straß́e" would differ.
+    """
+    folded = unicodedata.normalize("NFKC", answer).casefold()
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", folded)).strip()
 
 
 def _check_questions(instance: object, attribute: object, value: tuple[str, ...]) -> None:

@@ -86,7 +86,7 @@ def _check_key(instance: object, attribute: attrs.Attribute[Any], value: str | b
         )
 
 
-def _keys(keys: Iterable[str | bytes]) -> tuple[str | bytes, ...]:
+def _keys(keys: str | bytes | Iterable[str | bytes]) -> tuple[str | bytes, ...]:
     return (keys,) if isinstance(keys, str | bytes) else tuple(keys)
 
 
