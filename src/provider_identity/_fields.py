@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 
@@ -11,6 +12,7 @@ __all__ = [
     "FORBIDDEN_CATEGORIES",
     "INVISIBLE",
     "FieldErrors",
+    "fold_words",
     "has_forbidden_characters",
     "to_tuple",
 ]
@@ -23,6 +25,20 @@ FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 #: Letters and marks that render as nothing.
 INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0")
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def fold_words(text: str) -> str:
+    """NFKC, case-folded, NFKC again, whitespace collapsed and trimmed (names, answers).
+
+    The second NFKC matters: case folding can leave a letter and a combining
+    mark that NFKC composes ("STRASŚE" vs "straß́e"), and without it the
+    result would not be idempotent.
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", folded)).strip()
 
 
 def to_tuple(values: Iterable[str]) -> tuple[str, ...]:

@@ -13,6 +13,8 @@ from datetime import datetime
 
 import attrs
 
+from provider_identity.clock import ensure_utc
+
 __all__ = ["Action", "AuditEvent", "LoggingEventSink"]
 
 
@@ -51,24 +53,31 @@ class AuditEvent:
 
     action: Action
     outcome: str
-    at: datetime
+    at: datetime = attrs.field(converter=ensure_utc)
     username: str | None = None
     account_id: str | None = None
     client_address: str | None = None
     detail: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_detail)
 
 
+# Escaped besides the unprintable: what could end a value or start a new field.
+_SEPARATORS = frozenset(" =\"'\\")
+
+
 def _escape(value: object) -> str:
-    text = str(value)
-    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
+    return "".join(
+        char if char.isprintable() and char not in _SEPARATORS else f"\\x{ord(char):02x}"
+        for char in str(value)
+    )
 
 
 @attrs.frozen(kw_only=True)
 class LoggingEventSink:
     """Writes each event as one ``key=value`` line to a stdlib logger.
 
-    Every value is escaped: CR, LF and other unprintable characters become
-    ``\\xNN``, so a crafted username cannot forge a log line. The event
+    Every value is escaped: CR, LF, other unprintable characters, spaces,
+    ``=``, quotes and backslashes become ``\\xNN``, so a crafted username or
+    client address can neither forge a log line nor add a field to one. The event
     itself is attached as ``record.audit_event`` for structured handlers.
     """
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from provider_identity._fields import fold_words
 from provider_identity.errors import FieldError, InvalidInput
 
 __all__ = [
@@ -43,7 +44,6 @@ _TAX_ID_FORMATTING = re.compile(r"[ -]", re.ASCII)
 _ZIP = re.compile(r"([0-9]{5})(?:[ -]?[0-9]{4})?", re.ASCII)
 _PROVIDER_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{0,29}", re.ASCII)
 _NPI = re.compile(r"[0-9]{10}", re.ASCII)
-_SPACES = re.compile(r"\s+")
 _NPI_PREFIX = "80840"
 
 
@@ -151,10 +151,11 @@ def normalize_provider_id(value: object, *, field: str = "provider_id") -> str:
     Raises:
         InvalidInput: not 1 to 30 ASCII letters, digits or hyphens.
     """
-    text = _bounded_text(value, field, "Provider ID", _RAW_MAX_LENGTH).strip().upper()
-    if _PROVIDER_ID.fullmatch(text) is None:
+    # ASCII is checked before upper-casing: the long s (U+017F) upper-cases to "S".
+    text = _bounded_text(value, field, "Provider ID", _RAW_MAX_LENGTH).strip()
+    if not text.isascii() or _PROVIDER_ID.fullmatch(text.upper()) is None:
         raise _invalid(field, "invalid_format", "Provider ID must be letters and digits.")
-    return text
+    return text.upper()
 
 
 def _npi_check_digit_ok(npi: str) -> bool:
@@ -195,7 +196,7 @@ def normalize_name(value: object, *, field: str = "name") -> str:
         raise _invalid(
             field, "invalid_characters", "Name contains characters that are not allowed."
         )
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    return fold_words(text)
 
 
 def mask_tax_id(tax_id: str) -> str:

@@ -12,13 +12,11 @@ argon2-hashed; wrong answers are limited (3 by default, then a 24-hour lock).
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import timedelta
 
 import attrs
 
-from provider_identity._fields import FieldErrors, to_tuple
+from provider_identity._fields import FieldErrors, fold_words, to_tuple
 from provider_identity.errors import ConfigurationError
 from provider_identity.lockout import LockoutPolicy
 
@@ -33,17 +31,11 @@ DEFAULT_QUESTIONS = (
     "What was your childhood nickname?",
 )
 
-_SPACES = re.compile(r"\s+")
 
 
 def normalize_answer(answer: str) -> str:
-    """NFKC, case-folded, NFKC again, whitespace collapsed and trimmed: "  Rex " and "rex" agree.
-
-    The second NFKC matters: case folding can leave a letter and a combining
-    mark that NFKC would compose, so "STRASŚE" and "straß́e" would differ.
-    """
-    folded = unicodedata.normalize("NFKC", answer).casefold()
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", folded)).strip()
+    """NFKC, case-folded, whitespace collapsed and trimmed: "  Rex " and "rex" agree."""
+    return fold_words(answer)
 
 
 def _check_questions(instance: object, attribute: object, value: tuple[str, ...]) -> None:
