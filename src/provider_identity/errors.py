@@ -330,6 +330,11 @@ class ConcurrentUpdate(IdentityError):
     code = "concurrent_update"
     default_message = "The account was changed by another request. Please try again."
 
+    @classmethod
+    def identifiers_changed(cls) -> ConcurrentUpdate:
+        """The refusal of a write that would change an account's username, email or provider."""
+        return cls("Usernames, emails and providers of an account do not change.")
+
 
 class MailDeliveryError(IdentityError):
     """A Mailer could not hand the message over.

@@ -32,7 +32,6 @@ DEFAULT_QUESTIONS = (
 )
 
 
-
 def normalize_answer(answer: str) -> str:
     """NFKC, case-folded, whitespace collapsed and trimmed: "  Rex " and "rex" agree."""
     return fold_words(answer)

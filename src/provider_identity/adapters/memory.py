@@ -30,12 +30,16 @@ __all__ = [
 
 
 class MemoryProviderDirectory:
-    """Provider records in dictionaries keyed by Provider ID, NPI and Tax ID."""
+    """Provider records in dictionaries keyed by Provider ID, NPI and Tax ID.
+
+    Several records may share an NPI or a Tax ID; ``by_npi`` then returns the
+    one with the lowest Provider ID, as the SQL directory does.
+    """
 
     def __init__(self, records: Iterable[ProviderRecord] = ()) -> None:
         self._lock = threading.Lock()
         self._by_id: dict[str, ProviderRecord] = {}
-        self._by_npi: dict[str, ProviderRecord] = {}
+        self._by_npi: dict[str, dict[str, ProviderRecord]] = {}
         self._by_tax_id: dict[str, dict[str, ProviderRecord]] = {}
         self.add_all(records)
 
@@ -44,39 +48,57 @@ class MemoryProviderDirectory:
 
     def add(self, record: ProviderRecord) -> None:
         """Insert or replace the record with ``record.provider_id``."""
-        if not isinstance(record, ProviderRecord):
+        self.add_all((record,))
+
+    def add_all(self, records: Iterable[ProviderRecord]) -> None:
+        """Insert or replace many records: all of them, or none if one is not a record."""
+        self.upsert_many(records)
+
+    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+        """Insert or replace many records atomically; return how many were given."""
+        batch = tuple(records)
+        if not all(isinstance(record, ProviderRecord) for record in batch):
             raise InvalidInput(
                 [FieldError(field="record", code="wrong_type", message="Not a ProviderRecord.")]
             )
         with self._lock:
-            old = self._by_id.get(record.provider_id)
-            if old is not None:
-                if old.npi is not None:
-                    self._by_npi.pop(old.npi, None)
-                self._by_tax_id[old.tax_id].pop(old.provider_id, None)
-            self._by_id[record.provider_id] = record
-            if record.npi is not None:
-                self._by_npi[record.npi] = record
-            self._by_tax_id.setdefault(record.tax_id, {})[record.provider_id] = record
+            for record in batch:
+                self._put(record)
+        return len(batch)
 
-    def add_all(self, records: Iterable[ProviderRecord]) -> None:
-        """Insert or replace many records."""
-        for record in records:
-            self.add(record)
+    def _put(self, record: ProviderRecord) -> None:
+        old = self._by_id.get(record.provider_id)
+        if old is not None:
+            _unindex(self._by_tax_id, old.tax_id, old.provider_id)
+            if old.npi is not None:
+                _unindex(self._by_npi, old.npi, old.provider_id)
+        self._by_id[record.provider_id] = record
+        self._by_tax_id.setdefault(record.tax_id, {})[record.provider_id] = record
+        if record.npi is not None:
+            self._by_npi.setdefault(record.npi, {})[record.provider_id] = record
 
     def by_provider_id(self, provider_id: str) -> ProviderRecord | None:
         """The record with this Provider ID, if any."""
         return self._by_id.get(provider_id)
 
     def by_npi(self, npi: str) -> ProviderRecord | None:
-        """The record with this NPI, if any."""
-        return self._by_npi.get(npi)
+        """The record with this NPI (the lowest Provider ID if several), if any."""
+        with self._lock:
+            records = self._by_npi.get(npi)
+            return records[min(records)] if records else None
 
     def by_tax_id(self, tax_id: str) -> Sequence[ProviderRecord]:
         """Every record under this Tax ID, ordered by Provider ID."""
         with self._lock:
             records = self._by_tax_id.get(tax_id, {})
             return tuple(records[key] for key in sorted(records))
+
+
+def _unindex(index: dict[str, dict[str, ProviderRecord]], key: str, provider_id: str) -> None:
+    records = index[key]
+    del records[provider_id]
+    if not records:
+        del index[key]
 
 
 class MemoryAccountRepository:
@@ -139,9 +161,7 @@ class MemoryAccountRepository:
                 account.email_key,
                 account.provider_id,
             ):
-                raise ConcurrentUpdate(
-                    "Usernames, emails and providers of an account do not change."
-                )
+                raise ConcurrentUpdate.identifiers_changed()
             self._accounts[account.id] = account
 
 

@@ -1,0 +1,802 @@
+"""SQL adapters on one SQLAlchemy Engine (Core only): SQLite by default, PostgreSQL in production.
+
+Install with the ``sql`` extra (SQLite) or the ``postgres`` extra (psycopg 3).
+Build the engine with :func:`make_engine`, create the tables once with
+:func:`create_schema`, then hand the same engine to each store::
+
+    engine = make_engine("sqlite:///identity.db")
+    create_schema(engine)
+    directory = SqlProviderDirectory(engine)
+    accounts = SqlAccountRepository(engine)
+    lockouts = SqlLockoutStore(engine)
+
+Uniqueness lives in the database: an account's canonical username and email
+are both rows of ``identity_account_keys`` (one primary key, so neither may
+equal another account's username or email), inserted in the account's
+transaction. Every change that must be atomic is one transaction, and the
+lockout counter is one ``INSERT .. ON CONFLICT DO UPDATE .. RETURNING``
+statement. Datetimes are aware UTC: ``timestamp with time zone`` on
+PostgreSQL, integer microseconds since the epoch on SQLite. The schema, as
+SQL, is in ``docs/storage.md``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+from sqlalchemy.engine import Connection, Dialect, Engine, Row
+from sqlalchemy.exc import IntegrityError
+
+from provider_identity.accounts import Account, AccountStatus
+from provider_identity.clock import ensure_utc
+from provider_identity.errors import (
+    AccountNotFound,
+    AlreadyRegistered,
+    ConcurrentUpdate,
+    ConfigurationError,
+    FieldError,
+    IdentityError,
+    InvalidInput,
+    UsernameUnavailable,
+)
+from provider_identity.lockout import LockoutState
+from provider_identity.ports import (
+    AccountRepository,
+    LockoutStore,
+    OutboxEntry,
+    OutboxStore,
+    ProviderDirectory,
+)
+from provider_identity.providers import (
+    LineOfBusiness,
+    Payee,
+    ProviderCategory,
+    ProviderRecord,
+    ProviderType,
+)
+
+__all__ = [
+    "SQLITE_MIN_VERSION",
+    "SqlAccountRepository",
+    "SqlLockoutStore",
+    "SqlOutboxStore",
+    "SqlProviderDirectory",
+    "create_schema",
+    "drop_schema",
+    "make_engine",
+    "metadata",
+    "schema_sql",
+]
+
+#: ``INSERT .. ON CONFLICT .. RETURNING`` needs SQLite 3.35 or newer.
+SQLITE_MIN_VERSION = (3, 35, 0)
+#: How long a SQLite connection waits for another writer before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Records per statement in :meth:`SqlProviderDirectory.upsert_many`.
+UPSERT_CHUNK = 500
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_DIALECTS = frozenset({"sqlite", "postgresql"})
+_WRITE_OPTION = "provider_identity_write"
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware UTC datetime: ``timestamptz`` on PostgreSQL, integer microseconds on SQLite.
+
+    Both keep every microsecond, so a value round-trips exactly, and both
+    compare in SQL as time does. Naive datetimes are refused.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        """Integer microseconds on SQLite, ``timestamp with time zone`` elsewhere."""
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.BigInteger())
+        return dialect.type_descriptor(sa.DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | int | None:
+        """UTC for PostgreSQL, microseconds since the epoch for SQLite."""
+        if value is None:
+            return None
+        moment = ensure_utc(value)
+        if dialect.name == "sqlite":
+            return (moment - _EPOCH) // _MICROSECOND
+        return moment
+
+    def process_result_value(self, value: object, dialect: Dialect) -> datetime | None:
+        """Back to an aware UTC datetime."""
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return _EPOCH + value * _MICROSECOND
+        if isinstance(value, datetime):
+            return ensure_utc(value)
+        raise TypeError(f"unexpected stored datetime of type {type(value).__name__}")
+
+
+metadata = sa.MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+    }
+)
+"""Every table of the SQL adapters (a declaration; it holds no connection).
+
+Constraints and indexes have stable names (``uq_identity_accounts_username_key``
+and so on), for migrations."""
+
+_providers = sa.Table(
+    "identity_providers",
+    metadata,
+    sa.Column("provider_id", sa.String(30), primary_key=True),
+    sa.Column("tax_id", sa.String(9), nullable=False, index=True),
+    sa.Column("npi", sa.String(10), nullable=True, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("payee", sa.String(16), nullable=False),
+)
+
+_provider_zip_codes = sa.Table(
+    "identity_provider_zip_codes",
+    metadata,
+    sa.Column(
+        "provider_id",
+        sa.String(30),
+        sa.ForeignKey(_providers.c.provider_id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("zip_code", sa.String(5), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Index("ix_identity_provider_zip_codes_zip_code", "zip_code"),
+)
+
+_provider_lines = sa.Table(
+    "identity_provider_lines",
+    metadata,
+    sa.Column(
+        "provider_id",
+        sa.String(30),
+        sa.ForeignKey(_providers.c.provider_id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("line_of_business", sa.String(32), primary_key=True),
+)
+
+_accounts = sa.Table(
+    "identity_accounts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("username", sa.Text, nullable=False),
+    sa.Column("username_key", sa.Text, nullable=False, unique=True),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("email_key", sa.Text, nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("provider_type", sa.String(16), nullable=False),
+    sa.Column("provider_id", sa.String(30), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("password_history", sa.JSON, nullable=False),
+    sa.Column("security_question", sa.Text, nullable=False),
+    sa.Column("security_answer_hash", sa.Text, nullable=False),
+    sa.Column("agreement_version", sa.Text, nullable=False),
+    sa.Column("agreement_accepted_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("activated_at", UtcDateTime, nullable=True),
+    sa.Column("credential_version", sa.Integer, nullable=False),
+)
+
+_account_keys = sa.Table(
+    "identity_account_keys",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column(
+        "account_id",
+        sa.String(64),
+        sa.ForeignKey(_accounts.c.id, ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("kind", sa.String(8), nullable=False),
+)
+
+_lockouts = sa.Table(
+    "identity_lockouts",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("locked_until", UtcDateTime, nullable=True),
+    sa.Column("expires_at", UtcDateTime, nullable=True, index=True),
+)
+
+_outbox = sa.Table(
+    "identity_outbox",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("message", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("due_at", UtcDateTime, nullable=True),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Column("error", sa.String(64), nullable=True),
+    sa.Index("ix_identity_outbox_due", "sent_at", "due_at"),
+)
+
+
+# -- engine and schema ---------------------------------------------------------------------
+
+
+def make_engine(url: str | sa.URL, **options: Any) -> Engine:
+    """Create an Engine for the SQL adapters.
+
+    For SQLite it turns on foreign keys, WAL and a busy timeout, and makes
+    write transactions ``BEGIN IMMEDIATE`` so that concurrent writers (other
+    processes too) wait for each other instead of failing. ``options`` go to
+    :func:`sqlalchemy.create_engine`.
+
+    Raises:
+        ConfigurationError: neither SQLite nor PostgreSQL, or SQLite older than 3.35.
+    """
+    engine = sa.create_engine(url, **options)
+    _check_dialect(engine)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(connection: sqlite3.Connection, record: object) -> None:
+    connection.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
+    for pragma in (
+        "PRAGMA foreign_keys = ON",
+        f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
+        "PRAGMA journal_mode = WAL",
+    ):
+        connection.execute(pragma)
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    write = connection.get_execution_options().get(_WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _check_dialect(engine: Engine) -> None:
+    name = engine.dialect.name
+    if name not in _DIALECTS:
+        raise ConfigurationError(f"The SQL adapters support SQLite and PostgreSQL, not {name}.")
+    if name == "sqlite" and sqlite3.sqlite_version_info < SQLITE_MIN_VERSION:
+        raise ConfigurationError(
+            f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is needed."
+        )
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table and index that does not exist yet (safe to run again)."""
+    _check_dialect(engine)
+    metadata.create_all(engine)
+
+
+def schema_sql(dialect: str = "postgresql") -> str:
+    """The ``CREATE`` statements of every table and index, as SQL text for ``dialect``.
+
+    For a DBA who applies schema changes by hand; ``docs/storage.md`` lists
+    the PostgreSQL version.
+
+    Raises:
+        ConfigurationError: ``dialect`` is neither ``"postgresql"`` nor ``"sqlite"``.
+    """
+    if dialect not in _DIALECTS:
+        raise ConfigurationError(f"The SQL adapters support SQLite and PostgreSQL, not {dialect}.")
+    compiler: Dialect = SQLiteDialect()
+    if dialect == "postgresql":
+        compiler = PGDialect()  # type: ignore[no-untyped-call]  # not annotated in SQLAlchemy
+    statements: list[str] = []
+    for table in metadata.sorted_tables:
+        statements.append(_ddl(sa.schema.CreateTable(table), compiler))
+        statements.extend(
+            _ddl(sa.schema.CreateIndex(index), compiler)
+            for index in sorted(table.indexes, key=lambda index: str(index.name))
+        )
+    return "\n\n".join(statements) + "\n"
+
+
+def _ddl(element: sa.schema.ExecutableDDLElement, compiler: Dialect) -> str:
+    text = str(element.compile(dialect=compiler)).strip()
+    return "\n".join(line.rstrip().replace("\t", "    ") for line in text.splitlines()) + ";"
+
+
+def drop_schema(engine: Engine) -> None:
+    """Drop every table of the SQL adapters, with their data."""
+    metadata.drop_all(engine)
+
+
+class _Store:
+    """What every SQL store shares: the engine, and a variant of it for write transactions."""
+
+    def __init__(self, engine: Engine) -> None:
+        _check_dialect(engine)
+        self._engine = engine
+        self._writer = engine.execution_options(**{_WRITE_OPTION: True})
+
+    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+
+def _invalid_record() -> InvalidInput:
+    return InvalidInput(
+        [FieldError(field="record", code="wrong_type", message="Not a ProviderRecord.")]
+    )
+
+
+def _chunks(items: Sequence[ProviderRecord], size: int) -> Iterator[Sequence[ProviderRecord]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# -- provider directory -------------------------------------------------------------------
+
+
+class SqlProviderDirectory(_Store):
+    """Provider records in three tables: the record, its ZIP codes, its lines of business.
+
+    Every lookup is one indexed ``SELECT`` (by primary key, ``tax_id`` or
+    ``npi``), so it sees one consistent snapshot of a record.
+    """
+
+    def add(self, record: ProviderRecord) -> None:
+        """Insert or replace the record with ``record.provider_id``."""
+        self.upsert_many([record])
+
+    def add_all(self, records: Iterable[ProviderRecord]) -> None:
+        """Insert or replace many records (one transaction)."""
+        self.upsert_many(records)
+
+    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+        """Insert or replace ``records`` in one transaction; return how many distinct records.
+
+        All or nothing: on any error no record of the batch is written.
+        Idempotent: running the same batch again changes nothing. When a
+        Provider ID appears twice, the later record wins (as with repeated
+        :meth:`add`).
+
+        Raises:
+            InvalidInput: an item is not a ProviderRecord (checked before writing).
+        """
+        batch: dict[str, ProviderRecord] = {}
+        for record in records:
+            if not isinstance(record, ProviderRecord):
+                raise _invalid_record()
+            batch[record.provider_id] = record
+        if batch:
+            with self._writer.begin() as conn:
+                for chunk in _chunks(tuple(batch.values()), UPSERT_CHUNK):
+                    self._write_chunk(conn, chunk)
+        return len(batch)
+
+    def _write_chunk(self, conn: Connection, records: Sequence[ProviderRecord]) -> None:
+        upsert = self._insert(_providers)
+        updated = {
+            column.name: upsert.excluded[column.name]
+            for column in _providers.columns
+            if not column.primary_key
+        }
+        conn.execute(
+            upsert.on_conflict_do_update(index_elements=[_providers.c.provider_id], set_=updated),
+            [_provider_row(record) for record in records],
+        )
+        ids = [record.provider_id for record in records]
+        conn.execute(
+            sa.delete(_provider_zip_codes).where(_provider_zip_codes.c.provider_id.in_(ids))
+        )
+        conn.execute(sa.delete(_provider_lines).where(_provider_lines.c.provider_id.in_(ids)))
+        conn.execute(
+            sa.insert(_provider_zip_codes),
+            [
+                {"provider_id": record.provider_id, "zip_code": zip_code, "position": position}
+                for record in records
+                for position, zip_code in enumerate(record.zip_codes)
+            ],
+        )
+        lines = [
+            {"provider_id": record.provider_id, "line_of_business": line.value}
+            for record in records
+            for line in record.lines_of_business
+        ]
+        if lines:
+            conn.execute(sa.insert(_provider_lines), lines)
+
+    def by_provider_id(self, provider_id: str) -> ProviderRecord | None:
+        """The record with this Provider ID, if any."""
+        return _first(self._select(_providers.c.provider_id == provider_id))
+
+    def by_npi(self, npi: str) -> ProviderRecord | None:
+        """The record with this NPI, if any (the lowest Provider ID if several share it)."""
+        return _first(self._select(_providers.c.npi == npi))
+
+    def by_tax_id(self, tax_id: str) -> Sequence[ProviderRecord]:
+        """Every record under this Tax ID, ordered by Provider ID."""
+        return self._select(_providers.c.tax_id == tax_id)
+
+    def _select(self, condition: sa.ColumnElement[bool]) -> tuple[ProviderRecord, ...]:
+        query = (
+            sa.select(
+                _providers,
+                _provider_zip_codes.c.zip_code,
+                _provider_lines.c.line_of_business,
+            )
+            .join(
+                _provider_zip_codes,
+                _provider_zip_codes.c.provider_id == _providers.c.provider_id,
+            )
+            .outerjoin(_provider_lines, _provider_lines.c.provider_id == _providers.c.provider_id)
+            .where(condition)
+            .order_by(_providers.c.provider_id, _provider_zip_codes.c.position)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return tuple(_records_from_rows(rows))
+
+
+def _first(records: Sequence[ProviderRecord]) -> ProviderRecord | None:
+    return records[0] if records else None
+
+
+def _provider_row(record: ProviderRecord) -> dict[str, object]:
+    return {
+        "provider_id": record.provider_id,
+        "tax_id": record.tax_id,
+        "npi": record.npi,
+        "name": record.name,
+        "category": record.category.value,
+        "payee": record.payee.value,
+    }
+
+
+def _records_from_rows(rows: Sequence[Row[Any]]) -> Iterator[ProviderRecord]:
+    """Fold the joined rows (one per ZIP code and line of business) back into records."""
+    grouped: dict[str, tuple[Row[Any], dict[str, None], set[str]]] = {}
+    for row in rows:
+        _, zip_codes, lines = grouped.setdefault(row.provider_id, (row, {}, set()))
+        zip_codes[row.zip_code] = None
+        if row.line_of_business is not None:
+            lines.add(row.line_of_business)
+    for first, zip_codes, lines in grouped.values():
+        yield ProviderRecord(
+            provider_id=first.provider_id,
+            tax_id=first.tax_id,
+            name=first.name,
+            zip_codes=tuple(zip_codes),
+            npi=first.npi,
+            category=ProviderCategory(first.category),
+            payee=Payee(first.payee),
+            lines_of_business=frozenset(LineOfBusiness(line) for line in lines),
+        )
+
+
+# -- accounts -------------------------------------------------------------------------------
+
+
+class SqlAccountRepository(_Store):
+    """Accounts in ``identity_accounts``; usernames and emails share ``identity_account_keys``.
+
+    ``add`` inserts the account and both its keys in one transaction, so the
+    database's unique constraints decide every race; ``replace`` is one
+    ``UPDATE .. WHERE credential_version = :expected``.
+    """
+
+    def add(self, account: Account) -> None:
+        """Store a new account, refusing any clash atomically.
+
+        Raises:
+            AlreadyRegistered: an account exists for ``account.provider_id``.
+            UsernameUnavailable: the username or email key is taken (``field`` says which).
+        """
+        keys = [
+            {"key": account.username_key, "account_id": account.id, "kind": "username"},
+            {"key": account.email_key, "account_id": account.id, "kind": "email"},
+        ]
+        try:
+            with self._writer.begin() as conn:
+                conn.execute(sa.insert(_accounts).values(_account_row(account)))
+                conn.execute(sa.insert(_account_keys), keys)
+        except IntegrityError as err:
+            raise self._clash(account) from err
+
+    def _clash(self, account: Account) -> IdentityError:
+        """Which taken key refused ``account``, checked in the in-memory adapter's order.
+
+        Rows are never deleted, so the row that made the insert fail is committed and visible.
+        """
+        if self.find_by_provider_id(account.provider_id) is not None:
+            return AlreadyRegistered()
+        for field, key in (("username", account.username_key), ("email", account.email_key)):
+            if self.key_taken(key):
+                return UsernameUnavailable(field)
+        return UsernameUnavailable("username")
+
+    def get(self, account_id: str) -> Account | None:
+        """The account with this id, if any."""
+        return self._one(_accounts.c.id == account_id)
+
+    def find_by_username(self, username_key: str) -> Account | None:
+        """The account whose canonical username is ``username_key``, if any."""
+        return self._one(_accounts.c.username_key == username_key)
+
+    def find_by_provider_id(self, provider_id: str) -> Account | None:
+        """The account registered for this provider, if any."""
+        return self._one(_accounts.c.provider_id == provider_id)
+
+    def key_taken(self, key: str) -> bool:
+        """True if ``key`` is some account's canonical username or email."""
+        query = sa.select(_account_keys.c.key).where(_account_keys.c.key == key)
+        with self._engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def replace(self, account: Account, *, expected_version: int) -> None:
+        """Overwrite the account if its credential version is still ``expected_version``.
+
+        Raises:
+            AccountNotFound: no account has ``account.id``.
+            ConcurrentUpdate: the stored version differs, or an identifier would change.
+        """
+        row = _account_row(account)
+        fixed = ("id", "username_key", "email_key", "provider_id")
+        statement = (
+            sa.update(_accounts)
+            .where(
+                _accounts.c.credential_version == expected_version,
+                *(_accounts.c[name] == row[name] for name in fixed),
+            )
+            .values({name: value for name, value in row.items() if name not in fixed})
+        )
+        with self._writer.begin() as conn:
+            if conn.execute(statement).rowcount == 1:
+                return
+        stored = self.get(account.id)
+        if stored is None:
+            raise AccountNotFound
+        if stored.credential_version != expected_version:
+            raise ConcurrentUpdate
+        raise ConcurrentUpdate.identifiers_changed()
+
+    def _one(self, condition: sa.ColumnElement[bool]) -> Account | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(_accounts).where(condition)).first()
+        return None if row is None else _account_from_row(row)
+
+
+def _account_row(account: Account) -> dict[str, object]:
+    return {
+        "id": account.id,
+        "username": account.username,
+        "username_key": account.username_key,
+        "email": account.email,
+        "email_key": account.email_key,
+        "status": account.status.value,
+        "provider_type": account.provider_type.value,
+        "provider_id": account.provider_id,
+        "password_hash": account.password_hash,
+        "password_history": list(account.password_history),
+        "security_question": account.security_question,
+        "security_answer_hash": account.security_answer_hash,
+        "agreement_version": account.agreement_version,
+        "agreement_accepted_at": ensure_utc(account.agreement_accepted_at),
+        "created_at": ensure_utc(account.created_at),
+        "activated_at": None if account.activated_at is None else ensure_utc(account.activated_at),
+        "credential_version": account.credential_version,
+    }
+
+
+def _account_from_row(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        username=row.username,
+        username_key=row.username_key,
+        email=row.email,
+        email_key=row.email_key,
+        status=AccountStatus(row.status),
+        provider_type=ProviderType(row.provider_type),
+        provider_id=row.provider_id,
+        password_hash=row.password_hash,
+        password_history=tuple(row.password_history),
+        security_question=row.security_question,
+        security_answer_hash=row.security_answer_hash,
+        agreement_version=row.agreement_version,
+        agreement_accepted_at=row.agreement_accepted_at,
+        created_at=row.created_at,
+        activated_at=row.activated_at,
+        credential_version=row.credential_version,
+    )
+
+
+# -- lockouts -------------------------------------------------------------------------------
+
+
+class SqlLockoutStore(_Store):
+    """Failure counters in ``identity_lockouts``, one row per key.
+
+    :meth:`record_failure` is a single ``INSERT .. ON CONFLICT DO UPDATE ..
+    RETURNING`` whose ``CASE`` expressions are :meth:`LockoutState.after_failure`,
+    so concurrent failures are counted one by one and never lost.
+    """
+
+    def record_failure(
+        self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
+    ) -> LockoutState:
+        """Count a failure atomically (see :class:`~provider_identity.ports.LockoutStore`).
+
+        Raises:
+            ValueError: ``now`` is naive.
+        """
+        now = ensure_utc(now)
+        fresh = LockoutState(failures=0).after_failure(
+            now, max_failures=max_failures, lock_for=lock_for
+        )
+        upsert = self._insert(_lockouts).values(
+            key=key,
+            failures=fresh.failures,
+            locked_until=fresh.locked_until,
+            expires_at=fresh.expires_at,
+        )
+        statement = upsert.on_conflict_do_update(
+            index_elements=[_lockouts.c.key],
+            set_=_after_failure(
+                now=now, until=now + lock_for, max_failures=max_failures, fresh=fresh
+            ),
+        ).returning(_lockouts.c.failures, _lockouts.c.locked_until, _lockouts.c.expires_at)
+        with self._writer.begin() as conn:
+            row = conn.execute(statement).one()
+        return LockoutState(row.failures, row.locked_until, row.expires_at)
+
+    def get(self, key: str) -> LockoutState | None:
+        """The stored state for ``key``, if any (expired ones included until purged)."""
+        query = sa.select(
+            _lockouts.c.failures, _lockouts.c.locked_until, _lockouts.c.expires_at
+        ).where(_lockouts.c.key == key)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else LockoutState(row.failures, row.locked_until, row.expires_at)
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``'s count and lock (unlock)."""
+        with self._writer.begin() as conn:
+            conn.execute(sa.delete(_lockouts).where(_lockouts.c.key == key))
+
+    def purge(self, now: datetime) -> int:
+        """Forget every expired state and return how many (run it now and then)."""
+        ends = sa.func.coalesce(_lockouts.c.expires_at, _lockouts.c.locked_until)
+        moment = sa.literal(now, UtcDateTime())
+        with self._writer.begin() as conn:
+            return conn.execute(sa.delete(_lockouts).where(ends <= moment)).rowcount
+
+
+def _after_failure(
+    *, now: datetime, until: datetime, max_failures: int, fresh: LockoutState
+) -> dict[str, sa.ColumnElement[Any]]:
+    """The SET clause: :meth:`LockoutState.after_failure` over the stored row, in SQL.
+
+    An expired row takes ``fresh`` (the state after one failure from
+    nothing); any other counts one more and keeps its lock, or locks at
+    ``until`` (``now + lock_for``) on reaching ``max_failures``. Every
+    expression reads the row as it was before the update, as SQL does.
+    """
+    row = _lockouts.c
+    ends = sa.func.coalesce(row.expires_at, row.locked_until)
+    expired = sa.and_(ends.is_not(None), ends <= sa.literal(now, UtcDateTime()))
+    until_ = sa.literal(until, UtcDateTime())
+    counted = row.failures + 1
+    locked = sa.case(
+        (expired, sa.literal(fresh.locked_until, UtcDateTime())),
+        else_=sa.func.coalesce(
+            row.locked_until,
+            sa.case((counted >= sa.literal(max_failures, sa.Integer()), until_)),
+        ),
+    )
+    return {
+        "failures": sa.case((expired, fresh.failures), else_=counted),
+        "locked_until": locked,
+        "expires_at": sa.func.coalesce(locked, until_),
+    }
+
+
+# -- outbox ---------------------------------------------------------------------------------
+
+
+def _new_entry_id() -> str:
+    return secrets.token_hex(16)
+
+
+class SqlOutboxStore(_Store):
+    """A durable outbox in ``identity_outbox`` (an :class:`~provider_identity.ports.OutboxStore`).
+
+    ``claim`` is one ``UPDATE .. WHERE id IN (SELECT .. FOR UPDATE SKIP
+    LOCKED) RETURNING`` on PostgreSQL (an immediate write transaction on
+    SQLite), so two dispatchers never claim the same entry within a lease.
+    """
+
+    def __init__(self, engine: Engine, *, new_id: Callable[[], str] = _new_entry_id) -> None:
+        super().__init__(engine)
+        self._new_id = new_id
+
+    def add(self, message: bytes, *, now: datetime) -> str:
+        """Store a message, due at once; return its id."""
+        now = ensure_utc(now)
+        entry_id = self._new_id()
+        row = {"id": entry_id, "message": message, "created_at": now, "attempts": 0, "due_at": now}
+        with self._writer.begin() as conn:
+            conn.execute(sa.insert(_outbox).values(row))
+        return entry_id
+
+    def claim(self, *, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxEntry]:
+        """Lease up to ``limit`` due entries, oldest first, and count the attempt."""
+        now_ = sa.literal(ensure_utc(now), UtcDateTime())
+        due = (
+            sa.select(_outbox.c.id)
+            .where(_outbox.c.sent_at.is_(None), _outbox.c.due_at <= now_)
+            .order_by(_outbox.c.created_at, _outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            sa.update(_outbox)
+            .where(_outbox.c.id.in_(due.scalar_subquery()))
+            .values(attempts=_outbox.c.attempts + 1, due_at=sa.literal(now + lease, UtcDateTime()))
+            .returning(_outbox.c.id, _outbox.c.message, _outbox.c.created_at, _outbox.c.attempts)
+        )
+        with self._writer.begin() as conn:
+            rows = conn.execute(statement).all()
+        entries = [
+            OutboxEntry(
+                id=row.id, message=row.message, created_at=row.created_at, attempts=row.attempts
+            )
+            for row in rows
+        ]
+        return sorted(entries, key=lambda entry: (entry.created_at, entry.id))
+
+    def mark_sent(self, entry_id: str, *, now: datetime) -> None:
+        """The relay accepted the entry: never send it again."""
+        self._update(entry_id, sent_at=ensure_utc(now))
+
+    def mark_failed(self, entry_id: str, *, retry_at: datetime | None, error: str) -> None:
+        """Sending failed: due again at ``retry_at``, or never (``None``)."""
+        self._update(
+            entry_id, due_at=None if retry_at is None else ensure_utc(retry_at), error=error
+        )
+
+    def pending(self) -> int:
+        """How many entries are not sent yet (given up ones included)."""
+        query = sa.select(sa.func.count()).select_from(_outbox).where(_outbox.c.sent_at.is_(None))
+        with self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def _update(self, entry_id: str, **values: object) -> None:
+        with self._writer.begin() as conn:
+            conn.execute(sa.update(_outbox).where(_outbox.c.id == entry_id).values(values))
+
+
+if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
+    from provider_identity.roster import RosterDestination
+
+    def _ports(
+        engine: Engine,
+    ) -> tuple[ProviderDirectory, RosterDestination, AccountRepository, LockoutStore, OutboxStore]:
+        return (
+            SqlProviderDirectory(engine),
+            SqlProviderDirectory(engine),
+            SqlAccountRepository(engine),
+            SqlLockoutStore(engine),
+            SqlOutboxStore(engine),
+        )

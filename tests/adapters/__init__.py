@@ -1,0 +1,1 @@
+"""Contract tests run against every adapter of each port, and multi-process races."""

@@ -1,0 +1,126 @@
+"""Races between processes: every failure is counted once, and one username makes one account.
+
+Eight processes start together (a barrier) through a forkserver that has
+imported everything already, so the race is real and each test is quick.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from provider_identity import LockoutPolicy
+from provider_identity.adapters.redis import RedisLockoutStore
+from provider_identity.adapters.sql import SqlLockoutStore, metadata
+from provider_identity.passwords import TEST_ONLY_CHEAPEST
+from provider_identity.testing import MemoryLockoutStore
+from tests.adapters.conftest import Target
+from tests.adapters.workers import (
+    ATTEMPTS,
+    PROCESSES,
+    CountingHasher,
+    LockoutBackend,
+    register,
+    service,
+    wrong_logins,
+)
+from tests.helpers import practitioner
+
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def context() -> multiprocessing.context.ForkServerContext:
+    """A forkserver context whose server has imported the workers already."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["tests.adapters.workers"])
+    return ctx
+
+
+def race(context: Any, target: Callable[..., None], arguments: list[tuple[Any, ...]]) -> list[Any]:
+    """Run ``target(*args, barrier, results)`` in one process per ``args``; their results."""
+    barrier = context.Barrier(len(arguments))
+    results = context.Queue()
+    processes = [
+        context.Process(target=target, args=(*args, barrier, results)) for args in arguments
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=TIMEOUT)
+    assert [process.exitcode for process in processes] == [0] * len(processes)
+    return [results.get(timeout=1) for _ in processes]
+
+
+@pytest.fixture(params=["postgres", "redis", "sqlite"])
+def lockout_backend(request: pytest.FixtureRequest) -> tuple[LockoutBackend, Any]:
+    """Where the racing processes count failures, and this process's view of it."""
+    if request.param == "redis":
+        prefix = request.getfixturevalue("redis_prefix")
+        backend = LockoutBackend(
+            redis_url=request.getfixturevalue("redis_url"), redis_prefix=prefix
+        )
+        return backend, RedisLockoutStore(request.getfixturevalue("redis_client"), prefix=prefix)
+    target: Target = request.getfixturevalue(request.param)
+    return LockoutBackend(database=target.database), SqlLockoutStore(target.engine)
+
+
+def test_parallel_wrong_passwords_verify_the_real_hash_at_most_max_failures_times(
+    context: Any, postgres: Target, lockout_backend: tuple[LockoutBackend, Any], tmp_path: Path
+) -> None:
+    """8 processes x 50 wrong passwords: 5 real verifications, then locked; all 400 counted."""
+    policy = LockoutPolicy()
+    backend, lockouts = lockout_backend
+    setup = service(
+        postgres.engine, MemoryLockoutStore(), CountingHasher(parameters=TEST_ONLY_CHEAPEST)
+    )
+    registered = setup.register(practitioner())
+    stored = setup.accounts.get(registered.account.id)
+    assert stored is not None
+    log = tmp_path / "verifications.log"
+    log.touch()
+    hasher = CountingHasher(
+        parameters=TEST_ONLY_CHEAPEST, counted_hash=stored.password_hash, log=str(log)
+    )
+
+    outcomes = race(
+        context,
+        wrong_logins,
+        [(postgres.database, backend, hasher)] * PROCESSES,
+    )
+
+    total: Counter[str] = Counter()
+    for outcome in outcomes:
+        total.update(outcome)
+    attempts = PROCESSES * ATTEMPTS
+    assert total == {
+        "invalid": policy.max_failures - 1,
+        "locked": attempts - policy.max_failures + 1,
+    }
+    assert len(log.read_text().splitlines()) == policy.max_failures
+    state = lockouts.get("login:jdoe")
+    assert state.failures == attempts
+    assert state.locked_until == setup.clock.now() + policy.lock_duration
+
+
+@pytest.mark.parametrize("same", ["username", "provider"])
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+def test_parallel_registrations_store_exactly_one_account(
+    context: Any, request: pytest.FixtureRequest, database: str, same: str
+) -> None:
+    """8 processes registering one username (or one provider) at once: one account."""
+    target: Target = request.getfixturevalue(database)
+
+    outcomes = race(context, register, [(target.database, n, same) for n in range(PROCESSES)])
+
+    refusal = "username_unavailable" if same == "username" else "already_registered"
+    assert Counter(outcomes) == {"registered": 1, refusal: PROCESSES - 1}
+    count = sa.select(sa.func.count()).select_from(metadata.tables["identity_accounts"])
+    with target.engine.connect() as conn:
+        assert conn.execute(count).scalar_one() == 1

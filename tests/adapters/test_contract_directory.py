@@ -1,0 +1,113 @@
+"""Every ProviderDirectory adapter finds, orders and replaces records alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+
+from provider_identity import InvalidInput, LineOfBusiness, Payee, ProviderCategory, ProviderRecord
+from provider_identity.testing import sample_records
+
+
+def record(provider_id: str, **changes: Any) -> ProviderRecord:
+    fields: dict[str, Any] = {
+        "provider_id": provider_id,
+        "tax_id": "31-1234567",
+        "name": "Jane Q. Doe",
+        "zip_codes": ("45402",),
+    }
+    fields.update(changes)
+    return ProviderRecord(**fields)
+
+
+def test_finds_each_record_by_provider_id(directory_store: Any) -> None:
+    """Every stored record comes back equal, field for field."""
+    directory_store.add_all(sample_records())
+    for expected in sample_records():
+        assert directory_store.by_provider_id(expected.provider_id) == expected
+
+
+def test_finds_a_record_by_npi(directory_store: Any) -> None:
+    """The NPI lookup returns the record that carries it."""
+    directory_store.add_all(sample_records())
+    found = directory_store.by_npi("1234567893")
+    assert found is not None
+    assert found.provider_id == "P1000001"
+
+
+def test_lists_every_record_under_a_tax_id_ordered_by_provider_id(directory_store: Any) -> None:
+    """A Group's Tax ID lists all its providers, sorted by Provider ID."""
+    directory_store.add_all(reversed(sample_records()))
+    found = directory_store.by_tax_id("317654321")
+    assert [r.provider_id for r in found] == ["G2000001", "P2000002", "P2000003"]
+    assert tuple(found) == tuple(r for r in sample_records() if r.tax_id == "317654321")
+
+
+def test_unknown_identifiers_find_nothing(directory_store: Any) -> None:
+    """Lookups of identifiers nobody has return None or nothing."""
+    directory_store.add_all(sample_records())
+    assert directory_store.by_provider_id("P9999999") is None
+    assert directory_store.by_npi("1234567893"[:-1] + "0") is None
+    assert tuple(directory_store.by_tax_id("999999999")) == ()
+
+
+def test_round_trips_every_field_exactly(directory_store: Any) -> None:
+    """ZIP order, lines of business (none, one, both), NPI, payee, category and name survive."""
+    records = [
+        record(
+            "A1",
+            zip_codes=("45409-1234", "43215", "45402"),
+            npi="1234567893",
+            name="Ｊöｓé\u00a0Ñúñez  Jr.",
+            category=ProviderCategory.SKILLED_NURSING_FACILITY,
+            payee=Payee.GROUP,
+            lines_of_business=frozenset(LineOfBusiness),
+        ),
+        record("A2", lines_of_business=frozenset()),
+        record("A3", lines_of_business=frozenset({LineOfBusiness.MARKETPLACE})),
+    ]
+    directory_store.add_all(records)
+    for expected in records:
+        found = directory_store.by_provider_id(expected.provider_id)
+        assert found == expected
+        assert found.zip_codes == expected.zip_codes
+        assert found.name_key == expected.name_key
+
+
+def test_replacing_a_record_moves_it_between_tax_ids_and_npis(directory_store: Any) -> None:
+    """A record stored again under the same Provider ID replaces the old one everywhere."""
+    first = record("P1", npi="1234567893", tax_id="111111111", zip_codes=("45402", "45403"))
+    directory_store.add(first)
+    directory_store.add(attrs.evolve(first, tax_id="222222222", npi=None, zip_codes=("43215",)))
+    assert tuple(directory_store.by_tax_id("111111111")) == ()
+    assert [r.provider_id for r in directory_store.by_tax_id("222222222")] == ["P1"]
+    assert directory_store.by_npi("1234567893") is None
+    replaced = directory_store.by_provider_id("P1")
+    assert replaced is not None
+    assert replaced.zip_codes == ("43215",)
+
+
+def test_tax_id_lookup_is_live(directory_store: Any) -> None:
+    """A provider added under a Tax ID later is listed at the next lookup."""
+    directory_store.add(record("P1"))
+    assert len(directory_store.by_tax_id("311234567")) == 1
+    directory_store.add(record("P2"))
+    assert [r.provider_id for r in directory_store.by_tax_id("311234567")] == ["P1", "P2"]
+
+
+def test_adding_the_same_records_again_changes_nothing(directory_store: Any) -> None:
+    """Loading a roster twice leaves each record once."""
+    directory_store.add_all(sample_records())
+    directory_store.add_all(sample_records())
+    assert len(directory_store.by_tax_id("317654321")) == 3
+    for expected in sample_records():
+        assert directory_store.by_provider_id(expected.provider_id) == expected
+
+
+def test_refuses_what_is_not_a_record(directory_store: Any) -> None:
+    """Only ProviderRecord objects go in; nothing is stored otherwise."""
+    with pytest.raises(InvalidInput):
+        directory_store.add({"provider_id": "P1"})
+    assert directory_store.by_provider_id("P1") is None

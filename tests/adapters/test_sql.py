@@ -1,0 +1,247 @@
+"""What only the SQL adapters promise: schema, indexes, batches, stored formats."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from provider_identity import ConfigurationError, InvalidInput, ProviderRecord
+from provider_identity.adapters import sql as sql_module
+from provider_identity.adapters.sql import (
+    SqlAccountRepository,
+    SqlLockoutStore,
+    SqlProviderDirectory,
+    create_schema,
+    metadata,
+    schema_sql,
+)
+from provider_identity.testing import sample_records
+from tests.adapters.builders import NOW, make_account
+from tests.adapters.conftest import Target
+from tests.adapters.workers import Database
+
+DAY = timedelta(hours=24)
+
+
+def records(count: int, prefix: str = "B") -> list[ProviderRecord]:
+    return [
+        ProviderRecord(
+            provider_id=f"{prefix}{n}",
+            tax_id="31-1234567",
+            name=f"Provider {n}",
+            zip_codes=("45402", "45403"),
+        )
+        for n in range(count)
+    ]
+
+
+def count_rows(target: Target, table: str) -> int:
+    query = sa.select(sa.func.count()).select_from(metadata.tables[table])
+    with target.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def test_create_schema_can_run_again(sql: Target) -> None:
+    """Creating the schema over an existing one keeps the data."""
+    SqlProviderDirectory(sql.engine).add_all(sample_records())
+    create_schema(sql.engine)
+    assert count_rows(sql, "identity_providers") == len(sample_records())
+
+
+def test_other_databases_are_refused() -> None:
+    """Only SQLite and PostgreSQL are supported, and saying so early beats failing later."""
+    engine = sa.create_mock_engine("mysql://", lambda *args, **kwargs: None)
+    with pytest.raises(ConfigurationError):
+        SqlLockoutStore(engine)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def statements(sql: Target) -> Iterator[list[tuple[str, Any]]]:
+    """Every SELECT the adapters send during the test, with its parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    sa.event.listen(sql.engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(sql.engine, "before_cursor_execute", record)
+
+
+def full_scans(target: Target, statement: str, parameters: Any) -> list[str]:
+    """The plan lines of ``statement`` that read a whole table instead of an index."""
+    with target.engine.connect() as conn:
+        if target.engine.dialect.name == "sqlite":
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+            return [row[-1] for row in plan if str(row[-1]).startswith("SCAN")]
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters).all()
+        return [row[0] for row in plan if "Seq Scan" in row[0]]
+
+
+def test_every_lookup_the_flows_make_is_an_index_lookup(
+    sql: Target, statements: list[tuple[str, Any]]
+) -> None:
+    """Tax ID, Provider ID, NPI, username, email, account id and lockout key all use an index."""
+    directory = SqlProviderDirectory(sql.engine)
+    accounts = SqlAccountRepository(sql.engine)
+    lockouts = SqlLockoutStore(sql.engine)
+    lookups: list[Callable[[], object]] = [
+        lambda: directory.by_provider_id("P1000001"),
+        lambda: directory.by_npi("1234567893"),
+        lambda: directory.by_tax_id("317654321"),
+        lambda: accounts.get("id-1"),
+        lambda: accounts.find_by_username("user1"),
+        lambda: accounts.find_by_provider_id("P1"),
+        lambda: accounts.key_taken("user1@example.org"),
+        lambda: lockouts.get("login:user1"),
+    ]
+    for lookup in lookups:
+        lookup()
+    assert len(statements) == len(lookups)
+    for statement, parameters in statements:
+        assert full_scans(sql, statement, parameters) == [], statement
+
+
+def test_upsert_many_counts_distinct_records_and_the_last_one_wins(sql: Target) -> None:
+    """A Provider ID given twice in one batch is stored once, as given last."""
+    directory = SqlProviderDirectory(sql.engine)
+    first, second = records(2)
+    renamed = ProviderRecord(
+        provider_id=first.provider_id, tax_id="999999999", name="New", zip_codes=["43215"]
+    )
+    assert directory.upsert_many([first, second, renamed]) == 2
+    assert directory.by_provider_id(first.provider_id) == renamed
+    assert count_rows(sql, "identity_provider_zip_codes") == 3
+
+
+def test_upsert_many_is_idempotent(sql: Target) -> None:
+    """The same batch twice leaves the same rows, each once."""
+    directory = SqlProviderDirectory(sql.engine)
+    batch = records(30)
+    directory.upsert_many(batch)
+    directory.upsert_many(batch)
+    assert count_rows(sql, "identity_providers") == 30
+    assert count_rows(sql, "identity_provider_zip_codes") == 60
+    assert count_rows(sql, "identity_provider_lines") == 30
+
+
+def test_upsert_many_checks_every_item_before_writing(sql: Target) -> None:
+    """A batch with something that is not a record writes nothing at all."""
+    directory = SqlProviderDirectory(sql.engine)
+    with pytest.raises(InvalidInput):
+        directory.upsert_many([*records(3), "not a record", *records(2, "C")])  # type: ignore[list-item]
+    assert count_rows(sql, "identity_providers") == 0
+
+
+def test_upsert_many_is_one_transaction(sql: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure in the batch's third chunk leaves nothing of its first two."""
+    monkeypatch.setattr(sql_module, "UPSERT_CHUNK", 2)
+    directory = SqlProviderDirectory(sql.engine)
+    chunks = []
+
+    def fail_third_chunk(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if statement.startswith("INSERT INTO") and "identity_providers " in statement:
+            chunks.append(statement)
+            if len(chunks) == 3:
+                raise RuntimeError("the database went away")
+
+    sa.event.listen(sql.engine, "before_cursor_execute", fail_third_chunk)
+    try:
+        with pytest.raises(RuntimeError):
+            directory.upsert_many(records(6))
+    finally:
+        sa.event.remove(sql.engine, "before_cursor_execute", fail_third_chunk)
+    assert count_rows(sql, "identity_providers") == 0
+    assert count_rows(sql, "identity_provider_zip_codes") == 0
+
+
+def test_purge_forgets_only_expired_states(sql: Target) -> None:
+    """Ended locks and stale runs go; running ones stay."""
+    lockouts = SqlLockoutStore(sql.engine)
+    lockouts.record_failure("ended", now=NOW - 2 * DAY, max_failures=1, lock_for=DAY)
+    lockouts.record_failure("stale", now=NOW - DAY, max_failures=5, lock_for=DAY)
+    lockouts.record_failure("locked", now=NOW, max_failures=1, lock_for=DAY)
+    lockouts.record_failure("counting", now=NOW, max_failures=5, lock_for=DAY)
+    assert lockouts.purge(NOW) == 2
+    assert [lockouts.get(key) is None for key in ("ended", "stale", "locked", "counting")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_naive_datetimes_are_refused(sql: Target) -> None:
+    """A time without a zone is ambiguous, so it never reaches the database."""
+    with pytest.raises(ValueError, match="naive"):
+        SqlLockoutStore(sql.engine).record_failure(
+            "k", now=NOW.replace(tzinfo=None), max_failures=5, lock_for=DAY
+        )
+    assert SqlLockoutStore(sql.engine).get("k") is None
+
+
+def test_datetimes_are_stored_as_documented(sql: Target) -> None:
+    """SQLite keeps integer microseconds since the epoch; PostgreSQL keeps timestamptz."""
+    SqlAccountRepository(sql.engine).add(make_account(1))
+    column = metadata.tables["identity_accounts"].c.created_at
+    as_text = sa.cast(column, sa.Text)
+    with sql.engine.connect() as conn:
+        if sql.engine.dialect.name == "sqlite":
+            stored = conn.execute(sa.select(sa.func.typeof(column), as_text)).one()
+            assert tuple(stored) == ("integer", "1767603600123456")
+        else:
+            conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+            kind = sa.cast(sa.func.pg_typeof(column), sa.Text)
+            stored = conn.execute(sa.select(kind, as_text)).one()
+            assert tuple(stored) == ("timestamp with time zone", "2026-01-05 09:00:00.123456+00")
+
+
+def test_the_documented_schema_is_the_one_the_code_makes() -> None:
+    """docs/storage.md lists exactly schema_sql('postgresql')."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "storage.md"
+    assert f"```sql\n{schema_sql('postgresql')}```" in docs.read_text(encoding="utf-8")
+
+
+def test_schema_sql_refuses_other_databases() -> None:
+    """Only the two supported dialects have a listing."""
+    with pytest.raises(ConfigurationError):
+        schema_sql("mysql")
+
+
+def test_the_schema_sql_applied_by_hand_serves_the_stores(sql: Target, tmp_path: Path) -> None:
+    """A DBA who runs schema_sql's statements by hand gets tables every store works with."""
+    dialect = sql.engine.dialect.name
+    database = Database(f"sqlite:///{tmp_path / 'by-hand.db'}")
+    if dialect == "postgresql":
+        database = Database(sql.database.url, schema=f"pi_by_hand_{secrets.token_hex(4)}")
+        with sql.engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{database.schema}"')
+    engine = database.engine()
+    try:
+        with engine.begin() as conn:
+            if database.schema is not None:
+                conn.exec_driver_sql(f'SET LOCAL search_path TO "{database.schema}"')
+            for statement in schema_sql(dialect).split(";\n\n"):
+                conn.exec_driver_sql(statement.rstrip(";\n"))
+        SqlAccountRepository(engine).add(make_account(1))
+        assert SqlAccountRepository(engine).find_by_username("user1") == make_account(1)
+        SqlProviderDirectory(engine).add_all(sample_records())
+        assert (
+            SqlLockoutStore(engine)
+            .record_failure("k", now=NOW, max_failures=1, lock_for=DAY)
+            .locked_until
+            == NOW + DAY
+        )
+    finally:
+        engine.dispose()
+        if database.schema is not None:
+            with sql.engine.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{database.schema}" CASCADE')
