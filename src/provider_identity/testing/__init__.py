@@ -110,10 +110,13 @@ class RecordingMailer:
                 return found
         raise LookupError("no such message")
 
+    def last_link(self, address: str | None = None, *, subject: str | None = None) -> str:
+        """The first link in the newest matching message (activation, reset or login)."""
+        return message_link(self.last(address, subject=subject))
+
     def last_token(self, address: str | None = None, *, subject: str | None = None) -> str:
         """The ``token`` query value of the newest matching message's link."""
-        link = message_link(self.last(address, subject=subject))
-        return link.rpartition("token=")[2]
+        return self.last_link(address, subject=subject).rpartition("token=")[2]
 
     def clear(self) -> None:
         """Forget every message."""
