@@ -1,258 +1,122 @@
-"""The ``provider-identity`` command: ``demo`` and ``check-password``."""
+"""The ``provider-identity`` command.
+
+    demo            walk through every seed flow (SQLite by default)
+    check-password  list every rule a password breaks
+    init-db         create the tables
+    import-roster   load provider records from a CSV roster
+    unlock          end a user's login lock
+    send-mail       drain the outbox through an SMTP relay
+
+Commands that take ``--database`` accept an SQLAlchemy URL
+(``postgresql+psycopg://...``, ``sqlite:///file.db``) or a plain file path,
+which means SQLite. They need the ``sql`` extra (``postgres`` for PostgreSQL).
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
-from collections.abc import Sequence
-from email.message import EmailMessage
-from typing import TextIO
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
-import attrs
-
+from provider_identity._demo import DemoStores, memory_stores, run_demo
+from provider_identity.accounts import canonical_username
 from provider_identity.adapters.outbox import FileOutboxMailer
 from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity
-from provider_identity.errors import IdentityError, InvalidCredentials
+from provider_identity.errors import IdentityError
+from provider_identity.events import Action, AuditEvent, LoggingEventSink
 from provider_identity.passwords import PasswordHasher, PasswordPolicy
 from provider_identity.ports import Mailer
-from provider_identity.providers import ProviderRecord, ProviderType
-from provider_identity.registration import RegistrationRequest
-from provider_identity.service import IdentityService
-from provider_identity.testing import (
-    ManualClock,
-    MemoryAccountRepository,
-    MemoryLockoutStore,
-    MemoryProviderDirectory,
-    RecordingEventSink,
-    RecordingMailer,
-    cheapest_hasher,
-    message_text,
-    sample_records,
-)
-from provider_identity.tokens import TokenIssuer
+from provider_identity.testing import cheapest_hasher, sample_records
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["main"]
 
-_DEMO_KEY = b"provider-identity demo key, not a secret (32+ bytes)"
+#: Where ``--database`` is read from when the option is not given.
+DATABASE_VARIABLE = "PROVIDER_IDENTITY_DATABASE"
+#: Where ``send-mail`` reads the relay's password from (never a command-line option).
+SMTP_PASSWORD_VARIABLE = "PROVIDER_IDENTITY_SMTP_PASSWORD"
 
 
-@attrs.frozen
-class _Tee:
-    """Records every message for the demo's story, and hands it on to ``also``."""
-
-    recording: RecordingMailer
-    also: Mailer | None
-
-    def send(self, message: EmailMessage) -> None:
-        self.recording.send(message)
-        if self.also is not None:
-            self.also.send(message)
+class CommandError(Exception):
+    """A command cannot run; the message says why and what to do."""
 
 
-class _Demo:
-    def __init__(self, out: TextIO, hasher: PasswordHasher, mailer: Mailer | None) -> None:
-        self.out = out
-        self.clock = ManualClock()
-        self.mailer = RecordingMailer()
-        self.directory = MemoryProviderDirectory(sample_records())
-        self.service = IdentityService(
-            directory=self.directory,
-            accounts=MemoryAccountRepository(),
-            lockouts=MemoryLockoutStore(),
-            mailer=_Tee(self.mailer, mailer),
-            events=RecordingEventSink(),
-            clock=self.clock,
-            tokens=TokenIssuer(current=_DEMO_KEY, clock=self.clock),
-            hasher=hasher,
-        )
-        self.step_number = 0
-        self.seen_mail = 0
-
-    def step(self, title: str) -> None:
-        self.step_number += 1
-        print(f"\n== {self.step_number}. {title}", file=self.out)
-
-    def say(self, text: str) -> None:
-        print(f"   {text}", file=self.out)
-
-    def refused(self, err: IdentityError) -> None:
-        self.say(f"refused [{err.code}]: {err.message}")
-
-    def new_mail(self) -> list[EmailMessage]:
-        messages = self.mailer.messages[self.seen_mail :]
-        self.seen_mail = len(self.mailer.messages)
-        for message in messages:
-            print("   +-- email " + "-" * 50, file=self.out)
-            for header in ("From", "To", "Subject", "Date"):
-                print(f"   | {header}: {message[header]}", file=self.out)
-            print("   |", file=self.out)
-            for line in message_text(message).splitlines():
-                print(f"   | {line}".rstrip(), file=self.out)
-            print("   +" + "-" * 58, file=self.out)
-        return messages
-
-    def token(self) -> str:
-        return self.mailer.last_token()
-
-    def request(self, **fields: object) -> RegistrationRequest:
-        defaults: dict[str, object] = {
-            "password": "Blue-Heron-2031",
-            "security_question": "What is the name of your first pet?",
-            "security_answer": "Rex",
-            "agreement_confirmed": True,
-        }
-        return RegistrationRequest(**{**defaults, **fields})  # type: ignore[arg-type]  # demo data
+# -- databases ---------------------------------------------------------------------------
 
 
-def _run_demo(out: TextIO, hasher: PasswordHasher, mailer: Mailer | None) -> int:  # a linear story
-    demo = _Demo(out, hasher, mailer)
-    service = demo.service
-    print("provider-identity demo: every seed flow against in-memory adapters.", file=out)
-    print("The clock is a ManualClock starting at " + demo.clock.now().isoformat(), file=out)
+def database_url(value: str) -> str:
+    """An SQLAlchemy URL; a plain path means an SQLite file."""
+    return value if "://" in value else f"sqlite:///{Path(value).expanduser()}"
 
-    demo.step("A practitioner registers (details typed with different formatting)")
-    registered = service.register(
-        demo.request(
-            provider_type="practitioner",
-            name="  JANE q.  doe ",
-            tax_id="31 1234567",
-            zip_code="45409-1234",
-            provider_id=" p1000001 ",
-            username="jdoe",
-            email="Jane.Doe@Example.org",
-        ),
-        client_address="203.0.113.7",
+
+def _engine(value: str | None) -> Engine:
+    value = value or os.environ.get(DATABASE_VARIABLE)
+    if not value:
+        raise CommandError(f"--database is required (or set {DATABASE_VARIABLE}).")
+    try:
+        from provider_identity.adapters.sql import make_engine
+    except ImportError as err:
+        raise CommandError(
+            'The SQL adapters need SQLAlchemy: pip install "provider-identity[sql]" '
+            '(or "[postgres]" for PostgreSQL).'
+        ) from err
+    return make_engine(database_url(value))
+
+
+def _sql_stores(engine: Engine, description: str) -> DemoStores:
+    from provider_identity.adapters.sql import (
+        SqlAccountRepository,
+        SqlLockoutStore,
+        SqlProviderDirectory,
+        create_schema,
     )
-    demo.say(
-        f"pending account {registered.account.username!r} "
-        f"for provider {registered.account.provider_id}"
+
+    create_schema(engine)
+    return DemoStores(
+        directory=SqlProviderDirectory(engine),
+        accounts=SqlAccountRepository(engine),
+        lockouts=SqlLockoutStore(engine),
+        description=description,
     )
-    demo.new_mail()
 
-    demo.step("Activate Account link clicked")
-    service.activate(demo.token())
-    demo.say("account is active; the Email Verification message follows")
-    demo.new_mail()
 
-    demo.step("Login with the right password")
-    result = service.login("JDoe", "Blue-Heron-2031")
-    demo.say(f"logged in as {result.account.username} (status {result.account.status.value})")
+# -- commands ----------------------------------------------------------------------------
 
-    demo.step("Five wrong passwords lock the account")
-    for attempt in range(1, 6):
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    hasher = cheapest_hasher() if args.fast else PasswordHasher()
+    mailer = _demo_mailer(args)
+    if args.memory:
+        return run_demo(out, hasher=hasher, stores=memory_stores(), mailer=mailer)
+    if args.database:
+        engine = _engine(args.database)
+        stores = _sql_stores(engine, f"the database {engine.url.render_as_string()}")
+        return run_demo(out, hasher=hasher, stores=stores, mailer=mailer)
+    with tempfile.TemporaryDirectory(prefix="provider-identity-demo-") as folder:
+        engine = _engine(str(Path(folder) / "demo.sqlite3"))
         try:
-            service.login("jdoe", f"Wrong-Guess-{attempt:04d}")
-        except IdentityError as err:
-            demo.say(f"attempt {attempt}: [{err.code}]")
-    try:
-        service.login("jdoe", "Blue-Heron-2031")
-    except IdentityError as err:
-        demo.say("right password while locked:")
-        demo.refused(err)
-    demo.say(f"locked until {service.lockout_status('jdoe').locked_until}")
+            stores = _sql_stores(engine, "a fresh SQLite file (deleted afterwards)")
+            stores.directory.add_all(sample_records())
+            return run_demo(out, hasher=hasher, stores=stores, mailer=mailer)
+        finally:
+            engine.dispose()
 
-    demo.step("Forgot password? (works while locked)")
-    service.request_password_reset("jdoe")
-    demo.new_mail()
 
-    demo.step("Reset the password from the link")
-    try:
-        service.reset_password(demo.mailer.last_token(), "short")
-    except IdentityError as err:
-        demo.refused(err)
-        for violation in getattr(err, "errors", ()):
-            demo.say(f"  - {violation.message}")
-    service.reset_password(demo.mailer.last_token(), "Green-Kestrel-2032")
-    demo.say("password changed; the lock is lifted; a notice goes to the stored address")
-    demo.new_mail()
-
-    demo.step("Login with the new password")
-    result = service.login("jdoe", "Green-Kestrel-2032")
-    demo.say(f"logged in as {result.account.username}")
-
-    demo.step("A radiology group registers and sees every provider under its Tax ID")
-    group = service.register(
-        demo.request(
-            provider_type=ProviderType.GROUP,
-            name="Miami Valley Radiology Group",
-            tax_id="31-7654321",
-            zip_code="45440",
-            provider_id="G2000001",
-            username="mvr-admin",
-            email="office@mvradiology.example.org",
-        )
-    )
-    demo.new_mail()
-    service.activate(demo.token())
-    demo.new_mail()
-    for record in service.accessible_providers(group.account.id):
-        demo.say(f"can see {record.provider_id} {record.name}")
-    demo.directory.add(
-        ProviderRecord(
-            provider_id="P2000009", tax_id="317654321", name="Lee Chen", zip_codes=("45440",)
-        )
-    )
-    demo.say("a provider is added under the group's Tax ID; looked up live:")
-    for record in service.accessible_providers(group.account.id):
-        demo.say(f"can see {record.provider_id} {record.name}")
-
-    demo.step("A primary-care group may not register as a Group")
-    try:
-        service.register(
-            demo.request(
-                provider_type="group",
-                name="Family Medicine Partners",
-                tax_id="315550000",
-                zip_code="43215",
-                provider_id="G3000001",
-                username="fmp-office",
-                email="office@fmp.example.org",
-            )
-        )
-    except IdentityError as err:
-        demo.refused(err)
-
-    demo.step("A provider that is not in the system")
-    try:
-        service.register(
-            demo.request(
-                provider_type="practitioner",
-                name="Nobody Known",
-                tax_id="99-9999999",
-                zip_code="45402",
-                provider_id="P9999999",
-                username="nobody",
-                email="nobody@example.org",
-            )
-        )
-    except IdentityError as err:
-        demo.refused(err)
-
-    demo.step("Registering the same practitioner again")
-    try:
-        service.register(
-            demo.request(
-                provider_type="practitioner",
-                name="Jane Q. Doe",
-                tax_id="311234567",
-                zip_code="45402",
-                npi="1234567893",
-                username="jane2",
-                email="jane2@example.org",
-            )
-        )
-    except IdentityError as err:
-        demo.refused(err)
-
-    demo.step("Unknown user and wrong password look the same")
-    for username in ("no-such-user", "jdoe"):
-        try:
-            service.login(username, "Not-The-Password-1")
-        except InvalidCredentials as err:
-            demo.say(f"{username}: [{err.code}] {err.message}")
-    print("\nDone.", file=out)
-    return 0
+def _demo_mailer(args: argparse.Namespace) -> Mailer | None:
+    if args.outbox:
+        return FileOutboxMailer(args.outbox)
+    if args.smtp:
+        host, _, port = args.smtp.rpartition(":")
+        return SmtpMailer(host=host or "127.0.0.1", port=int(port), security=SmtpSecurity.NONE)
+    return None
 
 
 def _check_password(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
@@ -270,13 +134,98 @@ def _check_password(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int
     return 1
 
 
-def _demo_mailer(args: argparse.Namespace) -> Mailer | None:
-    if args.outbox:
-        return FileOutboxMailer(args.outbox)
-    if args.smtp:
-        host, _, port = args.smtp.rpartition(":")
-        return SmtpMailer(host=host or "127.0.0.1", port=int(port), security=SmtpSecurity.NONE)
-    return None
+def _init_db(args: argparse.Namespace, out: TextIO) -> int:
+    from provider_identity.adapters.sql import create_schema
+
+    engine = _engine(args.database)
+    create_schema(engine)
+    print(f"tables ready in {engine.url.render_as_string()}", file=out)
+    return 0
+
+
+def _import_roster(args: argparse.Namespace, out: TextIO) -> int:
+    from provider_identity.adapters.sql import SqlProviderDirectory, create_schema
+    from provider_identity.roster import import_roster
+
+    engine = _engine(args.database)
+    create_schema(engine)
+    path = Path(args.file)
+    try:
+        roster = path.open("rb")
+    except OSError as err:
+        raise CommandError(f"cannot read {path}: {err.strerror}") from err
+    with roster:
+        lines = _with_progress(roster, path.stat().st_size, sys.stderr)
+        report = import_roster(lines, SqlProviderDirectory(engine), batch_size=args.batch_size)
+    for row in report.rejected:
+        print(f"line {row.line}: {row.reason}", file=out)
+    print(f"{report.loaded} records loaded, {len(report.rejected)} rows rejected", file=out)
+    return 1 if args.strict and report.rejected else 0
+
+
+def _with_progress(file: BinaryIO, size: int, terminal: TextIO) -> Iterator[bytes]:
+    """The file's lines; a progress line on ``terminal`` if it is one."""
+    if not terminal.isatty() or size == 0:
+        yield from file
+        return
+    done = shown = 0
+    for line in file:
+        done += len(line)
+        percent = done * 100 // size
+        if percent != shown:
+            shown = percent
+            print(f"\rimporting ... {percent:3d}%", end="", file=terminal, flush=True)
+        yield line
+    print("\r" + " " * 20 + "\r", end="", file=terminal, flush=True)
+
+
+def _unlock(args: argparse.Namespace, out: TextIO) -> int:
+    from provider_identity.adapters.sql import SqlLockoutStore
+    from provider_identity.lockout import LockoutTracker
+
+    key = canonical_username(args.username)
+    LockoutTracker(store=SqlLockoutStore(_engine(args.database))).unlock(key)
+    LoggingEventSink().emit(
+        AuditEvent(
+            action=Action.UNLOCK,
+            outcome="success",
+            at=datetime.now(UTC),
+            username=key,
+            detail={"by": "cli"},
+        )
+    )
+    print(f"{key} is unlocked (its failure count is zero)", file=out)
+    return 0
+
+
+def _send_mail(args: argparse.Namespace, out: TextIO) -> int:
+    from provider_identity.adapters.outbox import Dispatcher
+    from provider_identity.adapters.sql import SqlOutboxStore
+
+    relay = SmtpMailer(
+        host=args.smtp_host,
+        port=args.smtp_port,
+        security=SmtpSecurity(args.smtp_security),
+        username=args.smtp_user,
+        password=os.environ.get(SMTP_PASSWORD_VARIABLE),
+    )
+    report = Dispatcher(outbox=SqlOutboxStore(_engine(args.database)), mailer=relay).drain()
+    print(
+        f"{report.sent} sent, {report.retried} to retry later, {report.given_up} given up",
+        file=out,
+    )
+    return 1 if report.given_up else 0
+
+
+# -- the parser --------------------------------------------------------------------------
+
+
+def _database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help=f"SQLAlchemy URL or SQLite file path (default: ${DATABASE_VARIABLE})",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -284,28 +233,58 @@ def _parser() -> argparse.ArgumentParser:
         prog="provider-identity", description="A Provider Portal's identity rules."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="walk through every seed flow in memory")
-    demo.add_argument(
-        "--fast",
-        action="store_true",
-        help="hash with the test-only cheapest argon2 parameters",
+
+    demo = commands.add_parser("demo", help="walk through every seed flow")
+    where = demo.add_mutually_exclusive_group()
+    where.add_argument(
+        "--database",
+        metavar="URL",
+        help="run against this database (after init-db and import-roster); "
+        "default: a fresh SQLite file, deleted afterwards",
     )
+    where.add_argument("--memory", action="store_true", help="use the in-memory adapters")
     demo.add_argument(
-        "--outbox",
-        metavar="DIR",
-        help="also write every message to DIR as an .eml file",
+        "--fast", action="store_true", help="hash with the test-only cheapest argon2 parameters"
     )
-    demo.add_argument(
+    sink = demo.add_mutually_exclusive_group()
+    sink.add_argument("--outbox", metavar="DIR", help="also write every message to DIR as .eml")
+    sink.add_argument(
         "--smtp",
         metavar="HOST:PORT",
         help="also send every message to this SMTP server (no TLS: a local debugging server)",
     )
+
     check = commands.add_parser(
         "check-password", help="read a password from stdin and list every rule it breaks"
     )
     check.add_argument("--preset", choices=("seed", "nist"), default="seed")
     check.add_argument("--username", help="the account's username, for the identifier rule")
     check.add_argument("--email", help="the account's email, for the identifier rule")
+
+    _database_option(commands.add_parser("init-db", help="create the tables (safe to repeat)"))
+
+    roster = commands.add_parser("import-roster", help="load provider records from a CSV roster")
+    roster.add_argument("file", metavar="FILE.csv")
+    _database_option(roster)
+    roster.add_argument("--batch-size", type=int, default=1000, help="records per transaction")
+    roster.add_argument(
+        "--strict", action="store_true", help="exit with status 1 if any row was rejected"
+    )
+
+    unlock = commands.add_parser("unlock", help="end a user's login lock and zero the count")
+    unlock.add_argument("username")
+    _database_option(unlock)
+
+    send = commands.add_parser("send-mail", help="send what the outbox holds, then stop")
+    _database_option(send)
+    send.add_argument("--smtp-host", required=True)
+    send.add_argument("--smtp-port", type=int, default=587)
+    send.add_argument(
+        "--smtp-security", choices=[s.value for s in SmtpSecurity], default="starttls"
+    )
+    send.add_argument(
+        "--smtp-user", help=f"login name; the password is read from ${SMTP_PASSWORD_VARIABLE}"
+    )
     return parser
 
 
@@ -315,7 +294,16 @@ def main(
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     out = out or sys.stdout
-    if args.command == "demo":
-        hasher = cheapest_hasher() if args.fast else PasswordHasher()
-        return _run_demo(out, hasher, _demo_mailer(args))
-    return _check_password(args, stdin or sys.stdin, out)
+    commands = {
+        "demo": lambda: _demo(args, out),
+        "check-password": lambda: _check_password(args, stdin or sys.stdin, out),
+        "init-db": lambda: _init_db(args, out),
+        "import-roster": lambda: _import_roster(args, out),
+        "unlock": lambda: _unlock(args, out),
+        "send-mail": lambda: _send_mail(args, out),
+    }
+    try:
+        return commands[args.command]()
+    except (CommandError, IdentityError) as err:
+        print(f"provider-identity {args.command}: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,297 @@
+"""The story ``provider-identity demo`` tells: every seed flow, step by step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from email.message import EmailMessage
+from typing import Protocol, TextIO
+
+import attrs
+
+from provider_identity.errors import IdentityError, InvalidCredentials
+from provider_identity.passwords import PasswordHasher
+from provider_identity.ports import AccountRepository, LockoutStore, Mailer, ProviderDirectory
+from provider_identity.providers import ProviderRecord, ProviderType
+from provider_identity.registration import RegistrationRequest
+from provider_identity.service import IdentityService
+from provider_identity.testing import (
+    ManualClock,
+    MemoryAccountRepository,
+    MemoryLockoutStore,
+    MemoryProviderDirectory,
+    RecordingEventSink,
+    RecordingMailer,
+    message_text,
+    sample_records,
+)
+from provider_identity.tokens import TokenIssuer
+
+__all__ = ["DemoStores", "memory_stores", "run_demo"]
+
+_DEMO_KEY = b"provider-identity demo key, not a secret (32+ bytes)"
+
+
+@attrs.frozen
+class _Tee:
+    """Records every message for the demo's story, and hands it on to ``also``."""
+
+    recording: RecordingMailer
+    also: Mailer | None
+
+    def send(self, message: EmailMessage) -> None:
+        self.recording.send(message)
+        if self.also is not None:
+            self.also.send(message)
+
+
+class DirectoryWithAdd(ProviderDirectory, Protocol):
+    """A provider directory the demo can add a record to (every one we ship)."""
+
+    def add(self, record: ProviderRecord) -> None:
+        """Insert or replace a record."""
+        ...
+
+    def add_all(self, records: Iterable[ProviderRecord]) -> None:
+        """Insert or replace many records."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class DemoStores:
+    """Where the demo keeps its data, and how to name that place."""
+
+    directory: DirectoryWithAdd
+    accounts: AccountRepository
+    lockouts: LockoutStore
+    description: str
+
+
+def memory_stores() -> DemoStores:
+    """In-memory stores holding the sample records."""
+    return DemoStores(
+        directory=MemoryProviderDirectory(sample_records()),
+        accounts=MemoryAccountRepository(),
+        lockouts=MemoryLockoutStore(),
+        description="in-memory adapters",
+    )
+
+
+class _Demo:
+    def __init__(
+        self, out: TextIO, hasher: PasswordHasher, stores: DemoStores, mailer: Mailer | None
+    ) -> None:
+        self.out = out
+        self.clock = ManualClock()
+        self.mailer = RecordingMailer()
+        self.directory = stores.directory
+        self.service = IdentityService(
+            directory=self.directory,
+            accounts=stores.accounts,
+            lockouts=stores.lockouts,
+            mailer=_Tee(self.mailer, mailer),
+            events=RecordingEventSink(),
+            clock=self.clock,
+            tokens=TokenIssuer(current=_DEMO_KEY, clock=self.clock),
+            hasher=hasher,
+        )
+        self.step_number = 0
+        self.seen_mail = 0
+
+    def step(self, title: str) -> None:
+        self.step_number += 1
+        print(f"\n== {self.step_number}. {title}", file=self.out)
+
+    def say(self, text: str) -> None:
+        print(f"   {text}", file=self.out)
+
+    def refused(self, err: IdentityError) -> None:
+        self.say(f"refused [{err.code}]: {err.message}")
+
+    def new_mail(self) -> list[EmailMessage]:
+        messages = self.mailer.messages[self.seen_mail :]
+        self.seen_mail = len(self.mailer.messages)
+        for message in messages:
+            print("   +-- email " + "-" * 50, file=self.out)
+            for header in ("From", "To", "Subject", "Date"):
+                print(f"   | {header}: {message[header]}", file=self.out)
+            print("   |", file=self.out)
+            for line in message_text(message).splitlines():
+                print(f"   | {line}".rstrip(), file=self.out)
+            print("   +" + "-" * 58, file=self.out)
+        return messages
+
+    def token(self) -> str:
+        return self.mailer.last_token()
+
+    def request(self, **fields: object) -> RegistrationRequest:
+        defaults: dict[str, object] = {
+            "password": "Blue-Heron-2031",
+            "security_question": "What is the name of your first pet?",
+            "security_answer": "Rex",
+            "agreement_confirmed": True,
+        }
+        return RegistrationRequest(**{**defaults, **fields})  # type: ignore[arg-type]  # demo data
+
+
+def run_demo(
+    out: TextIO, *, hasher: PasswordHasher, stores: DemoStores, mailer: Mailer | None = None
+) -> int:
+    """Tell the story of every seed flow against ``stores``; return the exit status."""
+    if stores.directory.by_provider_id("P1000001") is None:
+        print("The sample providers are missing: run `provider-identity import-roster", file=out)
+        print("examples/roster.csv --database ...` first.", file=out)
+        return 1
+    if stores.accounts.find_by_provider_id("P1000001") is not None:
+        print("The demo has run against this database already (its accounts exist);", file=out)
+        print("use a fresh database, or run without --database.", file=out)
+        return 1
+    return _story(_Demo(out, hasher, stores, mailer), stores.description)
+
+
+def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
+    out, service = demo.out, demo.service
+    print(f"provider-identity demo: every seed flow against {where}.", file=out)
+    print("The clock is a ManualClock starting at " + demo.clock.now().isoformat(), file=out)
+
+    demo.step("A practitioner registers (details typed with different formatting)")
+    registered = service.register(
+        demo.request(
+            provider_type="practitioner",
+            name="  JANE q.  doe ",
+            tax_id="31 1234567",
+            zip_code="45409-1234",
+            provider_id=" p1000001 ",
+            username="jdoe",
+            email="Jane.Doe@Example.org",
+        ),
+        client_address="203.0.113.7",
+    )
+    demo.say(
+        f"pending account {registered.account.username!r} "
+        f"for provider {registered.account.provider_id}"
+    )
+    demo.new_mail()
+
+    demo.step("Activate Account link clicked")
+    service.activate(demo.token())
+    demo.say("account is active; the Email Verification message follows")
+    demo.new_mail()
+
+    demo.step("Login with the right password")
+    result = service.login("JDoe", "Blue-Heron-2031")
+    demo.say(f"logged in as {result.account.username} (status {result.account.status.value})")
+
+    demo.step("Five wrong passwords lock the account")
+    for attempt in range(1, 6):
+        try:
+            service.login("jdoe", f"Wrong-Guess-{attempt:04d}")
+        except IdentityError as err:
+            demo.say(f"attempt {attempt}: [{err.code}]")
+    try:
+        service.login("jdoe", "Blue-Heron-2031")
+    except IdentityError as err:
+        demo.say("right password while locked:")
+        demo.refused(err)
+    demo.say(f"locked until {service.lockout_status('jdoe').locked_until}")
+
+    demo.step("Forgot password? (works while locked)")
+    service.request_password_reset("jdoe")
+    demo.new_mail()
+
+    demo.step("Reset the password from the link")
+    try:
+        service.reset_password(demo.mailer.last_token(), "short")
+    except IdentityError as err:
+        demo.refused(err)
+        for violation in getattr(err, "errors", ()):
+            demo.say(f"  - {violation.message}")
+    service.reset_password(demo.mailer.last_token(), "Green-Kestrel-2032")
+    demo.say("password changed; the lock is lifted; a notice goes to the stored address")
+    demo.new_mail()
+
+    demo.step("Login with the new password")
+    result = service.login("jdoe", "Green-Kestrel-2032")
+    demo.say(f"logged in as {result.account.username}")
+
+    demo.step("A radiology group registers and sees every provider under its Tax ID")
+    group = service.register(
+        demo.request(
+            provider_type=ProviderType.GROUP,
+            name="Miami Valley Radiology Group",
+            tax_id="31-7654321",
+            zip_code="45440",
+            provider_id="G2000001",
+            username="mvr-admin",
+            email="office@mvradiology.example.org",
+        )
+    )
+    demo.new_mail()
+    service.activate(demo.token())
+    demo.new_mail()
+    for record in service.accessible_providers(group.account.id):
+        demo.say(f"can see {record.provider_id} {record.name}")
+    demo.directory.add(
+        ProviderRecord(
+            provider_id="P2000009", tax_id="317654321", name="Lee Chen", zip_codes=("45440",)
+        )
+    )
+    demo.say("a provider is added under the group's Tax ID; looked up live:")
+    for record in service.accessible_providers(group.account.id):
+        demo.say(f"can see {record.provider_id} {record.name}")
+
+    demo.step("A primary-care group may not register as a Group")
+    try:
+        service.register(
+            demo.request(
+                provider_type="group",
+                name="Family Medicine Partners",
+                tax_id="315550000",
+                zip_code="43215",
+                provider_id="G3000001",
+                username="fmp-office",
+                email="office@fmp.example.org",
+            )
+        )
+    except IdentityError as err:
+        demo.refused(err)
+
+    demo.step("A provider that is not in the system")
+    try:
+        service.register(
+            demo.request(
+                provider_type="practitioner",
+                name="Nobody Known",
+                tax_id="99-9999999",
+                zip_code="45402",
+                provider_id="P9999999",
+                username="nobody",
+                email="nobody@example.org",
+            )
+        )
+    except IdentityError as err:
+        demo.refused(err)
+
+    demo.step("Registering the same practitioner again")
+    try:
+        service.register(
+            demo.request(
+                provider_type="practitioner",
+                name="Jane Q. Doe",
+                tax_id="311234567",
+                zip_code="45402",
+                npi="1234567893",
+                username="jane2",
+                email="jane2@example.org",
+            )
+        )
+    except IdentityError as err:
+        demo.refused(err)
+
+    demo.step("Unknown user and wrong password look the same")
+    for username in ("no-such-user", "jdoe"):
+        try:
+            service.login(username, "Not-The-Password-1")
+        except InvalidCredentials as err:
+            demo.say(f"{username}: [{err.code}] {err.message}")
+    print("\nDone.", file=out)
+    return 0

@@ -1,0 +1,124 @@
+"""The database commands of the CLI: init-db, import-roster, unlock, demo, send-mail."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from provider_identity.adapters.outbox import OutboxMailer
+from provider_identity.adapters.sql import (
+    SqlLockoutStore,
+    SqlOutboxStore,
+    SqlProviderDirectory,
+    make_engine,
+)
+from provider_identity.cli import database_url, main
+from provider_identity.lockout import LockoutTracker
+from provider_identity.testing import ManualClock
+from tests.test_outbox import note
+
+ROSTER = Path(__file__).parents[2] / "examples" / "roster.csv"
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    return str(tmp_path / "portal.db")
+
+
+def test_a_plain_path_means_a_sqlite_file() -> None:
+    assert database_url("portal.db") == "sqlite:///portal.db"
+    assert database_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
+
+
+def test_init_db_then_import_the_example_roster_twice(database: str) -> None:
+    assert run("init-db", "--database", database)[0] == 0
+    first = run("import-roster", str(ROSTER), "--database", database)
+    second = run("import-roster", str(ROSTER), "--database", database, "--strict")
+    assert first[0] == 0
+    assert second[0] == 1  # --strict: some rows were rejected
+    assert first[1] == second[1]  # idempotent: the same report, the same rows
+    assert "6 records loaded, 5 rows rejected" in first[1]
+    assert "line 10: Tax ID must be 9 digits" in first[1]
+    directory = SqlProviderDirectory(make_engine(database_url(database)))
+    assert len(directory.by_tax_id("317654321")) == 3  # the group and two members
+
+
+def test_the_demo_against_an_imported_database_tells_the_same_story(database: str) -> None:
+    run("import-roster", str(ROSTER), "--database", database)
+    status, on_sql = run("demo", "--fast", "--database", database)
+    _, in_memory = run("demo", "--fast", "--memory")
+    assert status == 0
+    assert steps(on_sql) == steps(in_memory)
+    assert "Done." in on_sql
+    again = run("demo", "--fast", "--database", database)
+    assert again[0] == 1
+    assert "run against this database already" in again[1]
+
+
+def test_the_demo_needs_the_sample_providers(database: str) -> None:
+    run("init-db", "--database", database)
+    status, output = run("demo", "--fast", "--database", database)
+    assert status == 1
+    assert "import-roster" in output
+
+
+def test_the_default_demo_uses_a_fresh_sqlite_file() -> None:
+    status, output = run("demo", "--fast")
+    assert status == 0
+    assert "against a fresh SQLite file" in output.splitlines()[0]
+
+
+def test_unlock_ends_the_lock_of_any_spelling(database: str) -> None:
+    engine = make_engine(database_url(database))
+    run("init-db", "--database", database)
+    tracker = LockoutTracker(store=SqlLockoutStore(engine), clock=ManualClock())
+    for _ in range(5):
+        tracker.record_failure("jdoe")
+    assert tracker.check("jdoe").is_locked
+    status, output = run("unlock", "JDoe", "--database", database)
+    assert (status, output.strip()) == (0, "jdoe is unlocked (its failure count is zero)")
+    assert tracker.check("jdoe").failures == 0
+
+
+def test_send_mail_reports_what_it_could_not_deliver(database: str) -> None:
+    engine = make_engine(database_url(database))
+    run("init-db", "--database", database)
+    OutboxMailer(SqlOutboxStore(engine)).send(note())
+    status, output = run(
+        "send-mail", "--database", database, "--smtp-host", "127.0.0.1", "--smtp-port", "9",
+        "--smtp-security", "none",
+    )  # fmt: skip
+    assert status == 0
+    assert output.strip() == "0 sent, 1 to retry later, 0 given up"
+    assert SqlOutboxStore(engine).pending() == 1
+
+
+def test_commands_without_a_database_say_how_to_give_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PROVIDER_IDENTITY_DATABASE", raising=False)
+    assert run("init-db")[0] == 2
+    assert "--database is required" in capsys.readouterr().err
+
+
+def test_a_missing_roster_file_is_a_clear_error(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("import-roster", "no-such.csv", "--database", database)[0] == 2
+    assert "cannot read no-such.csv" in capsys.readouterr().err
+
+
+def steps(output: str) -> list[str]:
+    """The story without its first line (which names the store) and volatile values."""
+    return [
+        line
+        for line in output.splitlines()[1:]
+        if "token=" not in line and not line.lstrip().startswith("| Date:")
+    ]
