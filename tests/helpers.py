@@ -42,3 +42,17 @@ def group(**changes: Any) -> RegistrationRequest:
     }
     fields.update(changes)
     return practitioner(**fields)
+
+
+def member(username: str = "rpatel", **changes: Any) -> RegistrationRequest:
+    """A practitioner request matching sample record P2000002 (Ravi Patel, a group member)."""
+    fields: dict[str, Any] = {
+        "name": "Ravi Patel",
+        "tax_id": "31-7654321",
+        "zip_code": "45440",
+        "provider_id": "P2000002",
+        "username": username,
+        "email": f"{username}@example.org",
+    }
+    fields.update(changes)
+    return practitioner(**fields)
