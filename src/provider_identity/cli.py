@@ -115,7 +115,9 @@ def _demo_mailer(args: argparse.Namespace) -> Mailer | None:
         return FileOutboxMailer(args.outbox)
     if args.smtp:
         host, _, port = args.smtp.rpartition(":")
-        return SmtpMailer(host=host or "127.0.0.1", port=int(port), security=SmtpSecurity.NONE)
+        return SmtpMailer(
+            host=host or "127.0.0.1", port=int(port), security=SmtpSecurity.NONE, retries=0
+        )
     return None
 
 
