@@ -214,6 +214,35 @@ def common_passwords() -> StaticBlocklist:
     return StaticBlocklist(COMMON_PASSWORDS)
 
 
+_WRONG_TYPE = Violation("wrong_type", "Password must be text.")
+_CONTROL = Violation("control_character", "Must not contain control characters.")
+_IDENTIFIER = Violation("contains_identifier", "Must not contain your user name or email address.")
+_CONTEXT_WORD = Violation(
+    "contains_context_word", "Must not contain the name of the organisation, the portal or a plan."
+)
+_BLOCKLISTED = Violation("blocklisted", "Must not be a commonly used password.")
+
+
+@attrs.frozen
+class _Rules:
+    """What a policy decides once, at construction, so each check only compares."""
+
+    too_short: Violation
+    too_long: Violation
+    classes: tuple[tuple[str, Violation], ...]
+    words: tuple[str, ...]
+
+
+def _contains_identifier(folded: str, username: str | None, email: str | None) -> bool:
+    local_part = email.rpartition("@")[0] if email else None
+    for identifier in (username, local_part):
+        if identifier:
+            key = _fold(normalize_password(identifier))
+            if len(key) >= MIN_IDENTIFIER_LENGTH and key in folded:
+                return True
+    return False
+
+
 @attrs.frozen(kw_only=True)
 class PasswordPolicy:
     """What a new password must satisfy. The defaults are the seed's rules.
@@ -246,11 +275,26 @@ class PasswordPolicy:
     reject_identifiers: bool = True
     blocklist: PasswordBlocklist | None = None
     history: int = attrs.field(default=5, validator=_check_lengths)
-    _folded_words: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
+    _rules: _Rules = attrs.field(init=False, repr=False, eq=False)
 
-    @_folded_words.default
-    def _fold_words(self) -> tuple[str, ...]:
-        return tuple(_fold(normalize_password(word)) for word in self.context_words if word)
+    @_rules.default
+    def _compile(self) -> _Rules:
+        required = (
+            (self.require_lowercase, "lower", "missing_lowercase", "one lowercase letter"),
+            (self.require_uppercase, "upper", "missing_uppercase", "one uppercase letter"),
+            (self.require_digit, "digit", "missing_digit", "one digit"),
+            (self.require_symbol, "symbol", "missing_symbol", "one non-alphanumeric character"),
+        )
+        return _Rules(
+            too_short=Violation("too_short", f"Must be a minimum of {self.min_length} characters."),
+            too_long=Violation("too_long", f"Must be at most {self.max_length} characters."),
+            classes=tuple(
+                (name, Violation(code, f"Must contain {what}."))
+                for wanted, name, code, what in required
+                if wanted
+            ),
+            words=tuple(_fold(normalize_password(word)) for word in self.context_words if word),
+        )
 
     def __attrs_post_init__(self) -> None:
         if self.min_length > self.max_length:
@@ -291,61 +335,26 @@ class PasswordPolicy:
         (it needs the hasher): :class:`~provider_identity.IdentityService` does it.
         """
         if not isinstance(password, str):
-            return (Violation("wrong_type", "Password must be text."),)
+            return (_WRONG_TYPE,)
         if len(password) > RAW_LENGTH_FACTOR * self.max_length:
-            return (self._too_long(),)
+            return (self._rules.too_long,)
         password = normalize_password(password)
         if len(password) > self.max_length:
-            return (self._too_long(),)
-        violations: list[Violation] = []
-        if len(password) < self.min_length:
-            violations.append(
-                Violation("too_short", f"Must be a minimum of {self.min_length} characters.")
-            )
+            return (self._rules.too_long,)
+        rules = self._rules
+        violations = [rules.too_short] if len(password) < self.min_length else []
         classes = _character_classes(password)
         if "control" in classes:
-            violations.append(
-                Violation("control_character", "Must not contain control characters.")
-            )
-        for required, name, code, message in (
-            (
-                self.require_lowercase,
-                "lower",
-                "missing_lowercase",
-                "Must contain one lowercase letter.",
-            ),
-            (
-                self.require_uppercase,
-                "upper",
-                "missing_uppercase",
-                "Must contain one uppercase letter.",
-            ),
-            (self.require_digit, "digit", "missing_digit", "Must contain one digit."),
-            (
-                self.require_symbol,
-                "symbol",
-                "missing_symbol",
-                "Must contain one non-alphanumeric character.",
-            ),
-        ):
-            if required and name not in classes:
-                violations.append(Violation(code, message))
-        folded = _fold(password) if self._folded_words or self.reject_identifiers else ""
-        if self.reject_identifiers and self._contains_identifier(folded, username, email):
-            violations.append(
-                Violation(
-                    "contains_identifier", "Must not contain your user name or email address."
-                )
-            )
-        if any(word in folded for word in self._folded_words):
-            violations.append(
-                Violation(
-                    "contains_context_word",
-                    "Must not contain the name of the organisation, the portal or a plan.",
-                )
-            )
+            violations.append(_CONTROL)
+        violations += [violation for name, violation in rules.classes if name not in classes]
+        if self.reject_identifiers or rules.words:
+            folded = _fold(password)
+            if self.reject_identifiers and _contains_identifier(folded, username, email):
+                violations.append(_IDENTIFIER)
+            if any(word in folded for word in rules.words):
+                violations.append(_CONTEXT_WORD)
         if self.blocklist is not None and self.blocklist.is_blocked(password):
-            violations.append(Violation("blocklisted", "Must not be a commonly used password."))
+            violations.append(_BLOCKLISTED)
         return tuple(violations)
 
     def validate(
@@ -384,18 +393,6 @@ class PasswordPolicy:
         if self.history:
             lines.append(f"Must not be one of your last {self.history} passwords")
         return tuple(lines)
-
-    def _too_long(self) -> Violation:
-        return Violation("too_long", f"Must be at most {self.max_length} characters.")
-
-    @staticmethod
-    def _contains_identifier(folded: str, username: str | None, email: str | None) -> bool:
-        local_part = email.rpartition("@")[0] if email else None
-        identifiers = (normalize_password(value) for value in (username, local_part) if value)
-        return any(
-            len(identifier) >= MIN_IDENTIFIER_LENGTH and _fold(identifier) in folded
-            for identifier in identifiers
-        )
 
 
 #: RFC 9106's second recommended option (64 MiB, t=3, p=4): the default.

@@ -315,7 +315,7 @@ def _recipe(
         if code in target and not getattr(policy, flag):
             raise _fail(target, f"the policy does not set {flag}")
     forbidden = frozenset({"control", *(cls for cls, code, _ in _COMPOSITION if code in target)})
-    words = [word for word in policy._folded_words if word]
+    words = [_fold(normalize_password(word)) for word in policy.context_words if word]
     identifiers = _identifier_folds(policy, username, email)
     banned_words = [] if "contains_context_word" in target else words
     banned_identifiers = [] if "contains_identifier" in target else identifiers
@@ -890,20 +890,22 @@ def registration_requests(
             assert matcher.match(parse(request)) == record
     """
     kinds = _types_for(matching, provider_type)
+    providers = st.one_of([_provider_fields(matching, kind, formatting_noise) for kind in kinds])
+    names = usernames() if username is None else username
+    addresses = emails() if email is None else email
+    chosen_questions = st.sampled_from(tuple(questions))
 
     @st.composite
     def requests(draw: st.DrawFn) -> RegistrationRequest:
-        kind = draw(st.sampled_from(kinds))
-        provider = draw(_provider_fields(matching, kind, formatting_noise))
-        name = draw(usernames() if username is None else username)
-        address = draw(emails() if email is None else email)
+        provider = draw(providers)
+        name, address = draw(names), draw(addresses)
         secret = passwords(policy, username=name, email=address) if password is None else password
         return RegistrationRequest(
             **provider,  # type: ignore[arg-type]  # the field values drawn above
             username=name,
             email=address,
             password=draw(secret),
-            security_question=draw(st.sampled_from(tuple(questions))),
+            security_question=draw(chosen_questions),
             security_answer=draw(_ANSWERS),
             agreement_confirmed=True,
         )
