@@ -56,15 +56,14 @@ class LockoutState:
         self, now: datetime, *, max_failures: int, lock_for: timedelta
     ) -> LockoutState:
         """The state after one more failure at ``now`` (what every store computes atomically)."""
-        state = LockoutState(failures=0) if self.is_expired(now) else self
-        failures = state.failures + 1
-        locked_until = state.locked_until
+        if self.is_expired(now):
+            failures, locked_until = 1, None
+        else:
+            failures, locked_until = self.failures + 1, self.locked_until
         if locked_until is None and failures >= max_failures:
             locked_until = now + lock_for
         return LockoutState(
-            failures=failures,
-            locked_until=locked_until,
-            expires_at=locked_until if locked_until is not None else now + lock_for,
+            failures, locked_until, locked_until if locked_until is not None else now + lock_for
         )
 
 
@@ -112,6 +111,9 @@ class LockoutStatus:
         return self.locked_until is not None
 
 
+_CLEAR = LockoutStatus(failures=0, locked_until=None)
+
+
 @attrs.frozen(kw_only=True)
 class LockoutTracker:
     """Counts failures per key in a LockoutStore and applies a LockoutPolicy.
@@ -130,7 +132,7 @@ class LockoutTracker:
 
     def _status(self, state: LockoutState | None, now: datetime) -> LockoutStatus:
         if state is None or state.is_expired(now):
-            return LockoutStatus(failures=0, locked_until=None)
+            return _CLEAR
         return LockoutStatus(
             failures=state.failures,
             locked_until=state.locked_until,

@@ -49,6 +49,7 @@ MAX_TOKEN_LENGTH = 512
 #: How far in the future a token's timestamp may be (clock skew between hosts)
 #: before it is treated as forged rather than merely early.
 MAX_CLOCK_SKEW = timedelta(seconds=60)
+_MAX_SKEW_SECONDS = MAX_CLOCK_SKEW.total_seconds()
 
 
 class TokenPurpose(enum.Enum):
@@ -188,10 +189,10 @@ class TokenIssuer:
                 raise TokenWrongPurpose from err
             raise TokenInvalid from err
         # Whole seconds, as itsdangerous stamps them.
-        age = timedelta(seconds=int(self.clock.now().timestamp()) - int(signed_at.timestamp()))
-        if age < -MAX_CLOCK_SKEW:
+        age = int(self.clock.now().timestamp()) - int(signed_at.timestamp())
+        if age < -_MAX_SKEW_SECONDS:
             raise TokenInvalid
-        if age > self.lifetimes[purpose]:
+        if age > self.lifetimes[purpose].total_seconds():
             raise TokenExpired
         return self._claims(payload, purpose, signed_at)
 

@@ -165,6 +165,9 @@ class MemoryAccountRepository:
             self._accounts[account.id] = account
 
 
+_NO_FAILURES = LockoutState(failures=0)
+
+
 class MemoryLockoutStore:
     """Failure counters in a dictionary, each update under one lock."""
 
@@ -177,7 +180,7 @@ class MemoryLockoutStore:
     ) -> LockoutState:
         """Count a failure atomically (see :class:`~provider_identity.ports.LockoutStore`)."""
         with self._lock:
-            state = self._states.get(key) or LockoutState(failures=0)
+            state = self._states.get(key, _NO_FAILURES)
             state = self._states[key] = state.after_failure(
                 now, max_failures=max_failures, lock_for=lock_for
             )
