@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from collections.abc import Iterable
 
 import attrs
@@ -185,6 +184,10 @@ def normalize_npi(value: object, *, field: str = "npi") -> str:
     return text
 
 
+# Control characters (category Cc) other than whitespace, which names collapse.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
 def normalize_name(value: object, *, field: str = "name") -> str:
     """Return the comparison key of a name: NFKC, whitespace collapsed, case-folded.
 
@@ -192,7 +195,7 @@ def normalize_name(value: object, *, field: str = "name") -> str:
         InvalidInput: not text, blank, too long or containing control characters.
     """
     text = _bounded_text(value, field, "Name", NAME_MAX_LENGTH)
-    if any(unicodedata.category(char) == "Cc" and not char.isspace() for char in text):
+    if _CONTROLS.search(text):
         raise _invalid(
             field, "invalid_characters", "Name contains characters that are not allowed."
         )
