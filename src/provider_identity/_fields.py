@@ -85,7 +85,8 @@ class FieldErrors:
         if not value.strip():
             self.add(field, "required", f"{label} is required.")
             return None
-        if not controls_ok and any(unicodedata.category(char) == "Cc" for char in value):
+        refused = ("Cs",) if controls_ok else ("Cc", "Cs")  # lone surrogates never encode
+        if any(unicodedata.category(char) in refused for char in value):
             self.add(
                 field, "invalid_characters", f"{label} contains characters that are not allowed."
             )

@@ -180,7 +180,12 @@ class TokenIssuer:
             TokenInvalid: forged, truncated, garbled, oversized, future-dated or
                 not a string.
         """
-        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        if (
+            not isinstance(token, str)
+            or not token
+            or len(token) > MAX_TOKEN_LENGTH
+            or not token.isascii()  # a genuine token is URL-safe base64
+        ):
             raise TokenInvalid
         try:
             payload, signed_at = self._serializers[purpose].loads(token, return_timestamp=True)
