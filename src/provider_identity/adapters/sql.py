@@ -22,6 +22,7 @@ SQL, is in ``docs/storage.md``.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -74,6 +75,7 @@ __all__ = [
     "make_engine",
     "metadata",
     "schema_sql",
+    "transaction",
 ]
 
 #: ``INSERT .. ON CONFLICT .. RETURNING`` needs SQLite 3.35 or newer.
@@ -321,13 +323,54 @@ def drop_schema(engine: Engine) -> None:
     metadata.drop_all(engine)
 
 
-class _Store:
-    """What every SQL store shares: the engine, and a variant of it for write transactions."""
+def transaction(engine: Engine) -> contextlib.AbstractContextManager[Connection]:
+    """Begin a write transaction for stores bound to its connection (a unit of work).
 
-    def __init__(self, engine: Engine) -> None:
+    Stores built on the connection (``SqlAccountRepository(connection)``,
+    ``SqlOutboxStore(connection)`` ...) write inside this transaction, so an
+    account change and the mail it queues commit together, or not at all::
+
+        with transaction(engine) as connection:
+            service = build_service(
+                accounts=SqlAccountRepository(connection),
+                mailer=OutboxMailer(SqlOutboxStore(connection)),
+            )
+            service.register(request)
+    """
+    return engine.execution_options(**{_WRITE_OPTION: True}).begin()
+
+
+class _Store:
+    """What every SQL store shares: an engine, or a caller's connection in a transaction.
+
+    On an engine each operation is its own transaction. On a connection each
+    write is a savepoint inside the caller's transaction, so a refused write
+    (a taken username) leaves the caller's transaction usable.
+    """
+
+    def __init__(self, bind: Engine | Connection) -> None:
+        engine = bind if isinstance(bind, Engine) else bind.engine
         _check_dialect(engine)
         self._engine = engine
+        self._connection = bind if isinstance(bind, Connection) else None
         self._writer = engine.execution_options(**{_WRITE_OPTION: True})
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        if self._connection is None:
+            with self._writer.begin() as connection:
+                yield connection
+        else:
+            with self._connection.begin_nested():
+                yield self._connection
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        if self._connection is None:
+            with self._engine.connect() as connection:
+                yield connection
+        else:
+            yield self._connection
 
     def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         if self._engine.dialect.name == "postgresql":
@@ -381,7 +424,7 @@ class SqlProviderDirectory(_Store):
                 raise _invalid_record()
             batch[record.provider_id] = record
         if batch:
-            with self._writer.begin() as conn:
+            with self._writing() as conn:
                 for chunk in _chunks(tuple(batch.values()), UPSERT_CHUNK):
                     self._write_chunk(conn, chunk)
         return len(batch)
@@ -445,7 +488,7 @@ class SqlProviderDirectory(_Store):
             .where(condition)
             .order_by(_providers.c.provider_id, _provider_zip_codes.c.position)
         )
-        with self._engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(query).all()
         return tuple(_records_from_rows(rows))
 
@@ -509,7 +552,7 @@ class SqlAccountRepository(_Store):
             {"key": account.email_key, "account_id": account.id, "kind": "email"},
         ]
         try:
-            with self._writer.begin() as conn:
+            with self._writing() as conn:
                 conn.execute(sa.insert(_accounts).values(_account_row(account)))
                 conn.execute(sa.insert(_account_keys), keys)
         except IntegrityError as err:
@@ -542,7 +585,7 @@ class SqlAccountRepository(_Store):
     def key_taken(self, key: str) -> bool:
         """True if ``key`` is some account's canonical username or email."""
         query = sa.select(_account_keys.c.key).where(_account_keys.c.key == key)
-        with self._engine.connect() as conn:
+        with self._reading() as conn:
             return conn.execute(query).first() is not None
 
     def replace(self, account: Account, *, expected_version: int) -> None:
@@ -562,7 +605,7 @@ class SqlAccountRepository(_Store):
             )
             .values({name: value for name, value in row.items() if name not in fixed})
         )
-        with self._writer.begin() as conn:
+        with self._writing() as conn:
             if conn.execute(statement).rowcount == 1:
                 return
         stored = self.get(account.id)
@@ -573,7 +616,7 @@ class SqlAccountRepository(_Store):
         raise ConcurrentUpdate.identifiers_changed()
 
     def _one(self, condition: sa.ColumnElement[bool]) -> Account | None:
-        with self._engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(sa.select(_accounts).where(condition)).first()
         return None if row is None else _account_from_row(row)
 
@@ -657,7 +700,7 @@ class SqlLockoutStore(_Store):
                 now=now, until=now + lock_for, max_failures=max_failures, fresh=fresh
             ),
         ).returning(_lockouts.c.failures, _lockouts.c.locked_until, _lockouts.c.expires_at)
-        with self._writer.begin() as conn:
+        with self._writing() as conn:
             row = conn.execute(statement).one()
         return LockoutState(row.failures, row.locked_until, row.expires_at)
 
@@ -666,20 +709,20 @@ class SqlLockoutStore(_Store):
         query = sa.select(
             _lockouts.c.failures, _lockouts.c.locked_until, _lockouts.c.expires_at
         ).where(_lockouts.c.key == key)
-        with self._engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(query).first()
         return None if row is None else LockoutState(row.failures, row.locked_until, row.expires_at)
 
     def clear(self, key: str) -> None:
         """Forget ``key``'s count and lock (unlock)."""
-        with self._writer.begin() as conn:
+        with self._writing() as conn:
             conn.execute(sa.delete(_lockouts).where(_lockouts.c.key == key))
 
     def purge(self, now: datetime) -> int:
         """Forget every expired state and return how many (run it now and then)."""
         ends = sa.func.coalesce(_lockouts.c.expires_at, _lockouts.c.locked_until)
         moment = sa.literal(now, UtcDateTime())
-        with self._writer.begin() as conn:
+        with self._writing() as conn:
             return conn.execute(sa.delete(_lockouts).where(ends <= moment)).rowcount
 
 
@@ -727,8 +770,10 @@ class SqlOutboxStore(_Store):
     SQLite), so two dispatchers never claim the same entry within a lease.
     """
 
-    def __init__(self, engine: Engine, *, new_id: Callable[[], str] = _new_entry_id) -> None:
-        super().__init__(engine)
+    def __init__(
+        self, bind: Engine | Connection, *, new_id: Callable[[], str] = _new_entry_id
+    ) -> None:
+        super().__init__(bind)
         self._new_id = new_id
 
     def add(self, message: bytes, *, now: datetime) -> str:
@@ -736,7 +781,7 @@ class SqlOutboxStore(_Store):
         now = ensure_utc(now)
         entry_id = self._new_id()
         row = {"id": entry_id, "message": message, "created_at": now, "attempts": 0, "due_at": now}
-        with self._writer.begin() as conn:
+        with self._writing() as conn:
             conn.execute(sa.insert(_outbox).values(row))
         return entry_id
 
@@ -756,7 +801,7 @@ class SqlOutboxStore(_Store):
             .values(attempts=_outbox.c.attempts + 1, due_at=sa.literal(now + lease, UtcDateTime()))
             .returning(_outbox.c.id, _outbox.c.message, _outbox.c.created_at, _outbox.c.attempts)
         )
-        with self._writer.begin() as conn:
+        with self._writing() as conn:
             rows = conn.execute(statement).all()
         entries = [
             OutboxEntry(
@@ -779,11 +824,11 @@ class SqlOutboxStore(_Store):
     def pending(self) -> int:
         """How many entries are not sent yet (given up ones included)."""
         query = sa.select(sa.func.count()).select_from(_outbox).where(_outbox.c.sent_at.is_(None))
-        with self._engine.connect() as conn:
+        with self._reading() as conn:
             return int(conn.execute(query).scalar_one())
 
     def _update(self, entry_id: str, **values: object) -> None:
-        with self._writer.begin() as conn:
+        with self._writing() as conn:
             conn.execute(sa.update(_outbox).where(_outbox.c.id == entry_id).values(values))
 
 
