@@ -39,6 +39,8 @@ __all__ = [
     "StaticBlocklist",
     "Violation",
     "common_passwords",
+    "context_word_keys",
+    "identifier_keys",
     "normalize_password",
 ]
 
@@ -233,14 +235,20 @@ class _Rules:
     words: tuple[str, ...]
 
 
-def _contains_identifier(folded: str, username: str | None, email: str | None) -> bool:
+def identifier_keys(username: str | None, email: str | None) -> tuple[str, ...]:
+    """The folded forms of the username and the email's local part that a password may not hold.
+
+    Folded as passwords are (NFKC, case-folded, letter/digit swaps); keys
+    shorter than :data:`MIN_IDENTIFIER_LENGTH` are left out.
+    """
     local_part = email.rpartition("@")[0] if email else None
-    for identifier in (username, local_part):
-        if identifier:
-            key = _fold(normalize_password(identifier))
-            if len(key) >= MIN_IDENTIFIER_LENGTH and key in folded:
-                return True
-    return False
+    keys = (_fold(normalize_password(value)) for value in (username, local_part) if value)
+    return tuple(dict.fromkeys(key for key in keys if len(key) >= MIN_IDENTIFIER_LENGTH))
+
+
+def context_word_keys(words: Iterable[str]) -> tuple[str, ...]:
+    """The folded forms of context words, as :meth:`PasswordPolicy.check` looks for them."""
+    return tuple(_fold(normalize_password(word)) for word in words if word)
 
 
 @attrs.frozen(kw_only=True)
@@ -293,7 +301,7 @@ class PasswordPolicy:
                 for wanted, name, code, what in required
                 if wanted
             ),
-            words=tuple(_fold(normalize_password(word)) for word in self.context_words if word),
+            words=context_word_keys(self.context_words),
         )
 
     def __attrs_post_init__(self) -> None:
@@ -349,7 +357,9 @@ class PasswordPolicy:
         violations += [violation for name, violation in rules.classes if name not in classes]
         if self.reject_identifiers or rules.words:
             folded = _fold(password)
-            if self.reject_identifiers and _contains_identifier(folded, username, email):
+            if self.reject_identifiers and any(
+                key in folded for key in identifier_keys(username, email)
+            ):
                 violations.append(_IDENTIFIER)
             if any(word in folded for word in rules.words):
                 violations.append(_CONTEXT_WORD)

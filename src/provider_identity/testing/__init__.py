@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import attrs
 
@@ -115,8 +116,14 @@ class RecordingMailer:
         return message_link(self.last(address, subject=subject))
 
     def last_token(self, address: str | None = None, *, subject: str | None = None) -> str:
-        """The ``token`` query value of the newest matching message's link."""
-        return self.last_link(address, subject=subject).rpartition("token=")[2]
+        """The token of the newest matching message's link.
+
+        The ``token`` query value (``...?token=X&next=...``), or else the
+        link's last path segment (``.../activate/X``).
+        """
+        parts = urlsplit(self.last_link(address, subject=subject))
+        values = parse_qs(parts.query).get("token")
+        return values[0] if values else unquote(parts.path.rstrip("/").rpartition("/")[2])
 
     def clear(self) -> None:
         """Forget every message."""

@@ -24,7 +24,6 @@ import functools
 import string
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import reduce
 from typing import Final
 
 import attrs
@@ -40,12 +39,12 @@ except ImportError as err:  # pragma: no cover  # tested with Hypothesis hidden
 
 from provider_identity.errors import InvalidInput
 from provider_identity.passwords import (
-    MIN_IDENTIFIER_LENGTH,
     PasswordPolicy,
     StaticBlocklist,
     _character_classes,
     _fold,
-    normalize_password,
+    context_word_keys,
+    identifier_keys,
 )
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
@@ -212,17 +211,7 @@ def _typed(spelling: _Spelling) -> st.SearchStrategy[str]:
 
 def _identifier_folds(policy: PasswordPolicy, username: str | None, email: str | None) -> list[str]:
     """The folded username and email local part, as ``PasswordPolicy.check`` looks for them."""
-    if not policy.reject_identifiers:
-        return []
-    local_part = email.rpartition("@")[0] if email else None
-    identifiers = (normalize_password(value) for value in (username, local_part) if value)
-    return list(
-        dict.fromkeys(
-            _fold(identifier)
-            for identifier in identifiers
-            if len(identifier) >= MIN_IDENTIFIER_LENGTH
-        )
-    )
+    return list(identifier_keys(username, email)) if policy.reject_identifiers else []
 
 
 def _codes(
@@ -315,7 +304,7 @@ def _recipe(
         if code in target and not getattr(policy, flag):
             raise _fail(target, f"the policy does not set {flag}")
     forbidden = frozenset({"control", *(cls for cls, code, _ in _COMPOSITION if code in target)})
-    words = [_fold(normalize_password(word)) for word in policy.context_words if word]
+    words = list(context_word_keys(policy.context_words))
     identifiers = _identifier_folds(policy, username, email)
     banned_words = [] if "contains_context_word" in target else words
     banned_identifiers = [] if "contains_identifier" in target else identifiers
@@ -771,7 +760,7 @@ def _noisy(
 
 def _name_variants(name: str, key: str) -> st.SearchStrategy[str]:
     variants = st.lists(st.sampled_from(_NAME_NOISE), max_size=3).map(
-        lambda noise: reduce(lambda text, change: change(text), noise, name)
+        lambda noise: functools.reduce(lambda text, change: change(text), noise, name)
     )
     return _noisy(name, variants, normalize_name, key)
 

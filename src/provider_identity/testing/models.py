@@ -1,0 +1,543 @@
+"""Hypothesis state machines holding any AccountRepository and LockoutStore to the rules.
+
+Hypothesis is an optional dependency: ``pip install 'provider-identity[test]'``.
+
+:class:`LockoutStoreMachine` drives a :class:`~provider_identity.LockoutStore`
+directly: failures on a few keys, clears, and waits around the lock's end.
+Every state the store returns or keeps must be the one
+:meth:`LockoutState.after_failure` computes.
+
+:class:`AccountLifecycleMachine` registers, activates, logs in with right and
+wrong passwords (so accounts lock), waits, resets passwords and unlocks,
+through two ``IdentityService`` objects in lockstep: one on the adapters under
+test, one on the in-memory reference adapters. Every outcome, message, audit
+event, stored account and lockout status must agree, and the lifecycle rules
+must hold (a locked account refuses even the right password, a pending one
+cannot log in, a reset unlocks...).
+
+Run them against your own adapters (each run gets fresh ones)::
+
+    from provider_identity.testing.models import AccountLifecycleMachine, LockoutStoreMachine
+
+    TestMyLockoutStore = LockoutStoreMachine.with_store(make_my_store).TestCase
+    TestMyAdapters = AccountLifecycleMachine.with_adapters(
+        accounts=make_my_repository, lockouts=make_my_store
+    ).TestCase
+
+or subclass and override ``make_store`` / ``make_accounts`` / ``make_lockouts``
+(and ``teardown`` to close connections).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
+from typing import Final, Self, TypeVar, cast
+
+import attrs
+
+# First: without Hypothesis it raises an ImportError that says how to install it.
+from provider_identity.testing.strategies import registration_requests
+
+# isort: split
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from provider_identity.accounts import Account, canonical_email, canonical_username
+from provider_identity.adapters.memory import (
+    MemoryAccountRepository,
+    MemoryLockoutStore,
+    MemoryProviderDirectory,
+)
+from provider_identity.errors import IdentityError
+from provider_identity.lockout import LockoutPolicy, LockoutState
+from provider_identity.mail import Branding
+from provider_identity.passwords import PasswordHasher
+from provider_identity.ports import AccountRepository, LockoutStore
+from provider_identity.providers import ProviderRecord
+from provider_identity.service import IdentityService, RegistrationResult
+from provider_identity.testing import (
+    ManualClock,
+    RecordingEventSink,
+    RecordingMailer,
+    cheapest_hasher,
+    message_link,
+    sample_records,
+)
+from provider_identity.tokens import TokenIssuer
+
+__all__ = [
+    "EMAILS",
+    "PASSWORDS",
+    "START",
+    "USERNAMES",
+    "WRONG_PASSWORD",
+    "AccountLifecycleMachine",
+    "LockoutStoreMachine",
+]
+
+_M = TypeVar("_M", bound=RuleBasedStateMachine)
+
+
+def _expect(actual: object, expected: object, what: str) -> None:
+    if actual != expected:
+        raise AssertionError(f"{what}: got {actual!r}, expected {expected!r}")
+
+
+def _expect_in(actual: object, allowed: Collection[object], what: str) -> None:
+    if actual not in allowed:
+        raise AssertionError(f"{what}: got {actual!r}, expected one of {sorted(map(str, allowed))}")
+
+
+def _configured(cls: type[_M], **factories: Callable[[], object]) -> type[_M]:
+    """A subclass of ``cls`` whose ``make_*`` methods call the given factories."""
+
+    def method(factory: Callable[[], object]) -> Callable[[object], object]:
+        return lambda self: factory()
+
+    methods = {name: method(factory) for name, factory in factories.items()}
+    return cast("type[_M]", type(f"Configured{cls.__name__}", (cls,), methods))
+
+
+# -- the lockout store ----------------------------------------------------------------
+
+#: Where both machines start; whole seconds, so stores that keep seconds compare equal.
+START: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+_LOCKOUT_KEYS: Final = ("login:alice", "login:bob", "mail:reset:alice")
+_LOCK_DURATIONS: Final = (timedelta(minutes=1), timedelta(hours=1), timedelta(hours=24))
+
+
+def _live(state: LockoutState | None, now: datetime) -> LockoutState | None:
+    """What a stored state means at ``now``: nothing once it has expired."""
+    return None if state is None or state.is_expired(now) else state
+
+
+class LockoutStoreMachine(RuleBasedStateMachine):
+    """Checks a LockoutStore against :meth:`LockoutState.after_failure`, step by step.
+
+    A policy (1 to 6 failures, a lock of a minute, an hour or a day) is drawn
+    first; then single failures and runs of failures past the limit on three
+    keys, clears, and waits of a second, a minute, an hour, or one lock
+    duration give or take a second.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = self.make_store()
+        self.now = START
+        self.policy = LockoutPolicy()
+        self.expected: dict[str, LockoutState] = {}
+
+    def make_store(self) -> LockoutStore:
+        """A fresh, empty store for one run. Override it for your adapter."""
+        return MemoryLockoutStore()
+
+    @classmethod
+    def with_store(cls, factory: Callable[[], LockoutStore]) -> type[Self]:
+        """This machine, run against the stores ``factory`` makes (one per run)."""
+        return _configured(cls, make_store=factory)
+
+    @initialize(
+        policy=st.builds(
+            LockoutPolicy,
+            max_failures=st.integers(1, 6),
+            lock_duration=st.sampled_from(_LOCK_DURATIONS),
+        )
+    )
+    def choose_policy(self, policy: LockoutPolicy) -> None:
+        """Fix the failures that lock and the lock's length for this run."""
+        self.policy = policy
+
+    @rule(key=st.sampled_from(_LOCKOUT_KEYS))
+    def record_failure(self, key: str) -> None:
+        """One failure: the store must return exactly the reference step's state."""
+        self._fail_once(key)
+
+    @rule(key=st.sampled_from(_LOCKOUT_KEYS), spacing=st.sampled_from((1, 60)))
+    def hammer(self, key: str, spacing: int) -> None:
+        """Failures in a row past the limit, ``spacing`` seconds apart: the lock never moves."""
+        for _ in range(self.policy.max_failures + 2):
+            self._fail_once(key)
+            self.now += timedelta(seconds=spacing)
+
+    def _fail_once(self, key: str) -> None:
+        max_failures, lock_for = self.policy.max_failures, self.policy.lock_duration
+        previous = self.expected.get(key, LockoutState(failures=0))
+        expected = previous.after_failure(self.now, max_failures=max_failures, lock_for=lock_for)
+        actual = self.store.record_failure(
+            key, now=self.now, max_failures=max_failures, lock_for=lock_for
+        )
+        _expect(actual, expected, f"record_failure({key!r}) at {self.now.isoformat()}")
+        self.expected[key] = expected
+
+    @rule(key=st.sampled_from(_LOCKOUT_KEYS))
+    def clear(self, key: str) -> None:
+        """Forget a key, as a success or a password reset does."""
+        self.store.clear(key)
+        self.expected.pop(key, None)
+
+    @rule(seconds=st.sampled_from((1, 60, 3600)))
+    def wait(self, seconds: int) -> None:
+        """Let some time pass."""
+        self.now += timedelta(seconds=seconds)
+
+    @rule(offset=st.sampled_from((-1, 0, 1)))
+    def wait_one_lock(self, offset: int) -> None:
+        """Move to one lock duration later, give or take a second: where locks end."""
+        self.now += self.policy.lock_duration + timedelta(seconds=offset)
+
+    @invariant()
+    def stored_states_agree(self) -> None:
+        """What ``get`` returns means what the reference state means (expired: nothing)."""
+        for key in _LOCKOUT_KEYS:
+            _expect(
+                _live(self.store.get(key), self.now),
+                _live(self.expected.get(key), self.now),
+                f"get({key!r}) at {self.now.isoformat()}",
+            )
+
+
+# -- the account lifecycle ------------------------------------------------------------
+
+#: Usernames the lifecycle machine registers; two differ only in case.
+USERNAMES: Final = ("alice", "ALICE", "bob.smith", "carol_d")
+#: Emails it registers with; two differ only in case.
+EMAILS: Final = ("alice@example.org", "Alice@Example.org", "bob@example.com", "carol@example.net")
+#: Passwords the seed policy accepts for every username and email above.
+PASSWORDS: Final = ("Blue-Heron-2031", "Quiet#Meadow-77", "Amber+Kettle-58")
+#: A password no account ever has.
+WRONG_PASSWORD: Final = "Wrong-Guess-4096"
+
+_SIGNING_KEY: Final = b"provider-identity models: test signing key only"
+_RECORDS: Final = sample_records()
+_WAITS: Final = (
+    timedelta(seconds=1),
+    timedelta(minutes=59),
+    timedelta(hours=1, seconds=1),
+    timedelta(hours=24),
+    timedelta(hours=72, seconds=1),
+)
+_LOGIN_LOCKOUT: Final = LockoutPolicy(max_failures=3)
+_BRANDING: Final = Branding()
+_ACTIVATION_SUBJECT: Final = _BRANDING.subject(_BRANDING.activation_subject)
+_RESET_SUBJECT: Final = _BRANDING.subject(_BRANDING.reset_subject)
+
+
+@attrs.frozen(kw_only=True)
+class _Side:
+    """One IdentityService with the fakes it was built on."""
+
+    service: IdentityService
+    accounts: AccountRepository
+    mailer: RecordingMailer
+    events: RecordingEventSink
+
+
+def _side(
+    accounts: AccountRepository,
+    lockouts: LockoutStore,
+    *,
+    clock: ManualClock,
+    directory: MemoryProviderDirectory,
+    hasher: PasswordHasher,
+) -> _Side:
+    mailer, events = RecordingMailer(), RecordingEventSink()
+    numbers = itertools.count(1)
+    service = IdentityService(
+        directory=directory,
+        accounts=accounts,
+        lockouts=lockouts,
+        mailer=mailer,
+        events=events,
+        clock=clock,
+        tokens=TokenIssuer(current=_SIGNING_KEY, clock=clock),
+        hasher=hasher,
+        lockout_policy=_LOGIN_LOCKOUT,
+        new_account_id=lambda: f"account-{next(numbers)}",
+    )
+    return _Side(service=service, accounts=accounts, mailer=mailer, events=events)
+
+
+@attrs.frozen
+class _Outcome:
+    """What a call ended with: ``"success"`` and its result, or an error's code and details."""
+
+    code: str
+    value: object = None
+
+
+def _run(call: Callable[[], object]) -> _Outcome:
+    try:
+        return _Outcome("success", call())
+    except IdentityError as err:
+        details = ("locked_until", "errors", "field", "attempts_left")
+        return _Outcome(err.code, tuple(getattr(err, name, None) for name in details))
+
+
+def _stored(account: Account | None) -> Account | None:
+    """An account without its salted hashes, which differ between two stores by design."""
+    if account is None:
+        return None
+    return attrs.evolve(
+        account,
+        password_hash="",
+        security_answer_hash="",
+        password_history=("",) * len(account.password_history),
+    )
+
+
+_POOL_KEYS: Final = tuple(
+    (canonical_username(username), canonical_email(email).key)
+    for username, email in zip(USERNAMES, EMAILS, strict=True)
+)
+
+
+def _lookups(repository: AccountRepository) -> dict[str, object]:
+    """What the machine asks a repository, by question, hashes left out."""
+    found: dict[str, object] = {}
+    for key, email_key in _POOL_KEYS:
+        found[f"find_by_username({key!r})"] = _stored(repository.find_by_username(key))
+        found[f"key_taken({key!r})"] = repository.key_taken(key)
+        found[f"key_taken({email_key!r})"] = repository.key_taken(email_key)
+    for record in _RECORDS:
+        provider_id = record.provider_id
+        found[f"find_by_provider_id({provider_id!r})"] = _stored(
+            repository.find_by_provider_id(provider_id)
+        )
+    return found
+
+
+def _news(side: _Side, seen: tuple[int, int]) -> tuple[list[object], list[object]]:
+    """The messages (recipient, subject, link) and events after the first ``seen`` of each."""
+    messages, events = seen
+    return (
+        [
+            (str(m["To"]), str(m["Subject"]), message_link(m))
+            for m in side.mailer.messages[messages:]
+        ],
+        list(side.events.events[events:]),
+    )
+
+
+@attrs.define
+class _Known:
+    """What the machine knows of an account it registered."""
+
+    account_id: str
+    provider_id: str
+    email: str
+    email_key: str
+    password: str
+    active: bool = False
+
+
+class AccountLifecycleMachine(RuleBasedStateMachine):
+    """Runs the account lifecycle on the adapters under test and on the reference, in lockstep.
+
+    Accounts are registered for the sample provider records with the
+    :data:`USERNAMES`, :data:`EMAILS` and :data:`PASSWORDS` pools (so clashes,
+    case variants included, happen often). Logins lock after 3 failures for
+    24 hours. Waits of a second up to 72 hours cross the lock's end and the
+    reset and activation links' lifetimes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = ManualClock(START)
+        self.hasher = cheapest_hasher()
+        directory = MemoryProviderDirectory(_RECORDS)
+        self.subject = _side(
+            self.make_accounts(),
+            self.make_lockouts(),
+            clock=self.clock,
+            directory=directory,
+            hasher=self.hasher,
+        )
+        self.reference = _side(
+            MemoryAccountRepository(),
+            MemoryLockoutStore(),
+            clock=self.clock,
+            directory=directory,
+            hasher=self.hasher,
+        )
+        self.known: dict[str, _Known] = {}
+        self.seen = (0, 0)  # messages and events already compared
+
+    def make_accounts(self) -> AccountRepository:
+        """A fresh, empty repository for one run. Override it for your adapter."""
+        return MemoryAccountRepository()
+
+    def make_lockouts(self) -> LockoutStore:
+        """A fresh, empty lockout store for one run. Override it for your adapter."""
+        return MemoryLockoutStore()
+
+    @classmethod
+    def with_adapters(
+        cls,
+        *,
+        accounts: Callable[[], AccountRepository] | None = None,
+        lockouts: Callable[[], LockoutStore] | None = None,
+    ) -> type[Self]:
+        """This machine, run against the adapters the factories make (fresh ones per run)."""
+        factories: dict[str, Callable[[], object]] = {}
+        if accounts is not None:
+            factories["make_accounts"] = accounts
+        if lockouts is not None:
+            factories["make_lockouts"] = lockouts
+        return _configured(cls, **factories)
+
+    def _both(self, action: Callable[[_Side], object]) -> _Outcome:
+        expected = _run(lambda: action(self.reference))
+        actual = _run(lambda: action(self.subject))
+        _expect(actual, expected, "outcome on the adapters under test (reference expected)")
+        return actual
+
+    def _known(self, username: str) -> _Known | None:
+        return self.known.get(canonical_username(username))
+
+    @rule(data=st.data(), record=st.sampled_from(_RECORDS))
+    def register(self, data: st.DataObject, record: ProviderRecord) -> None:
+        """Register a provider; a taken provider, username or email must be refused."""
+        request = data.draw(
+            registration_requests(
+                matching=record,
+                formatting_noise=False,
+                username=st.sampled_from(USERNAMES),
+                email=st.sampled_from(EMAILS),
+                password=st.sampled_from(PASSWORDS),
+            )
+        )
+        username, email, password = request.username, request.email, request.password
+        key, email_key = canonical_username(username), canonical_email(email).key
+        taken = {k for known_key, known in self.known.items() for k in (known_key, known.email_key)}
+        if any(known.provider_id == record.provider_id for known in self.known.values()):
+            expected = "already_registered"
+        elif key in taken or email_key in taken:
+            expected = "username_unavailable"
+        else:
+            expected = "success"
+        outcome = self._both(lambda side: side.service.register(request))
+        _expect(outcome.code, expected, f"register({username!r}, {email!r})")
+        if isinstance(outcome.value, RegistrationResult):
+            self.known[key] = _Known(
+                account_id=outcome.value.account.id,
+                provider_id=record.provider_id,
+                email=outcome.value.account.email,
+                email_key=email_key,
+                password=password,
+            )
+
+    @rule(username=st.sampled_from(USERNAMES))
+    def resend_activation(self, username: str) -> None:
+        """Ask for the activation mail again (throttled, silent)."""
+        self._both(lambda side: side.service.resend_activation(username))
+
+    @rule(username=st.sampled_from(USERNAMES))
+    def activate(self, username: str) -> None:
+        """Follow the newest activation link: it works once, while fresh."""
+        known = self._known(username)
+        if known is None:
+            return
+        outcome = self._follow(known, _ACTIVATION_SUBJECT, lambda s, token: s.activate(token))
+        if outcome is None:
+            return
+        allowed = {"token_already_used" if known.active else "success", "token_expired"}
+        _expect_in(outcome.code, allowed, f"activate({username!r})")
+        known.active = known.active or outcome.code == "success"
+
+    def _follow(
+        self, known: _Known, subject: str, use: Callable[[IdentityService, str], object]
+    ) -> _Outcome | None:
+        """Use the newest link of ``subject`` each side mailed to the account, if there is one."""
+        try:
+            self.reference.mailer.last(known.email, subject=subject)
+        except LookupError:
+            return None
+        return self._both(
+            lambda side: use(side.service, side.mailer.last_token(known.email, subject=subject))
+        )
+
+    @rule(username=st.sampled_from(USERNAMES), right=st.booleans())
+    def login(self, username: str, right: bool) -> None:
+        """Log in: only the right password of an active, unlocked account gets in."""
+        known = self._known(username)
+        password = known.password if known is not None and right else WRONG_PASSWORD
+        locked = self.reference.service.lockout_status(username).is_locked
+        outcome = self._both(lambda side: side.service.login(username, password))
+        if locked:
+            allowed = {"account_locked"}
+        elif known is None or not right:
+            allowed = {"invalid_credentials", "account_locked"}
+        else:
+            allowed = {"success" if known.active else "account_not_activated"}
+        _expect_in(outcome.code, allowed, f"login({username!r}, right={right})")
+
+    @rule(username=st.sampled_from(USERNAMES))
+    def request_password_reset(self, username: str) -> None:
+        """Forgot password: answers the same whoever asks."""
+        outcome = self._both(lambda side: side.service.request_password_reset(username))
+        _expect(outcome.code, "success", f"request_password_reset({username!r})")
+
+    @rule(username=st.sampled_from(USERNAMES), password=st.sampled_from(PASSWORDS))
+    def reset_password(self, username: str, password: str) -> None:
+        """Follow the newest reset link: the password changes, the account unlocks and activates."""
+        known = self._known(username)
+        if known is None:
+            return
+        outcome = self._follow(
+            known, _RESET_SUBJECT, lambda s, token: s.reset_password(token, password)
+        )
+        if outcome is None or outcome.code != "success":
+            return
+        known.password, known.active = password, True
+        status = self.subject.service.lockout_status(username)
+        _expect((status.failures, status.locked_until), (0, None), "lockout after a reset")
+
+    @rule(username=st.sampled_from(USERNAMES))
+    def unlock(self, username: str) -> None:
+        """An administrator ends a lock."""
+        self._both(lambda side: side.service.unlock(username))
+
+    @rule(step=st.sampled_from(_WAITS))
+    def wait(self, step: timedelta) -> None:
+        """Let time pass: locks end after 24 hours, reset links after 1, activation after 72."""
+        self.clock.advance(step)
+
+    @invariant()
+    def same_mail_and_events(self) -> None:
+        """Both sides sent the same messages (same links) and the same audit events."""
+        actual, expected = _news(self.subject, self.seen), _news(self.reference, self.seen)
+        _expect(actual[0], expected[0], "messages sent")
+        _expect(actual[1], expected[1], "audit events")
+        self.seen = (len(self.reference.mailer.messages), len(self.reference.events.events))
+
+    @invariant()
+    def same_accounts(self) -> None:
+        """Both repositories answer every lookup alike."""
+        expected = _lookups(self.reference.accounts)
+        for what, actual in _lookups(self.subject.accounts).items():
+            _expect(actual, expected[what], what)
+
+    @invariant()
+    def same_lockout_status(self) -> None:
+        """Both lockout stores give every username the same count and lock."""
+        for username in USERNAMES:
+            _expect(
+                self.subject.service.lockout_status(username),
+                self.reference.service.lockout_status(username),
+                f"lockout_status({username!r})",
+            )
+
+    @invariant()
+    def known_accounts_kept(self) -> None:
+        """Each registered account is stored with its status and a hash of its password."""
+        for key, known in self.known.items():
+            account = self.subject.accounts.get(known.account_id)
+            if account is None:
+                raise AssertionError(f"get({known.account_id!r}): the account is gone")
+            _expect(
+                (account.username_key, account.is_active), (key, known.active), "stored account"
+            )
+            if not self.hasher.verify(account.password_hash, known.password):
+                raise AssertionError(f"{key!r}: the stored hash does not match the password")
