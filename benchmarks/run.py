@@ -49,7 +49,7 @@ KEY = b"benchmark-signing-key-of-32-bytes!"
 PASSWORD = "Blue-Heron-2031"
 
 
-def per_call(function: Callable[[], object], calls: int, repeat: int = 5) -> float:
+def per_call(function: Callable[[], object], calls: int, repeat: int = 15) -> float:
     """Seconds per call of ``function``: the best of ``repeat`` runs of ``calls`` calls.
 
     The best run, as ``timeit`` advises: slower runs measure the machine's
@@ -65,7 +65,7 @@ def per_call(function: Callable[[], object], calls: int, repeat: int = 5) -> flo
 
 
 def side_by_side(
-    first: Callable[[], object], second: Callable[[], object], calls: int, repeat: int = 5
+    first: Callable[[], object], second: Callable[[], object], calls: int, repeat: int = 15
 ) -> tuple[float, float]:
     """Best seconds per call of each, their runs alternating so drift hits both alike."""
     a = b = float("inf")
@@ -275,9 +275,9 @@ def main() -> None:
     gc.collect()
     print(f"{'benchmark':<44} {'measured':>28}   {'target':<21} verdict")
     bench_login(rounds=5 if quick else 60)
-    bench_policy(calls=2 if quick else 10)
-    bench_tokens(calls=500 if quick else 5_000)
-    bench_lockout(calls=5 if quick else 20)
+    bench_policy(calls=1 if quick else 2)
+    bench_tokens(calls=500 if quick else 2_000)
+    bench_lockout(calls=1 if quick else 4)
     bench_match(records=10_000 if quick else 100_000, samples=500 if quick else 5_000)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 import argon2
@@ -241,9 +241,15 @@ def identifier_keys(username: str | None, email: str | None) -> tuple[str, ...]:
     Folded as passwords are (NFKC, case-folded, letter/digit swaps); keys
     shorter than :data:`MIN_IDENTIFIER_LENGTH` are left out.
     """
-    local_part = email.rpartition("@")[0] if email else None
-    keys = (_fold(normalize_password(value)) for value in (username, local_part) if value)
-    return tuple(dict.fromkeys(key for key in keys if len(key) >= MIN_IDENTIFIER_LENGTH))
+    return tuple(dict.fromkeys(_identifier_keys(username, email)))
+
+
+def _identifier_keys(username: str | None, email: str | None) -> Iterator[str]:
+    for value in (username, email.rpartition("@")[0] if email else None):
+        if value:
+            key = _fold(normalize_password(value))
+            if len(key) >= MIN_IDENTIFIER_LENGTH:
+                yield key
 
 
 def context_word_keys(words: Iterable[str]) -> tuple[str, ...]:
@@ -358,7 +364,7 @@ class PasswordPolicy:
         if self.reject_identifiers or rules.words:
             folded = _fold(password)
             if self.reject_identifiers and any(
-                key in folded for key in identifier_keys(username, email)
+                key in folded for key in _identifier_keys(username, email)
             ):
                 violations.append(_IDENTIFIER)
             if any(word in folded for word in rules.words):
