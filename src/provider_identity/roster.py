@@ -23,6 +23,7 @@ good row present exactly once.
 from __future__ import annotations
 
 import csv
+import enum
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -165,12 +166,17 @@ def _collect(errors: list[FieldError], parse: Callable[[], _T]) -> _T | None:
         return None
 
 
+_MEMBERS: dict[type[enum.Enum], dict[str, enum.Enum]] = {
+    kind: {member.value.casefold(): member for member in kind}
+    for kind in (ProviderCategory, Payee, LineOfBusiness)
+}
+
+
 def _choice(kind: type[_E], field: str, text: str) -> _E:
     """The member of ``kind`` whose value is ``text`` (case-insensitive)."""
-    wanted = text.strip().casefold()
-    for member in kind:
-        if member.value.casefold() == wanted:
-            return member
+    member = _MEMBERS[kind].get(text.strip().casefold())
+    if member is not None:
+        return member  # type: ignore[return-value]  # _MEMBERS[kind] holds members of kind
     choices = ", ".join(member.value for member in kind)
     raise InvalidInput(
         [
@@ -186,7 +192,35 @@ def _values(text: str) -> list[str]:
 
 
 def _record(cells: dict[str, str]) -> ProviderRecord | tuple[FieldError, ...]:
-    """Check every field (all problems reported together), then build the record."""
+    """The row's record, or every problem of the row.
+
+    A good row is normalised once, by ``ProviderRecord`` itself; only a bad
+    one is checked field by field, so that its report lists every problem.
+    """
+    try:
+        return _build(cells)
+    except InvalidInput as err:
+        return _problems(cells) or err.errors
+
+
+def _build(cells: dict[str, str]) -> ProviderRecord:
+    return ProviderRecord(
+        provider_id=cells["provider_id"],
+        tax_id=cells["tax_id"],
+        name=cells["name"].strip(),
+        zip_codes=_values(cells["zip_codes"]) or [""],
+        npi=cells.get("npi", "").strip() or None,
+        category=_choice(ProviderCategory, "category", cells.get("category") or "other"),
+        payee=_choice(Payee, "payee", cells.get("payee") or "individual"),
+        lines_of_business=frozenset(
+            _choice(LineOfBusiness, "lines_of_business", value)
+            for value in _values(cells.get("lines_of_business", "")) or ["Medicaid"]
+        ),
+    )
+
+
+def _problems(cells: dict[str, str]) -> tuple[FieldError, ...]:
+    """Every problem of a row, each field checked on its own."""
     errors: list[FieldError] = []
     for column, check in (
         ("provider_id", normalize_provider_id),
@@ -200,26 +234,12 @@ def _record(cells: dict[str, str]) -> ProviderRecord | tuple[FieldError, ...]:
     npi = cells.get("npi", "").strip() or None
     if npi is not None:
         _collect(errors, partial(normalize_npi, npi))
-    category = _collect(
-        errors, partial(_choice, ProviderCategory, "category", cells.get("category") or "other")
-    )
-    payee = _collect(errors, partial(_choice, Payee, "payee", cells.get("payee") or "individual"))
-    lines = [
+    category = cells.get("category") or "other"
+    _collect(errors, partial(_choice, ProviderCategory, "category", category))
+    _collect(errors, partial(_choice, Payee, "payee", cells.get("payee") or "individual"))
+    for value in _values(cells.get("lines_of_business", "")) or ["Medicaid"]:
         _collect(errors, partial(_choice, LineOfBusiness, "lines_of_business", value))
-        for value in _values(cells.get("lines_of_business", "")) or ["Medicaid"]
-    ]
-    if errors or category is None or payee is None:
-        return tuple(errors)
-    return ProviderRecord(
-        provider_id=cells["provider_id"],
-        tax_id=cells["tax_id"],
-        name=cells["name"].strip(),
-        zip_codes=zip_codes,
-        npi=npi,
-        category=category,
-        payee=payee,
-        lines_of_business=frozenset(line for line in lines if line is not None),
-    )
+    return tuple(errors)
 
 
 def _fingerprint(record: ProviderRecord) -> bytes:
