@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,42 +18,97 @@ from provider_identity.testing import (
     MemoryLockoutStore,
     RecordingMailer,
 )
-from tests.helpers import practitioner
+from tests.helpers import PASSWORD, practitioner
+from tests.test_errors import CODES
+
+NEW = "Green-Kestrel-2032"
+
+#: Text no form should send: controls, bidi and invisible characters, lone surrogates.
+NASTY_CHARS = (
+    "\x00\x1b\r\n\t\x7f\u0085\u202a\u202e\u2066\u2069\u200b\u200e\u061c\ufeff\ud800\udfffa"
+)
 
 #: Values no form should ever send: wrong types, huge, control and bidi text, lone surrogates.
 JUNK = st.one_of(
     st.none(),
+    st.booleans(),
     st.integers(),
+    st.floats(allow_nan=False),
     st.binary(max_size=20),
     st.lists(st.text(max_size=3), max_size=2),
-    st.just("x" * 100_000),
-    st.just("\ud800"),
-    st.text(alphabet=st.sampled_from("\x00\r\n\u202e\u200b\ufeff\u2066a"), min_size=1, max_size=8),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    st.sampled_from(
+        ["x" * 100_000, "\ud800", "jdoe\u202e", "jdoe\x00", "\u202ejdoe", "jdoe\ud800"]
+    ),
+    st.text(alphabet=st.sampled_from(NASTY_CHARS), min_size=1, max_size=8),
     st.text(max_size=300),
 )
 
 FIELDS = ("provider_type", "name", "tax_id", "zip_code", "provider_id", "npi", "username",
-          "password", "email", "security_question", "security_answer")  # fmt: skip
+          "password", "email", "security_question", "security_answer", "agreement_confirmed",
+          "line_of_business")  # fmt: skip
 
-CALLS: dict[str, Callable[[IdentityService, Any], object]] = {
-    "login(username)": lambda s, v: s.login(v, "Blue-Heron-2031"),
-    "login(password)": lambda s, v: s.login("jdoe", v),
-    "activate": lambda s, v: s.activate(v),
-    "resend_activation": lambda s, v: s.resend_activation(v),
-    "request_password_reset": lambda s, v: s.request_password_reset(v),
-    "reset_password(token)": lambda s, v: s.reset_password(v, "Green-Kestrel-2032"),
-    "change_password(account)": lambda s, v: s.change_password(v, "a", "b"),
-    "verify_security_answer": lambda s, v: s.verify_security_answer("jdoe", v),
-    "accessible_providers": lambda s, v: s.accessible_providers(v),
-    "unlock": lambda s, v: s.unlock(v),
-    "client_address": lambda s, v: s.login("jdoe", "x", client_address=v),
+#: Every error code the library raises (tests/test_errors.py holds the snapshot).
+KNOWN_CODES = frozenset(CODES.values())
+
+
+@attrs.frozen
+class World:
+    """A service over fresh stores holding one active account and a live reset link."""
+
+    service: IdentityService
+    accounts: MemoryAccountRepository
+    lockouts: MemoryLockoutStore
+    mailer: RecordingMailer
+    account_id: str
+    reset_token: str
+
+    def snapshot(self) -> tuple[object, ...]:
+        return (list(self.accounts), dict(self.lockouts._states), list(self.mailer.messages))
+
+
+def world(make_service: Callable[..., IdentityService], *, populated: bool = True) -> World:
+    accounts, lockouts, mailer = MemoryAccountRepository(), MemoryLockoutStore(), RecordingMailer()
+    service = make_service(accounts=accounts, lockouts=lockouts, mailer=mailer)
+    account_id = token = ""
+    if populated:
+        account_id = service.register(practitioner()).account.id
+        service.activate(mailer.last_token())
+        service.request_password_reset("jdoe")
+        token = mailer.last_token()
+    return World(service, accounts, lockouts, mailer, account_id, token)
+
+
+CALLS: dict[str, Callable[[World, Any], object]] = {
+    "register(request)": lambda w, v: w.service.register(v),
+    "resend_activation(username)": lambda w, v: w.service.resend_activation(v),
+    "activate(token)": lambda w, v: w.service.activate(v),
+    "login(username)": lambda w, v: w.service.login(v, PASSWORD),
+    "login(password)": lambda w, v: w.service.login("jdoe", v),
+    "lockout_status(username)": lambda w, v: w.service.lockout_status(v),
+    "unlock(username)": lambda w, v: w.service.unlock(v),
+    "request_password_reset(username)": lambda w, v: w.service.request_password_reset(v),
+    "reset_password(token)": lambda w, v: w.service.reset_password(v, NEW),
+    "reset_password(new_password)": lambda w, v: w.service.reset_password(w.reset_token, v),
+    "change_password(account_id)": lambda w, v: w.service.change_password(v, PASSWORD, NEW),
+    "change_password(current)": lambda w, v: w.service.change_password(w.account_id, v, NEW),
+    "change_password(new)": lambda w, v: w.service.change_password(w.account_id, PASSWORD, v),
+    "verify_security_answer(username)": lambda w, v: w.service.verify_security_answer(v, "Rex"),
+    "verify_security_answer(answer)": lambda w, v: w.service.verify_security_answer("jdoe", v),
+    "accessible_providers(account_id)": lambda w, v: w.service.accessible_providers(v),
+    "login(client_address)": lambda w, v: w.service.login("jdoe", "x", client_address=v),
+    "register(client_address)": lambda w, v: w.service.register(practitioner(), client_address=v),
+    "reset(client_address)": lambda w, v: w.service.request_password_reset(
+        "jdoe", client_address=v
+    ),
+    "unlock(client_address)": lambda w, v: w.service.unlock("jdoe", client_address=v),
 }
 
-
-def snapshot(
-    accounts: MemoryAccountRepository, lockouts: MemoryLockoutStore, mailer: RecordingMailer
-) -> tuple[object, ...]:
-    return (list(accounts), dict(lockouts._states), len(mailer.messages))
+#: Calls whose well-formed text may legitimately change a store (a counted failure, a sent mail).
+MAY_ACT_ON_TEXT = {
+    name for name in CALLS if name.endswith(("(username)", "(client_address)", "(answer)"))
+} | {"login(password)", "change_password(current)", "change_password(new)",
+     "reset_password(new_password)"}  # fmt: skip
 
 
 def attempt(call: Callable[[], object]) -> IdentityError | None:
@@ -60,22 +119,41 @@ def attempt(call: Callable[[], object]) -> IdentityError | None:
     return None
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def assert_well_typed(err: IdentityError) -> None:
+    """A public code; field errors name a field and carry a snake_case code and a message."""
+    assert err.code in KNOWN_CODES
+    assert err.message
+    if isinstance(err, InvalidInput):
+        assert err.errors
+        for field_error in err.errors:
+            assert re.fullmatch(r"[a-z][a-z_]*", field_error.code), field_error
+            assert re.fullmatch(r"[a-z][a-z_]*", field_error.field), field_error
+            assert field_error.message
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.sampled_from(sorted(CALLS)), value=JUNK)
-def test_every_call_answers_junk_with_a_typed_error(
+def test_every_call_answers_junk_with_a_typed_error_and_changes_nothing(
     make_service: Callable[..., IdentityService], name: str, value: object
 ) -> None:
-    stores = MemoryAccountRepository(), MemoryLockoutStore(), RecordingMailer()
-    service = make_service(accounts=stores[0], lockouts=stores[1], mailer=stores[2])
-    before = snapshot(*stores)
-    err = attempt(lambda: CALLS[name](service, value))
-    absent_address = name == "client_address" and value is None  # allowed: no address
-    if isinstance(err, InvalidInput) or not (isinstance(value, str) or absent_address):
-        assert err is not None
-        assert err.code
-        assert snapshot(*stores) == before
-    else:  # well-formed text: refused like any other value, or nothing to do
-        assert err is None or err.code
+    """Never TypeError, AttributeError or UnicodeError: an IdentityError, stores untouched."""
+    w = world(make_service)
+    before = w.snapshot()
+    err = attempt(lambda: CALLS[name](w, value))
+    if err is not None:
+        assert_well_typed(err)
+    if name == "lockout_status(username)":  # a read: never a change, a status for text only
+        assert err is not None or isinstance(value, str)
+        assert w.snapshot() == before
+        return
+    if isinstance(value, str) and name in MAY_ACT_ON_TEXT and not isinstance(err, InvalidInput):
+        return  # well-formed text: a counted failure or a sent mail is the right outcome
+    if name.endswith("(client_address)") and value is None:
+        return  # no address is allowed
+    assert err is not None, (name, value)
+    assert w.snapshot() == before
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -83,13 +161,62 @@ def test_every_call_answers_junk_with_a_typed_error(
 def test_a_registration_with_any_junk_field_is_refused_and_stores_nothing(
     make_service: Callable[..., IdentityService], field: str, value: object
 ) -> None:
-    stores = MemoryAccountRepository(), MemoryLockoutStore(), RecordingMailer()
-    service = make_service(accounts=stores[0], lockouts=stores[1], mailer=stores[2])
-    before = snapshot(*stores)
-    err = attempt(lambda: service.register(practitioner(**{field: value})))
+    """Any junk field: the whole request is refused and nothing is stored or sent."""
+    w = world(make_service, populated=False)
+    err = attempt(lambda: w.service.register(practitioner(**{field: value})))
     if err is not None:
-        assert err.code
-        assert snapshot(*stores) == before
+        assert_well_typed(err)
+        assert w.snapshot() == ([], {}, [])
     else:  # only what is still valid gets through: an absent optional field, matching text
-        assert value is None or isinstance(value, str)
-        assert len(stores[0]) == 1
+        assert value is None or isinstance(value, str) or field == "agreement_confirmed"
+        assert len(w.accounts) == 1
+
+
+@pytest.mark.parametrize("value", [None, "", "\ud800", "x" * 100_000, ["jdoe"], 3, b"jdoe"])
+def test_the_same_junk_gets_the_same_code_every_time(
+    make_service: Callable[..., IdentityService], value: object
+) -> None:
+    """Codes are stable: repeating a bad call repeats its code and its field errors."""
+    w = world(make_service)
+    for name in ("login(username)", "register(request)", "activate(token)", "unlock(username)"):
+        first, second = (attempt(functools.partial(CALLS[name], w, value)) for _ in range(2))
+        assert first is not None
+        assert second is not None
+        assert (first.code, vars(first)) == (second.code, vars(second))
+
+
+HASHABLE_JUNK = [None, 1, 1.5, b"id", "\ud800", "x" * 100_000, ("a",)]
+UNHASHABLE_JUNK = [["id"], {"id": 1}, {"id"}]
+
+
+@pytest.mark.parametrize(
+    "account_id",
+    [
+        *HASHABLE_JUNK,
+        *UNHASHABLE_JUNK,
+    ],
+)  # fmt: skip
+def test_is_session_current_is_false_for_any_junk_account_id(
+    make_service: Callable[..., IdentityService], account_id: object
+) -> None:
+    """A predicate answers False (never TypeError) for an id that is not text."""
+    w = world(make_service)
+    assert w.service.is_session_current(account_id, 1) is False  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        None, "1", b"1", [1], 1.5, -1, 10**100, True, 1.0,
+    ],
+)  # fmt: skip
+def test_is_session_current_is_false_for_any_version_that_is_not_the_int(
+    make_service: Callable[..., IdentityService], version: object
+) -> None:
+    """Only the exact int the login handed out keeps a session current (like the token check)."""
+    w = world(make_service)
+    account = w.accounts.get(w.account_id)
+    assert account is not None
+    assert account.credential_version == 1
+    assert w.service.is_session_current(w.account_id, 1) is True
+    assert w.service.is_session_current(w.account_id, version) is False  # type: ignore[arg-type]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import io
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
@@ -20,7 +19,6 @@ from provider_identity.adapters.outbox import (
     MemoryOutbox,
     OutboxMailer,
 )
-from provider_identity.cli import main
 from provider_identity.testing import ManualClock, RecordingMailer, message_link
 from tests.helpers import practitioner
 
@@ -158,18 +156,3 @@ def note(subject: str = "Hello") -> EmailMessage:
     message["Subject"] = subject
     message.set_content("Hello\n")
     return message
-
-
-def test_the_demo_writes_every_message_to_an_outbox_folder(tmp_path: Path) -> None:
-    out = io.StringIO()
-    assert main(["demo", "--fast", "--outbox", str(tmp_path)], out=out) == 0
-    subjects = [
-        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["Subject"]
-        for f in sorted(tmp_path.glob("*.eml"))
-    ]
-    assert subjects[:4] == [
-        "Activate Your Provider Portal Account",
-        "Email Verification",
-        "CareSource Provider Portal Password",
-        "Your Provider Portal Password Was Changed",
-    ]

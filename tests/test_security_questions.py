@@ -98,8 +98,6 @@ def test_normalize_answer(spelling: str, canonical: str) -> None:
     assert normalize_answer(spelling) == canonical
 
 
-
-
 @given(st.text())
 @example("\u00df\u0301")  # ß + acute: "ss\u0301", then "s\u015b"
 @example("\u0124\u0331")  # Ĥ + macron below

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -88,6 +88,18 @@ class IdentityError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take other arguments than the message; rebuild from the state,
+        # so pickle and copy keep every attribute (help_lines, field ...).
+        return (_rebuild, (type(self), dict(vars(self))))
+
+
+def _rebuild(cls: type[IdentityError], state: dict[str, Any]) -> IdentityError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state["message"])
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(IdentityError, ValueError):

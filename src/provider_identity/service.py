@@ -451,6 +451,8 @@ class IdentityService:
 
     def is_session_current(self, account_id: str, credential_version: int) -> bool:
         """False once the password changed since the session began (compare at each request)."""
+        if not isinstance(account_id, str) or type(credential_version) is not int:
+            return False
         account = self.accounts.get(account_id)
         return account is not None and account.credential_version == credential_version
 

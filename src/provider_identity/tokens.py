@@ -189,10 +189,12 @@ class TokenIssuer:
             raise TokenInvalid
         try:
             payload, signed_at = self._serializers[purpose].loads(token, return_timestamp=True)
-        except itsdangerous.BadData as err:
+        except itsdangerous.BadData:
+            # "from None": itsdangerous' message quotes the signature, and a
+            # chained cause would put it into every logged traceback.
             if self._signed_for_another_purpose(token, purpose):
-                raise TokenWrongPurpose from err
-            raise TokenInvalid from err
+                raise TokenWrongPurpose from None
+            raise TokenInvalid from None
         # Whole seconds, as itsdangerous stamps them.
         age = int(self.clock.now().timestamp()) - int(signed_at.timestamp())
         if age < -_MAX_SKEW_SECONDS:

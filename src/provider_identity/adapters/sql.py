@@ -250,6 +250,7 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
     Raises:
         ConfigurationError: neither SQLite nor PostgreSQL, or SQLite older than 3.35.
     """
+    options.setdefault("hide_parameters", True)  # rows hold password and answer hashes
     engine = sa.create_engine(url, **options)
     _check_dialect(engine)
     if engine.dialect.name == "sqlite":
@@ -555,8 +556,8 @@ class SqlAccountRepository(_Store):
             with self._writing() as conn:
                 conn.execute(sa.insert(_accounts).values(_account_row(account)))
                 conn.execute(sa.insert(_account_keys), keys)
-        except IntegrityError as err:
-            raise self._clash(account) from err
+        except IntegrityError:  # its message lists the row, hashes included
+            raise self._clash(account) from None
 
     def _clash(self, account: Account) -> IdentityError:
         """Which taken key refused ``account``, checked in the in-memory adapter's order.
