@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from provider_identity import IdentityService, MailDeliveryError
 from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity, UnsafeHeader
@@ -93,6 +93,7 @@ def trusting(ca: trustme.CA) -> Callable[[], ssl.SSLContext]:
 
 def mailer(port: int, **options: Any) -> SmtpMailer:
     options.setdefault("security", SmtpSecurity.NONE)
+    options.setdefault("sleep", lambda delay: None)  # tests never sleep
     return SmtpMailer(host="127.0.0.1", port=port, timeout=5, **options)
 
 
@@ -235,3 +236,18 @@ def test_the_password_never_shows_in_repr() -> None:
     assert "hunter2-secret" not in repr(
         SmtpMailer(host="relay.example", username="portal", password="hunter2-secret")
     )
+
+
+def test_login_with_the_relays_credentials(server: Callable[..., tuple[Inbox, int]]) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        seen.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.password == b"relay-secret")
+
+    inbox, port = server(authenticator=authenticator, auth_require_tls=False)
+    mailer(port, username="portal", password="relay-secret").send(note())
+    assert seen == [("portal", "relay-secret")]
+    assert len(inbox.messages) == 1

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import attrs
@@ -33,8 +32,7 @@ from provider_identity.testing.models import (
     AccountLifecycleMachine,
     LockoutStoreMachine,
 )
-
-REDIS_URL_ENV = "PROVIDER_IDENTITY_TEST_REDIS_URL"
+from tests.adapters.conftest import Target, empty_tables
 
 
 def sqlite_engine() -> Engine:
@@ -72,52 +70,11 @@ class SqliteLifecycleMachine(AccountLifecycleMachine):
         self.engine.dispose()
 
 
-class RedisRun:
-    """A Redis client and a key prefix of one machine run; its keys are deleted at the end."""
-
-    def __init__(self) -> None:
-        self.client = redis.Redis.from_url(os.environ[REDIS_URL_ENV])
-        self.prefix = f"provider-identity-test:{secrets.token_hex(8)}:"
-
-    def store(self) -> RedisLockoutStore:
-        return RedisLockoutStore(self.client, prefix=self.prefix)
-
-    def close(self) -> None:
-        for key in self.client.scan_iter(match=f"{self.prefix}*"):
-            self.client.delete(key)
-        self.client.close()
-
-
-class RedisLockoutMachine(LockoutStoreMachine):
-    """The lockout machine on RedisLockoutStore."""
-
-    def make_store(self) -> LockoutStore:
-        self.redis = RedisRun()
-        return self.redis.store()
-
-    def teardown(self) -> None:
-        self.redis.close()
-
-
-class RedisLifecycleMachine(AccountLifecycleMachine):
-    """The lifecycle machine with its lockouts in Redis."""
-
-    def make_lockouts(self) -> LockoutStore:
-        self.redis = RedisRun()
-        return self.redis.store()
-
-    def teardown(self) -> None:
-        self.redis.close()
-
-
-redis_only = pytest.mark.skipif(
-    not os.environ.get(REDIS_URL_ENV), reason=f"set {REDIS_URL_ENV} to run the Redis model"
-)
-#: The machines on every LockoutStore / AccountRepository the package ships.
+#: The machines on the shipped adapters that need no service; PostgreSQL and
+#: Redis follow below, on the fixtures of tests/adapters/conftest.py.
 SHIPPED_LOCKOUT_MACHINES = [
     pytest.param(LockoutStoreMachine.with_store(MemoryLockoutStore), id="memory"),
     pytest.param(SqliteLockoutMachine, id="sqlite"),
-    pytest.param(RedisLockoutMachine, id="redis", marks=redis_only),
 ]
 SHIPPED_LIFECYCLE_MACHINES = [
     pytest.param(
@@ -127,7 +84,6 @@ SHIPPED_LIFECYCLE_MACHINES = [
         id="memory",
     ),
     pytest.param(SqliteLifecycleMachine, id="sqlite"),
-    pytest.param(RedisLifecycleMachine, id="redis", marks=redis_only),
 ]
 
 PASSING = settings(
@@ -207,6 +163,60 @@ def test_lifecycle_machine_passes_on_shipped_adapters(
     """The account lifecycle on every shipped adapter agrees with the reference."""
     run_state_machine_as_test(machine, settings=PASSING)
     assert issubclass(machine, AccountLifecycleMachine)
+
+
+def on_service(
+    store: Callable[[], LockoutStore],
+    accounts: Callable[[], AccountRepository] = MemoryAccountRepository,
+    clean: Callable[[], None] = lambda: None,
+) -> tuple[type[LockoutStoreMachine], type[AccountLifecycleMachine]]:
+    """Both machines on a service's stores, emptied after each run."""
+
+    class Lockout(LockoutStoreMachine):
+        def make_store(self) -> LockoutStore:
+            return store()
+
+        def teardown(self) -> None:
+            clean()
+
+    class Lifecycle(AccountLifecycleMachine):
+        def make_accounts(self) -> AccountRepository:
+            return accounts()
+
+        def make_lockouts(self) -> LockoutStore:
+            return store()
+
+        def teardown(self) -> None:
+            clean()
+
+    return Lockout, Lifecycle
+
+
+def test_both_machines_pass_on_postgresql(postgres: Target) -> None:
+    """The PostgreSQL repository and lockout store agree with the reference."""
+    machines = on_service(
+        store=lambda: SqlLockoutStore(postgres.engine),
+        accounts=lambda: SqlAccountRepository(postgres.engine),
+        clean=lambda: empty_tables(postgres.engine),
+    )
+    for machine in machines:
+        run_state_machine_as_test(machine, settings=PASSING)
+    assert SqlAccountRepository(postgres.engine).find_by_username("jdoe") is None  # cleaned
+
+
+def test_both_machines_pass_on_redis(redis_client: redis.Redis, redis_prefix: str) -> None:
+    """The Redis lockout store agrees with the reference."""
+
+    def clean() -> None:
+        for key in redis_client.scan_iter(match=f"{redis_prefix}*"):
+            redis_client.delete(key)
+
+    machines = on_service(
+        store=lambda: RedisLockoutStore(redis_client, prefix=redis_prefix), clean=clean
+    )
+    for machine in machines:
+        run_state_machine_as_test(machine, settings=PASSING)
+    assert list(redis_client.scan_iter(match=f"{redis_prefix}*")) == []
 
 
 def test_lockout_machine_catches_a_store_losing_every_other_failure() -> None:
