@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import getpass as stdlib_getpass
+import importlib.util
 import io
 import re
 import subprocess
@@ -232,3 +233,18 @@ def test_the_demo_goes_on_when_its_smtp_server_refuses() -> None:
     # the story goes on, as the service promises.
     assert main(["demo", "--fast", "--memory", "--smtp", "127.0.0.1:9"], out=out) == 0
     assert "Done." in out.getvalue()
+
+
+def test_the_demo_falls_back_to_memory_without_sqlalchemy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "sqlalchemy" else real(name, *a),
+    )
+    out = io.StringIO()
+    assert main(["demo", "--fast"], out=out) == 0
+    assert out.getvalue().startswith("(SQLAlchemy is not installed")
+    assert "against in-memory adapters" in out.getvalue()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib.util
 import os
 import sys
 import tempfile
@@ -100,6 +101,10 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
         engine = _engine(args.database)
         stores = _sql_stores(engine, f"the database {engine.url.render_as_string()}")
         return run_demo(out, hasher=hasher, stores=stores, mailer=mailer)
+    if importlib.util.find_spec("sqlalchemy") is None:
+        print("(SQLAlchemy is not installed: the demo uses the in-memory adapters;", file=out)
+        print(' pip install "provider-identity[sql]" to run it on SQLite.)', file=out)
+        return run_demo(out, hasher=hasher, stores=memory_stores(), mailer=mailer)
     with tempfile.TemporaryDirectory(prefix="provider-identity-demo-") as folder:
         engine = _engine(str(Path(folder) / "demo.sqlite3"))
         try:
