@@ -464,34 +464,39 @@ class SqlProviderDirectory(_Store):
 
     def by_provider_id(self, provider_id: str) -> ProviderRecord | None:
         """The record with this Provider ID, if any."""
-        return _first(self._select(_providers.c.provider_id == provider_id))
+        return _first(self._select(_BY_PROVIDER_ID, provider_id))
 
     def by_npi(self, npi: str) -> ProviderRecord | None:
         """The record with this NPI, if any (the lowest Provider ID if several share it)."""
-        return _first(self._select(_providers.c.npi == npi))
+        return _first(self._select(_BY_NPI, npi))
 
     def by_tax_id(self, tax_id: str) -> Sequence[ProviderRecord]:
         """Every record under this Tax ID, ordered by Provider ID."""
-        return self._select(_providers.c.tax_id == tax_id)
+        return self._select(_BY_TAX_ID, tax_id)
 
-    def _select(self, condition: sa.ColumnElement[bool]) -> tuple[ProviderRecord, ...]:
-        query = (
-            sa.select(
-                _providers,
-                _provider_zip_codes.c.zip_code,
-                _provider_lines.c.line_of_business,
-            )
-            .join(
-                _provider_zip_codes,
-                _provider_zip_codes.c.provider_id == _providers.c.provider_id,
-            )
-            .outerjoin(_provider_lines, _provider_lines.c.provider_id == _providers.c.provider_id)
-            .where(condition)
-            .order_by(_providers.c.provider_id, _provider_zip_codes.c.position)
-        )
+    def _select(self, query: sa.Select[Any], value: str) -> tuple[ProviderRecord, ...]:
         with self._reading() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query, {"value": value}).all()
         return tuple(_records_from_rows(rows))
+
+
+def _lookup(column: sa.Column[Any]) -> sa.Select[Any]:
+    """A record with its ZIP codes and lines of business, by one indexed column.
+
+    Built once: constructing a statement costs more than running a cached one.
+    """
+    return (
+        sa.select(_providers, _provider_zip_codes.c.zip_code, _provider_lines.c.line_of_business)
+        .join(_provider_zip_codes, _provider_zip_codes.c.provider_id == _providers.c.provider_id)
+        .outerjoin(_provider_lines, _provider_lines.c.provider_id == _providers.c.provider_id)
+        .where(column == sa.bindparam("value"))
+        .order_by(_providers.c.provider_id, _provider_zip_codes.c.position)
+    )
+
+
+_BY_PROVIDER_ID = _lookup(_providers.c.provider_id)
+_BY_NPI = _lookup(_providers.c.npi)
+_BY_TAX_ID = _lookup(_providers.c.tax_id)
 
 
 def _first(records: Sequence[ProviderRecord]) -> ProviderRecord | None:
