@@ -1,9 +1,12 @@
 """A LockoutStore in Redis (extra ``redis``, redis-py): one atomic round trip per failure.
 
-Each key is a hash ``{failures, locked_until, expires_at}`` (integer
-microseconds since the epoch), updated by a Lua script that is
-:meth:`LockoutState.after_failure`; Redis runs a script atomically, so
-concurrent failures from any number of processes are counted one by one.
+Each key holds one string, ``"failures locked_until expires_at"`` (integer
+microseconds since the epoch, ``locked_until`` empty when not locked),
+rewritten by a Lua script that is :meth:`LockoutState.after_failure`; Redis
+runs a script atomically, so concurrent failures from any number of processes
+are counted one by one. A plain string costs the script two commands (``GET``
+and ``SET ... PX``), which keeps a failure close to the price of a bare
+``INCR`` (see ``docs/performance.md``).
 
 The script gives each key a time to live of ``expires_at - now``, so a state
 vanishes by itself when it would be forgotten anyway, and nothing grows
@@ -18,7 +21,6 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -35,37 +37,31 @@ DEFAULT_PREFIX = "provider-identity:lockout:"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_FIELDS = ("failures", "locked_until", "expires_at")
 
 # KEYS[1]: the state's key. ARGV: now, lock_for (microseconds), max_failures.
-# Returns {failures, locked_until or "", expires_at} as strings (no float rounding).
+# Returns the new value, "failures locked_until expires_at", as text (no float rounding).
 # Integers up to 2^53 are exact in Lua numbers: microsecond timestamps are far below that.
 _RECORD_FAILURE = """
 local now = tonumber(ARGV[1])
 local lock_for = tonumber(ARGV[2])
-local max_failures = tonumber(ARGV[3])
-local stored = redis.call('HMGET', KEYS[1], 'failures', 'locked_until', 'expires_at')
-local failures = tonumber(stored[1]) or 0
-local locked_until = tonumber(stored[2])
-local ends = tonumber(stored[3]) or locked_until
-if ends ~= nil and now >= ends then
-  failures = 0
-  locked_until = nil
+local failures, locked_until = 0, nil
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local count, locked, ends = string.match(stored, '^(%d+) (%d*) (%d+)$')
+  if count and now < tonumber(ends) then
+    failures = tonumber(count)
+    locked_until = tonumber(locked)
+  end
 end
 failures = failures + 1
-if locked_until == nil and failures >= max_failures then
+if locked_until == nil and failures >= tonumber(ARGV[3]) then
   locked_until = now + lock_for
 end
 local expires_at = locked_until or (now + lock_for)
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'failures', failures, 'expires_at', string.format('%d', expires_at))
-local locked_text = ''
-if locked_until ~= nil then
-  locked_text = string.format('%d', locked_until)
-  redis.call('HSET', KEYS[1], 'locked_until', locked_text)
-end
-redis.call('PEXPIRE', KEYS[1], math.ceil((expires_at - now) / 1000))
-return {tostring(failures), locked_text, string.format('%d', expires_at)}
+local value = string.format('%d %s %d', failures,
+  locked_until and string.format('%d', locked_until) or '', expires_at)
+redis.call('SET', KEYS[1], value, 'PX', math.ceil((expires_at - now) / 1000))
+return value
 """
 
 
@@ -73,21 +69,20 @@ def _micros(moment: datetime) -> int:
     return (ensure_utc(moment) - _EPOCH) // _MICROSECOND
 
 
-def _moment(value: bytes | str | None) -> datetime | None:
-    if value is None or value in ("", b""):
+def _state(value: bytes | str | None) -> LockoutState | None:
+    if value is None:
         return None
-    return _EPOCH + int(value) * _MICROSECOND
-
-
-def _state(values: Sequence[bytes | str | None]) -> LockoutState | None:
-    failures, locked_until, expires_at = values
-    if failures is None:
-        return None
-    return LockoutState(int(failures), _moment(locked_until), _moment(expires_at))
+    text = value.decode("ascii") if isinstance(value, bytes) else value
+    failures, locked_until, expires_at = text.split(" ")
+    return LockoutState(
+        int(failures),
+        _EPOCH + int(locked_until) * _MICROSECOND if locked_until else None,
+        _EPOCH + int(expires_at) * _MICROSECOND,
+    )
 
 
 class RedisLockoutStore:
-    """Failure counters in Redis hashes that expire on their own.
+    """Failure counters in Redis strings that expire on their own.
 
     Args:
         client: A redis-py client (``decode_responses`` either way).
@@ -116,8 +111,8 @@ class RedisLockoutStore:
 
     def get(self, key: str) -> LockoutState | None:
         """The stored state for ``key``, if any (Redis drops expired ones by itself)."""
-        values: list[bytes | str | None] = self._client.hmget(self._key(key), _FIELDS)
-        return _state(values)
+        value: bytes | str | None = self._client.get(self._key(key))
+        return _state(value)
 
     def clear(self, key: str) -> None:
         """Forget ``key``'s count and lock (unlock)."""
