@@ -192,7 +192,7 @@ def import_and_die(database: Database, roster: bytes, batch_size: int, die_at_ba
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _maybe_die(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.startswith("INSERT INTO") and "identity_provider_zip_codes" in statement:
+        if statement.startswith("INSERT INTO") and "identity_providers (" in statement:
             written["batches"] += 1
             if written["batches"] == die_at_batch:
                 os.kill(os.getpid(), signal.SIGKILL)

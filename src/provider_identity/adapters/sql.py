@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
@@ -82,8 +83,8 @@ __all__ = [
 SQLITE_MIN_VERSION = (3, 35, 0)
 #: How long a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-#: Records per statement in :meth:`SqlProviderDirectory.upsert_many`.
-UPSERT_CHUNK = 500
+#: Records staged and merged at a time in :meth:`SqlProviderDirectory.upsert_many`.
+UPSERT_CHUNK = 5000
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -149,32 +150,10 @@ _providers = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("category", sa.String(32), nullable=False),
     sa.Column("payee", sa.String(16), nullable=False),
-)
-
-_provider_zip_codes = sa.Table(
-    "identity_provider_zip_codes",
-    metadata,
-    sa.Column(
-        "provider_id",
-        sa.String(30),
-        sa.ForeignKey(_providers.c.provider_id, ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("zip_code", sa.String(5), primary_key=True),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.Index("ix_identity_provider_zip_codes_zip_code", "zip_code"),
-)
-
-_provider_lines = sa.Table(
-    "identity_provider_lines",
-    metadata,
-    sa.Column(
-        "provider_id",
-        sa.String(30),
-        sa.ForeignKey(_providers.c.provider_id, ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("line_of_business", sa.String(32), primary_key=True),
+    # A record is read and written whole and never searched by these, so they
+    # live in its row: a lookup is one index probe, with no join.
+    sa.Column("zip_codes", sa.Text, nullable=False),  # "45000,46000", in the record's order
+    sa.Column("lines_of_business", sa.Text, nullable=False),  # "Marketplace,Medicaid"
 )
 
 _accounts = sa.Table(
@@ -355,6 +334,13 @@ class _Store:
         self._engine = engine
         self._connection = bind if isinstance(bind, Connection) else None
         self._writer = engine.execution_options(**{_WRITE_OPTION: True})
+        # Every read is one statement, consistent by itself: on PostgreSQL it runs
+        # without BEGIN and ROLLBACK around it, one round trip instead of three.
+        self._reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -368,7 +354,7 @@ class _Store:
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Connection]:
         if self._connection is None:
-            with self._engine.connect() as connection:
+            with self._reader.connect() as connection:
                 yield connection
         else:
             yield self._connection
@@ -431,36 +417,31 @@ class SqlProviderDirectory(_Store):
         return len(batch)
 
     def _write_chunk(self, conn: Connection, records: Sequence[ProviderRecord]) -> None:
-        upsert = self._insert(_providers)
-        updated = {
-            column.name: upsert.excluded[column.name]
-            for column in _providers.columns
-            if not column.primary_key
-        }
-        conn.execute(
-            upsert.on_conflict_do_update(index_elements=[_providers.c.provider_id], set_=updated),
-            [_provider_row(record) for record in records],
+        """Load the chunk into the session's staging table, then merge it in one statement.
+
+        Filling a table with no index is the cheap part (``COPY`` on
+        PostgreSQL, one ``executemany`` on SQLite); the merge is set-based,
+        and it leaves a row that would not change untouched.
+        """
+        staging = _STAGING[conn.dialect.name]
+        conn.execute(sa.schema.CreateTable(staging.table, if_not_exists=True))
+        staging.fill(conn, [_provider_row(record) for record in records])
+        upsert = self._insert(_providers).from_select(
+            [column.name for column in staging.table.columns],
+            # SQLite needs the WHERE to tell the upsert's ON from a join's.
+            sa.select(staging.table).where(sa.true()),
         )
-        ids = [record.provider_id for record in records]
+        data = [column for column in _providers.columns if not column.primary_key]
         conn.execute(
-            sa.delete(_provider_zip_codes).where(_provider_zip_codes.c.provider_id.in_(ids))
+            upsert.on_conflict_do_update(
+                index_elements=[_providers.c.provider_id],
+                set_={column.name: upsert.excluded[column.name] for column in data},
+                where=sa.or_(
+                    *(column.is_distinct_from(upsert.excluded[column.name]) for column in data)
+                ),
+            )
         )
-        conn.execute(sa.delete(_provider_lines).where(_provider_lines.c.provider_id.in_(ids)))
-        conn.execute(
-            sa.insert(_provider_zip_codes),
-            [
-                {"provider_id": record.provider_id, "zip_code": zip_code, "position": position}
-                for record in records
-                for position, zip_code in enumerate(record.zip_codes)
-            ],
-        )
-        lines = [
-            {"provider_id": record.provider_id, "line_of_business": line.value}
-            for record in records
-            for line in record.lines_of_business
-        ]
-        if lines:
-            conn.execute(sa.insert(_provider_lines), lines)
+        conn.execute(sa.delete(staging.table))
 
     def by_provider_id(self, provider_id: str) -> ProviderRecord | None:
         """The record with this Provider ID, if any."""
@@ -477,62 +458,110 @@ class SqlProviderDirectory(_Store):
     def _select(self, query: sa.Select[Any], value: str) -> tuple[ProviderRecord, ...]:
         with self._reading() as conn:
             rows = conn.execute(query, {"value": value}).all()
-        return tuple(_records_from_rows(rows))
+        return tuple(_record_from_row(row) for row in rows)
 
 
 def _lookup(column: sa.Column[Any]) -> sa.Select[Any]:
-    """A record with its ZIP codes and lines of business, by one indexed column.
-
-    Built once: constructing a statement costs more than running a cached one.
-    """
+    """Records by one indexed column, built once (building costs more than running)."""
     return (
-        sa.select(_providers, _provider_zip_codes.c.zip_code, _provider_lines.c.line_of_business)
-        .join(_provider_zip_codes, _provider_zip_codes.c.provider_id == _providers.c.provider_id)
-        .outerjoin(_provider_lines, _provider_lines.c.provider_id == _providers.c.provider_id)
+        sa.select(_providers)
         .where(column == sa.bindparam("value"))
-        .order_by(_providers.c.provider_id, _provider_zip_codes.c.position)
+        .order_by(_providers.c.provider_id)
     )
 
 
 _BY_PROVIDER_ID = _lookup(_providers.c.provider_id)
 _BY_NPI = _lookup(_providers.c.npi)
 _BY_TAX_ID = _lookup(_providers.c.tax_id)
+_SEPARATOR = ","
 
 
 def _first(records: Sequence[ProviderRecord]) -> ProviderRecord | None:
     return records[0] if records else None
 
 
-def _provider_row(record: ProviderRecord) -> dict[str, object]:
-    return {
-        "provider_id": record.provider_id,
-        "tax_id": record.tax_id,
-        "npi": record.npi,
-        "name": record.name,
-        "category": record.category.value,
-        "payee": record.payee.value,
-    }
+def _provider_row(record: ProviderRecord) -> tuple[str | None, ...]:
+    """The record as a row of ``identity_providers``, in column order."""
+    return (
+        record.provider_id,
+        record.tax_id,
+        record.npi,
+        record.name,
+        record.category.value,
+        record.payee.value,
+        _SEPARATOR.join(record.zip_codes),
+        _SEPARATOR.join(sorted(line.value for line in record.lines_of_business)),
+    )
 
 
-def _records_from_rows(rows: Sequence[Row[Any]]) -> Iterator[ProviderRecord]:
-    """Fold the joined rows (one per ZIP code and line of business) back into records."""
-    grouped: dict[str, tuple[Row[Any], dict[str, None], set[str]]] = {}
-    for row in rows:
-        _, zip_codes, lines = grouped.setdefault(row.provider_id, (row, {}, set()))
-        zip_codes[row.zip_code] = None
-        if row.line_of_business is not None:
-            lines.add(row.line_of_business)
-    for first, zip_codes, lines in grouped.values():
-        yield ProviderRecord(
-            provider_id=first.provider_id,
-            tax_id=first.tax_id,
-            name=first.name,
-            zip_codes=tuple(zip_codes),
-            npi=first.npi,
-            category=ProviderCategory(first.category),
-            payee=Payee(first.payee),
-            lines_of_business=frozenset(LineOfBusiness(line) for line in lines),
-        )
+def _record_from_row(row: Row[Any]) -> ProviderRecord:
+    return ProviderRecord(
+        provider_id=row.provider_id,
+        tax_id=row.tax_id,
+        name=row.name,
+        zip_codes=row.zip_codes.split(_SEPARATOR),
+        npi=row.npi,
+        category=ProviderCategory(row.category),
+        payee=Payee(row.payee),
+        lines_of_business=frozenset(
+            LineOfBusiness(line) for line in row.lines_of_business.split(_SEPARATOR) if line
+        ),
+    )
+
+
+# -- bulk loading ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Staging:
+    """A session-private table a chunk of records is loaded into before the merge."""
+
+    table: sa.Table
+    fill: Callable[[Connection, list[tuple[str | None, ...]]], None]
+
+
+def _staging_table(schema: str, **options: Any) -> sa.Table:
+    return sa.Table(
+        "identity_staged_providers",
+        sa.MetaData(),
+        *(sa.Column(column.name, column.type) for column in _providers.columns),
+        schema=schema,
+        prefixes=["TEMPORARY"],
+        **options,
+    )
+
+
+def _postgres_staging() -> _Staging:
+    # pg_temp is the session's own schema; a schema_translate_map leaves it alone.
+    table = _staging_table("pg_temp", postgresql_on_commit="DELETE ROWS")
+    names = ", ".join(column.name for column in table.columns)
+    copy_sql = f"COPY pg_temp.{table.name} ({names}) FROM STDIN"
+
+    def fill(conn: Connection, rows: list[tuple[str | None, ...]]) -> None:
+        driver: Any = conn.connection.driver_connection
+        with driver.cursor() as cursor:
+            with cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            # A temporary table has no statistics unless asked: without them
+            # the planner may scan the whole directory to merge one chunk.
+            cursor.execute(f"ANALYZE pg_temp.{table.name}")
+
+    return _Staging(table, fill)
+
+
+def _sqlite_staging() -> _Staging:
+    table = _staging_table("temp")
+    marks = ", ".join("?" for _ in table.columns)
+    insert_sql = f"INSERT INTO temp.{table.name} VALUES ({marks})"  # noqa: S608  # names are ours
+
+    def fill(conn: Connection, rows: list[tuple[str | None, ...]]) -> None:
+        conn.exec_driver_sql(insert_sql, rows)
+
+    return _Staging(table, fill)
+
+
+_STAGING = {"postgresql": _postgres_staging(), "sqlite": _sqlite_staging()}
 
 
 # -- accounts -------------------------------------------------------------------------------
