@@ -252,6 +252,7 @@ def bench_match(records: int, samples: int) -> None:
         )
         for n in range(0, records, max(records // samples, 1))
     ]
+
     def match(request: RegistrationRequest) -> None:
         details = ProviderDetails.parse(request, FieldErrors())
         assert details is not None

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from provider_identity import InvalidInput, LineOfBusiness, Payee, ProviderCategory, ProviderRecord
@@ -123,6 +123,23 @@ def test_any_bytes_after_a_good_header_are_records_or_rejections(lines: list[byt
     clean = [line.replace(b"\n", b"").replace(b"\r", b"") for line in lines]
     items = list(iter_roster([HEADER, *clean]))
     assert all(isinstance(item, ProviderRecord | RejectedRow) for item in items)
+
+
+PLAIN_CELLS = st.lists(
+    st.text(st.characters(exclude_characters='",\r\n\x00', codec="utf-8"), max_size=12),
+    min_size=1,
+    max_size=10,
+)
+
+
+@given(PLAIN_CELLS)
+def test_a_line_reads_the_same_quoted_or_not(cells: list[str]) -> None:
+    """Unquoted lines take a fast path; quoting every cell must not change the outcome."""
+    line = ",".join(cells)
+    assume(line.strip())  # a blank line is skipped, a quoted empty cell is not blank
+    quoted = ",".join('"' + cell + '"' for cell in cells)
+    plain = list(iter_roster([HEADER, line.encode()]))
+    assert plain == list(iter_roster([HEADER, quoted.encode()]))
 
 
 class Batches:

@@ -37,6 +37,8 @@ def fold_words(text: str) -> str:
     mark that NFKC composes ("STRASŚE" vs "straß́e"), and without it the
     result would not be idempotent.
     """
+    if text.isascii():  # NFKC leaves ASCII alone, and casefold() is lower() there
+        return " ".join(text.lower().split())
     folded = unicodedata.normalize("NFKC", text).casefold()
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", folded)).strip()
 

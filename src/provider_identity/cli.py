@@ -163,7 +163,9 @@ def _import_roster(args: argparse.Namespace, out: TextIO) -> int:
         raise CommandError(f"cannot read {path}: {err.strerror}") from err
     with roster:
         lines = _with_progress(roster, path.stat().st_size, sys.stderr)
-        report = import_roster(lines, SqlProviderDirectory(engine), batch_size=args.batch_size)
+        directory = SqlProviderDirectory(engine)
+        report = import_roster(lines, directory, batch_size=args.batch_size)
+    directory.refresh_statistics()
     for row in report.rejected:
         print(f"line {row.line}: {row.reason}", file=out)
     print(f"{report.loaded} records loaded, {len(report.rejected)} rows rejected", file=out)

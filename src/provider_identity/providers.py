@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
+from typing import TypeGuard
 
 import attrs
 
@@ -120,12 +121,19 @@ def _bounded_text(value: object, field: str, label: str, max_length: int) -> str
     return value
 
 
+def _plain_digits(value: object, length: int) -> TypeGuard[str]:
+    """``value`` is text of ``length`` ASCII digits: already normalised (the common case)."""
+    return isinstance(value, str) and len(value) == length and value.isascii() and value.isdigit()
+
+
 def normalize_tax_id(value: object, *, field: str = "tax_id") -> str:
     """Return the Tax ID's 9 digits; hyphens and spaces are formatting.
 
     Raises:
         InvalidInput: anything but 9 ASCII digits once formatting is removed.
     """
+    if _plain_digits(value, 9):
+        return value
     digits = _TAX_ID_FORMATTING.sub("", _bounded_text(value, field, "Tax ID", _RAW_MAX_LENGTH))
     if _TAX_ID.fullmatch(digits) is None:
         raise _invalid(field, "invalid_format", "Tax ID must be 9 digits, e.g. 12-3456789.")
@@ -138,6 +146,8 @@ def normalize_zip(value: object, *, field: str = "zip_code") -> str:
     Raises:
         InvalidInput: not ``NNNNN`` or ``NNNNN-NNNN`` (ASCII digits).
     """
+    if _plain_digits(value, 5):
+        return value
     match = _ZIP.fullmatch(_bounded_text(value, field, "ZIP Code", _RAW_MAX_LENGTH).strip())
     if match is None:
         raise _invalid(field, "invalid_format", "ZIP Code must be 5 digits or ZIP+4.")

@@ -54,6 +54,27 @@ def test_create_schema_can_run_again(sql: Target) -> None:
     assert count_rows(sql, "identity_providers") == len(sample_records())
 
 
+def analysed_rows(target: Target) -> int:
+    """How many rows of the directory the database's statistics know of."""
+    with target.engine.connect() as conn:
+        if target.engine.dialect.name == "sqlite":
+            # Every row of sqlite_stat1 starts with the table's row count.
+            query = "SELECT stat FROM sqlite_stat1 WHERE tbl = 'identity_providers' LIMIT 1"
+            stat = conn.exec_driver_sql(query).scalar()
+            return int(str(stat).split()[0]) if stat else 0
+        query = "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(table)s)"
+        table = f'"{target.database.schema}".identity_providers'
+        return max(int(conn.exec_driver_sql(query, {"table": table}).scalar_one()), 0)
+
+
+def test_refresh_statistics_tells_the_planner_the_directory_size(sql: Target) -> None:
+    """After a bulk load the planner knows the new size (in the caller's schema, too)."""
+    directory = SqlProviderDirectory(sql.engine)
+    directory.upsert_many(records(30))
+    directory.refresh_statistics()
+    assert analysed_rows(sql) == 30
+
+
 def test_other_databases_are_refused() -> None:
     """Only SQLite and PostgreSQL are supported, and saying so early beats failing later."""
     engine = sa.create_mock_engine("mysql://", lambda *args, **kwargs: None)

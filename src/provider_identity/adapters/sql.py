@@ -23,6 +23,7 @@ SQL, is in ``docs/storage.md``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -443,6 +444,22 @@ class SqlProviderDirectory(_Store):
         )
         conn.execute(sa.delete(staging.table))
 
+    def refresh_statistics(self) -> None:
+        """Bring the database's statistics of the directory up to date (``ANALYZE``).
+
+        Call it after a bulk load (``provider-identity import-roster`` does).
+        Until PostgreSQL's autovacuum gets round to it, the planner judges a
+        freshly loaded table by its old size and may scan it whole instead of
+        using an index: milliseconds per lookup instead of a fraction of one.
+        """
+        with self._writing() as conn:
+            preparer = conn.dialect.identifier_preparer
+            table = preparer.quote(_providers.name)
+            schema = conn.schema_for_object(_providers)
+            if schema is not None:
+                table = f"{preparer.quote_schema(schema)}.{table}"
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
     def by_provider_id(self, provider_id: str) -> ProviderRecord | None:
         """The record with this Provider ID, if any."""
         return _first(self._select(_BY_PROVIDER_ID, provider_id))
@@ -490,8 +507,14 @@ def _provider_row(record: ProviderRecord) -> tuple[str | None, ...]:
         record.category.value,
         record.payee.value,
         _SEPARATOR.join(record.zip_codes),
-        _SEPARATOR.join(sorted(line.value for line in record.lines_of_business)),
+        _lines_text(record.lines_of_business),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _lines_text(lines: frozenset[LineOfBusiness]) -> str:
+    """The lines as stored: sorted, comma-separated (a directory repeats a few sets)."""
+    return _SEPARATOR.join(sorted(line.value for line in lines))
 
 
 def _record_from_row(row: Row[Any]) -> ProviderRecord:
@@ -539,13 +562,9 @@ def _postgres_staging() -> _Staging:
 
     def fill(conn: Connection, rows: list[tuple[str | None, ...]]) -> None:
         driver: Any = conn.connection.driver_connection
-        with driver.cursor() as cursor:
-            with cursor.copy(copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            # A temporary table has no statistics unless asked: without them
-            # the planner may scan the whole directory to merge one chunk.
-            cursor.execute(f"ANALYZE pg_temp.{table.name}")
+        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     return _Staging(table, fill)
 
