@@ -58,7 +58,7 @@ def bench_import(label: str, engine: Engine, roster: Path, rows: int) -> None:
     directory = SqlProviderDirectory(engine)
     start = time.perf_counter()
     with roster.open("rb") as lines:
-        loaded = import_roster(lines, directory, batch_size=5000).loaded
+        loaded = import_roster(lines, directory).loaded
     directory.refresh_statistics()  # as the CLI's import-roster does
     rate = loaded / (time.perf_counter() - start)
     report(f"roster import, {rows:,} rows, {label}", f"{rate:,.0f} rows/s", ">= 50,000/s",

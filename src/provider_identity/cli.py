@@ -33,6 +33,7 @@ from provider_identity.errors import IdentityError
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
 from provider_identity.passwords import PasswordHasher, PasswordPolicy
 from provider_identity.ports import Mailer
+from provider_identity.roster import DEFAULT_BATCH_SIZE
 from provider_identity.testing import cheapest_hasher, sample_records
 
 if TYPE_CHECKING:
@@ -275,7 +276,9 @@ def _parser() -> argparse.ArgumentParser:
     roster = commands.add_parser("import-roster", help="load provider records from a CSV roster")
     roster.add_argument("file", metavar="FILE.csv")
     _database_option(roster)
-    roster.add_argument("--batch-size", type=int, default=1000, help="records per transaction")
+    roster.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="records per transaction"
+    )
     roster.add_argument(
         "--strict", action="store_true", help="exit with status 1 if any row was rejected"
     )

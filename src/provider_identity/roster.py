@@ -44,6 +44,7 @@ from provider_identity.providers import (
 )
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "RejectedRow",
@@ -58,7 +59,7 @@ __all__ = [
 REQUIRED_COLUMNS = ("provider_id", "tax_id", "name", "zip_codes")
 OPTIONAL_COLUMNS = ("npi", "category", "payee", "lines_of_business")
 #: Records per destination transaction in :func:`import_roster`.
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 20000
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", ProviderCategory, Payee, LineOfBusiness)

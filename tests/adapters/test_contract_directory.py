@@ -45,6 +45,16 @@ def test_lists_every_record_under_a_tax_id_ordered_by_provider_id(directory_stor
     assert tuple(found) == tuple(r for r in sample_records() if r.tax_id == "317654321")
 
 
+def test_provider_ids_order_by_code_point_whatever_the_collation(directory_store: Any) -> None:
+    """A hyphen sorts before digits, as in Python, even where PostgreSQL's collation ignores it."""
+    ids = ["P2", "P10", "P1", "P-2"]
+    directory_store.add_all(record(provider_id, npi="1234567893") for provider_id in ids)
+    assert [r.provider_id for r in directory_store.by_tax_id("311234567")] == sorted(ids)
+    found = directory_store.by_npi("1234567893")
+    assert found is not None
+    assert found.provider_id == "P-2"
+
+
 def test_unknown_identifiers_find_nothing(directory_store: Any) -> None:
     """Lookups of identifiers nobody has return None or nothing."""
     directory_store.add_all(sample_records())

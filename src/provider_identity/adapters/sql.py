@@ -85,7 +85,7 @@ SQLITE_MIN_VERSION = (3, 35, 0)
 #: How long a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: Records staged and merged at a time in :meth:`SqlProviderDirectory.upsert_many`.
-UPSERT_CHUNK = 5000
+UPSERT_CHUNK = 20000
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -142,12 +142,22 @@ metadata = sa.MetaData(
 Constraints and indexes have stable names (``uq_identity_accounts_username_key``
 and so on), for migrations."""
 
+
+def _code_points(length: int) -> sa.types.TypeEngine[str]:
+    """ASCII identifiers compared and ordered by code point, as Python and SQLite do.
+
+    PostgreSQL would otherwise use the database's collation, where ``en_US``
+    sorts ``P-2`` after ``P1``; ``"C"`` is also the cheapest to index.
+    """
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 _providers = sa.Table(
     "identity_providers",
     metadata,
-    sa.Column("provider_id", sa.String(30), primary_key=True),
-    sa.Column("tax_id", sa.String(9), nullable=False, index=True),
-    sa.Column("npi", sa.String(10), nullable=True, index=True),
+    sa.Column("provider_id", _code_points(30), primary_key=True),
+    sa.Column("tax_id", _code_points(9), nullable=False, index=True),
+    sa.Column("npi", _code_points(10), nullable=True, index=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("category", sa.String(32), nullable=False),
     sa.Column("payee", sa.String(16), nullable=False),
