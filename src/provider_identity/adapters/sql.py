@@ -391,7 +391,7 @@ def _chunks(items: Sequence[ProviderRecord], size: int) -> Iterator[Sequence[Pro
 
 
 class SqlProviderDirectory(_Store):
-    """Provider records in three tables: the record, its ZIP codes, its lines of business.
+    """Provider records in ``identity_providers``, one row each (ZIP codes and lines included).
 
     Every lookup is one indexed ``SELECT`` (by primary key, ``tax_id`` or
     ``npi``), so it sees one consistent snapshot of a record.
