@@ -142,6 +142,13 @@ def test_a_line_reads_the_same_quoted_or_not(cells: list[str]) -> None:
     assert plain == list(iter_roster([HEADER, quoted.encode()]))
 
 
+def test_a_line_break_inside_a_line_is_malformed_as_the_csv_module_says() -> None:
+    """An iterable may hand over a line with a line break in it; it is not split silently."""
+    (item,) = iter_roster([HEADER, b"P1,311234567,Ann\nLee,45402"])
+    assert isinstance(item, RejectedRow)
+    assert [error.code for error in item.errors] == ["malformed"]
+
+
 class Batches:
     """A RosterDestination that remembers each batch."""
 

@@ -75,6 +75,13 @@ def test_refresh_statistics_tells_the_planner_the_directory_size(sql: Target) ->
     assert analysed_rows(sql) == 30
 
 
+def test_postgresql_drivers_other_than_psycopg_3_are_refused() -> None:
+    """Bulk loads use psycopg 3's COPY; another driver is refused up front, not mid-import."""
+    engine = sa.create_mock_engine("postgresql+pg8000://", lambda *args, **kwargs: None)
+    with pytest.raises(ConfigurationError, match="psycopg 3"):
+        SqlProviderDirectory(engine)  # type: ignore[arg-type]
+
+
 def test_other_databases_are_refused() -> None:
     """Only SQLite and PostgreSQL are supported, and saying so early beats failing later."""
     engine = sa.create_mock_engine("mysql://", lambda *args, **kwargs: None)

@@ -268,6 +268,11 @@ def _check_dialect(engine: Engine) -> None:
     name = engine.dialect.name
     if name not in _DIALECTS:
         raise ConfigurationError(f"The SQL adapters support SQLite and PostgreSQL, not {name}.")
+    if name == "postgresql" and engine.dialect.driver != "psycopg":
+        raise ConfigurationError(
+            "On PostgreSQL the SQL adapters need psycopg 3 (postgresql+psycopg://...), "
+            f"not {engine.dialect.driver}."
+        )
     if name == "sqlite" and sqlite3.sqlite_version_info < SQLITE_MIN_VERSION:
         raise ConfigurationError(
             f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is needed."
