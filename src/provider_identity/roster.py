@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
 from typing import Protocol, TypeVar
@@ -61,7 +62,8 @@ OPTIONAL_COLUMNS = ("npi", "category", "payee", "lines_of_business")
 #: Records per destination transaction in :func:`import_roster`.
 DEFAULT_BATCH_SIZE = 20000
 
-# Longer lines go through the csv module, which refuses a field over its limit.
+# A line with any of these, or longer than the csv module's field limit, goes through it.
+_CSV_SPECIAL = re.compile('["\r\n\0]')
 _CSV_LIMIT = csv.field_size_limit()
 _T = TypeVar("_T")
 _E = TypeVar("_E", ProviderCategory, Payee, LineOfBusiness)
@@ -147,7 +149,7 @@ def _cells(line: bytes, width: int) -> list[str] | tuple[FieldError, ...]:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         return _row_error("invalid_encoding", "The line is not valid UTF-8.")
-    if '"' in text or "\r" in text or "\n" in text or "\0" in text or len(text) > _CSV_LIMIT:
+    if _CSV_SPECIAL.search(text) or len(text) > _CSV_LIMIT:
         try:
             cells = next(csv.reader([text]))
         except csv.Error:
@@ -277,10 +279,11 @@ def iter_roster(lines: Iterable[bytes]) -> Iterator[ProviderRecord | RejectedRow
         if isinstance(outcome, tuple):
             yield RejectedRow(line=number, errors=outcome)
             continue
-        first = seen.setdefault(outcome.provider_id, (number, hash(outcome)))
+        fingerprint = hash(outcome)
+        first = seen.setdefault(outcome.provider_id, (number, fingerprint))
         if first[0] == number:
             yield outcome
-        elif first[1] != hash(outcome):
+        elif first[1] != fingerprint:
             message = f"Provider ID {outcome.provider_id} is on line {first[0]} with other data."
             yield RejectedRow(
                 line=number, errors=_row_error("conflicting_duplicate", message, "provider_id")

@@ -69,6 +69,10 @@ def _micros(moment: datetime) -> int:
     return (ensure_utc(moment) - _EPOCH) // _MICROSECOND
 
 
+def _moment(micros: str) -> datetime:
+    return _EPOCH + int(micros) * _MICROSECOND
+
+
 def _state(value: bytes | str | None) -> LockoutState | None:
     if value is None:
         return None
@@ -76,8 +80,8 @@ def _state(value: bytes | str | None) -> LockoutState | None:
     failures, locked_until, expires_at = text.split(" ")
     return LockoutState(
         int(failures),
-        _EPOCH + int(locked_until) * _MICROSECOND if locked_until else None,
-        _EPOCH + int(expires_at) * _MICROSECOND,
+        _moment(locked_until) if locked_until else None,
+        _moment(expires_at),
     )
 
 

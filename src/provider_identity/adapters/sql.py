@@ -442,21 +442,7 @@ class SqlProviderDirectory(_Store):
         staging = _STAGING[conn.dialect.name]
         conn.execute(sa.schema.CreateTable(staging.table, if_not_exists=True))
         staging.fill(conn, [_provider_row(record) for record in records])
-        upsert = self._insert(_providers).from_select(
-            [column.name for column in staging.table.columns],
-            # SQLite needs the WHERE to tell the upsert's ON from a join's.
-            sa.select(staging.table).where(sa.true()),
-        )
-        data = [column for column in _providers.columns if not column.primary_key]
-        conn.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[_providers.c.provider_id],
-                set_={column.name: upsert.excluded[column.name] for column in data},
-                where=sa.or_(
-                    *(column.is_distinct_from(upsert.excluded[column.name]) for column in data)
-                ),
-            )
-        )
+        conn.execute(staging.merge)
         conn.execute(sa.delete(staging.table))
 
     def refresh_statistics(self) -> None:
@@ -552,10 +538,29 @@ def _record_from_row(row: Row[Any]) -> ProviderRecord:
 
 @attrs.frozen
 class _Staging:
-    """A session-private table a chunk of records is loaded into before the merge."""
+    """A session-private table a chunk of records is loaded into, and the merge out of it."""
 
     table: sa.Table
     fill: Callable[[Connection, list[tuple[str | None, ...]]], None]
+    merge: sa.Insert
+
+
+def _merge(insert: postgresql.Insert | sqlite.Insert, staging: sa.Table) -> sa.Insert:
+    """Every staged row into the directory; a row that would not change is left alone.
+
+    Built once per dialect: building the statement costs more than running it.
+    """
+    upsert = insert.from_select(
+        [column.name for column in staging.columns],
+        # SQLite needs the WHERE to tell the upsert's ON from a join's.
+        sa.select(staging).where(sa.true()),
+    )
+    data = [column for column in _providers.columns if not column.primary_key]
+    return upsert.on_conflict_do_update(
+        index_elements=[_providers.c.provider_id],
+        set_={column.name: upsert.excluded[column.name] for column in data},
+        where=sa.or_(*(column.is_distinct_from(upsert.excluded[column.name]) for column in data)),
+    )
 
 
 def _staging_table(schema: str, **options: Any) -> sa.Table:
@@ -581,7 +586,7 @@ def _postgres_staging() -> _Staging:
             for row in rows:
                 copy.write_row(row)
 
-    return _Staging(table, fill)
+    return _Staging(table, fill, _merge(postgresql.insert(_providers), table))
 
 
 def _sqlite_staging() -> _Staging:
@@ -592,7 +597,7 @@ def _sqlite_staging() -> _Staging:
     def fill(conn: Connection, rows: list[tuple[str | None, ...]]) -> None:
         conn.exec_driver_sql(insert_sql, rows)
 
-    return _Staging(table, fill)
+    return _Staging(table, fill, _merge(sqlite.insert(_providers), table))
 
 
 _STAGING = {"postgresql": _postgres_staging(), "sqlite": _sqlite_staging()}
