@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 from collections.abc import Callable
@@ -123,7 +124,25 @@ def test_logging_sink_writes_one_key_value_line(sink: LoggingEventSink, log: Lin
     ]
     [record] = log.records
     assert record.levelno == logging.INFO
-    assert record.audit_event is audit  # type: ignore[attr-defined]  # set via extra=
+    assert record.audit == {  # type: ignore[attr-defined]  # set via extra=
+        "action": "login",
+        "outcome": "success",
+        "at": "2026-01-05T09:00:00+00:00",
+        "username": "jdoe",
+        "account_id": "a1",
+        "client_address": CLIENT,
+        "detail": {"k": "v"},
+    }
+
+
+def test_logging_sink_extra_renders_as_json(sink: LoggingEventSink, log: Lines) -> None:
+    """The values attached for structured handlers are plain: json.dumps takes them as they are."""
+    sink.emit(event(detail={"provider_id": "P1"}))
+    [record] = log.records
+    rendered = json.loads(json.dumps(record.audit))  # type: ignore[attr-defined]
+    assert rendered["action"] == "login"
+    assert rendered["detail"] == {"provider_id": "P1"}
+    assert rendered["username"] is None
 
 
 def test_logging_sink_level_is_configurable(log: Lines) -> None:

@@ -77,8 +77,10 @@ class LoggingEventSink:
 
     Every value is escaped: CR, LF, other unprintable characters, spaces,
     ``=``, quotes and backslashes become ``\\xNN``, so a crafted username or
-    client address can neither forge a log line nor add a field to one. The event
-    itself is attached as ``record.audit_event`` for structured handlers.
+    client address can neither forge a log line nor add a field to one. For
+    structured handlers (structlog's ``ProcessorFormatter``, a JSON formatter)
+    the event is also attached as ``record.audit``: a dict of plain values
+    (text or ``None``, ``detail`` a dict of text) that ``json.dumps`` takes as is.
     """
 
     logger: logging.Logger = attrs.field(
@@ -98,4 +100,16 @@ class LoggingEventSink:
             *event.detail,
         ]
         line = " ".join(f"{key}={_escape(value)}" for key, value in fields if value is not None)
-        self.logger.log(self.level, "%s", line, extra={"audit_event": event})
+        self.logger.log(self.level, "%s", line, extra={"audit": _plain(event)})
+
+
+def _plain(event: AuditEvent) -> dict[str, object]:
+    return {
+        "action": event.action.value,
+        "outcome": event.outcome,
+        "at": event.at.isoformat(),
+        "username": event.username,
+        "account_id": event.account_id,
+        "client_address": event.client_address,
+        "detail": dict(event.detail),
+    }
