@@ -26,6 +26,7 @@ from provider_identity import (
 from provider_identity.accounts import EMAIL_MAX_LENGTH, canonicalize
 from provider_identity.adapters.memory import MemoryAccountRepository
 from provider_identity.providers import ProviderType
+from provider_identity.testing.strategies import emails, usernames
 
 #: Zero-width, joiner, bidi override and isolate, BOM, soft hyphen, fillers, private
 #: use, unassigned, line separator, and controls (C0, DEL, C1).
@@ -362,6 +363,12 @@ def test_usernames_and_emails_share_one_canonical_form_over_idn_domains(
         reject()
     assert username == key
     assert canonical_username(username) == username
+
+
+@given(usernames() | emails())
+def test_plain_username_and_ascii_email_keys_are_unchanged(typed: str) -> None:
+    """Plain usernames and ASCII email-shaped ones keep the key they had before: lower case."""
+    assert canonical_username(typed) == typed.lower()
 
 
 def test_shipped_script_table_matches_fonttools() -> None:
