@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
 import enum
 import unicodedata
 from datetime import datetime
+from typing import Final
 
 import attrs
 import email_validator
 
+from provider_identity import _script_table
 from provider_identity._fields import FieldErrors, has_forbidden_characters
 from provider_identity.errors import InvalidInput
 from provider_identity.providers import ProviderType
@@ -48,11 +51,23 @@ def canonical_username(value: object, *, field: str = "username") -> str:
     """Return the canonical key of a username.
 
     Surrounding whitespace is dropped (it is easy to type by accident and
-    cannot be part of a username); whitespace inside is refused.
+    cannot be part of a username); whitespace inside is refused. A username
+    that is an email address gets that address's key (``canonical_email``),
+    so usernames and emails share one key space even for IDN domains:
+    ``jane@xn--strae-oqa.example`` and ``jane@straße.example`` are one key,
+    distinct from ``jane@strasse.example``. Any other username's key is
+    ``canonicalize`` of it.
+
+    The key must start with a letter or a digit, and its letters must come
+    from one script (UTS #39 "single script": Common and Inherited characters
+    such as digits, ``._-@`` and combining marks go with any script; Han may
+    mix with Hiragana and Katakana, with Hangul, or with Bopomofo).
 
     Raises:
-        InvalidInput: not text, blank, too short or long, or containing
-            whitespace, control, bidirectional or invisible characters.
+        InvalidInput: not text, blank, too short or long, containing
+            whitespace, control, bidirectional or invisible characters,
+            starting with neither a letter nor a digit (``invalid_start``), or
+            mixing scripts (``mixed_script``).
     """
     errors = FieldErrors()
     text = errors.text(field, value, label="User Name", max_length=4 * USERNAME_MAX_LENGTH)
@@ -64,15 +79,84 @@ def canonical_username(value: object, *, field: str = "username") -> str:
                 "invalid_characters",
                 "User Name may not contain spaces or invisible characters.",
             )
-        elif not USERNAME_MIN_LENGTH <= len(key) <= USERNAME_MAX_LENGTH:
-            errors.add(
-                field,
-                "invalid_length",
-                f"User Name must be {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters.",
-            )
         else:
-            return key
+            key = _email_key(text.strip(), key) if "@" in key else key
+            if not USERNAME_MIN_LENGTH <= len(key) <= USERNAME_MAX_LENGTH:
+                errors.add(
+                    field,
+                    "invalid_length",
+                    f"User Name must be {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters.",
+                )
+            elif not _starts_with_letter_or_digit(key):
+                errors.add(field, "invalid_start", "User Name must start with a letter or a digit.")
+            elif not _is_single_script(key):
+                errors.add(
+                    field,
+                    "mixed_script",
+                    "User Name may not mix letters of different alphabets "
+                    "(such as Latin and Cyrillic).",
+                )
+            else:
+                return key
     raise InvalidInput(errors.errors)
+
+
+def _email_key(text: str, folded: str) -> str:
+    """The email key of the first of ``text``, its NFKC form, ``folded`` that is an address.
+
+    ``text`` comes first because case folding turns a domain's ``ß`` into
+    ``ss`` (another domain); the NFKC form catches a fullwidth at sign
+    (U+FF20). When none is an address, ``folded`` (already canonical) is the key.
+    """
+    for candidate in dict.fromkeys((text, unicodedata.normalize("NFKC", text), folded)):
+        email = _validated_email(candidate) if len(candidate) <= EMAIL_MAX_LENGTH else None
+        if email is not None:
+            return email.key
+    return folded
+
+
+def _starts_with_letter_or_digit(key: str) -> bool:
+    """True if ``key`` starts with a letter (L*) or a decimal digit (Nd), not a mark or symbol."""
+    return unicodedata.category(key[0])[0] == "L" or unicodedata.category(key[0]) == "Nd"
+
+
+#: UTS #39 augmented script sets: Han is also Japanese, Korean and Han with
+#: Bopomofo; Hiragana and Katakana are Japanese; Hangul is Korean.
+_AUGMENTED: Final = {
+    "Hani": frozenset({"Hanb", "Jpan", "Kore"}),
+    "Hira": frozenset({"Jpan"}),
+    "Kana": frozenset({"Jpan"}),
+    "Hang": frozenset({"Kore"}),
+    "Bopo": frozenset({"Hanb"}),
+}
+_COMMON_OR_INHERITED: Final = frozenset({"Zyyy", "Zinh"})
+_SCRIPT_SETS: Final = tuple(
+    frozenset(
+        augmented for script in name.split() for augmented in (script, *_AUGMENTED.get(script, ()))
+    )
+    for name in _script_table.NAMES
+)
+
+
+def _is_single_script(text: str) -> bool:
+    """True if the characters of ``text`` have a non-empty resolved script set (UTS #39 5.1).
+
+    Each character contributes its augmented Script_Extensions; Common and
+    Inherited characters contribute every script, so they never make a mix.
+    """
+    if text.isascii():  # ASCII letters are all Latin; the rest of ASCII is Common
+        return True
+    resolved: frozenset[str] | None = None
+    for char in text:
+        scripts = _SCRIPT_SETS[
+            _script_table.INDEXES[bisect.bisect_right(_script_table.STARTS, ord(char)) - 1]
+        ]
+        if scripts <= _COMMON_OR_INHERITED:
+            continue
+        resolved = scripts if resolved is None else resolved & scripts
+        if not resolved:
+            return False
+    return True
 
 
 @attrs.frozen
