@@ -234,13 +234,17 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
 
     For SQLite it turns on foreign keys, WAL and a busy timeout, and makes
     write transactions ``BEGIN IMMEDIATE`` so that concurrent writers (other
-    processes too) wait for each other instead of failing. ``options`` go to
-    :func:`sqlalchemy.create_engine`.
+    processes too) wait for each other instead of failing. For PostgreSQL it
+    tests each pooled connection before handing it out (``pool_pre_ping``),
+    so the first request after a database restart gets a fresh connection
+    instead of an error. ``options`` go to :func:`sqlalchemy.create_engine`.
 
     Raises:
         ConfigurationError: neither SQLite nor PostgreSQL, or SQLite older than 3.35.
     """
     options.setdefault("hide_parameters", True)  # rows hold password and answer hashes
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        options.setdefault("pool_pre_ping", True)
     engine = sa.create_engine(url, **options)
     _check_dialect(engine)
     if engine.dialect.name == "sqlite":
