@@ -635,6 +635,32 @@ def chain(err: BaseException) -> str:
     return "\n".join(line for line in logged if not line.startswith("  "))
 
 
+def linked(err: BaseException) -> list[BaseException]:
+    """``err`` and every exception reachable through ``__cause__`` and ``__context__``.
+
+    ``raise ... from None`` hides the context from a printed traceback but keeps
+    it on the exception, where a debugger, Sentry or ``logging`` extras see it.
+    """
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [err]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is known for known in found):
+            continue
+        found.append(current)
+        todo += [current.__cause__, current.__context__]
+    return found
+
+
+def linked_texts(err: BaseException) -> list[str]:
+    """What anything holding ``err`` could read of it and of every linked exception."""
+    return [
+        text
+        for link in linked(err)
+        for text in (str(link), repr(link), repr(link.args), repr(getattr(link, "__dict__", {})))
+    ]
+
+
 def leaks(run: Run, texts: list[str]) -> list[tuple[str, str]]:
     return [(secret, text[:80]) for secret in run.secrets for text in texts if secret in text]
 
@@ -670,6 +696,12 @@ def test_no_secret_reaches_a_logged_traceback(secret_run: Run) -> None:
     assert leaks(secret_run, logged) == []
 
 
+def test_no_secret_sits_in_a_suppressed_context_or_cause(secret_run: Run) -> None:
+    """Every exception chained to an error, shown in tracebacks or not, holds no secret."""
+    texts = [text for err in secret_run.errors for text in linked_texts(err)]
+    assert leaks(secret_run, texts) == []
+
+
 @pytest.mark.parametrize("code", ["token_wrong_purpose", "token_invalid"])
 def test_no_token_reaches_the_traceback_of_a_link_used_for_the_wrong_purpose(
     secret_run: Run, code: str
@@ -694,5 +726,6 @@ def test_no_hash_reaches_the_traceback_of_a_refused_sql_insert(
         repository.add(attrs.evolve(account, id="another-id"))
     logged = chain(caught.value)
     assert "AlreadyRegistered" in logged
-    assert account.password_hash not in logged
-    assert account.security_answer_hash not in logged
+    held = "\n".join([logged, *linked_texts(caught.value)])
+    assert account.password_hash not in held
+    assert account.security_answer_hash not in held

@@ -633,8 +633,14 @@ class SqlAccountRepository(_Store):
             with self._writing() as conn:
                 conn.execute(sa.insert(_accounts).values(_account_row(account)))
                 conn.execute(sa.insert(_account_keys), keys)
-        except IntegrityError:  # its message lists the row, hashes included
-            raise self._clash(account) from None
+        except IntegrityError:
+            pass
+        else:
+            return
+        # Raised outside the except block: the IntegrityError's message and
+        # ``.params`` hold the row, hashes included, and would stay on as
+        # ``__context__`` even with ``from None``.
+        raise self._clash(account)
 
     def _clash(self, account: Account) -> IdentityError:
         """Which taken key refused ``account``, checked in the in-memory adapter's order.
