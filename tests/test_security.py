@@ -46,6 +46,7 @@ from provider_identity.testing import (
     MemoryLockoutStore,
     RecordingEventSink,
     RecordingMailer,
+    sample_records,
 )
 from tests.helpers import KEY, PASSWORD, group, member, practitioner
 
@@ -729,3 +730,33 @@ def test_no_hash_reaches_the_traceback_of_a_refused_sql_insert(
     held = "\n".join([logged, *linked_texts(caught.value)])
     assert account.password_hash not in held
     assert account.security_answer_hash not in held
+
+
+@pytest.mark.parametrize("echo", [False, "debug"])
+def test_sql_result_rows_never_reach_the_log(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    echo: object,
+) -> None:
+    """With SQLAlchemy's logger at DEBUG, make_engine's engines log no row: no hash, no Tax ID."""
+    sql = pytest.importorskip("provider_identity.adapters.sql")
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")
+    engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
+    # echo= adds a stdout handler to SQLAlchemy's logger once; take it off again.
+    monkeypatch.setattr(engine_logger, "handlers", list(engine_logger.handlers))
+    engine = sql.make_engine("sqlite://", echo=echo)
+    sql.create_schema(engine)
+    directory = sql.SqlProviderDirectory(engine)
+    directory.add_all(sample_records())
+    service = make_service(directory=directory, accounts=sql.SqlAccountRepository(engine))
+    result = service.register(practitioner())
+    service.activate(mailer.last_token())
+    service.login("jdoe", PASSWORD)
+    account = service.accounts.get(result.account.id)
+    assert account is not None
+    logged = caplog.text
+    assert "FROM identity_accounts" in logged  # statements were logged: the logger was on
+    for secret in (account.password_hash, account.security_answer_hash, "311234567"):
+        assert secret not in logged

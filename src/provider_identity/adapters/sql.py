@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy import log as sa_log
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
@@ -239,6 +241,13 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
     so the first request after a database restart gets a fresh connection
     instead of an error. ``options`` go to :func:`sqlalchemy.create_engine`.
 
+    Whatever ``echo`` or the logging level says, no SQL parameter and no
+    result row reaches the log: they hold password and answer hashes and
+    full Tax IDs. Parameters are hidden (``hide_parameters``) and the
+    engine's logger drops SQLAlchemy's DEBUG records (the rows); statements
+    are still logged at INFO. The filter sits on the ``sqlalchemy.engine.Engine``
+    logger, so it applies to every engine logging there.
+
     Raises:
         ConfigurationError: neither SQLite nor PostgreSQL, or SQLite older than 3.35.
     """
@@ -247,10 +256,19 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
         options.setdefault("pool_pre_ping", True)
     engine = sa.create_engine(url, **options)
     _check_dialect(engine)
+    logger = engine.logger
+    (logger.logger if isinstance(logger, sa_log.InstanceLogger) else logger).addFilter(
+        _no_result_rows
+    )
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _no_result_rows(record: logging.LogRecord) -> bool:
+    """Keep INFO and above: at DEBUG SQLAlchemy's engine logs result rows and their columns."""
+    return record.levelno >= logging.INFO
 
 
 def _sqlite_on_connect(connection: sqlite3.Connection, record: object) -> None:
