@@ -46,6 +46,7 @@ from provider_identity.testing import (
     MemoryLockoutStore,
     RecordingEventSink,
     RecordingMailer,
+    sample_records,
 )
 from tests.helpers import KEY, PASSWORD, group, member, practitioner
 
@@ -635,6 +636,32 @@ def chain(err: BaseException) -> str:
     return "\n".join(line for line in logged if not line.startswith("  "))
 
 
+def linked(err: BaseException) -> list[BaseException]:
+    """``err`` and every exception reachable through ``__cause__`` and ``__context__``.
+
+    ``raise ... from None`` hides the context from a printed traceback but keeps
+    it on the exception, where a debugger, Sentry or ``logging`` extras see it.
+    """
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [err]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is known for known in found):
+            continue
+        found.append(current)
+        todo += [current.__cause__, current.__context__]
+    return found
+
+
+def linked_texts(err: BaseException) -> list[str]:
+    """What anything holding ``err`` could read of it and of every linked exception."""
+    return [
+        text
+        for link in linked(err)
+        for text in (str(link), repr(link), repr(link.args), repr(getattr(link, "__dict__", {})))
+    ]
+
+
 def leaks(run: Run, texts: list[str]) -> list[tuple[str, str]]:
     return [(secret, text[:80]) for secret in run.secrets for text in texts if secret in text]
 
@@ -670,6 +697,12 @@ def test_no_secret_reaches_a_logged_traceback(secret_run: Run) -> None:
     assert leaks(secret_run, logged) == []
 
 
+def test_no_secret_sits_in_a_suppressed_context_or_cause(secret_run: Run) -> None:
+    """Every exception chained to an error, shown in tracebacks or not, holds no secret."""
+    texts = [text for err in secret_run.errors for text in linked_texts(err)]
+    assert leaks(secret_run, texts) == []
+
+
 @pytest.mark.parametrize("code", ["token_wrong_purpose", "token_invalid"])
 def test_no_token_reaches_the_traceback_of_a_link_used_for_the_wrong_purpose(
     secret_run: Run, code: str
@@ -694,5 +727,36 @@ def test_no_hash_reaches_the_traceback_of_a_refused_sql_insert(
         repository.add(attrs.evolve(account, id="another-id"))
     logged = chain(caught.value)
     assert "AlreadyRegistered" in logged
-    assert account.password_hash not in logged
-    assert account.security_answer_hash not in logged
+    held = "\n".join([logged, *linked_texts(caught.value)])
+    assert account.password_hash not in held
+    assert account.security_answer_hash not in held
+
+
+@pytest.mark.parametrize("echo", [False, "debug"])
+def test_sql_result_rows_never_reach_the_log(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    echo: object,
+) -> None:
+    """With SQLAlchemy's logger at DEBUG, make_engine's engines log no row: no hash, no Tax ID."""
+    sql = pytest.importorskip("provider_identity.adapters.sql")
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")
+    engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
+    # echo= adds a stdout handler to SQLAlchemy's logger once; take it off again.
+    monkeypatch.setattr(engine_logger, "handlers", list(engine_logger.handlers))
+    engine = sql.make_engine("sqlite://", echo=echo)
+    sql.create_schema(engine)
+    directory = sql.SqlProviderDirectory(engine)
+    directory.add_all(sample_records())
+    service = make_service(directory=directory, accounts=sql.SqlAccountRepository(engine))
+    result = service.register(practitioner())
+    service.activate(mailer.last_token())
+    service.login("jdoe", PASSWORD)
+    account = service.accounts.get(result.account.id)
+    assert account is not None
+    logged = caplog.text
+    assert "FROM identity_accounts" in logged  # statements were logged: the logger was on
+    for secret in (account.password_hash, account.security_answer_hash, "311234567"):
+        assert secret not in logged

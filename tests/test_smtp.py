@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import smtplib
@@ -19,8 +20,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from provider_identity import IdentityService, MailDeliveryError
+from provider_identity.adapters.outbox import Dispatcher, DispatchReport, MemoryOutbox, OutboxMailer
 from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity, UnsafeHeader
-from provider_identity.testing import message_link
+from provider_identity.testing import ManualClock, message_link
 from tests.helpers import PASSWORD, practitioner
 
 
@@ -30,6 +32,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.replies: list[str] = []  # consumed one per DATA, before accepting
+        self.quit_reply = "221 Bye"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.replies:
@@ -39,6 +42,9 @@ class Inbox:
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
         return "250 OK"
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return self.quit_reply
 
 
 def free_port() -> int:
@@ -202,9 +208,82 @@ def test_permanent_failures_are_not_retried_and_say_only_the_code(
     with pytest.raises(MailDeliveryError) as caught:
         mailer(port, sleep=waits.append).send(note())
     assert caught.value.smtp_code == 554
-    assert "token" not in str(caught.value)
-    assert "jane" not in str(caught.value)
+    assert "token" not in linked(caught.value)  # the relay's reply is not chained either
+    assert "jane" not in linked(caught.value)
     assert waits == []
+
+
+def linked(err: BaseException) -> str:
+    """The text of ``err`` and of every exception chained to it, shown in tracebacks or not."""
+    texts: list[str] = []
+    current: BaseException | None = err
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        texts += [str(current), repr(current), repr(vars(current))]
+        current = current.__cause__ or current.__context__
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("reply", ["421 Closing", "554 Go away"])
+def test_an_error_answering_quit_after_the_message_was_accepted_is_no_failure(
+    server: Callable[..., tuple[Inbox, int]], reply: str
+) -> None:
+    """Once the relay said 250 to the message it is sent: a bad QUIT reply sends no second copy."""
+    inbox, port = server()
+    inbox.quit_reply = reply
+    waits: list[timedelta] = []
+    mailer(port, retries=2, sleep=waits.append).send(note())
+    assert (len(inbox.messages), waits) == (1, [])
+
+
+def test_the_dispatcher_sends_one_copy_when_the_relay_fails_quit(
+    server: Callable[..., tuple[Inbox, int]], clock: ManualClock
+) -> None:
+    """Behind the outbox too, a message the relay accepted is marked sent, not sent again."""
+    inbox, port = server()
+    inbox.quit_reply = "421 Closing"
+    outbox = MemoryOutbox()
+    OutboxMailer(outbox, clock).send(note())
+    run = Dispatcher(outbox=outbox, mailer=mailer(port), clock=clock)
+    reports = []
+    for _ in range(3):
+        reports.append(run.drain())
+        clock.advance(hours=1)
+    assert reports == [DispatchReport(sent=1), DispatchReport(), DispatchReport()]
+    assert (len(inbox.messages), outbox.pending()) == (1, 0)
+
+
+def test_by_default_a_stalled_relay_costs_one_timeout_and_no_retry() -> None:
+    """Used directly, the mailer does not retry or sleep inside a request unless told to."""
+    waits: list[timedelta] = []
+    with socket.socket() as tarpit:  # accepts connections, never greets
+        tarpit.bind(("127.0.0.1", 0))
+        tarpit.listen(8)
+        stalled = SmtpMailer(
+            host="127.0.0.1",
+            port=tarpit.getsockname()[1],
+            security=SmtpSecurity.NONE,
+            timeout=0.2,
+            sleep=waits.append,
+        )
+        with pytest.raises(MailDeliveryError):
+            stalled.send(note())
+        tarpit.setblocking(False)
+        connections = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                tarpit.accept()[0].close()
+                connections += 1
+    assert (connections, waits) == (1, [])
+
+
+def test_the_defaults_bound_a_request_on_a_stalled_relay_to_ten_seconds() -> None:
+    """One stalled reply per try, with every default: the request waits at most 10 s in all."""
+    defaults = SmtpMailer(host="relay.example")
+    waits = sum((defaults.backoff * 2**n for n in range(defaults.retries)), timedelta())
+    worst = timedelta(seconds=defaults.timeout) * (defaults.retries + 1) + waits
+    assert worst <= timedelta(seconds=10)
 
 
 def test_an_unreachable_relay_is_retried_then_reported() -> None:

@@ -187,14 +187,12 @@ class TokenIssuer:
             or not token.isascii()  # a genuine token is URL-safe base64
         ):
             raise TokenInvalid
-        try:
-            payload, signed_at = self._serializers[purpose].loads(token, return_timestamp=True)
-        except itsdangerous.BadData:
-            # "from None": itsdangerous' message quotes the signature, and a
-            # chained cause would put it into every logged traceback.
+        loaded = self._load(token, purpose)
+        if loaded is None:
             if self._signed_for_another_purpose(token, purpose):
-                raise TokenWrongPurpose from None
-            raise TokenInvalid from None
+                raise TokenWrongPurpose
+            raise TokenInvalid
+        payload, signed_at = loaded
         # Whole seconds, as itsdangerous stamps them.
         age = int(self.clock.now().timestamp()) - int(signed_at.timestamp())
         if age < -_MAX_SKEW_SECONDS:
@@ -202,6 +200,19 @@ class TokenIssuer:
         if age > self.lifetimes[purpose].total_seconds():
             raise TokenExpired
         return self._claims(payload, purpose, signed_at)
+
+    def _load(self, token: str, purpose: TokenPurpose) -> tuple[object, datetime] | None:
+        """The payload and signing time, or None if the signature does not hold.
+
+        None, not a raise from the ``except`` block: itsdangerous' error quotes
+        the signature, and even ``raise ... from None`` keeps it as the new
+        error's ``__context__``.
+        """
+        try:
+            payload, signed_at = self._serializers[purpose].loads(token, return_timestamp=True)
+        except itsdangerous.BadData:
+            return None
+        return payload, signed_at
 
     def _signed_for_another_purpose(self, token: str, purpose: TokenPurpose) -> bool:
         for other, serializer in self._serializers.items():

@@ -89,6 +89,29 @@ def test_other_databases_are_refused() -> None:
         SqlLockoutStore(engine)  # type: ignore[arg-type]
 
 
+def test_a_store_answers_after_the_database_dropped_its_pooled_connections(
+    postgres: Target,
+) -> None:
+    """The first call after PostgreSQL ended the pool's connections (a restart) still succeeds."""
+    engine = postgres.database.engine()  # its own pool, so only its connections are ended
+    accounts = SqlAccountRepository(engine)
+    accounts.add(make_account(1))
+    with engine.connect() as conn:
+        pooled = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with postgres.engine.connect() as other:  # wait up to 5 s for the backend to exit
+        ended = other.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE pid = %(pid)s AND datname = current_database()",
+            {"pid": pooled},
+        ).scalar_one()
+    assert ended is True
+    try:
+        found = accounts.get(make_account(1).id)
+    finally:
+        engine.dispose()
+    assert found is not None
+
+
 @pytest.fixture
 def statements(sql: Target) -> Iterator[list[tuple[str, Any]]]:
     """Every SELECT the adapters send during the test, with its parameters."""

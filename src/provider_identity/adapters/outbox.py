@@ -148,7 +148,8 @@ class Dispatcher:
 
     Attributes:
         outbox: Where messages wait.
-        mailer: What sends them (e.g. ``SmtpMailer``).
+        mailer: What sends them (e.g. ``SmtpMailer`` with its default of one
+            try: the retries are the dispatcher's, on its own schedule).
         clock: Where "now" comes from.
         batch: Entries claimed per round.
         lease: How long a claimed entry is reserved for this dispatcher;

@@ -11,6 +11,7 @@ TLS 1.2 or newer, the seed's browser requirement applied to mail.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import smtplib
 import ssl
@@ -80,11 +81,17 @@ def _sleep(delay: timedelta) -> None:
 class SmtpMailer:
     """A :class:`~provider_identity.ports.Mailer` that hands messages to an SMTP relay.
 
-    Temporary failures (a 4xx reply, a refused or dropped connection, a
-    timeout) are retried ``retries`` times, waiting ``backoff``, then twice
-    that, and so on; permanent ones (5xx, a TLS failure) are not. What is
-    raised is a :class:`MailDeliveryError` carrying the SMTP code, never the
-    message, its recipients or its link.
+    One try by default: a mailer used directly runs inside the request, and a
+    stalled relay must cost that request one ``timeout``, not a series of
+    retries and sleeps. Behind the outbox, the
+    :class:`~provider_identity.adapters.outbox.Dispatcher` retries on its own
+    schedule. With ``retries`` set, temporary failures (a 4xx reply, a refused
+    or dropped connection, a timeout) are retried that many times, waiting
+    ``backoff``, then twice that, and so on; permanent ones (5xx, a TLS
+    failure) never are. Once the relay has answered 250 to the end of DATA
+    the message is sent, whatever it answers to QUIT. What is raised is a
+    :class:`MailDeliveryError` carrying the SMTP code, never the message, its
+    recipients or its link (the relay's reply is not chained either).
 
     Attributes:
         host: The relay's host name.
@@ -92,8 +99,11 @@ class SmtpMailer:
         security: STARTTLS (default), TLS, or NONE (loopback and tests only).
         username: Login name, if the relay wants one.
         password: Its password (never in ``repr``).
-        timeout: Seconds for connecting and for each reply.
-        retries: Further tries after a temporary failure.
+        timeout: Seconds for connecting and for each reply (5 by default,
+            short enough for a request; behind a ``Dispatcher`` a longer one,
+            such as 30, means fewer duplicates from a slow relay).
+        retries: Further tries after a temporary failure (none by default;
+            leave it at 0 behind a ``Dispatcher``).
         backoff: Wait before the first retry; doubled after each.
         ssl_context: Builds the TLS context (:func:`tls_context` by default);
             trust a private CA here, never switch verification off.
@@ -106,19 +116,19 @@ class SmtpMailer:
     security: SmtpSecurity = SmtpSecurity.STARTTLS
     username: str | None = None
     password: str | None = attrs.field(default=None, repr=False)
-    timeout: float = 10.0
-    retries: int = attrs.field(default=2, validator=_check_retries)
+    timeout: float = 5.0
+    retries: int = attrs.field(default=0, validator=_check_retries)
     backoff: timedelta = timedelta(seconds=1)
     ssl_context: Callable[[], ssl.SSLContext] = tls_context
     sleep: Callable[[timedelta], None] = _sleep
 
     def send(self, message: EmailMessage) -> None:
-        """Deliver ``message``, retrying temporary failures.
+        """Deliver ``message``, retrying temporary failures if ``retries`` says so.
 
         Raises:
             UnsafeHeader: a header holds CR or LF; nothing was sent.
-            MailDeliveryError: the relay refused the message, or stayed
-                unreachable through every retry.
+            MailDeliveryError: the relay refused the message, or could not be
+                reached (on every try).
         """
         check_headers(message)
         delay = self.backoff
@@ -135,19 +145,27 @@ class SmtpMailer:
 
     def _send_once(self, message: EmailMessage) -> None:
         try:
-            with self._connect() as smtp:
+            smtp = self._connect()
+            try:
                 if self.username is not None:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(message)
+            finally:
+                _quit(smtp)
         except smtplib.SMTPRecipientsRefused as err:
             codes = [code for code, _ in err.recipients.values()]
-            raise _failure(max(codes, default=None), "The relay refused every recipient.") from err
+            refused = _failure(max(codes, default=None), "The relay refused every recipient.")
         except smtplib.SMTPResponseException as err:
-            raise _failure(err.smtp_code, "The relay refused the message.") from err
+            refused = _failure(err.smtp_code, "The relay refused the message.")
         except ssl.SSLError as err:
             raise _failure(None, "The TLS handshake with the relay failed.", tls=True) from err
         except (smtplib.SMTPException, OSError) as err:  # refused, dropped, timed out
             raise _failure(421, "The relay could not be reached.") from err
+        else:
+            return
+        # Raised outside the except block, so neither chained: the relay's
+        # reply may quote the message, its recipients or its link.
+        raise refused
 
     def _connect(self) -> smtplib.SMTP:
         if self.security is SmtpSecurity.TLS:
@@ -162,6 +180,18 @@ class SmtpMailer:
                 smtp.close()
                 raise
         return smtp
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say goodbye and close, whatever the relay answers.
+
+    After the relay's 250 to the end of DATA the message is its own: an error
+    answering QUIT (or a dropped connection) must not make it a failure, which
+    would send it again.
+    """
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.quit()
+    smtp.close()
 
 
 def _temporary(code: int | None) -> bool:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy import log as sa_log
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
@@ -234,19 +236,39 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
 
     For SQLite it turns on foreign keys, WAL and a busy timeout, and makes
     write transactions ``BEGIN IMMEDIATE`` so that concurrent writers (other
-    processes too) wait for each other instead of failing. ``options`` go to
-    :func:`sqlalchemy.create_engine`.
+    processes too) wait for each other instead of failing. For PostgreSQL it
+    tests each pooled connection before handing it out (``pool_pre_ping``),
+    so the first request after a database restart gets a fresh connection
+    instead of an error. ``options`` go to :func:`sqlalchemy.create_engine`.
+
+    Whatever ``echo`` or the logging level says, no SQL parameter and no
+    result row reaches the log: they hold password and answer hashes and
+    full Tax IDs. Parameters are hidden (``hide_parameters``) and the
+    engine's logger drops SQLAlchemy's DEBUG records (the rows); statements
+    are still logged at INFO. The filter sits on the ``sqlalchemy.engine.Engine``
+    logger, so it applies to every engine logging there.
 
     Raises:
         ConfigurationError: neither SQLite nor PostgreSQL, or SQLite older than 3.35.
     """
     options.setdefault("hide_parameters", True)  # rows hold password and answer hashes
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        options.setdefault("pool_pre_ping", True)
     engine = sa.create_engine(url, **options)
     _check_dialect(engine)
+    logger = engine.logger
+    (logger.logger if isinstance(logger, sa_log.InstanceLogger) else logger).addFilter(
+        _no_result_rows
+    )
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _no_result_rows(record: logging.LogRecord) -> bool:
+    """Keep INFO and above: at DEBUG SQLAlchemy's engine logs result rows and their columns."""
+    return record.levelno >= logging.INFO
 
 
 def _sqlite_on_connect(connection: sqlite3.Connection, record: object) -> None:
@@ -629,8 +651,14 @@ class SqlAccountRepository(_Store):
             with self._writing() as conn:
                 conn.execute(sa.insert(_accounts).values(_account_row(account)))
                 conn.execute(sa.insert(_account_keys), keys)
-        except IntegrityError:  # its message lists the row, hashes included
-            raise self._clash(account) from None
+        except IntegrityError:
+            pass
+        else:
+            return
+        # Raised outside the except block: the IntegrityError's message and
+        # ``.params`` hold the row, hashes included, and would stay on as
+        # ``__context__`` even with ``from None``.
+        raise self._clash(account)
 
     def _clash(self, account: Account) -> IdentityError:
         """Which taken key refused ``account``, checked in the in-memory adapter's order.
