@@ -391,14 +391,14 @@ def test_group_requests_for_an_ineligible_record_are_impossible() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["provider_identity.testing.strategies", "provider_identity.testing.models"]
+    "module", ["provider_identity.testing.strategies", "provider_identity.testing.state_machines"]
 )
 def test_missing_hypothesis_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, module: str
 ) -> None:
-    """Without Hypothesis, importing the strategies or models names the extra to install."""
+    """Without Hypothesis, importing the strategies or state machines names the extra to install."""
     monkeypatch.setitem(sys.modules, "hypothesis", None)
-    for name in ("provider_identity.testing.strategies", "provider_identity.testing.models"):
+    for name in ("provider_identity.testing.strategies", "provider_identity.testing.state_machines"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     with pytest.raises(ImportError, match=re.escape("pip install 'provider-identity[test]'")):
         importlib.import_module(module)

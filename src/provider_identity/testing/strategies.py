@@ -33,7 +33,7 @@ try:
     from hypothesis.errors import InvalidArgument
 except ImportError as err:  # pragma: no cover  # tested with Hypothesis hidden
     raise ImportError(
-        "provider_identity.testing.strategies and .models need Hypothesis: "
+        "provider_identity.testing.strategies and .state_machines need Hypothesis: "
         "pip install 'provider-identity[test]' (or pip install hypothesis)."
     ) from err
 
