@@ -1,4 +1,8 @@
-"""Shared fixtures: every test gets fresh fakes and a cheap-hashing service."""
+"""Shared fixtures: the shipped plugin's fakes under short names, and a cheap-hashing service.
+
+The fakes come from ``provider_identity.testing.pytest_plugin`` (registered
+through the ``pytest11`` entry point); only the service's signing key is ours.
+"""
 
 from __future__ import annotations
 
@@ -19,70 +23,55 @@ from provider_identity.testing import (
     MemoryProviderDirectory,
     RecordingEventSink,
     RecordingMailer,
-    cheapest_hasher,
-    sample_records,
 )
+from provider_identity.testing.pytest_plugin import IdentityServiceFactory
 from tests.helpers import KEY, practitioner
 
 
 @pytest.fixture(scope="session")
-def hasher() -> PasswordHasher:
-    return cheapest_hasher()
+def hasher(identity_hasher: PasswordHasher) -> PasswordHasher:
+    return identity_hasher
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+def clock(identity_clock: ManualClock) -> ManualClock:
+    return identity_clock
 
 
 @pytest.fixture
-def mailer() -> RecordingMailer:
-    return RecordingMailer()
+def mailer(identity_mailer: RecordingMailer) -> RecordingMailer:
+    return identity_mailer
 
 
 @pytest.fixture
-def events() -> RecordingEventSink:
-    return RecordingEventSink()
+def events(identity_events: RecordingEventSink) -> RecordingEventSink:
+    return identity_events
 
 
 @pytest.fixture
-def directory() -> MemoryProviderDirectory:
-    return MemoryProviderDirectory(sample_records())
+def directory(identity_directory: MemoryProviderDirectory) -> MemoryProviderDirectory:
+    return identity_directory
 
 
 @pytest.fixture
-def accounts() -> MemoryAccountRepository:
-    return MemoryAccountRepository()
+def accounts(identity_accounts: MemoryAccountRepository) -> MemoryAccountRepository:
+    return identity_accounts
 
 
 @pytest.fixture
-def lockouts() -> MemoryLockoutStore:
-    return MemoryLockoutStore()
+def lockouts(identity_lockouts: MemoryLockoutStore) -> MemoryLockoutStore:
+    return identity_lockouts
 
 
 @pytest.fixture
 def make_service(
-    clock: ManualClock,
-    mailer: RecordingMailer,
-    events: RecordingEventSink,
-    directory: MemoryProviderDirectory,
-    accounts: MemoryAccountRepository,
-    lockouts: MemoryLockoutStore,
-    hasher: PasswordHasher,
+    identity_service_factory: IdentityServiceFactory, clock: ManualClock
 ) -> Callable[..., IdentityService]:
     def make(**overrides: Any) -> IdentityService:
-        parts: dict[str, Any] = {
-            "directory": directory,
-            "accounts": accounts,
-            "lockouts": lockouts,
-            "mailer": mailer,
-            "events": events,
-            "clock": clock,
-            "tokens": TokenIssuer(current=KEY, clock=overrides.get("clock", clock)),
-            "hasher": hasher,
-        }
-        parts.update(overrides)
-        return IdentityService(**parts)
+        overrides.setdefault(
+            "tokens", TokenIssuer(current=KEY, clock=overrides.get("clock", clock))
+        )
+        return identity_service_factory(**overrides)
 
     return make
 

@@ -113,7 +113,11 @@ def test_the_fixtures_are_listed_for_users(pytester: pytest.Pytester) -> None:
         "identity_service_factory",
         "identity_service",
     ):
-        result.stdout.fnmatch_lines([f"{name}*"])
+        # The name's line, then at once an indented sentence, not "no docstring available".
+        result.stdout.re_match_lines(
+            [rf"{name}( \[session scope\])? -- .*", r" {4}(?!no docstring)\S.{15,}"],
+            consecutive=True,
+        )
 
 
 # -- the fixtures ----------------------------------------------------------------------

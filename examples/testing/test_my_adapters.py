@@ -1,4 +1,4 @@
-"""Holding your own adapters to the library's rules with the stateful models.
+"""Holding your own adapters to the library's rules with the state machines.
 
 ``DictLockoutStore`` stands for the LockoutStore you write for your database
 or cache. Each machine gets fresh adapters from the factory you pass, drives
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from hypothesis import settings
 
 from provider_identity import LockoutState
-from provider_identity.testing.models import AccountLifecycleMachine, LockoutStoreMachine
+from provider_identity.testing.state_machines import AccountLifecycleMachine, LockoutStoreMachine
 
 
 class DictLockoutStore:

@@ -24,7 +24,7 @@ from provider_identity.adapters.sql import (
 from provider_identity.lockout import LockoutState
 from provider_identity.ports import AccountRepository, LockoutStore
 from provider_identity.testing import MemoryAccountRepository, MemoryLockoutStore
-from provider_identity.testing.models import (
+from provider_identity.testing.state_machines import (
     EMAILS,
     PASSWORDS,
     USERNAMES,

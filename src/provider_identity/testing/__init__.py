@@ -105,10 +105,9 @@ class RecordingMailer:
     def last(self, address: str | None = None, *, subject: str | None = None) -> EmailMessage:
         """The newest message, optionally to ``address`` and with ``subject``."""
         candidates: list[EmailMessage] = self.messages if address is None else self.to(address)
-        for message in reversed(candidates):
+        for message in candidates[::-1]:  # reversed() would type it as Any
             if subject is None or str(message["Subject"]) == subject:
-                found: EmailMessage = message
-                return found
+                return message
         raise LookupError("no such message")
 
     def last_link(self, address: str | None = None, *, subject: str | None = None) -> str:

@@ -17,7 +17,10 @@ cannot log in, a reset unlocks...).
 
 Run them against your own adapters (each run gets fresh ones)::
 
-    from provider_identity.testing.models import AccountLifecycleMachine, LockoutStoreMachine
+    from provider_identity.testing.state_machines import (
+        AccountLifecycleMachine,
+        LockoutStoreMachine,
+    )
 
     TestMyLockoutStore = LockoutStoreMachine.with_store(make_my_store).TestCase
     TestMyAdapters = AccountLifecycleMachine.with_adapters(
