@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -12,13 +13,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provider_identity import IdentityError, IdentityService, InvalidInput
+from provider_identity import (
+    IdentityError,
+    IdentityService,
+    InvalidInput,
+    PasswordPolicy,
+    ProviderRecord,
+    TokenIssuer,
+    TokenPurpose,
+)
+from provider_identity.clock import ensure_utc
+from provider_identity.roster import import_roster, iter_roster, read_roster
 from provider_identity.testing import (
+    ManualClock,
     MemoryAccountRepository,
     MemoryLockoutStore,
     RecordingMailer,
 )
-from tests.helpers import PASSWORD, practitioner
+from tests.helpers import KEY, PASSWORD, practitioner
 from tests.test_errors import CODES
 
 NEW = "Green-Kestrel-2032"
@@ -220,3 +232,82 @@ def test_is_session_current_is_false_for_any_version_that_is_not_the_int(
     assert account.credential_version == 1
     assert w.service.is_session_current(w.account_id, 1) is True
     assert w.service.is_session_current(w.account_id, version) is False  # type: ignore[arg-type]
+
+
+# -- the library's other entry points ------------------------------------------------------
+
+WRONG_TYPES = [1, 1.5, b"jdoe", ["jdoe"], {"jdoe": 1}, object(), True]
+
+
+@pytest.mark.parametrize("value", WRONG_TYPES)
+@pytest.mark.parametrize("field", ["username", "email"])
+def test_a_password_check_refuses_an_identifier_that_is_not_text(field: str, value: object) -> None:
+    """check(username=/email=) with a non-text value: InvalidInput on that field, no TypeError."""
+    policy = PasswordPolicy()
+    with pytest.raises(InvalidInput) as caught:
+        policy.check(PASSWORD, **{field: value})  # type: ignore[arg-type]
+    assert [(e.field, e.code) for e in caught.value.errors] == [(field, "wrong_type")]
+    with pytest.raises(InvalidInput):
+        policy.validate(PASSWORD, **{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("purpose", ["activation", None, 1, TokenPurpose, object()])
+def test_a_token_call_refuses_a_purpose_that_is_not_a_token_purpose(purpose: object) -> None:
+    """verify() and issue() with a non-purpose: InvalidInput on "purpose", never KeyError."""
+    issuer = TokenIssuer(current=KEY, clock=ManualClock())
+    token = issuer.issue(TokenPurpose.ACTIVATION, account_id="a", credential_version=1)
+    with pytest.raises(InvalidInput) as caught:
+        issuer.verify(token, purpose)  # type: ignore[arg-type]
+    assert [(e.field, e.code) for e in caught.value.errors] == [("purpose", "wrong_type")]
+    with pytest.raises(InvalidInput):
+        issuer.issue(purpose, account_id="a", credential_version=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("data", ["provider_id,tax_id,name,zip_codes\n", None, 7, [b"x"]])
+def test_read_roster_refuses_anything_but_bytes(data: object) -> None:
+    """read_roster takes the file's bytes; text, None or a list is InvalidInput, not TypeError."""
+    with pytest.raises(InvalidInput) as caught:
+        read_roster(data)  # type: ignore[arg-type]
+    assert [(e.field, e.code) for e in caught.value.errors] == [("roster", "wrong_type")]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        None, 7, b"provider_id,tax_id,name,zip_codes\n", "provider_id,tax_id,name,zip_codes\n",
+        ["provider_id,tax_id,name,zip_codes\n"], [b"provider_id,tax_id,name,zip_codes\n", None],
+    ],
+)  # fmt: skip
+def test_iter_roster_refuses_lines_that_are_not_bytes(lines: object) -> None:
+    """iter_roster takes lines of bytes (a file opened "rb"); anything else is InvalidInput."""
+    with pytest.raises(InvalidInput) as caught:
+        list(iter_roster(lines))  # type: ignore[arg-type]
+    assert [(e.field, e.code) for e in caught.value.errors] == [("roster", "wrong_type")]
+
+
+@pytest.mark.parametrize("batch_size", [0, -5, 1.5, "10", None, True])
+def test_import_roster_refuses_a_batch_size_that_is_not_a_positive_int(batch_size: object) -> None:
+    """batch_size 0, -5 or not an int: InvalidInput on "batch_size", and nothing is written."""
+    written: list[object] = []
+
+    class Destination:
+        def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+            written.append(records)
+            return 0
+
+    lines = [b"provider_id,tax_id,name,zip_codes\n", b"P1,311234567,Ann,45402\n"]
+    with pytest.raises(InvalidInput) as caught:
+        import_roster(lines, Destination(), batch_size=batch_size)  # type: ignore[arg-type]
+    assert caught.value.errors[0].field == "batch_size"
+    assert written == []
+
+
+@pytest.mark.parametrize(
+    "moment", [datetime(2026, 1, 5, 9, 0), "2026-01-05T09:00Z", None, 1767603600]
+)
+def test_ensure_utc_refuses_naive_and_non_datetimes_with_a_typed_error(moment: object) -> None:
+    """A naive or a non-datetime: InvalidInput (still a ValueError), never AttributeError."""
+    with pytest.raises(InvalidInput) as caught:
+        ensure_utc(moment)  # type: ignore[arg-type]
+    assert isinstance(caught.value, ValueError)
+    assert_well_typed(caught.value)

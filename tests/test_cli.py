@@ -248,3 +248,70 @@ def test_the_demo_falls_back_to_memory_without_sqlalchemy(
     assert main(["demo", "--fast"], out=out) == 0
     assert out.getvalue().startswith("(SQLAlchemy is not installed")
     assert "against in-memory adapters" in out.getvalue()
+
+
+# -- errors: one clear line on stderr, exit status 2 ---------------------------------------
+
+
+def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
+    """Run a command that must be refused; its stderr lines (no traceback, status 2)."""
+    status, output = run(*argv)
+    err = capsys.readouterr().err
+    assert (status, output) == (2, "")
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert lines
+    assert all(line.startswith(f"provider-identity {argv[0]}: ") for line in lines), lines
+    return lines
+
+
+@pytest.mark.parametrize("smtp", ["localhost", "h:abc", "h:", "h:0", "h:65536", "h:-1", "h:2.5"])
+def test_a_demo_smtp_address_without_a_good_port_is_one_clear_line(
+    smtp: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--smtp localhost or h:abc: "HOST:PORT" explained on one line, status 2, no traceback."""
+    [line] = refusal(capsys, "demo", "--fast", "--memory", "--smtp", smtp)
+    assert "--smtp" in line
+    assert "HOST:PORT" in line
+
+
+def test_field_errors_print_every_field_and_message(capsys: pytest.CaptureFixture[str]) -> None:
+    """InvalidInput prints each field's message, not only the form's generic sentence."""
+    lines = refusal(capsys, "unlock", "\u202ejdoe", "--database", "unused.db")
+    assert lines == [
+        "provider-identity unlock: username: "
+        "User Name may not contain spaces or invisible characters."
+    ]
+
+
+@pytest.fixture
+def without_sqlalchemy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLAlchemy as if it were not installed (the sql extra missing)."""
+    monkeypatch.setitem(sys.modules, "sqlalchemy", None)
+    for name in list(sys.modules):
+        if name.startswith("sqlalchemy.") or name == "provider_identity.adapters.sql":
+            monkeypatch.delitem(sys.modules, name)
+
+
+@pytest.mark.usefixtures("without_sqlalchemy")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["init-db", "--database", "portal.db"],
+        ["import-roster", "roster.csv", "--database", "portal.db"],
+        ["unlock", "jdoe", "--database", "portal.db"],
+        ["send-mail", "--database", "portal.db", "--smtp-host", "relay.example"],
+        ["demo", "--fast", "--database", "portal.db"],
+    ],
+)
+def test_a_command_that_needs_the_sql_extra_says_which_pip_line_installs_it(
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without SQLAlchemy: one line naming pip install 'provider-identity[sql]', status 2."""
+    monkeypatch.chdir(tmp_path)
+    [line] = refusal(capsys, *argv)
+    assert "pip install 'provider-identity[sql]'" in line
+    assert list(tmp_path.iterdir()) == []  # nothing was created

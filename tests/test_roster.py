@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -178,3 +179,17 @@ def test_import_refuses_a_bad_header_before_writing() -> None:
     with pytest.raises(InvalidInput):
         import_roster([b"provider_id\n", b"P1\n"], destination)
     assert destination.batches == []
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"provider_id,tax_id,name,zip_codes," + b"x" * (csv.field_size_limit() + 1) + b"\n",
+        b'provider_id,tax_id,name,zip_codes,"' + b"x" * (csv.field_size_limit() + 1) + b'"\n',
+    ],
+)
+def test_a_header_cell_over_the_csv_field_limit_is_invalid_input(header: bytes) -> None:
+    """A header the csv module cannot read is InvalidInput on "header", never _csv.Error."""
+    with pytest.raises(InvalidInput) as caught:
+        read_roster(header + b"P1,311234567,Ann,45402\n")
+    assert [(e.field, e.code) for e in caught.value.errors] == [("header", "malformed")]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import importlib.util
 import os
 import sys
@@ -29,7 +30,7 @@ from provider_identity._demo import DemoStores, memory_stores, run_demo
 from provider_identity.accounts import canonical_username
 from provider_identity.adapters.outbox import FileOutboxMailer
 from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity
-from provider_identity.errors import IdentityError
+from provider_identity.errors import IdentityError, InvalidInput
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
 from provider_identity.passwords import PasswordHasher, PasswordPolicy
 from provider_identity.ports import Mailer
@@ -45,6 +46,8 @@ __all__ = ["main"]
 DATABASE_VARIABLE = "PROVIDER_IDENTITY_DATABASE"
 #: Where ``send-mail`` reads the relay's password from (never a command-line option).
 SMTP_PASSWORD_VARIABLE = "PROVIDER_IDENTITY_SMTP_PASSWORD"
+#: What installs the SQL adapters.
+SQL_EXTRA = "pip install 'provider-identity[sql]'"
 
 
 class CommandError(Exception):
@@ -59,18 +62,76 @@ def database_url(value: str) -> str:
     return value if "://" in value else f"sqlite:///{Path(value).expanduser()}"
 
 
+def _require_sql() -> None:
+    """Refuse, saying which ``pip install`` fixes it, if the ``sql`` extra is missing."""
+    try:
+        importlib.import_module("provider_identity.adapters.sql")
+    except ImportError:
+        raise CommandError(
+            f"this command needs SQLAlchemy: {SQL_EXTRA} "
+            "(or 'provider-identity[postgres]' for PostgreSQL)."
+        ) from None
+
+
 def _engine(value: str | None) -> Engine:
     value = value or os.environ.get(DATABASE_VARIABLE)
     if not value:
         raise CommandError(f"--database is required (or set {DATABASE_VARIABLE}).")
+    _require_sql()
+    import sqlalchemy as sa
+
+    from provider_identity.adapters.sql import make_engine
+
+    # Never echo ``value``: a URL may hold a password.
     try:
-        from provider_identity.adapters.sql import make_engine
-    except ImportError as err:
+        url = sa.make_url(database_url(value))
+    except sa.exc.ArgumentError:
         raise CommandError(
-            'The SQL adapters need SQLAlchemy: pip install "provider-identity[sql]" '
-            '(or "[postgres]" for PostgreSQL).'
-        ) from err
-    return make_engine(database_url(value))
+            "--database is not a database URL (postgresql+psycopg://... or sqlite:///...) "
+            "nor a file path."
+        ) from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise CommandError(f"the SQL adapters support SQLite and PostgreSQL, not {backend}.")
+    try:
+        return make_engine(url)
+    except sa.exc.NoSuchModuleError:
+        raise CommandError(
+            f"there is no database driver {url.drivername}; use postgresql+psycopg:// "
+            "or sqlite:///."
+        ) from None
+    except ImportError:
+        raise CommandError(
+            f"the driver of {url.drivername} is not installed; PostgreSQL needs "
+            "postgresql+psycopg:// and pip install 'provider-identity[postgres]'."
+        ) from None
+
+
+def _require_schema(engine: Engine) -> None:
+    """Refuse a database that lacks the tables, pointing at ``init-db``."""
+    import sqlalchemy as sa
+
+    from provider_identity.adapters.sql import metadata
+
+    missing = sorted(set(metadata.tables) - set(sa.inspect(engine).get_table_names()))
+    if missing:
+        tables = "tables" if len(missing) == len(metadata.tables) else "table " + ", ".join(missing)
+        raise CommandError(
+            f"the database has no provider-identity {tables}: run "
+            "provider-identity init-db --database ... first."
+        )
+
+
+def _database_error(err: Exception) -> str | None:
+    """One line for an SQLAlchemy error (the driver's first line), or None for any other error."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    if exc is None or not isinstance(err, exc.SQLAlchemyError):
+        return None
+    orig = getattr(err, "orig", None)  # the driver's error, without the SQL or parameters
+    reason = str(orig if orig is not None else err).strip().splitlines()
+    return "the database refused or did not answer: " + (
+        reason[0] if reason else type(err).__name__
+    )
 
 
 def _sql_stores(engine: Engine, description: str) -> DemoStores:
@@ -104,7 +165,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
         return run_demo(out, hasher=hasher, stores=stores, mailer=mailer)
     if importlib.util.find_spec("sqlalchemy") is None:
         print("(SQLAlchemy is not installed: the demo uses the in-memory adapters;", file=out)
-        print(' pip install "provider-identity[sql]" to run it on SQLite.)', file=out)
+        print(f" {SQL_EXTRA} to run it on SQLite.)", file=out)
         return run_demo(out, hasher=hasher, stores=memory_stores(), mailer=mailer)
     with tempfile.TemporaryDirectory(prefix="provider-identity-demo-") as folder:
         engine = _engine(str(Path(folder) / "demo.sqlite3"))
@@ -121,8 +182,15 @@ def _demo_mailer(args: argparse.Namespace) -> Mailer | None:
         return FileOutboxMailer(args.outbox)
     if args.smtp:
         host, _, port = args.smtp.rpartition(":")
+        if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+            raise CommandError(
+                "--smtp must be HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:1025."
+            )
         return SmtpMailer(
-            host=host or "127.0.0.1", port=int(port), security=SmtpSecurity.NONE, retries=0
+            host=host.strip("[]") or "127.0.0.1",
+            port=int(port),
+            security=SmtpSecurity.NONE,
+            retries=0,
         )
     return None
 
@@ -143,19 +211,21 @@ def _check_password(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int
 
 
 def _init_db(args: argparse.Namespace, out: TextIO) -> int:
+    engine = _engine(args.database)
     from provider_identity.adapters.sql import create_schema
 
-    engine = _engine(args.database)
     create_schema(engine)
     print(f"tables ready in {engine.url.render_as_string()}", file=out)
     return 0
 
 
 def _import_roster(args: argparse.Namespace, out: TextIO) -> int:
+    if args.batch_size < 1:
+        raise CommandError("--batch-size must be at least 1.")
+    engine = _engine(args.database)
     from provider_identity.adapters.sql import SqlProviderDirectory, create_schema
     from provider_identity.roster import import_roster
 
-    engine = _engine(args.database)
     create_schema(engine)
     path = Path(args.file)
     try:
@@ -190,11 +260,13 @@ def _with_progress(file: BinaryIO, size: int, terminal: TextIO) -> Iterator[byte
 
 
 def _unlock(args: argparse.Namespace, out: TextIO) -> int:
+    key = canonical_username(args.username)
+    engine = _engine(args.database)
+    _require_schema(engine)
     from provider_identity.adapters.sql import SqlLockoutStore
     from provider_identity.lockout import LockoutTracker
 
-    key = canonical_username(args.username)
-    LockoutTracker(store=SqlLockoutStore(_engine(args.database))).unlock(key)
+    LockoutTracker(store=SqlLockoutStore(engine)).unlock(key)
     LoggingEventSink().emit(
         AuditEvent(
             action=Action.UNLOCK,
@@ -209,9 +281,6 @@ def _unlock(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _send_mail(args: argparse.Namespace, out: TextIO) -> int:
-    from provider_identity.adapters.outbox import Dispatcher
-    from provider_identity.adapters.sql import SqlOutboxStore
-
     relay = SmtpMailer(
         host=args.smtp_host,
         port=args.smtp_port,
@@ -219,7 +288,12 @@ def _send_mail(args: argparse.Namespace, out: TextIO) -> int:
         username=args.smtp_user,
         password=os.environ.get(SMTP_PASSWORD_VARIABLE),
     )
-    report = Dispatcher(outbox=SqlOutboxStore(_engine(args.database)), mailer=relay).drain()
+    engine = _engine(args.database)
+    _require_schema(engine)
+    from provider_identity.adapters.outbox import Dispatcher
+    from provider_identity.adapters.sql import SqlOutboxStore
+
+    report = Dispatcher(outbox=SqlOutboxStore(engine), mailer=relay).drain()
     print(
         f"{report.sent} sent, {report.retried} to retry later, {report.given_up} given up",
         file=out,
@@ -316,6 +390,20 @@ def main(
     }
     try:
         return commands[args.command]()
-    except (CommandError, IdentityError) as err:
-        print(f"provider-identity {args.command}: {err}", file=sys.stderr)
+    except Exception as err:  # each known kind becomes one line below
+        lines = _refusal(err)
+        if lines is None:
+            raise
+        for line in lines:
+            print(f"provider-identity {args.command}: {line}", file=sys.stderr)
         return 2
+
+
+def _refusal(err: Exception) -> list[str] | None:
+    """What to print for an error a user can fix (one line per problem), or None."""
+    if isinstance(err, InvalidInput) and err.errors:
+        return [f"{error.field}: {error.message}" for error in err.errors]
+    if isinstance(err, CommandError | IdentityError):
+        return [str(err)]
+    database = _database_error(err)
+    return None if database is None else [database]

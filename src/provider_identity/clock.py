@@ -7,6 +7,8 @@ from typing import Protocol
 
 import attrs
 
+from provider_identity.errors import FieldError, InvalidInput
+
 __all__ = ["Clock", "SystemClock", "ensure_utc"]
 
 
@@ -31,8 +33,19 @@ def ensure_utc(moment: datetime) -> datetime:
     """Return ``moment`` in UTC; refuse naive datetimes.
 
     Raises:
-        ValueError: ``moment`` has no time zone.
+        InvalidInput: ``moment`` has no time zone (code ``naive_datetime``) or
+            is not a datetime (``wrong_type``); a ``ValueError`` too.
     """
+    if not isinstance(moment, datetime):
+        raise InvalidInput(
+            [FieldError(field="moment", code="wrong_type", message="A datetime is required.")],
+            "not a datetime: pass an aware datetime (e.g. tzinfo=UTC)",
+        )
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("naive datetime: pass an aware datetime (e.g. tzinfo=UTC)")
+        raise InvalidInput(
+            [FieldError(field="moment", code="naive_datetime", message=_NAIVE)], _NAIVE
+        )
     return moment.astimezone(UTC)
+
+
+_NAIVE = "naive datetime: pass an aware datetime (e.g. tzinfo=UTC)"

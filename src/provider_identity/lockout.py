@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from provider_identity import _checks
 from provider_identity.clock import Clock, SystemClock
-from provider_identity.errors import ConfigurationError
 from provider_identity.ports import LockoutStore
 
 __all__ = [
@@ -67,16 +67,6 @@ class LockoutState:
         )
 
 
-def _check_max_failures(instance: object, attribute: object, value: int) -> None:
-    if not 1 <= value <= MAX_FAILURES_CEILING:
-        raise ConfigurationError(f"max_failures must be between 1 and {MAX_FAILURES_CEILING}.")
-
-
-def _check_duration(instance: object, attribute: object, value: timedelta) -> None:
-    if value <= timedelta(0):
-        raise ConfigurationError("lock_duration must be positive.")
-
-
 @attrs.frozen(kw_only=True)
 class LockoutPolicy:
     """How many consecutive failures lock, and for how long.
@@ -86,8 +76,12 @@ class LockoutPolicy:
         lock_duration: How long a lock lasts (default 24 hours).
     """
 
-    max_failures: int = attrs.field(default=5, validator=_check_max_failures)
-    lock_duration: timedelta = attrs.field(default=timedelta(hours=24), validator=_check_duration)
+    max_failures: int = attrs.field(
+        default=5, validator=_checks.integer(minimum=1, maximum=MAX_FAILURES_CEILING)
+    )
+    lock_duration: timedelta = attrs.field(
+        default=timedelta(hours=24), validator=_checks.duration()
+    )
 
 
 @attrs.frozen(kw_only=True)

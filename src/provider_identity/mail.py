@@ -213,6 +213,11 @@ class Templates:
 Renderer = Callable[[MessageKind, Mapping[str, str]], tuple[str, str]]
 
 
+def _renderer(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Templates) and not callable(value):
+        raise ConfigurationError(f"Branding.{attribute.name} must be a Templates or a callable.")
+
+
 @attrs.frozen(kw_only=True)
 class Branding:
     """Who the mail is from, what it is called and where its links point.
@@ -239,7 +244,7 @@ class Branding:
     verification_subject: str = _template("Email Verification")
     reset_subject: str = _template("$organisation $portal_name Password")
     password_changed_subject: str = _template("Your $portal_name Password Was Changed")
-    templates: Templates | Renderer = Templates()
+    templates: Templates | Renderer = attrs.field(default=Templates(), validator=_renderer)
 
     @property
     def sender(self) -> str:

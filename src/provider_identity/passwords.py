@@ -24,8 +24,8 @@ import argon2.exceptions
 import argon2.profiles
 import attrs
 
-from provider_identity._fields import to_tuple
-from provider_identity.errors import ConfigurationError, FieldError, PasswordRejected
+from provider_identity import _checks
+from provider_identity.errors import ConfigurationError, FieldError, InvalidInput, PasswordRejected
 from provider_identity.ports import PasswordBlocklist
 
 __all__ = [
@@ -98,13 +98,11 @@ class Violation:
         return FieldError(field=field, code=self.code, message=self.message)
 
 
-def _check_lengths(instance: PasswordPolicy, attribute: attrs.Attribute[int], value: int) -> None:
-    if attribute.name == "max_length" and value < 64:
-        raise ConfigurationError("max_length must be at least 64 (NIST SP 800-63B).")
-    if attribute.name == "min_length" and value < 1:
-        raise ConfigurationError("min_length must be at least 1.")
-    if attribute.name == "history" and value < 0:
-        raise ConfigurationError("history must not be negative.")
+_FLAG = _checks.instance_of(bool)
+
+
+def _context_words(values: Iterable[str]) -> tuple[str, ...]:
+    return _checks.text_tuple("PasswordPolicy.context_words", values)
 
 
 # The same classes for ASCII, as sets, so the common case is decided in C.
@@ -257,6 +255,16 @@ def context_word_keys(words: Iterable[str]) -> tuple[str, ...]:
     return tuple(_fold(normalize_password(word)) for word in words if word)
 
 
+def _check_identifiers(username: object, email: object) -> None:
+    wrong = [
+        FieldError(field=field, code="wrong_type", message=f"{label} must be text.")
+        for field, label, value in (("username", "User name", username), ("email", "Email", email))
+        if value is not None and not isinstance(value, str)
+    ]
+    if wrong:
+        raise InvalidInput(wrong)
+
+
 @attrs.frozen(kw_only=True)
 class PasswordPolicy:
     """What a new password must satisfy. The defaults are the seed's rules.
@@ -279,16 +287,22 @@ class PasswordPolicy:
         history: How many previous passwords a change may not reuse (0: none).
     """
 
-    min_length: int = attrs.field(default=12, validator=_check_lengths)
-    max_length: int = attrs.field(default=128, validator=_check_lengths)
-    require_lowercase: bool = True
-    require_uppercase: bool = True
-    require_digit: bool = True
-    require_symbol: bool = True
-    context_words: tuple[str, ...] = attrs.field(default=DEFAULT_CONTEXT_WORDS, converter=to_tuple)
-    reject_identifiers: bool = True
-    blocklist: PasswordBlocklist | None = None
-    history: int = attrs.field(default=5, validator=_check_lengths)
+    min_length: int = attrs.field(default=12, validator=_checks.integer(minimum=1))
+    # NIST SP 800-63B: at least 64.
+    max_length: int = attrs.field(default=128, validator=_checks.integer(minimum=64))
+    require_lowercase: bool = attrs.field(default=True, validator=_FLAG)
+    require_uppercase: bool = attrs.field(default=True, validator=_FLAG)
+    require_digit: bool = attrs.field(default=True, validator=_FLAG)
+    require_symbol: bool = attrs.field(default=True, validator=_FLAG)
+    context_words: tuple[str, ...] = attrs.field(
+        default=DEFAULT_CONTEXT_WORDS,
+        converter=_context_words,
+    )
+    reject_identifiers: bool = attrs.field(default=True, validator=_FLAG)
+    blocklist: PasswordBlocklist | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.implements("is_blocked"))
+    )
+    history: int = attrs.field(default=5, validator=_checks.integer(minimum=0))
     _rules: _Rules = attrs.field(init=False, repr=False, eq=False)
 
     @_rules.default
@@ -315,9 +329,20 @@ class PasswordPolicy:
             raise ConfigurationError("min_length may not exceed max_length.")
 
     @classmethod
+    def _with(cls, changes: dict[str, object]) -> PasswordPolicy:
+        unknown = sorted(set(changes) - {field.alias for field in attrs.fields(cls) if field.init})
+        if unknown:
+            raise ConfigurationError(f"PasswordPolicy has no field {', '.join(unknown)}.")
+        return cls(**changes)  # type: ignore[arg-type]  # the validators check each field
+
+    @classmethod
     def seed(cls, **changes: object) -> PasswordPolicy:
-        """The seed's policy: 12+ characters, lower, upper, digit, non-alphanumeric."""
-        return cls(**changes)  # type: ignore[arg-type]  # attrs checks the fields
+        """The seed's policy: 12+ characters, lower, upper, digit, non-alphanumeric.
+
+        Raises:
+            ConfigurationError: a change names no field, or has a wrong type or value.
+        """
+        return cls._with(changes)
 
     @classmethod
     def nist(
@@ -328,6 +353,9 @@ class PasswordPolicy:
         Without an explicit ``blocklist`` the small built-in list of common
         passwords is used; plug a larger corpus in production. Any field can be
         changed: ``PasswordPolicy.nist(min_length=16)``.
+
+        Raises:
+            ConfigurationError: a change names no field, or has a wrong type or value.
         """
         preset: dict[str, object] = {
             "min_length": 15,
@@ -337,7 +365,7 @@ class PasswordPolicy:
             "require_symbol": False,
             "blocklist": blocklist if blocklist is not None else common_passwords(),
         }
-        return cls(**(preset | changes))  # type: ignore[arg-type]  # attrs checks the fields
+        return cls._with(preset | changes)
 
     def check(
         self, password: object, *, username: str | None = None, email: str | None = None
@@ -347,7 +375,12 @@ class PasswordPolicy:
         ``username`` and ``email`` are the account's identifiers, for the
         rule that a password may not contain them. History is not checked here
         (it needs the hasher): :class:`~provider_identity.IdentityService` does it.
+
+        Raises:
+            InvalidInput: ``username`` or ``email`` is neither text nor ``None``
+                (code ``wrong_type`` on that field).
         """
+        _check_identifiers(username, email)
         if not isinstance(password, str):
             return (_WRONG_TYPE,)
         if len(password) > RAW_LENGTH_FACTOR * self.max_length:

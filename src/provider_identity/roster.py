@@ -127,7 +127,11 @@ def _parse_header(line: bytes) -> tuple[str, ...]:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise _header_error("invalid_encoding", "The header line is not UTF-8.") from err
-    columns = tuple(cell.strip().lower() for cell in next(csv.reader([text]), []))
+    try:
+        cells = next(csv.reader([text]), [])
+    except csv.Error:  # a cell over csv.field_size_limit(), a stray quote
+        raise _header_error("malformed", "The header line is not valid CSV.") from None
+    columns = tuple(cell.strip().lower() for cell in cells)
     unknown = sorted(set(columns) - {*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS})
     missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if unknown or missing or len(set(columns)) != len(columns):
@@ -138,6 +142,11 @@ def _parse_header(line: bytes) -> tuple[str, ...]:
             f"(unknown: {', '.join(unknown) or 'none'}; missing: {', '.join(missing) or 'none'}).",
         )
     return columns
+
+
+def _wrong_type() -> InvalidInput:
+    message = 'A roster is read as bytes: pass a file opened "rb" or its contents.'
+    return InvalidInput([FieldError(field="roster", code="wrong_type", message=message)])
 
 
 def _row_error(code: str, message: str, field: str = "row") -> tuple[FieldError, ...]:
@@ -261,11 +270,18 @@ def iter_roster(lines: Iterable[bytes]) -> Iterator[ProviderRecord | RejectedRow
 
     Raises:
         InvalidInput: the header is missing, not UTF-8, or names wrong columns
-            (raised before any row is yielded).
+            (raised before any row is yielded); ``lines`` is not an iterable of
+            bytes (code ``wrong_type``, field ``roster``).
     """
+    try:
+        rows = iter(lines)
+    except TypeError:
+        raise _wrong_type() from None
     header: tuple[str, ...] | None = None
     seen: dict[str, tuple[int, int]] = {}
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(rows, start=1):
+        if not isinstance(raw, bytes):  # bytes and str themselves yield ints and str
+            raise _wrong_type()
         line = raw.rstrip(b"\r\n")
         if not line.strip():
             continue
@@ -296,8 +312,11 @@ def read_roster(data: bytes) -> Roster:
     """Read a whole roster held in memory.
 
     Raises:
-        InvalidInput: the header is missing, not UTF-8, or names wrong columns.
+        InvalidInput: the header is missing, not UTF-8, or names wrong columns;
+            ``data`` is not bytes (code ``wrong_type``, field ``roster``).
     """
+    if not isinstance(data, bytes):
+        raise _wrong_type()
     records: list[ProviderRecord] = []
     rejected: list[RejectedRow] = []
     for item in iter_roster(data.splitlines()):
@@ -320,10 +339,13 @@ def import_roster(
     a crash leaves whole batches only, and running the import again is safe.
 
     Raises:
-        InvalidInput: the header is wrong (nothing is written).
+        InvalidInput: the header is wrong, or ``batch_size`` is not an int of
+            at least 1 (nothing is written).
     """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        code = "out_of_range" if isinstance(batch_size, int) else "wrong_type"
+        message = "batch_size must be a whole number of at least 1."
+        raise InvalidInput([FieldError(field="batch_size", code=code, message=message)])
     loaded = 0
     rejected: list[RejectedRow] = []
     batch: list[ProviderRecord] = []

@@ -12,11 +12,13 @@ argon2-hashed; wrong answers are limited (3 by default, then a 24-hour lock).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 import attrs
 
-from provider_identity._fields import FieldErrors, fold_words, to_tuple
+from provider_identity import _checks
+from provider_identity._fields import FieldErrors, fold_words
 from provider_identity.errors import ConfigurationError
 from provider_identity.lockout import LockoutPolicy
 
@@ -37,9 +39,15 @@ def normalize_answer(answer: str) -> str:
     return fold_words(answer)
 
 
+def _questions(values: Iterable[str]) -> tuple[str, ...]:
+    return _checks.text_tuple("SecurityQuestions.questions", values)
+
+
 def _check_questions(instance: object, attribute: object, value: tuple[str, ...]) -> None:
     if not value or any(not isinstance(q, str) or not q.strip() for q in value):
-        raise ConfigurationError("security questions must be a non-empty list of non-blank text.")
+        raise ConfigurationError(
+            "SecurityQuestions.questions must be a non-empty list of non-blank text."
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -53,10 +61,15 @@ class SecurityQuestions:
     """
 
     questions: tuple[str, ...] = attrs.field(
-        default=DEFAULT_QUESTIONS, converter=to_tuple, validator=_check_questions
+        default=DEFAULT_QUESTIONS,
+        converter=_questions,
+        validator=_check_questions,
     )
-    max_answer_length: int = 128
-    attempts: LockoutPolicy = LockoutPolicy(max_failures=3, lock_duration=timedelta(hours=24))
+    max_answer_length: int = attrs.field(default=128, validator=_checks.integer(minimum=1))
+    attempts: LockoutPolicy = attrs.field(
+        default=LockoutPolicy(max_failures=3, lock_duration=timedelta(hours=24)),
+        validator=_checks.instance_of(LockoutPolicy),
+    )
 
     def validate(self, question: object, answer: object, errors: FieldErrors) -> str | None:
         """Check a question/answer pair; return the normalised answer or record field errors."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -20,6 +21,7 @@ from typing import TypeVar
 
 import attrs
 
+from provider_identity import _checks
 from provider_identity._fields import FieldErrors
 from provider_identity.accounts import (
     Account,
@@ -165,6 +167,12 @@ def _same_clock(instance: IdentityService, attribute: object, value: TokenIssuer
         raise ConfigurationError("TokenIssuer and IdentityService must share one clock.")
 
 
+def _security_questions(value: SecurityQuestions) -> SecurityQuestions:
+    # A converter, not a validator: the answer tracker reads it as soon as it is set.
+    _checks.instance_of(SecurityQuestions).check("IdentityService.security_questions", value)
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class IdentityService:
     """The Provider Portal's identity flows.
@@ -190,23 +198,47 @@ class IdentityService:
         new_account_id: Makes opaque account ids.
     """
 
-    directory: ProviderDirectory
-    accounts: AccountRepository
-    lockouts: LockoutStore
-    mailer: Mailer
-    events: EventSink
-    clock: Clock = SystemClock()
-    tokens: TokenIssuer = attrs.field(validator=_same_clock)
-    hasher: PasswordHasher = attrs.Factory(PasswordHasher)
-    password_policy: PasswordPolicy = PasswordPolicy()
-    lockout_policy: LockoutPolicy = LockoutPolicy()
-    mail_throttle: LockoutPolicy = DEFAULT_MAIL_THROTTLE
-    security_questions: SecurityQuestions = SecurityQuestions()
-    branding: Branding = Branding()
-    help_lines: Mapping[LineOfBusiness, str] = DEFAULT_HELP_LINES
-    group_categories: frozenset[ProviderCategory] = GROUP_ELIGIBLE_CATEGORIES
-    agreement_version: str = "1"
-    new_account_id: Callable[[], str] = _new_account_id
+    directory: ProviderDirectory = attrs.field(
+        validator=_checks.implements("by_provider_id", "by_npi", "by_tax_id")
+    )
+    accounts: AccountRepository = attrs.field(
+        validator=_checks.implements("add", "get", "find_by_username", "key_taken", "replace")
+    )
+    lockouts: LockoutStore = attrs.field(
+        validator=_checks.implements("record_failure", "get", "clear")
+    )
+    mailer: Mailer = attrs.field(validator=_checks.implements("send"))
+    events: EventSink = attrs.field(validator=_checks.implements("emit"))
+    clock: Clock = attrs.field(default=SystemClock(), validator=_checks.implements("now"))
+    tokens: TokenIssuer = attrs.field(
+        validator=attrs.validators.and_(_checks.instance_of(TokenIssuer), _same_clock)
+    )
+    hasher: PasswordHasher = attrs.field(
+        factory=PasswordHasher, validator=_checks.instance_of(PasswordHasher)
+    )
+    password_policy: PasswordPolicy = attrs.field(
+        default=PasswordPolicy(), validator=_checks.instance_of(PasswordPolicy)
+    )
+    lockout_policy: LockoutPolicy = attrs.field(
+        default=LockoutPolicy(), validator=_checks.instance_of(LockoutPolicy)
+    )
+    mail_throttle: LockoutPolicy = attrs.field(
+        default=DEFAULT_MAIL_THROTTLE, validator=_checks.instance_of(LockoutPolicy)
+    )
+    security_questions: SecurityQuestions = attrs.field(
+        default=SecurityQuestions(), converter=_security_questions
+    )
+    branding: Branding = attrs.field(default=Branding(), validator=_checks.instance_of(Branding))
+    help_lines: Mapping[LineOfBusiness, str] = attrs.field(
+        default=DEFAULT_HELP_LINES, validator=_checks.instance_of(Mapping)
+    )
+    group_categories: frozenset[ProviderCategory] = attrs.field(
+        default=GROUP_ELIGIBLE_CATEGORIES, validator=_checks.instance_of(AbstractSet)
+    )
+    agreement_version: str = attrs.field(default="1", validator=_checks.text())
+    new_account_id: Callable[[], str] = attrs.field(
+        default=_new_account_id, validator=_checks.callable_()
+    )
 
     _matcher: RegistrationMatcher = attrs.field(init=False, repr=False)
     _logins: LockoutTracker = attrs.field(init=False, repr=False)

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 import attrs
 import itsdangerous
 
+from provider_identity import _checks
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.errors import (
     ConfigurationError,
+    FieldError,
+    InvalidInput,
     TokenExpired,
     TokenInvalid,
     TokenWrongPurpose,
@@ -79,38 +81,52 @@ def _key_bytes(key: str | bytes) -> bytes:
     return key.encode("utf-8") if isinstance(key, str) else bytes(key)
 
 
-def _check_key(instance: object, attribute: attrs.Attribute[Any], value: str | bytes) -> None:
-    if not isinstance(value, str | bytes) or len(_key_bytes(value)) < MIN_KEY_BYTES:
+def _checked_key(key: str | bytes, field: str = "current") -> str | bytes:
+    # A converter, not a validator: the serializers are built from the keys
+    # as soon as the fields are set, before any validator runs.
+    if not isinstance(key, str | bytes) or len(_key_bytes(key)) < MIN_KEY_BYTES:
         raise ConfigurationError(
-            f"signing keys must be str or bytes of at least {MIN_KEY_BYTES} bytes; "
-            "use secrets.token_bytes(32)."
+            f"TokenIssuer.{field}: signing keys must be str or bytes of at least "
+            f"{MIN_KEY_BYTES} bytes; use secrets.token_bytes(32)."
         )
+    return key
 
 
 def _keys(keys: str | bytes | Iterable[str | bytes]) -> tuple[str | bytes, ...]:
-    return (keys,) if isinstance(keys, str | bytes) else tuple(keys)
-
-
-def _check_previous(
-    instance: object, attribute: attrs.Attribute[Any], value: Sequence[str | bytes]
-) -> None:
-    for key in value:
-        _check_key(instance, attribute, key)
-
-
-def _check_lifetimes(
-    instance: object, attribute: attrs.Attribute[Any], value: Mapping[TokenPurpose, timedelta]
-) -> None:
-    for purpose in TokenPurpose:
-        lifetime = value.get(purpose)
-        if lifetime is None or lifetime < timedelta(seconds=1):
-            raise ConfigurationError(
-                f"{purpose.value} tokens need a lifetime of at least 1 second."
-            )
+    if isinstance(keys, str | bytes):
+        keys = (keys,)
+    elif not isinstance(keys, Iterable):
+        raise ConfigurationError("TokenIssuer.previous must be a list of signing keys.")
+    return tuple(_checked_key(key, "previous") for key in keys)
 
 
 def _merge_lifetimes(value: Mapping[TokenPurpose, timedelta]) -> Mapping[TokenPurpose, timedelta]:
-    return {**DEFAULT_LIFETIMES, **value}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(purpose, TokenPurpose) and isinstance(lifetime, timedelta)
+        for purpose, lifetime in value.items()
+    ):
+        raise ConfigurationError(
+            "TokenIssuer.lifetimes must map TokenPurpose members to timedelta values."
+        )
+    merged = {**DEFAULT_LIFETIMES, **value}
+    for purpose, lifetime in merged.items():
+        if lifetime < timedelta(seconds=1):
+            raise ConfigurationError(
+                f"TokenIssuer.lifetimes: {purpose.value} tokens need a lifetime of at least "
+                "1 second."
+            )
+    return merged
+
+
+def _check_purpose(purpose: object) -> None:
+    if not isinstance(purpose, TokenPurpose):
+        raise InvalidInput(
+            [
+                FieldError(
+                    field="purpose", code="wrong_type", message="purpose must be a TokenPurpose."
+                )
+            ]
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -127,15 +143,13 @@ class TokenIssuer:
             cannot accept each other's tokens.
     """
 
-    current: str | bytes = attrs.field(repr=False, validator=_check_key)
-    previous: tuple[str | bytes, ...] = attrs.field(
-        default=(), converter=_keys, repr=False, validator=_check_previous
-    )
-    clock: Clock = SystemClock()
+    current: str | bytes = attrs.field(repr=False, converter=_checked_key)
+    previous: tuple[str | bytes, ...] = attrs.field(default=(), converter=_keys, repr=False)
+    clock: Clock = attrs.field(default=SystemClock(), validator=_checks.implements("now"))
     lifetimes: Mapping[TokenPurpose, timedelta] = attrs.field(
-        factory=dict, converter=_merge_lifetimes, validator=_check_lifetimes
+        factory=dict, converter=_merge_lifetimes
     )
-    namespace: str = "provider-identity"
+    namespace: str = attrs.field(default="provider-identity", validator=_checks.text())
     _serializers: Mapping[TokenPurpose, itsdangerous.URLSafeTimedSerializer] = attrs.field(
         init=False, repr=False, eq=False
     )
@@ -161,7 +175,12 @@ class TokenIssuer:
         }
 
     def issue(self, purpose: TokenPurpose, *, account_id: str, credential_version: int) -> str:
-        """Sign a token for ``purpose`` bound to the account's credential version."""
+        """Sign a token for ``purpose`` bound to the account's credential version.
+
+        Raises:
+            InvalidInput: ``purpose`` is not a :class:`TokenPurpose`.
+        """
+        _check_purpose(purpose)
         return self._serializers[purpose].dumps(
             {"a": account_id, "p": purpose.value, "v": credential_version}
         )
@@ -179,7 +198,9 @@ class TokenIssuer:
             TokenWrongPurpose: genuine, but signed for another purpose.
             TokenInvalid: forged, truncated, garbled, oversized, future-dated or
                 not a string.
+            InvalidInput: ``purpose`` is not a :class:`TokenPurpose` (whatever the token).
         """
+        _check_purpose(purpose)
         if (
             not isinstance(token, str)
             or not token

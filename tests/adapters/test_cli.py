@@ -122,3 +122,83 @@ def steps(output: str) -> list[str]:
         for line in output.splitlines()[1:]
         if "token=" not in line and not line.lstrip().startswith("| Date:")
     ]
+
+
+def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
+    """Run a command that must be refused; its stderr lines (no traceback, status 2)."""
+    status, output = run(*argv)
+    err = capsys.readouterr().err
+    assert (status, output) == (2, "")
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert lines
+    assert all(line.startswith(f"provider-identity {argv[0]}: ") for line in lines), lines
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://u:hunter2@db.example/portal", "SQLite and PostgreSQL, not mysql"),
+        ("nosuch://x", "SQLite and PostgreSQL, not nosuch"),
+        ("postgresql+nosuch://h/db", "postgresql+nosuch"),
+        ("://nothing", "not a database URL"),
+    ],
+)
+def test_init_db_refuses_an_unsupported_database_in_one_line(
+    url: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mysql://, nosuch://, an unknown driver: one line saying what is supported, no password."""
+    [line] = refusal(capsys, "init-db", "--database", url)
+    assert expected in line
+    assert "hunter2" not in line
+
+
+def test_an_unreachable_postgresql_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """A closed loopback port: "did not answer" and the driver's reason, status 2."""
+    pytest.importorskip("psycopg")
+    url = "postgresql+psycopg://postgres:hunter2@127.0.0.1:1/portal?connect_timeout=5"
+    [line] = refusal(capsys, "init-db", "--database", url)
+    assert "127.0.0.1" in line
+    assert "refused" in line.lower()
+    assert "hunter2" not in line
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["unlock", "jdoe"],
+        ["send-mail", "--smtp-host", "127.0.0.1"],
+    ],
+)
+def test_a_database_without_tables_says_to_run_init_db(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """unlock or send-mail on a file with no tables: one line pointing at init-db."""
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    [line] = refusal(capsys, *argv, "--database", str(empty))
+    assert "init-db" in line
+    assert "provider-identity tables" in line
+
+
+@pytest.mark.parametrize("size", ["0", "-5"])
+def test_import_roster_refuses_a_batch_size_below_one_before_touching_the_database(
+    size: str, database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--batch-size 0 or -5: one line naming --batch-size, status 2, no database file made."""
+    [line] = refusal(capsys, "import-roster", str(ROSTER), "--database", database,
+                     "--batch-size", size)  # fmt: skip
+    assert "--batch-size" in line
+    assert not Path(database).exists()
+
+
+def test_a_bad_roster_header_prints_the_header_problem(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A header naming wrong columns prints what the header must name, not a generic line."""
+    roster = tmp_path / "bad.csv"
+    roster.write_bytes(b"provider,tax\nP1,311234567\n")
+    [line] = refusal(capsys, "import-roster", str(roster), "--database", database)
+    assert line.startswith("provider-identity import-roster: header: The header must name")
+    assert "missing: provider_id" in line

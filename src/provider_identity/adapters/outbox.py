@@ -26,6 +26,7 @@ from pathlib import Path
 
 import attrs
 
+from provider_identity import _checks
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.errors import ConfigurationError, MailDeliveryError
 from provider_identity.ports import Mailer, OutboxEntry, OutboxStore
@@ -39,12 +40,16 @@ __all__ = [
 ]
 
 
+_OUTBOX = _checks.implements("add", "claim", "mark_sent", "mark_failed")
+_CLOCK = _checks.implements("now")
+
+
 @attrs.frozen
 class OutboxMailer:
     """A ``Mailer`` that records each message in an outbox instead of sending it."""
 
-    outbox: OutboxStore
-    clock: Clock = SystemClock()
+    outbox: OutboxStore = attrs.field(validator=_OUTBOX)
+    clock: Clock = attrs.field(default=SystemClock(), validator=_CLOCK)
 
     def send(self, message: EmailMessage) -> None:
         """Queue ``message`` (as bytes) for the dispatcher."""
@@ -132,11 +137,6 @@ class DispatchReport:
     given_up: int = 0
 
 
-def _after_zero(instance: object, attribute: attrs.Attribute[timedelta], value: timedelta) -> None:
-    if value <= timedelta(0):
-        raise ConfigurationError(f"{attribute.name} must be positive.")
-
-
 @attrs.frozen(kw_only=True)
 class Dispatcher:
     """Sends what an outbox holds through a ``Mailer``, at least once.
@@ -158,13 +158,13 @@ class Dispatcher:
         max_attempts: Tries before an entry is given up.
     """
 
-    outbox: OutboxStore
-    mailer: Mailer
-    clock: Clock = SystemClock()
-    batch: int = attrs.field(default=100, validator=attrs.validators.gt(0))
-    lease: timedelta = attrs.field(default=timedelta(minutes=5), validator=_after_zero)
-    backoff: timedelta = attrs.field(default=timedelta(minutes=1), validator=_after_zero)
-    max_attempts: int = attrs.field(default=8, validator=attrs.validators.gt(0))
+    outbox: OutboxStore = attrs.field(validator=_OUTBOX)
+    mailer: Mailer = attrs.field(validator=_checks.implements("send"))
+    clock: Clock = attrs.field(default=SystemClock(), validator=_CLOCK)
+    batch: int = attrs.field(default=100, validator=_checks.integer(minimum=1))
+    lease: timedelta = attrs.field(default=timedelta(minutes=5), validator=_checks.duration())
+    backoff: timedelta = attrs.field(default=timedelta(minutes=1), validator=_checks.duration())
+    max_attempts: int = attrs.field(default=8, validator=_checks.integer(minimum=1))
 
     def run_once(self) -> DispatchReport:
         """Claim one batch of due entries and send each."""
@@ -203,6 +203,12 @@ class Dispatcher:
         return self.clock.now() + self.backoff * (1 << max(entry.attempts - 1, 0))
 
 
+def _folder(value: str | os.PathLike[str]) -> Path:
+    if not isinstance(value, str | os.PathLike):
+        raise ConfigurationError("FileOutboxMailer.folder must be a path (str or os.PathLike).")
+    return Path(value)
+
+
 @attrs.frozen
 class FileOutboxMailer:
     """A ``Mailer`` that writes each message to ``folder`` as an ``.eml`` file (development).
@@ -211,8 +217,8 @@ class FileOutboxMailer:
     written to a temporary name first, so a reader never sees half a message.
     """
 
-    folder: Path = attrs.field(converter=Path)
-    clock: Clock = SystemClock()
+    folder: Path = attrs.field(converter=_folder)
+    clock: Clock = attrs.field(default=SystemClock(), validator=_CLOCK)
 
     def send(self, message: EmailMessage) -> None:
         """Write ``message`` as a new ``.eml`` file."""

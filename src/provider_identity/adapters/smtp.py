@@ -22,7 +22,8 @@ from email.message import EmailMessage
 
 import attrs
 
-from provider_identity.errors import ConfigurationError, MailDeliveryError
+from provider_identity import _checks
+from provider_identity.errors import MailDeliveryError
 
 __all__ = ["SmtpMailer", "SmtpSecurity", "UnsafeHeader", "check_headers", "tls_context"]
 
@@ -63,16 +64,6 @@ def check_headers(message: EmailMessage) -> None:
             raise UnsafeHeader
 
 
-def _check_port(instance: object, attribute: object, value: int) -> None:
-    if not 0 < value < 65536:
-        raise ConfigurationError("port must be between 1 and 65535.")
-
-
-def _check_retries(instance: object, attribute: object, value: int) -> None:
-    if value < 0:
-        raise ConfigurationError("retries must not be negative.")
-
-
 def _sleep(delay: timedelta) -> None:
     time.sleep(delay.total_seconds())
 
@@ -111,16 +102,24 @@ class SmtpMailer:
             fake in tests).
     """
 
-    host: str
-    port: int = attrs.field(default=587, validator=_check_port)
-    security: SmtpSecurity = SmtpSecurity.STARTTLS
-    username: str | None = None
-    password: str | None = attrs.field(default=None, repr=False)
-    timeout: float = 5.0
-    retries: int = attrs.field(default=0, validator=_check_retries)
-    backoff: timedelta = timedelta(seconds=1)
-    ssl_context: Callable[[], ssl.SSLContext] = tls_context
-    sleep: Callable[[timedelta], None] = _sleep
+    host: str = attrs.field(validator=_checks.text())
+    port: int = attrs.field(default=587, validator=_checks.integer(minimum=1, maximum=65535))
+    security: SmtpSecurity = attrs.field(
+        default=SmtpSecurity.STARTTLS, validator=_checks.instance_of(SmtpSecurity)
+    )
+    username: str | None = attrs.field(default=None, validator=_checks.optional(_checks.text()))
+    password: str | None = attrs.field(
+        default=None, repr=False, validator=_checks.optional(_checks.text(blank=True))
+    )
+    timeout: float = attrs.field(default=5.0, validator=_checks.number(above=0))
+    retries: int = attrs.field(default=0, validator=_checks.integer(minimum=0))
+    backoff: timedelta = attrs.field(
+        default=timedelta(seconds=1), validator=_checks.duration(inclusive=True)
+    )
+    ssl_context: Callable[[], ssl.SSLContext] = attrs.field(
+        default=tls_context, validator=_checks.callable_()
+    )
+    sleep: Callable[[timedelta], None] = attrs.field(default=_sleep, validator=_checks.callable_())
 
     def send(self, message: EmailMessage) -> None:
         """Deliver ``message``, retrying temporary failures if ``retries`` says so.
