@@ -315,3 +315,30 @@ def test_a_command_that_needs_the_sql_extra_says_which_pip_line_installs_it(
     [line] = refusal(capsys, *argv)
     assert "pip install 'provider-identity[sql]'" in line
     assert list(tmp_path.iterdir()) == []  # nothing was created
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the distribution's version and exits 0."""
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"provider-identity {version('provider-identity')}\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", version("provider-identity"))
+
+
+def test_every_option_of_every_command_has_help_text() -> None:
+    """No option or argument is left without a help line in --help."""
+    from provider_identity.cli import _parser
+
+    parser = _parser()
+    [commands] = [a for a in parser._actions if a.choices and a.dest == "command"]
+    parsers = [parser, *commands.choices.values()]
+    missing = [
+        f"{p.prog} {action.dest}"
+        for p in parsers
+        for action in p._actions
+        if action.help is None and action.dest != "command"
+    ]
+    assert missing == []

@@ -34,7 +34,7 @@ from provider_identity.errors import IdentityError, InvalidInput
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
 from provider_identity.passwords import PasswordHasher, PasswordPolicy
 from provider_identity.ports import Mailer
-from provider_identity.roster import DEFAULT_BATCH_SIZE
+from provider_identity.roster import DEFAULT_BATCH_SIZE, EXAMPLE_ROSTER
 from provider_identity.testing import cheapest_hasher, sample_records
 
 if TYPE_CHECKING:
@@ -220,6 +220,8 @@ def _init_db(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _import_roster(args: argparse.Namespace, out: TextIO) -> int:
+    if (args.file is None) == (not args.example):
+        raise CommandError("give either a roster file or --example.")
     if args.batch_size < 1:
         raise CommandError("--batch-size must be at least 1.")
     engine = _engine(args.database)
@@ -227,7 +229,7 @@ def _import_roster(args: argparse.Namespace, out: TextIO) -> int:
     from provider_identity.roster import import_roster
 
     create_schema(engine)
-    path = Path(args.file)
+    path = EXAMPLE_ROSTER if args.example else Path(args.file)
     try:
         roster = path.open("rb")
     except OSError as err:
@@ -301,6 +303,15 @@ def _send_mail(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if report.given_up else 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("provider-identity")
+    except PackageNotFoundError:  # pragma: no cover  # run from a source tree never installed
+        return "unknown"
+
+
 # -- the parser --------------------------------------------------------------------------
 
 
@@ -315,6 +326,9 @@ def _database_option(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="provider-identity", description="A Provider Portal's identity rules."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="show the version"
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -341,14 +355,24 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check-password", help="read a password from stdin and list every rule it breaks"
     )
-    check.add_argument("--preset", choices=("seed", "nist"), default="seed")
+    check.add_argument(
+        "--preset",
+        choices=("seed", "nist"),
+        default="seed",
+        help="the seed's rules (default) or NIST SP 800-63B rev 4",
+    )
     check.add_argument("--username", help="the account's username, for the identifier rule")
     check.add_argument("--email", help="the account's email, for the identifier rule")
 
     _database_option(commands.add_parser("init-db", help="create the tables (safe to repeat)"))
 
     roster = commands.add_parser("import-roster", help="load provider records from a CSV roster")
-    roster.add_argument("file", metavar="FILE.csv")
+    roster.add_argument("file", metavar="FILE.csv", nargs="?", help="the roster to load")
+    roster.add_argument(
+        "--example",
+        action="store_true",
+        help="load the example roster that ships with the package (the sample records)",
+    )
     _database_option(roster)
     roster.add_argument(
         "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="records per transaction"
@@ -358,15 +382,18 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     unlock = commands.add_parser("unlock", help="end a user's login lock and zero the count")
-    unlock.add_argument("username")
+    unlock.add_argument("username", help="the user name whose lock to end")
     _database_option(unlock)
 
     send = commands.add_parser("send-mail", help="send what the outbox holds, then stop")
     _database_option(send)
-    send.add_argument("--smtp-host", required=True)
-    send.add_argument("--smtp-port", type=int, default=587)
+    send.add_argument("--smtp-host", required=True, help="the relay's host name")
+    send.add_argument("--smtp-port", type=int, default=587, help="the relay's port (default 587)")
     send.add_argument(
-        "--smtp-security", choices=[s.value for s in SmtpSecurity], default="starttls"
+        "--smtp-security",
+        choices=[s.value for s in SmtpSecurity],
+        default="starttls",
+        help="how the connection is protected (default starttls)",
     )
     send.add_argument(
         "--smtp-user", help=f"login name; the password is read from ${SMTP_PASSWORD_VARIABLE}"

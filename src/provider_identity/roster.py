@@ -27,6 +27,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 import attrs
@@ -46,6 +47,7 @@ from provider_identity.providers import (
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "EXAMPLE_ROSTER",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "RejectedRow",
@@ -61,6 +63,10 @@ REQUIRED_COLUMNS = ("provider_id", "tax_id", "name", "zip_codes")
 OPTIONAL_COLUMNS = ("npi", "category", "payee", "lines_of_business")
 #: Records per destination transaction in :func:`import_roster`.
 DEFAULT_BATCH_SIZE = 20000
+
+#: The example roster that ships inside the package: the records of
+#: ``provider_identity.testing.sample_records()`` and one bad row of each kind.
+EXAMPLE_ROSTER = Path(__file__).parent / "data" / "example-roster.csv"
 
 # A line with any of these, or longer than the csv module's field limit, goes through it.
 _CSV_SPECIAL = re.compile('["\r\n\0]')

@@ -202,3 +202,22 @@ def test_a_bad_roster_header_prints_the_header_problem(
     [line] = refusal(capsys, "import-roster", str(roster), "--database", database)
     assert line.startswith("provider-identity import-roster: header: The header must name")
     assert "missing: provider_id" in line
+
+
+def test_import_roster_example_loads_the_roster_shipped_in_the_package(database: str) -> None:
+    """--example loads the packaged roster: the report of the checkout's examples/roster.csv."""
+    from_file = run("import-roster", str(ROSTER), "--database", database)
+    packaged = run("import-roster", "--example", "--database", database)
+    assert packaged == from_file
+    assert "6 records loaded, 5 rows rejected" in packaged[1]
+
+
+@pytest.mark.parametrize("argv", [(), (str(ROSTER), "--example")])
+def test_import_roster_wants_exactly_one_roster(
+    database: str, argv: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Neither a file nor --example, or both, is one clear line and exit status 2."""
+    assert run("import-roster", *argv, "--database", database)[0] == 2
+    assert capsys.readouterr().err == (
+        "provider-identity import-roster: give either a roster file or --example.\n"
+    )
