@@ -8,12 +8,14 @@ import string
 import unicodedata
 
 import argon2
+import attrs
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from provider_identity import IdentityService, InvalidCredentials, PasswordRejected
 from provider_identity import passwords as passwords_module
+from provider_identity.adapters.memory import MemoryAccountRepository
 from provider_identity.errors import ConfigurationError, FieldError
 from provider_identity.passwords import (
     COMMON_PASSWORDS,
@@ -550,3 +552,115 @@ def test_hashes_are_salted(hasher: PasswordHasher) -> None:
     first, second = hasher.hash(PASSWORD), hasher.hash(PASSWORD)
     assert first != second
     assert "$argon2" not in repr(hasher)
+
+
+# --- stored hashes over the parameter ceiling ----------------------------------------------
+
+
+def argon2id_hash(
+    password: str, *, memory_cost: int = 8, time_cost: int = 1, parallelism: int = 1
+) -> str:
+    """A real argon2id hash of ``password`` with the given (cheap to make) parameters."""
+    return argon2.low_level.hash_secret(
+        password.encode(),
+        b"somesaltsomesalt",
+        time_cost=time_cost,
+        memory_cost=memory_cost,
+        parallelism=parallelism,
+        hash_len=16,
+        type=argon2.Type.ID,
+    ).decode()
+
+
+#: The ceiling of a test-only hasher: 4 times the larger of its parameters and RFC 9106 low memory.
+CEILING = {"memory_cost": 4 * 65536, "time_cost": 4 * 3, "parallelism": 4 * 4}
+
+
+def test_stored_hash_at_the_ceiling_still_verifies(hasher: PasswordHasher) -> None:
+    """A stored hash whose time cost is exactly the ceiling verifies the right password."""
+    assert hasher.verify(argon2id_hash(PASSWORD, time_cost=CEILING["time_cost"]), PASSWORD)
+
+
+@pytest.mark.parametrize("dimension", ["time_cost", "parallelism"])
+def test_stored_hash_over_the_ceiling_is_refused(hasher: PasswordHasher, dimension: str) -> None:
+    """One step over the ceiling in any dimension: even the right password is refused."""
+    changes = {dimension: CEILING[dimension] + 1}
+    if dimension == "parallelism":
+        changes["memory_cost"] = 8 * changes[dimension]  # argon2 needs 8 KiB per lane
+    assert not hasher.verify(argon2id_hash(PASSWORD, **changes), PASSWORD)
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    ["m=8,t=4294967295,p=1", "m=4194304,t=3,p=4", "m=4294967295,t=1,p=1", "m=65536,t=3,p=16777215"],
+)
+def test_absurd_stored_parameters_fail_closed_at_the_cost_of_one_dummy_verification(
+    hasher: PasswordHasher, parameters: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Absurd stored parameters are never run: one verification with the hasher's own instead."""
+    verified: list[argon2.Parameters] = []
+    real_verify = argon2.PasswordHasher.verify
+
+    def spy(self: argon2.PasswordHasher, stored: str, password: str) -> bool:
+        verified.append(argon2.extract_parameters(stored))
+        return real_verify(self, stored, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", spy)
+    stored = f"$argon2id$v=19${parameters}$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaA"
+    assert hasher.verify(stored, PASSWORD) is False
+    assert [(p.memory_cost, p.time_cost, p.parallelism) for p in verified] == [
+        (hasher.parameters.memory_cost, hasher.parameters.time_cost, hasher.parameters.parallelism)
+    ]
+
+
+def test_refusal_is_logged_with_parameters_never_the_hash(
+    hasher: PasswordHasher, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The refusal is a warning naming the stored and allowed parameters, without salt or hash."""
+    stored = argon2id_hash(PASSWORD, time_cost=13)
+    with caplog.at_level("WARNING", logger="provider_identity.passwords"):
+        assert not hasher.verify(stored, PASSWORD)
+    (record,) = caplog.records
+    assert "t=13" in record.getMessage()
+    assert "t=12" in record.getMessage()  # the ceiling
+    salt, digest = stored.split("$")[-2:]
+    assert salt not in record.getMessage()
+    assert digest not in record.getMessage()
+    assert stored not in repr(record.__dict__)
+
+
+def test_ceiling_follows_the_configured_parameters() -> None:
+    """max_cost_factor scales the larger of the configured parameters and RFC 9106 low memory."""
+    stronger = dataclasses.replace(OWASP_MINIMUM, time_cost=5)
+    exact = PasswordHasher(parameters=stronger, max_cost_factor=1)
+    assert exact.verify(argon2id_hash(PASSWORD, time_cost=5), PASSWORD)
+    assert not exact.verify(argon2id_hash(PASSWORD, time_cost=6), PASSWORD)
+    floor = PasswordHasher(parameters=OWASP_MINIMUM, max_cost_factor=1)
+    assert floor.verify(
+        argon2id_hash(PASSWORD, time_cost=3, parallelism=4, memory_cost=32), PASSWORD
+    )
+    assert not floor.verify(argon2id_hash(PASSWORD, parallelism=5, memory_cost=40), PASSWORD)
+
+
+@pytest.mark.parametrize("factor", [0, -1])
+def test_ceiling_factor_below_one_is_refused(factor: int) -> None:
+    """A ceiling below the configured parameters would refuse every hash: refused."""
+    with pytest.raises(ConfigurationError):
+        PasswordHasher(parameters=TEST_ONLY_CHEAPEST, max_cost_factor=factor)
+
+
+def test_login_against_an_over_ceiling_hash_is_a_wrong_password(
+    service: IdentityService,
+    active_account: str,
+    accounts: MemoryAccountRepository,
+) -> None:
+    """Login against an over-ceiling hash: InvalidCredentials, counted as a wrong password."""
+    account = accounts.get(active_account)
+    assert account is not None
+    accounts.replace(
+        attrs.evolve(account, password_hash=argon2id_hash(PASSWORD, time_cost=13)),
+        expected_version=account.credential_version,
+    )
+    with pytest.raises(InvalidCredentials):
+        service.login("jdoe", PASSWORD)
+    assert service.lockout_status("jdoe").failures == 1

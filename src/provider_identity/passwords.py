@@ -14,6 +14,7 @@ normalisation nor a hash.
 
 from __future__ import annotations
 
+import logging
 import string
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -451,6 +452,14 @@ def _checked_parameters(value: argon2.Parameters) -> argon2.Parameters:
     return value
 
 
+def _check_factor(instance: PasswordHasher, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise ConfigurationError("max_cost_factor must be at least 1.")
+
+
+_log = logging.getLogger(__name__)
+
+
 @attrs.frozen(kw_only=True)
 class PasswordHasher:
     """argon2id hashing through argon2-cffi.
@@ -459,19 +468,44 @@ class PasswordHasher:
     give ``False``. ``dummy_verify`` spends exactly the time a real
     verification costs, for paths that must not reveal whether an account exists.
 
+    A stored hash carries its own argon2 parameters, so whoever can write to
+    the account store could make each login cost minutes and gigabytes
+    (``m=4194304`` or ``t=4294967295``). ``verify`` therefore refuses a stored
+    hash whose memory, time or parallelism exceeds the ceiling: it logs a
+    warning naming the parameters (never the hash), verifies against the dummy
+    hash instead, so the attempt costs one ordinary verification, and returns
+    ``False``, as for a wrong password.
+
     Attributes:
-        parameters: argon2 parameters; RFC 9106 low-memory by default.
+        parameters: argon2 parameters; RFC 9106 low memory by default.
+        max_cost_factor: The ceiling, as a multiple of the larger of
+            ``parameters`` and RFC 9106 low memory, taken for memory, time and
+            parallelism each (4 by default: with the default parameters, at
+            most 256 MiB, t=12, p=16). The RFC 9106 floor keeps a test suite's
+            cheap hasher able to verify real hashes. Raise it while hashes made
+            with much stronger parameters than the current ones remain stored.
     """
 
     parameters: argon2.Parameters = attrs.field(
         default=RFC_9106_LOW_MEMORY, converter=_checked_parameters
     )
+    max_cost_factor: int = attrs.field(default=4, validator=_check_factor)
     _hasher: argon2.PasswordHasher = attrs.field(init=False, repr=False, eq=False)
+    _ceiling: tuple[int, int, int] = attrs.field(init=False, repr=False, eq=False)
     _dummy_hash: str = attrs.field(init=False, repr=False, eq=False)
 
     @_hasher.default
     def _build_hasher(self) -> argon2.PasswordHasher:
         return argon2.PasswordHasher.from_parameters(self.parameters)
+
+    @_ceiling.default
+    def _build_ceiling(self) -> tuple[int, int, int]:
+        base, floor = self.parameters, RFC_9106_LOW_MEMORY
+        return (
+            self.max_cost_factor * max(base.memory_cost, floor.memory_cost),
+            self.max_cost_factor * max(base.time_cost, floor.time_cost),
+            self.max_cost_factor * max(base.parallelism, floor.parallelism),
+        )
 
     @_dummy_hash.default
     def _build_dummy_hash(self) -> str:
@@ -482,8 +516,15 @@ class PasswordHasher:
         return self._hasher.hash(normalize_password(password))
 
     def verify(self, password_hash: str, password: str) -> bool:
-        """True if ``password`` matches ``password_hash``; ``False`` on any failure."""
+        """True if ``password`` matches ``password_hash``; ``False`` on any failure.
+
+        A stored hash over the ceiling (see ``max_cost_factor``) is not run:
+        the dummy hash is verified in its place and the answer is ``False``.
+        """
         try:
+            if self._over_ceiling(password_hash):
+                self._hasher.verify(self._dummy_hash, normalize_password(password))
+                return False
             return self._hasher.verify(password_hash, normalize_password(password))
         except (
             argon2.exceptions.VerificationError,
@@ -491,6 +532,22 @@ class PasswordHasher:
             ValueError,  # text that cannot be encoded (a lone surrogate)
         ):
             return False
+
+    def _over_ceiling(self, password_hash: str) -> bool:
+        """True (and logged) if the stored parameters exceed the ceiling; raises if malformed."""
+        if password_hash == self._dummy_hash:
+            return False
+        stored = argon2.extract_parameters(password_hash)
+        found = (stored.memory_cost, stored.time_cost, stored.parallelism)
+        if all(value <= limit for value, limit in zip(found, self._ceiling, strict=True)):
+            return False
+        _log.warning(
+            "stored password hash refused unverified: argon2 parameters m=%d,t=%d,p=%d "
+            "exceed the ceiling m=%d,t=%d,p=%d",
+            *found,
+            *self._ceiling,
+        )
+        return True
 
     def dummy_verify(self, password: str) -> None:
         """Verify ``password`` against a dummy hash of the same cost; the result is discarded."""
