@@ -43,8 +43,10 @@ from provider_identity.passwords import (
     StaticBlocklist,
     _character_classes,
     _fold,
+    _is_common_pattern,
     context_word_keys,
     identifier_keys,
+    normalize_password,
 )
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
@@ -87,6 +89,7 @@ VIOLATION_CODES: Final = frozenset(
         "contains_identifier",
         "contains_context_word",
         "blocklisted",
+        "common_pattern",
         "wrong_type",
     }
 )
@@ -416,6 +419,35 @@ def _blocklisted(
     return st.sampled_from(found)
 
 
+#: Words people dress up to pass composition rules, and how they dress them.
+_PATTERN_WORDS: Final = ("welcome", "summer", "password", "dragon", "sunshine", "qwerty")
+_PATTERN_SUFFIXES: Final = tuple(
+    digits * count + symbols
+    for count in (1, 3, 6, 9)
+    for digits, symbols in (("2024", "!"), ("2024", ""), ("", "!!!!"))
+)
+
+
+def _common_patterns(
+    policy: PasswordPolicy, target: frozenset[str], username: str | None, email: str | None
+) -> st.SearchStrategy[str]:
+    """Common words, re-cased, with years and symbols added, whose violations are ``target``."""
+    if not policy.reject_common_patterns:
+        raise _fail(target, "the policy does not set reject_common_patterns")
+    found = sorted(
+        {
+            variant
+            for word in _PATTERN_WORDS
+            for casing in _casings(word)
+            for suffix in _PATTERN_SUFFIXES
+            if _codes(policy, variant := casing + suffix, username, email) == target
+        }
+    )
+    if not found:
+        raise _fail(target, "no common word with digits and symbols breaks exactly these rules")
+    return st.sampled_from(found)
+
+
 def _too_long(policy: PasswordPolicy) -> st.SearchStrategy[str]:
     longest = policy.max_length
     return st.integers(longest + 1, longest + _LENGTH_SPAN).flatmap(
@@ -437,7 +469,15 @@ def _breaking(
         return _too_long(policy)
     if "blocklisted" in target:
         return _blocklisted(policy, target, username, email)
-    return _assembled(_recipe(policy, target, username, email))
+    if "common_pattern" in target:
+        return _common_patterns(policy, target, username, email)
+    built = _assembled(_recipe(policy, target, username, email))
+    if not policy.reject_common_patterns:
+        return built
+    # Random text is seldom exactly a common word or a keyboard walk; drop those few.
+    return built.filter(
+        lambda password: not _is_common_pattern(normalize_password(password).casefold())
+    )
 
 
 def passwords(
@@ -453,7 +493,8 @@ def passwords(
     Passwords are built, not filtered: the required character classes, then
     filler from every class the rules allow (ASCII and other scripts), with
     any context word or identifier that appears by chance (letter/digit swaps
-    included) broken up. Only an opaque blocklist is checked by filtering.
+    included) broken up. Only an opaque blocklist, and the rare random text
+    that is a common word or a keyboard walk, are checked by filtering.
 
     Args:
         policy: The policy to satisfy or break (the seed's by default).
@@ -467,7 +508,8 @@ def passwords(
     Raises:
         InvalidArgument: the request is impossible (``too_long`` with another
             code, ``missing_digit`` for a policy that does not require digits,
-            ``blocklisted`` without a :class:`StaticBlocklist`, ``wrong_type``...).
+            ``blocklisted`` without a :class:`StaticBlocklist`, ``common_pattern``
+            with a policy that does not reject them, ``wrong_type``...).
 
     Example::
 
