@@ -148,7 +148,11 @@ CONTEXT = [
     "contains_context_word: Must not contain the name of the organisation, the portal or a plan."
 ]
 IDENTIFIER = ["contains_identifier: Must not contain your user name or email address."]
-SEED_SHORT = [ALL_RULES[0], *ALL_RULES[2:]]
+COMMON = [
+    "common_pattern: Must not be a common word, season or keyboard pattern with digits or "
+    "symbols added."
+]
+SEED_SHORT = [ALL_RULES[0], *ALL_RULES[2:], *COMMON]  # "short" is a common password word
 NIST = ("--preset", "nist")
 PHRASE = "correct horse battery staple\n"
 

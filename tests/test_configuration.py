@@ -63,10 +63,11 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
     PasswordPolicy: (dict, {
         "min_length": (int,), "max_length": (int,), "require_lowercase": (bool,),
         "require_uppercase": (bool,), "require_digit": (bool,), "require_symbol": (bool,),
-        "context_words": (str,), "reject_identifiers": (bool,), "blocklist": (type(None),),
+        "context_words": (str,), "reject_identifiers": (bool,), "reject_common_patterns": (bool,),
+        "blocklist": (type(None),),
         "history": (int,),
     }),
-    PasswordHasher: (dict, {"parameters": ()}),
+    PasswordHasher: (dict, {"parameters": (), "max_cost_factor": (int,)}),
     LockoutPolicy: (dict, {"max_failures": (int,), "lock_duration": ()}),
     TokenIssuer: (lambda: {"current": KEY, "clock": CLOCK}, {
         "current": (), "previous": (), "clock": (), "lifetimes": (), "namespace": (str,),

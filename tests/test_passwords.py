@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import operator
 import string
+import subprocess
+import sys
 import unicodedata
 
 import argon2
+import attrs
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from provider_identity import IdentityService, InvalidCredentials, PasswordRejected
 from provider_identity import passwords as passwords_module
+from provider_identity.adapters.memory import MemoryAccountRepository
 from provider_identity.errors import ConfigurationError, FieldError
 from provider_identity.passwords import (
     COMMON_PASSWORDS,
@@ -31,7 +36,10 @@ from tests.helpers import PASSWORD, practitioner
 
 SEED = PasswordPolicy()
 NIST = PasswordPolicy.nist()
-COMPOSITION = PasswordPolicy(context_words=(), reject_identifiers=False)
+#: Only the length and composition rules ("Abcdefghijk" would be an alphabet walk).
+COMPOSITION = PasswordPolicy(
+    context_words=(), reject_identifiers=False, reject_common_patterns=False
+)
 composition_flags = operator.attrgetter(
     "require_lowercase", "require_uppercase", "require_digit", "require_symbol"
 )
@@ -46,7 +54,7 @@ def codes(violations: tuple[Violation, ...]) -> list[str]:
 
 
 def expected_codes(policy: PasswordPolicy, password: str) -> list[str]:
-    """An independent reading of the documented rules (no context words, identifiers, blocklist)."""
+    """An independent reading of the length and composition rules (no words, identifiers, lists)."""
     normal = unicodedata.normalize("NFKC", password)
     if len(password) > 4 * policy.max_length or len(normal) > policy.max_length:
         return ["too_long"]
@@ -81,6 +89,7 @@ composition_policies = st.builds(
     require_symbol=st.booleans(),
     context_words=st.just(()),
     reject_identifiers=st.just(False),
+    reject_common_patterns=st.just(False),
 )
 passwords = st.text(st.one_of(st.characters(), st.sampled_from(TRICKY)), max_size=90)
 
@@ -211,7 +220,7 @@ def test_check_matches_an_independent_oracle(policy: PasswordPolicy, password: s
 )
 def test_character_classes_are_decided_on_the_nfkc_form(password: str, missing: str | None) -> None:
     """Classes follow Unicode categories after NFKC, not str.isdigit()/isupper()."""
-    assert codes(SEED.check(password)) == ([missing] if missing else [])
+    assert codes(COMPOSITION.check(password)) == ([missing] if missing else [])
 
 
 def test_check_reports_every_violation_at_once() -> None:
@@ -412,6 +421,130 @@ def test_normalize_password_is_idempotent_nfkc(password: str) -> None:
     assert normalize_password(once) == once
 
 
+# --- common words, seasons and keyboard walks -------------------------------------------------
+
+#: Passwords built the way people meet composition rules: each is refused as a common pattern.
+DRESSED_UP = [
+    "Welcome2024!",  # word + year + symbol
+    "Summer2025!!",  # season + year
+    "Password123!",
+    "Welcome12345!",
+    "P@ssw0rd2024!",  # swaps
+    "WeLcOmE2024!",
+    "!Welcome2024",  # symbol first
+    "2024Welcome!",  # year first
+    "WelcomeSummer2024!",  # word + season + year
+    "Welcome2024Summer!",
+    "Summer2024Summer!",
+    "January2025!!",
+    "Iloveyou2024!",
+    "Dragon1234567!",
+    "Qwerty12345678!",  # keyboard walks
+    "Asdfghjkl2024!",
+    "1qaz2wsx3edc!Q",
+    "!@#$QWERasdf1",
+    "Zxcvbnm,./123A",
+    "Abcdefghijk1!",  # the alphabet
+]
+#: Passphrases and passwords used across the tests, docs and README: accepted.
+ACCEPTED = [
+    PASSWORD,
+    "Quiet#Meadow-77",
+    "Amber+Kettle-58",
+    "Wrong-Guess-4096",
+    "New-Heron-2032",
+    "Welcome-Heron-2031",  # a common word beside another word
+    "Xyz-Qwerty-Plum-42!",  # a walk inside a passphrase
+    "Dragon!2024xx",  # letters after the digits
+]
+STRIP = string.digits + string.punctuation + " "
+
+
+def shipped_words() -> list[str]:
+    """The words of the shipped list, read independently of the library's loader."""
+    text = importlib.resources.files("provider_identity") / "data" / "common-passwords.txt"
+    return [line for line in text.read_text("utf-8").splitlines() if not line.startswith("#")]
+
+
+@pytest.mark.parametrize("password", DRESSED_UP)
+def test_seed_refuses_a_common_word_dressed_up_to_pass_composition(password: str) -> None:
+    """A common word, season or walk with capitals, a year, digits and a symbol: common_pattern."""
+    assert codes(SEED.check(password)) == ["common_pattern"]
+
+
+def test_seed_refuses_every_built_in_common_password() -> None:
+    """None of the library's own common passwords passes the default (seed) policy."""
+    assert [password for password in COMMON_PASSWORDS if SEED.check(password) == ()] == []
+
+
+@pytest.mark.parametrize("password", ACCEPTED)
+def test_passphrases_that_merely_contain_a_common_word_are_accepted(password: str) -> None:
+    """Only the whole core is compared: a common word beside other words is fine."""
+    assert SEED.check(password) == ()
+    assert NIST.check(password + "xyz") == ()
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_any_listed_word_with_a_year_and_symbols_is_refused(data: st.DataObject) -> None:
+    """Every shipped word, in any case, with a year and symbols added, is a common pattern."""
+    word = data.draw(st.sampled_from([w for w in shipped_words() if w.isascii() and w.isalpha()]))
+    spelled = "".join(data.draw(st.sampled_from([c, c.upper()])) for c in word)
+    year = str(data.draw(st.integers(1900, 2099)))
+    symbols = data.draw(st.text("!@#$%&*?.-_ ", min_size=1, max_size=3))
+    password = data.draw(st.sampled_from([spelled + year + symbols, symbols + year + spelled]))
+    assert "common_pattern" in codes(SEED.check(password))
+    assert "common_pattern" in codes(NIST.check(password))
+
+
+def test_common_patterns_have_their_own_code_message_and_line() -> None:
+    """common_pattern is its own violation, described beside the seed's unchanged lines."""
+    (violation,) = SEED.check("Welcome2024!")
+    assert violation.code == "common_pattern"
+    assert violation.message.startswith("Must not be a common word")
+    assert violation.message != "Must not be a commonly used password."
+    assert violation.message.rstrip(".") in SEED.describe()
+    assert SEED.describe()[:2] == PasswordPolicy(reject_common_patterns=False).describe()[:2]
+
+
+def test_common_patterns_can_be_turned_off() -> None:
+    """reject_common_patterns=False accepts what only that rule refused, and drops its line."""
+    policy = PasswordPolicy(reject_common_patterns=False)
+    assert policy.check("Welcome2024!") == ()
+    assert not any("common word" in line for line in policy.describe())
+
+
+def test_shipped_list_states_its_source_and_licence() -> None:
+    """The package data names Django, its licence and the list's author, and holds base words."""
+    data = importlib.resources.files("provider_identity") / "data"
+    lines = (data / "common-passwords.txt").read_text("utf-8").splitlines()
+    header = " ".join(line for line in lines if line.startswith("#"))
+    for named in ("Django", "Royce Williams", "BSD-3-Clause", "common-passwords.LICENSE"):
+        assert named in header
+    licence = (data / "common-passwords.LICENSE").read_text("utf-8")
+    assert "Redistribution and use in source and binary forms" in licence
+    words = shipped_words()
+    assert len(words) > 5_000
+    assert words == sorted(set(words))
+    for word in words:
+        assert len(word) >= 3
+        assert unicodedata.normalize("NFKC", word).casefold().strip(STRIP) == word
+
+
+def test_the_list_loads_lazily_once_per_process() -> None:
+    """Importing and configuring read no data; the first check reads it, later ones reuse it."""
+    script = (
+        "import provider_identity as p, provider_identity.passwords as m\n"
+        "p.PasswordPolicy(); p.PasswordPolicy.nist(); before = m.common_words.cache_info().misses\n"
+        "p.PasswordPolicy().check('Blue-Heron-2031'); p.PasswordPolicy().check('Welcome2024!')\n"
+        "info = m.common_words.cache_info(); print(before, info.misses, info.hits > 0)\n"
+    )
+    result = subprocess.run(  # noqa: S603  # our own interpreter, a fixed script
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["0", "1", "True"]
+
+
 # --- hashing -------------------------------------------------------------------------------
 
 
@@ -550,3 +683,115 @@ def test_hashes_are_salted(hasher: PasswordHasher) -> None:
     first, second = hasher.hash(PASSWORD), hasher.hash(PASSWORD)
     assert first != second
     assert "$argon2" not in repr(hasher)
+
+
+# --- stored hashes over the parameter ceiling ----------------------------------------------
+
+
+def argon2id_hash(
+    password: str, *, memory_cost: int = 8, time_cost: int = 1, parallelism: int = 1
+) -> str:
+    """A real argon2id hash of ``password`` with the given (cheap to make) parameters."""
+    return argon2.low_level.hash_secret(
+        password.encode(),
+        b"somesaltsomesalt",
+        time_cost=time_cost,
+        memory_cost=memory_cost,
+        parallelism=parallelism,
+        hash_len=16,
+        type=argon2.Type.ID,
+    ).decode()
+
+
+#: The ceiling of a test-only hasher: 4 times the larger of its parameters and RFC 9106 low memory.
+CEILING = {"memory_cost": 4 * 65536, "time_cost": 4 * 3, "parallelism": 4 * 4}
+
+
+def test_stored_hash_at_the_ceiling_still_verifies(hasher: PasswordHasher) -> None:
+    """A stored hash whose time cost is exactly the ceiling verifies the right password."""
+    assert hasher.verify(argon2id_hash(PASSWORD, time_cost=CEILING["time_cost"]), PASSWORD)
+
+
+@pytest.mark.parametrize("dimension", ["time_cost", "parallelism"])
+def test_stored_hash_over_the_ceiling_is_refused(hasher: PasswordHasher, dimension: str) -> None:
+    """One step over the ceiling in any dimension: even the right password is refused."""
+    changes = {dimension: CEILING[dimension] + 1}
+    if dimension == "parallelism":
+        changes["memory_cost"] = 8 * changes[dimension]  # argon2 needs 8 KiB per lane
+    assert not hasher.verify(argon2id_hash(PASSWORD, **changes), PASSWORD)
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    ["m=8,t=4294967295,p=1", "m=4194304,t=3,p=4", "m=4294967295,t=1,p=1", "m=65536,t=3,p=16777215"],
+)
+def test_absurd_stored_parameters_fail_closed_at_the_cost_of_one_dummy_verification(
+    hasher: PasswordHasher, parameters: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Absurd stored parameters are never run: one verification with the hasher's own instead."""
+    verified: list[argon2.Parameters] = []
+    real_verify = argon2.PasswordHasher.verify
+
+    def spy(self: argon2.PasswordHasher, stored: str, password: str) -> bool:
+        verified.append(argon2.extract_parameters(stored))
+        return real_verify(self, stored, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", spy)
+    stored = f"$argon2id$v=19${parameters}$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaA"
+    assert hasher.verify(stored, PASSWORD) is False
+    assert [(p.memory_cost, p.time_cost, p.parallelism) for p in verified] == [
+        (hasher.parameters.memory_cost, hasher.parameters.time_cost, hasher.parameters.parallelism)
+    ]
+
+
+def test_refusal_is_logged_with_parameters_never_the_hash(
+    hasher: PasswordHasher, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The refusal is a warning naming the stored and allowed parameters, without salt or hash."""
+    stored = argon2id_hash(PASSWORD, time_cost=13)
+    with caplog.at_level("WARNING", logger="provider_identity.passwords"):
+        assert not hasher.verify(stored, PASSWORD)
+    (record,) = caplog.records
+    assert "t=13" in record.getMessage()
+    assert "t=12" in record.getMessage()  # the ceiling
+    salt, digest = stored.split("$")[-2:]
+    assert salt not in record.getMessage()
+    assert digest not in record.getMessage()
+    assert stored not in repr(record.__dict__)
+
+
+def test_ceiling_follows_the_configured_parameters() -> None:
+    """max_cost_factor scales the larger of the configured parameters and RFC 9106 low memory."""
+    stronger = dataclasses.replace(OWASP_MINIMUM, time_cost=5)
+    exact = PasswordHasher(parameters=stronger, max_cost_factor=1)
+    assert exact.verify(argon2id_hash(PASSWORD, time_cost=5), PASSWORD)
+    assert not exact.verify(argon2id_hash(PASSWORD, time_cost=6), PASSWORD)
+    floor = PasswordHasher(parameters=OWASP_MINIMUM, max_cost_factor=1)
+    assert floor.verify(
+        argon2id_hash(PASSWORD, time_cost=3, parallelism=4, memory_cost=32), PASSWORD
+    )
+    assert not floor.verify(argon2id_hash(PASSWORD, parallelism=5, memory_cost=40), PASSWORD)
+
+
+@pytest.mark.parametrize("factor", [0, -1])
+def test_ceiling_factor_below_one_is_refused(factor: int) -> None:
+    """A ceiling below the configured parameters would refuse every hash: refused."""
+    with pytest.raises(ConfigurationError):
+        PasswordHasher(parameters=TEST_ONLY_CHEAPEST, max_cost_factor=factor)
+
+
+def test_login_against_an_over_ceiling_hash_is_a_wrong_password(
+    service: IdentityService,
+    active_account: str,
+    accounts: MemoryAccountRepository,
+) -> None:
+    """Login against an over-ceiling hash: InvalidCredentials, counted as a wrong password."""
+    account = accounts.get(active_account)
+    assert account is not None
+    accounts.replace(
+        attrs.evolve(account, password_hash=argon2id_hash(PASSWORD, time_cost=13)),
+        expected_version=account.credential_version,
+    )
+    with pytest.raises(InvalidCredentials):
+        service.login("jdoe", PASSWORD)
+    assert service.lockout_status("jdoe").failures == 1

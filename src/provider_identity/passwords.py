@@ -4,7 +4,9 @@ The seed asks for "a minimum of 12 characters" with "one lowercase letter, one
 uppercase letter, one digit and one non-alphanumeric character". NIST SP
 800-63B rev 4 advises against such composition rules; :meth:`PasswordPolicy.nist`
 is the preset that follows it instead (15+ characters, no composition rules,
-blocklist and context words).
+blocklist and context words). Both also refuse common words, seasons and
+keyboard walks dressed up with capitals, years, digits and symbols
+(``Welcome2024!``), since that is how people meet composition rules.
 
 Passwords are never truncated, trimmed or case-changed. They are NFKC-normalised
 before checking and before hashing (and so on both set and verify), after an
@@ -14,6 +16,11 @@ normalisation nor a hash.
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
+import itertools
+import logging
+import operator
 import string
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -39,6 +46,7 @@ __all__ = [
     "StaticBlocklist",
     "Violation",
     "common_passwords",
+    "common_words",
     "context_word_keys",
     "identifier_keys",
     "normalize_password",
@@ -214,6 +222,101 @@ def common_passwords() -> StaticBlocklist:
     return StaticBlocklist(COMMON_PASSWORDS)
 
 
+#: Stripped from both ends of a password before it is compared with common
+#: words: the digits, years and symbols people add to pass composition rules.
+_PADDING: Final = string.digits + string.punctuation + " "
+
+#: Added to a word like a year is ("WelcomeSummer2024!"); also common words themselves.
+_SEASONS: Final = ("spring", "summer", "autumn", "fall", "winter")
+
+#: Rows and columns of a US keyboard (shifted too) and the alphabet: a walk
+#: steps from a key to its neighbour on one of these lines, either way.
+_KEYBOARD_LINES: Final = (
+    "`1234567890-=",
+    "~!@#$%^&*()_+",
+    "qwertyuiop[]\\",
+    "qwertyuiop{}|",
+    "asdfghjkl;'",
+    'asdfghjkl:"',
+    "zxcvbnm,./",
+    "zxcvbnm<>?",
+    *("1qaz", "2wsx", "3edc", "4rfv", "5tgb", "6yhn", "7ujm", "8ik,", "9ol.", "0p;/"),
+    *("!qaz", "@wsx", "#edc", "$rfv", "%tgb", "^yhn", "&ujm", "*ik<", "(ol>", ")p:?"),
+    string.ascii_lowercase,
+)
+_STEPS: Final = frozenset(
+    pair for line in _KEYBOARD_LINES for a, b in itertools.pairwise(line) for pair in (a + b, b + a)
+)
+#: Three keys in a row, each a neighbour of the one before: how every walk's first run starts.
+_TRIPLES: Final = frozenset(ab + bc[1] for ab in _STEPS for bc in _STEPS if ab[1] == bc[0])
+#: A walk covers all but this many characters of a password's core with runs
+#: of 3+ neighbouring keys, and at least :data:`_WALK_COVERED` of them.
+_WALK_SLACK: Final = 2
+_WALK_COVERED: Final = 4
+
+
+def _base_word(password: str) -> str:
+    """The core a common word is looked for in: NFKC, case folded, padding stripped."""
+    return normalize_password(password).casefold().strip(_PADDING)
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """The built-in common words and seasons, folded as passwords are.
+
+    About 10,000 base words from Django's list of the 20,000 most common
+    passwords (``data/common-passwords.txt``, BSD-3-Clause), read on first
+    use, once per process.
+    """
+    path = importlib.resources.files(__package__).joinpath("data", "common-passwords.txt")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(_fold(word) for word in (*lines, *_SEASONS) if word and word[0] != "#")
+
+
+def _is_keyboard_walk(text: str) -> bool:
+    size = len(text)
+    if size < _WALK_COVERED:
+        return False
+    covered = run = 0
+    for pair in [*map(operator.add, text, text[1:]), ""]:
+        if pair in _STEPS:
+            run += 1
+            continue
+        if run >= 2:
+            covered += run + 1
+        run = 0
+    return covered >= _WALK_COVERED and size - covered <= _WALK_SLACK
+
+
+def _is_common_pattern(lowered: str, folded: str | None = None) -> bool:
+    """A common word or season with years, digits and symbols around it, or a keyboard walk.
+
+    ``lowered`` is the NFKC, case-folded password; ``folded`` the same with
+    letter/digit swaps applied, if already at hand (swaps map one character
+    to one, so its slice is the folded core).
+    """
+    head = lowered.lstrip(_PADDING)
+    base = head.rstrip(_PADDING)
+    if not base:
+        return False
+    start = len(lowered) - len(head)
+    core = base.translate(_SWAPS) if folded is None else folded[start : start + len(base)]
+    words = common_words()
+    # A walk leaves out at most _WALK_SLACK keys, so a run of 3 starts at index 0, 1 or 2.
+    if core in words or (
+        (base[:3] in _TRIPLES or base[1:4] in _TRIPLES or base[2:5] in _TRIPLES)
+        and _is_keyboard_walk(base)
+    ):
+        return True
+    while base.startswith(_SEASONS) or base.endswith(_SEASONS):
+        season = next(s for s in _SEASONS if base.startswith(s) or base.endswith(s))
+        cut = base[len(season) :] if base.startswith(season) else base[: -len(season)]
+        base = cut.strip(_PADDING)
+        if not base or base.translate(_SWAPS) in words or _is_keyboard_walk(base):
+            return True
+    return False
+
+
 _WRONG_TYPE = Violation("wrong_type", "Password must be text.")
 _CONTROL = Violation("control_character", "Must not contain control characters.")
 _IDENTIFIER = Violation("contains_identifier", "Must not contain your user name or email address.")
@@ -221,6 +324,10 @@ _CONTEXT_WORD = Violation(
     "contains_context_word", "Must not contain the name of the organisation, the portal or a plan."
 )
 _BLOCKLISTED = Violation("blocklisted", "Must not be a commonly used password.")
+_COMMON_PATTERN = Violation(
+    "common_pattern",
+    "Must not be a common word, season or keyboard pattern with digits or symbols added.",
+)
 
 
 @attrs.frozen
@@ -284,6 +391,11 @@ class PasswordPolicy:
         reject_identifiers: Refuse passwords containing the username or the
             email's local part.
         blocklist: Refuse passwords the blocklist holds (whole-password match).
+        reject_common_patterns: Refuse a common word (:func:`common_words`)
+            or season, whatever its case and letter/digit swaps, with digits,
+            years and symbols added before or after it ("Welcome2024!",
+            "WelcomeSummer2024!", "P@ssw0rd123"), and keyboard walks
+            ("Qwerty12345678!", "1qaz2wsx3edc!Q").
         history: How many previous passwords a change may not reuse (0: none).
     """
 
@@ -302,6 +414,7 @@ class PasswordPolicy:
     blocklist: PasswordBlocklist | None = attrs.field(
         default=None, validator=_checks.optional(_checks.implements("is_blocked"))
     )
+    reject_common_patterns: bool = attrs.field(default=True, validator=_FLAG)
     history: int = attrs.field(default=5, validator=_checks.integer(minimum=0))
     _rules: _Rules = attrs.field(init=False, repr=False, eq=False)
 
@@ -394,8 +507,9 @@ class PasswordPolicy:
         if "control" in classes:
             violations.append(_CONTROL)
         violations += [violation for name, violation in rules.classes if name not in classes]
+        lowered, folded = password.casefold(), None
         if self.reject_identifiers or rules.words:
-            folded = _fold(password)
+            folded = lowered.translate(_SWAPS)
             if self.reject_identifiers and any(
                 key in folded for key in _identifier_keys(username, email)
             ):
@@ -404,6 +518,8 @@ class PasswordPolicy:
                 violations.append(_CONTEXT_WORD)
         if self.blocklist is not None and self.blocklist.is_blocked(password):
             violations.append(_BLOCKLISTED)
+        if self.reject_common_patterns and _is_common_pattern(lowered, folded):
+            violations.append(_COMMON_PATTERN)
         return tuple(violations)
 
     def validate(
@@ -439,6 +555,10 @@ class PasswordPolicy:
             lines.append("Must not contain " + ", ".join(self.context_words))
         if self.blocklist is not None:
             lines.append("Must not be a commonly used password")
+        if self.reject_common_patterns:
+            lines.append(
+                "Must not be a common word, season or keyboard pattern with digits or symbols added"
+            )
         if self.history:
             lines.append(f"Must not be one of your last {self.history} passwords")
         return tuple(lines)
@@ -484,6 +604,14 @@ def _checked_parameters(value: argon2.Parameters) -> argon2.Parameters:
     return value
 
 
+def _check_factor(instance: PasswordHasher, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise ConfigurationError("max_cost_factor must be at least 1.")
+
+
+_log = logging.getLogger(__name__)
+
+
 @attrs.frozen(kw_only=True)
 class PasswordHasher:
     """argon2id hashing through argon2-cffi.
@@ -492,19 +620,44 @@ class PasswordHasher:
     give ``False``. ``dummy_verify`` spends exactly the time a real
     verification costs, for paths that must not reveal whether an account exists.
 
+    A stored hash carries its own argon2 parameters, so whoever can write to
+    the account store could make each login cost minutes and gigabytes
+    (``m=4194304`` or ``t=4294967295``). ``verify`` therefore refuses a stored
+    hash whose memory, time or parallelism exceeds the ceiling: it logs a
+    warning naming the parameters (never the hash), verifies against the dummy
+    hash instead, so the attempt costs one ordinary verification, and returns
+    ``False``, as for a wrong password.
+
     Attributes:
-        parameters: argon2 parameters; RFC 9106 low-memory by default.
+        parameters: argon2 parameters; RFC 9106 low memory by default.
+        max_cost_factor: The ceiling, as a multiple of the larger of
+            ``parameters`` and RFC 9106 low memory, taken for memory, time and
+            parallelism each (4 by default: with the default parameters, at
+            most 256 MiB, t=12, p=16). The RFC 9106 floor keeps a test suite's
+            cheap hasher able to verify real hashes. Raise it while hashes made
+            with much stronger parameters than the current ones remain stored.
     """
 
     parameters: argon2.Parameters = attrs.field(
         default=RFC_9106_LOW_MEMORY, converter=_checked_parameters
     )
+    max_cost_factor: int = attrs.field(default=4, validator=_check_factor)
     _hasher: argon2.PasswordHasher = attrs.field(init=False, repr=False, eq=False)
+    _ceiling: tuple[int, int, int] = attrs.field(init=False, repr=False, eq=False)
     _dummy_hash: str = attrs.field(init=False, repr=False, eq=False)
 
     @_hasher.default
     def _build_hasher(self) -> argon2.PasswordHasher:
         return argon2.PasswordHasher.from_parameters(self.parameters)
+
+    @_ceiling.default
+    def _build_ceiling(self) -> tuple[int, int, int]:
+        base, floor = self.parameters, RFC_9106_LOW_MEMORY
+        return (
+            self.max_cost_factor * max(base.memory_cost, floor.memory_cost),
+            self.max_cost_factor * max(base.time_cost, floor.time_cost),
+            self.max_cost_factor * max(base.parallelism, floor.parallelism),
+        )
 
     @_dummy_hash.default
     def _build_dummy_hash(self) -> str:
@@ -515,8 +668,15 @@ class PasswordHasher:
         return self._hasher.hash(normalize_password(password))
 
     def verify(self, password_hash: str, password: str) -> bool:
-        """True if ``password`` matches ``password_hash``; ``False`` on any failure."""
+        """True if ``password`` matches ``password_hash``; ``False`` on any failure.
+
+        A stored hash over the ceiling (see ``max_cost_factor``) is not run:
+        the dummy hash is verified in its place and the answer is ``False``.
+        """
         try:
+            if self._over_ceiling(password_hash):
+                self._hasher.verify(self._dummy_hash, normalize_password(password))
+                return False
             return self._hasher.verify(password_hash, normalize_password(password))
         except (
             argon2.exceptions.VerificationError,
@@ -524,6 +684,22 @@ class PasswordHasher:
             ValueError,  # text that cannot be encoded (a lone surrogate)
         ):
             return False
+
+    def _over_ceiling(self, password_hash: str) -> bool:
+        """True (and logged) if the stored parameters exceed the ceiling; raises if malformed."""
+        if password_hash == self._dummy_hash:
+            return False
+        stored = argon2.extract_parameters(password_hash)
+        found = (stored.memory_cost, stored.time_cost, stored.parallelism)
+        if all(value <= limit for value, limit in zip(found, self._ceiling, strict=True)):
+            return False
+        _log.warning(
+            "stored password hash refused unverified: argon2 parameters m=%d,t=%d,p=%d "
+            "exceed the ceiling m=%d,t=%d,p=%d",
+            *found,
+            *self._ceiling,
+        )
+        return True
 
     def dummy_verify(self, password: str) -> None:
         """Verify ``password`` against a dummy hash of the same cost; the result is discarded."""

@@ -41,6 +41,7 @@ VIOLATION_CODES: Final = frozenset(
         "contains_identifier",
         "contains_context_word",
         "blocklisted",
+        "common_pattern",
         "wrong_type",
     }
 )
@@ -106,7 +107,11 @@ _LENGTH_SPAN: Final = 128
 #: Reads a single character's class off the public rules: with every class
 #: required and nothing else checked, the class present is the one not missing.
 _CLASSIFIER: Final = PasswordPolicy(
-    min_length=1, context_words=(), reject_identifiers=False, blocklist=None
+    min_length=1,
+    context_words=(),
+    reject_identifiers=False,
+    blocklist=None,
+    reject_common_patterns=False,
 )
 
 
@@ -386,6 +391,35 @@ def _blocklisted(
     return st.sampled_from(found)
 
 
+#: Words people dress up to pass composition rules, and how they dress them.
+_PATTERN_WORDS: Final = ("welcome", "summer", "password", "dragon", "sunshine", "qwerty")
+_PATTERN_SUFFIXES: Final = tuple(
+    digits * count + symbols
+    for count in (1, 3, 6, 9)
+    for digits, symbols in (("2024", "!"), ("2024", ""), ("", "!!!!"))
+)
+
+
+def _common_patterns(
+    policy: PasswordPolicy, target: frozenset[str], username: str | None, email: str | None
+) -> st.SearchStrategy[str]:
+    """Common words, re-cased, with years and symbols added, whose violations are ``target``."""
+    if not policy.reject_common_patterns:
+        raise _fail(target, "the policy does not set reject_common_patterns")
+    found = sorted(
+        {
+            variant
+            for word in _PATTERN_WORDS
+            for casing in _casings(word)
+            for suffix in _PATTERN_SUFFIXES
+            if _codes(policy, variant := casing + suffix, username, email) == target
+        }
+    )
+    if not found:
+        raise _fail(target, "no common word with digits and symbols breaks exactly these rules")
+    return st.sampled_from(found)
+
+
 def _too_long(policy: PasswordPolicy) -> st.SearchStrategy[str]:
     longest = policy.max_length
     return st.integers(longest + 1, longest + _LENGTH_SPAN).flatmap(
@@ -407,6 +441,8 @@ def _breaking(
         return _too_long(policy)
     if "blocklisted" in target:
         return _blocklisted(policy, target, username, email)
+    if "common_pattern" in target:
+        return _common_patterns(policy, target, username, email)
     return _assembled(_recipe(policy, target, username, email))
 
 
@@ -423,7 +459,8 @@ def passwords(
     Passwords are built, not filtered: the required character classes, then
     filler from every class the rules allow (ASCII and other scripts), with
     any context word or identifier that appears by chance (letter/digit swaps
-    included) broken up. Only an opaque blocklist is checked by filtering.
+    included) broken up. Only an opaque blocklist, and the rare random text
+    that is a common word or a keyboard walk, are checked by filtering.
 
     Args:
         policy: The policy to satisfy or break (the seed's by default).
@@ -437,7 +474,8 @@ def passwords(
     Raises:
         InvalidArgument: the request is impossible (``too_long`` with another
             code, ``missing_digit`` for a policy that does not require digits,
-            ``blocklisted`` without a :class:`StaticBlocklist`, ``wrong_type``...).
+            ``blocklisted`` without a :class:`StaticBlocklist`, ``common_pattern``
+            with a policy that does not reject them, ``wrong_type``...).
 
     Example::
 
@@ -454,7 +492,8 @@ def passwords(
     if not valid and not target:
         raise InvalidArgument("passwords(): valid=False needs at least one violating code")
     strategy = _breaking(policy, target, username, email)
-    # A safety net for what cannot be built: an opaque blocklist's entries.
+    # A safety net for what cannot be built: an opaque blocklist's entries, and
+    # the rare random text that is a common word or a keyboard walk.
     return strategy.filter(lambda password: _codes(policy, password, username, email) == target)
 
 
