@@ -795,3 +795,24 @@ def test_login_against_an_over_ceiling_hash_is_a_wrong_password(
     with pytest.raises(InvalidCredentials):
         service.login("jdoe", PASSWORD)
     assert service.lockout_status("jdoe").failures == 1
+
+
+def test_a_hasher_costs_no_hash_to_build_and_one_dummy_hash_per_parameter_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Construction hashes nothing; the dummy hash is made once, shared by equal hashers."""
+    made: list[int] = []
+    real_hash = argon2.PasswordHasher.hash
+
+    def counting_hash(self: argon2.PasswordHasher, password: str | bytes, **kw: object) -> str:
+        made.append(self.memory_cost)
+        return real_hash(self, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "hash", counting_hash)
+    # A parameter set no other test uses, so no dummy hash of it exists yet.
+    unique = dataclasses.replace(OWASP_MINIMUM, memory_cost=OWASP_MINIMUM.memory_cost + 7)
+    hashers = [PasswordHasher(parameters=unique) for _ in range(50)]
+    assert made == []
+    for hasher in hashers:
+        hasher.dummy_verify("anything")
+    assert made == [unique.memory_cost]

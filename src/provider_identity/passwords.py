@@ -16,6 +16,7 @@ normalisation nor a hash.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import itertools
@@ -585,7 +586,7 @@ TEST_ONLY_CHEAPEST: Final = argon2.profiles.CHEAPEST
 
 def _checked_parameters(value: argon2.Parameters) -> argon2.Parameters:
     # A converter, not a validator: it runs before the hasher is built and
-    # the dummy hash is computed, so weak parameters never cost a hash.
+    # anything hashes, so weak parameters never cost a hash.
     if value is TEST_ONLY_CHEAPEST:
         return value
     if not isinstance(value, argon2.Parameters):
@@ -612,6 +613,18 @@ def _check_factor(instance: PasswordHasher, attribute: attrs.Attribute[int], val
 _log = logging.getLogger(__name__)
 
 
+def _dummy_hash_for(parameters: argon2.Parameters) -> str:
+    """The dummy hash of one parameter set: made on first use, once per process."""
+    # argon2.Parameters is an unhashable dataclass: cache on its field values.
+    return _dummy_hash_of(*dataclasses.astuple(parameters))
+
+
+@functools.cache
+def _dummy_hash_of(*fields: object) -> str:
+    parameters = argon2.Parameters(*fields)  # type: ignore[arg-type]  # astuple's own order
+    return argon2.PasswordHasher.from_parameters(parameters).hash("provider-identity dummy")
+
+
 @attrs.frozen(kw_only=True)
 class PasswordHasher:
     """argon2id hashing through argon2-cffi.
@@ -627,6 +640,9 @@ class PasswordHasher:
     warning naming the parameters (never the hash), verifies against the dummy
     hash instead, so the attempt costs one ordinary verification, and returns
     ``False``, as for a wrong password.
+
+    Building one is cheap: the dummy hash is made on first use, once per
+    parameter set and process, not per instance.
 
     Attributes:
         parameters: argon2 parameters; RFC 9106 low memory by default.
@@ -644,7 +660,6 @@ class PasswordHasher:
     max_cost_factor: int = attrs.field(default=4, validator=_check_factor)
     _hasher: argon2.PasswordHasher = attrs.field(init=False, repr=False, eq=False)
     _ceiling: tuple[int, int, int] = attrs.field(init=False, repr=False, eq=False)
-    _dummy_hash: str = attrs.field(init=False, repr=False, eq=False)
 
     @_hasher.default
     def _build_hasher(self) -> argon2.PasswordHasher:
@@ -659,9 +674,9 @@ class PasswordHasher:
             self.max_cost_factor * max(base.parallelism, floor.parallelism),
         )
 
-    @_dummy_hash.default
-    def _build_dummy_hash(self) -> str:
-        return self._hasher.hash("provider-identity dummy password")
+    @property
+    def _dummy_hash(self) -> str:
+        return _dummy_hash_for(self.parameters)
 
     def hash(self, password: str) -> str:
         """Hash an (NFKC-normalised) password."""
