@@ -16,7 +16,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from provider_identity import IdentityService, InvalidCredentials, PasswordRejected
+from provider_identity import (
+    NIST_POLICY,
+    SEED_POLICY,
+    IdentityService,
+    InvalidCredentials,
+    PasswordRejected,
+)
 from provider_identity import passwords as passwords_module
 from provider_identity.adapters.memory import MemoryAccountRepository
 from provider_identity.errors import ConfigurationError, FieldError
@@ -35,7 +41,7 @@ from provider_identity.passwords import (
 from tests.helpers import PASSWORD, practitioner
 
 SEED = PasswordPolicy()
-NIST = PasswordPolicy.nist()
+NIST = NIST_POLICY
 #: Only the length and composition rules ("Abcdefghijk" would be an alphabet walk).
 COMPOSITION = PasswordPolicy(
     context_words=(), reject_identifiers=False, reject_common_patterns=False
@@ -110,7 +116,7 @@ def swapped(draw: st.DrawFn, word: str) -> str:
 
 def test_seed_defaults() -> None:
     """The default policy is the seed's: 12+ characters, all four classes, max 128."""
-    assert PasswordPolicy.seed() == SEED
+    assert SEED_POLICY == SEED
     assert (SEED.min_length, SEED.max_length) == (12, 128)
     assert composition_flags(SEED) == (True, True, True, True)
     assert SEED.context_words == DEFAULT_CONTEXT_WORDS
@@ -146,8 +152,10 @@ def test_nist_preset() -> None:
 
 
 def test_nist_preset_accepts_changes_and_a_blocklist() -> None:
-    """PasswordPolicy.nist(min_length=16, blocklist=...) overrides the preset."""
-    policy = PasswordPolicy.nist(min_length=16, blocklist=StaticBlocklist(["tangerine-orbit-42"]))
+    """attrs.evolve(NIST_POLICY, min_length=16, blocklist=...) overrides the preset."""
+    policy = attrs.evolve(
+        NIST_POLICY, min_length=16, blocklist=StaticBlocklist(["tangerine-orbit-42"])
+    )
     assert policy.min_length == 16
     assert codes(policy.check("Tangerine-Orbit-42")) == ["blocklisted"]
     assert policy.check("Password123456!x") == ()
@@ -535,7 +543,7 @@ def test_the_list_loads_lazily_once_per_process() -> None:
     """Importing and configuring read no data; the first check reads it, later ones reuse it."""
     script = (
         "import provider_identity as p, provider_identity.passwords as m\n"
-        "p.PasswordPolicy(); p.PasswordPolicy.nist(); before = m.common_words.cache_info().misses\n"
+        "p.PasswordPolicy(); p.NIST_POLICY; before = m.common_words.cache_info().misses\n"
         "p.PasswordPolicy().check('Blue-Heron-2031'); p.PasswordPolicy().check('Welcome2024!')\n"
         "info = m.common_words.cache_info(); print(before, info.misses, info.hits > 0)\n"
     )

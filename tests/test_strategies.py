@@ -25,7 +25,7 @@ from provider_identity import (
     suggest_provider_type,
 )
 from provider_identity._fields import FieldErrors
-from provider_identity.passwords import StaticBlocklist, common_passwords
+from provider_identity.passwords import NIST_POLICY, StaticBlocklist, common_passwords
 from provider_identity.providers import (
     ProviderRecord,
     normalize_npi,
@@ -251,7 +251,7 @@ BLOCKLIST_ONLY = PasswordPolicy(blocklist=common_passwords(), reject_common_patt
 @pytest.mark.parametrize(
     ("policy", "target"),
     [
-        (PasswordPolicy.nist(), {"blocklisted"}),
+        (NIST_POLICY, {"blocklisted"}),
         (BLOCKLIST_ONLY, {"blocklisted"}),
         (BLOCKLIST_ONLY, {"blocklisted", "missing_symbol"}),
         (BLOCKLIST_ONLY, {"blocklisted", "missing_uppercase"}),
@@ -275,7 +275,7 @@ OPAQUE = PasswordPolicy(blocklist=type("Opaque", (), {"is_blocked": lambda self,
     ("policy", "kwargs", "message"),
     [
         (SEED, {"violating": {"too_long", "too_short"}}, "too_long is always reported alone"),
-        (PasswordPolicy.nist(), {"violating": {"missing_digit"}}, "require_digit"),
+        (NIST_POLICY, {"violating": {"missing_digit"}}, "require_digit"),
         (PasswordPolicy(min_length=1), {"violating": {"too_short"}}, "at most 0 are allowed"),
         (SEED, {"violating": {"contains_identifier"}}, "username= or email="),
         (
@@ -291,7 +291,7 @@ OPAQUE = PasswordPolicy(blocklist=type("Opaque", (), {"is_blocked": lambda self,
         ),
         (SEED, {"violating": {"blocklisted"}}, "StaticBlocklist"),
         (OPAQUE, {"violating": {"blocklisted"}}, "StaticBlocklist"),
-        (PasswordPolicy.nist(), {"violating": {"blocklisted", "too_long"}}, "alone"),
+        (NIST_POLICY, {"violating": {"blocklisted", "too_long"}}, "alone"),
         (SEED, {"violating": {"wrong_type"}}, "makes text"),
         (SEED, {"violating": {"too_weak"}}, "unknown codes"),
         (SEED, {"valid": True, "violating": {"too_short"}}, "needs valid=False"),

@@ -21,7 +21,7 @@ from provider_identity import (
     TokenExpired,
     TokenIssuer,
 )
-from provider_identity.passwords import TEST_ONLY_CHEAPEST
+from provider_identity.passwords import NIST_POLICY, TEST_ONLY_CHEAPEST
 from provider_identity.testing import (
     ManualClock,
     MemoryAccountRepository,
@@ -200,7 +200,7 @@ def test_the_factory_overrides_policy_lockout_and_branding(
 ) -> None:
     """Any IdentityService field can be replaced; the rest stay on the fixtures."""
     service = identity_service_factory(
-        password_policy=PasswordPolicy.nist(),
+        password_policy=NIST_POLICY,
         lockout_policy=LockoutPolicy(max_failures=2),
         branding=Branding(activation_url="https://portal.example.net/go?token={token}"),
     )

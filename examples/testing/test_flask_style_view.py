@@ -19,7 +19,7 @@ from portal_views import (
     reset_password_view,
 )
 
-from provider_identity import Branding, IdentityService, LockoutPolicy, PasswordPolicy
+from provider_identity import NIST_POLICY, Branding, IdentityService, LockoutPolicy
 from provider_identity.testing import ManualClock, RecordingMailer
 from provider_identity.testing.pytest_plugin import IdentityServiceFactory
 
@@ -114,7 +114,7 @@ def test_your_own_settings_through_the_factory(
 ) -> None:
     """Build the service with your production settings: policy, lockout, branding."""
     service = identity_service_factory(
-        password_policy=PasswordPolicy.nist(),
+        password_policy=NIST_POLICY,
         lockout_policy=LockoutPolicy(max_failures=3),
         branding=Branding(activation_url="https://portal.example.net/activate/?token={token}"),
     )

@@ -48,7 +48,9 @@ from provider_identity.events import Action, AuditEvent, LoggingEventSink
 from provider_identity.lockout import LockoutPolicy, LockoutState, LockoutStatus, LockoutTracker
 from provider_identity.mail import Branding, MessageKind, Templates
 from provider_identity.passwords import (
+    NIST_POLICY,
     RFC_9106_LOW_MEMORY,
+    SEED_POLICY,
     TEST_ONLY_CHEAPEST,
     PasswordHasher,
     PasswordPolicy,
@@ -85,7 +87,9 @@ __all__ = [
     "DEFAULT_HELP_LINES",
     "DEFAULT_QUESTIONS",
     "GROUP_ELIGIBLE_CATEGORIES",
+    "NIST_POLICY",
     "RFC_9106_LOW_MEMORY",
+    "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
     "Account",
     "AccountLocked",

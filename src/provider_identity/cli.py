@@ -32,7 +32,7 @@ from provider_identity.adapters.outbox import FileOutboxMailer
 from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity
 from provider_identity.errors import IdentityError, InvalidInput
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
-from provider_identity.passwords import PasswordHasher, PasswordPolicy
+from provider_identity.passwords import NIST_POLICY, SEED_POLICY, PasswordHasher
 from provider_identity.ports import Mailer
 from provider_identity.roster import DEFAULT_BATCH_SIZE, EXAMPLE_ROSTER
 from provider_identity.testing import cheapest_hasher, sample_records
@@ -196,7 +196,7 @@ def _demo_mailer(args: argparse.Namespace) -> Mailer | None:
 
 
 def _check_password(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
-    policy = PasswordPolicy.nist() if args.preset == "nist" else PasswordPolicy.seed()
+    policy = NIST_POLICY if args.preset == "nist" else SEED_POLICY
     if stdin.isatty():
         password = getpass.getpass("Password: ")
     else:

@@ -39,8 +39,10 @@ from provider_identity.ports import PasswordBlocklist
 __all__ = [
     "COMMON_PASSWORDS",
     "DEFAULT_CONTEXT_WORDS",
+    "NIST_POLICY",
     "OWASP_MINIMUM",
     "RFC_9106_LOW_MEMORY",
+    "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
     "PasswordHasher",
     "PasswordPolicy",
@@ -442,45 +444,6 @@ class PasswordPolicy:
         if self.min_length > self.max_length:
             raise ConfigurationError("min_length may not exceed max_length.")
 
-    @classmethod
-    def _with(cls, changes: dict[str, object]) -> PasswordPolicy:
-        unknown = sorted(set(changes) - {field.alias for field in attrs.fields(cls) if field.init})
-        if unknown:
-            raise ConfigurationError(f"PasswordPolicy has no field {', '.join(unknown)}.")
-        return cls(**changes)  # type: ignore[arg-type]  # the validators check each field
-
-    @classmethod
-    def seed(cls, **changes: object) -> PasswordPolicy:
-        """The seed's policy: 12+ characters, lower, upper, digit, non-alphanumeric.
-
-        Raises:
-            ConfigurationError: a change names no field, or has a wrong type or value.
-        """
-        return cls._with(changes)
-
-    @classmethod
-    def nist(
-        cls, *, blocklist: PasswordBlocklist | None = None, **changes: object
-    ) -> PasswordPolicy:
-        """NIST SP 800-63B rev 4: 15+ characters, no composition rules, blocklist, context words.
-
-        Without an explicit ``blocklist`` the small built-in list of common
-        passwords is used; plug a larger corpus in production. Any field can be
-        changed: ``PasswordPolicy.nist(min_length=16)``.
-
-        Raises:
-            ConfigurationError: a change names no field, or has a wrong type or value.
-        """
-        preset: dict[str, object] = {
-            "min_length": 15,
-            "require_lowercase": False,
-            "require_uppercase": False,
-            "require_digit": False,
-            "require_symbol": False,
-            "blocklist": blocklist if blocklist is not None else common_passwords(),
-        }
-        return cls._with(preset | changes)
-
     def check(
         self, password: object, *, username: str | None = None, email: str | None = None
     ) -> tuple[Violation, ...]:
@@ -609,6 +572,23 @@ def _check_factor(instance: PasswordHasher, attribute: attrs.Attribute[int], val
     if value < 1:
         raise ConfigurationError("max_cost_factor must be at least 1.")
 
+
+#: The seed's policy: 12+ characters, one lowercase, one uppercase, one digit,
+#: one non-alphanumeric (and the library's extra rules). The default; derive a
+#: variant with ``attrs.evolve(SEED_POLICY, history=10)``, which mypy checks.
+SEED_POLICY: Final = PasswordPolicy()
+
+#: NIST SP 800-63B rev 4: 15+ characters, no composition rules, the small
+#: built-in blocklist, context words. Plug a larger corpus in production:
+#: ``attrs.evolve(NIST_POLICY, blocklist=my_blocklist)``.
+NIST_POLICY: Final = PasswordPolicy(
+    min_length=15,
+    require_lowercase=False,
+    require_uppercase=False,
+    require_digit=False,
+    require_symbol=False,
+    blocklist=common_passwords(),
+)
 
 _log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ Example::
     from provider_identity import PasswordPolicy
     from provider_identity.testing.strategies import passwords
 
-    @given(passwords(PasswordPolicy.nist(), valid=False, violating={"too_short"}))
+    @given(passwords(NIST_POLICY, valid=False, violating={"too_short"}))
     def test_short_passwords_are_refused(password):
-        assert [v.code for v in PasswordPolicy.nist().check(password)] == ["too_short"]
+        assert [v.code for v in NIST_POLICY.check(password)] == ["too_short"]
 """
 
 from __future__ import annotations
