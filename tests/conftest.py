@@ -13,6 +13,7 @@ from provider_identity import (
     TokenIssuer,
 )
 from provider_identity.testing import (
+    InlineDelivery,
     ManualClock,
     MemoryAccountRepository,
     MemoryLockoutStore,
@@ -77,6 +78,7 @@ def make_service(
             "lockouts": lockouts,
             "mailer": mailer,
             "events": events,
+            "delivery": InlineDelivery(),
             "clock": clock,
             "tokens": TokenIssuer(current=KEY, clock=overrides.get("clock", clock)),
             "hasher": hasher,

@@ -16,6 +16,7 @@ from provider_identity.accounts import (
     canonical_username,
 )
 from provider_identity.clock import Clock, SystemClock
+from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
     AccountLocked,
     AccountNotActivated,
@@ -37,6 +38,7 @@ from provider_identity.errors import (
     SecurityAnswerError,
     SecurityAnswerLocked,
     SecurityAnswerMismatch,
+    StoreUnavailable,
     TokenAlreadyUsed,
     TokenError,
     TokenExpired,
@@ -56,6 +58,7 @@ from provider_identity.passwords import (
 )
 from provider_identity.ports import (
     AccountRepository,
+    DeliveryQueue,
     EventSink,
     LockoutStore,
     Mailer,
@@ -98,11 +101,13 @@ __all__ = [
     "AlreadyRegistered",
     "AuditEvent",
     "AuthenticationError",
+    "BackgroundDelivery",
     "Branding",
     "CanonicalEmail",
     "Clock",
     "ConcurrentUpdate",
     "ConfigurationError",
+    "DeliveryQueue",
     "DetailsMismatch",
     "EventSink",
     "FieldError",
@@ -141,6 +146,7 @@ __all__ = [
     "SecurityAnswerLocked",
     "SecurityAnswerMismatch",
     "SecurityQuestions",
+    "StoreUnavailable",
     "SystemClock",
     "Templates",
     "TokenAlreadyUsed",
