@@ -110,6 +110,7 @@ class BackgroundDelivery:
                         return
                 continue
             run_job(job)
+            del job  # what it held (a whole message) is freed here, before join() returns
             with self._idle:
                 self._pending -= 1
                 if self._pending == 0:

@@ -364,7 +364,7 @@ class IdentityService:
                 now=self.clock.now(),
             )
             pending = account is not None and not account.is_active
-            self._hand_off(message if pending and throttle.admitted else None)
+            self._hand_off(message, send=pending and throttle.admitted)
             if account is None or not pending:
                 audit.outcome = "no_pending_account"
                 return
@@ -517,7 +517,7 @@ class IdentityService:
                 token=token,
                 now=self.clock.now(),
             )
-            self._hand_off(message if account is not None and throttle.admitted else None)
+            self._hand_off(message, send=account is not None and throttle.admitted)
             if account is None:
                 audit.outcome = "unknown_user"
                 return
@@ -698,13 +698,14 @@ class IdentityService:
             now=self.clock.now(),
         )
 
-    def _hand_off(self, message: EmailMessage | None) -> None:
-        # One job on every path, built and submitted alike: for no message, a
-        # job that does nothing, so the caller's time says nothing either way.
-        self.delivery.submit(functools.partial(self._deliver_later, message))
+    def _hand_off(self, message: EmailMessage, *, send: bool) -> None:
+        # One job on every path, built and submitted alike; unsent, it does
+        # nothing. The job keeps the message either way, so that freeing it
+        # (thousands of objects) is not the request's work on one path only.
+        self.delivery.submit(functools.partial(self._deliver_later, message, send))
 
-    def _deliver_later(self, message: EmailMessage | None) -> None:
-        if message is not None:
+    def _deliver_later(self, message: EmailMessage, send: bool) -> None:
+        if send:
             self._deliver(message, None)  # the event is gone by now: the log says it
 
     def _deliver(self, message: EmailMessage, audit: _Draft | None) -> bool:
