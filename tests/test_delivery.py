@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 
 import pytest
@@ -29,7 +29,7 @@ class StalledRelay(RecordingMailer):
 
 
 @pytest.fixture
-def background() -> BackgroundDelivery:
+def background() -> Iterator[BackgroundDelivery]:
     delivery = BackgroundDelivery()
     yield delivery
     delivery.close()
@@ -117,3 +117,14 @@ def test_a_stalled_relay_never_holds_the_request(
     relay.release.set()
     assert background.join(timeout=10)
     assert [str(m["To"]) for m in relay.messages] == ["jane.doe@example.org"]
+
+
+def test_close_says_whether_the_queue_finished_in_time() -> None:
+    """close() with nothing started is done at once; with a job still blocked it says False."""
+    assert BackgroundDelivery().close() is True
+    delivery = BackgroundDelivery()
+    release = threading.Event()
+    delivery.submit(lambda: release.wait(timeout=30))
+    assert delivery.close(timeout=0.01) is False
+    release.set()
+    assert delivery.close(timeout=10) is True
