@@ -3,27 +3,43 @@
     python benchmarks/run.py            # the figures in docs/performance.md
     python benchmarks/run.py --quick    # fewer rounds, for a smoke test
 
+The SQL outbox figures use PostgreSQL when PROVIDER_IDENTITY_TEST_POSTGRES_URL
+is set (in a schema of their own, dropped after), SQLite otherwise; the SMTP
+figures start an aiosmtpd relay (the dev extra) on loopback.
+
 Not part of the test suite: timings belong here, never in tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import hashlib
+import os
+import secrets
+import smtplib
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import argon2
 import itsdangerous
+import sqlalchemy as sa
 
 from provider_identity import (
+    BackgroundDelivery,
     IdentityService,
     InvalidCredentials,
     LockoutPolicy,
     LockoutTracker,
+    Mailer,
     PasswordHasher,
     PasswordPolicy,
     ProviderRecord,
@@ -34,14 +50,26 @@ from provider_identity import (
     TokenPurpose,
 )
 from provider_identity._fields import FieldErrors
+from provider_identity.adapters.outbox import OutboxMailer
+from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity
+from provider_identity.adapters.sql import (
+    SqlAccountRepository,
+    SqlLockoutStore,
+    SqlOutboxStore,
+    create_schema,
+    make_engine,
+)
+from provider_identity.ports import AccountRepository, LockoutStore
 from provider_identity.registration import ProviderDetails
 from provider_identity.testing import (
+    InlineDelivery,
     ManualClock,
     MemoryAccountRepository,
     MemoryLockoutStore,
     MemoryProviderDirectory,
     RecordingEventSink,
     RecordingMailer,
+    cheapest_hasher,
     sample_records,
 )
 
@@ -274,6 +302,207 @@ def bench_match(records: int, samples: int) -> None:
     )
 
 
+# -- enumeration timing of forgot password and resend activation ------------------------
+
+JANE = RegistrationRequest(
+    provider_type="practitioner",
+    name="Jane Q. Doe",
+    tax_id="31-1234567",
+    zip_code="45402",
+    provider_id="P1000001",
+    username="jdoe",
+    password=PASSWORD,
+    email="jane.doe@example.org",
+    security_question="What is the name of your first pet?",
+    security_answer="Rex",
+    agreement_confirmed=True,
+)
+RAVI = RegistrationRequest(  # stays pending, for resend_activation
+    provider_type="practitioner",
+    name="Ravi Patel",
+    tax_id="31-7654321",
+    zip_code="45440",
+    provider_id="P2000002",
+    username="rpatel",
+    password=PASSWORD,
+    email="rpatel@example.org",
+    security_question="What is the name of your first pet?",
+    security_answer="Rex",
+    agreement_confirmed=True,
+)
+
+
+class Ports:
+    """Where an enumeration benchmark keeps its accounts and counters, and its mailer."""
+
+    def __init__(
+        self,
+        name: str,
+        mailer: Callable[[ManualClock], Mailer],
+        accounts: AccountRepository | None = None,
+        lockouts: LockoutStore | None = None,
+    ) -> None:
+        self.name = name
+        self.mailer = mailer
+        self.accounts = accounts or MemoryAccountRepository()
+        self.lockouts = lockouts or MemoryLockoutStore()
+
+
+def enumeration_service(
+    ports: Ports, *, inline: bool
+) -> tuple[IdentityService, Callable[[], None]]:
+    """A service with Jane active and Ravi pending, and how to wait for its mail jobs."""
+    clock = ManualClock()
+    delivery = InlineDelivery() if inline else BackgroundDelivery()
+    mailer = ports.mailer(clock)
+    service = IdentityService(
+        directory=MemoryProviderDirectory(sample_records()),
+        accounts=ports.accounts,
+        lockouts=ports.lockouts,
+        mailer=mailer,
+        events=RecordingEventSink(),
+        delivery=delivery,
+        clock=clock,
+        tokens=TokenIssuer(current=KEY, clock=clock),
+        hasher=cheapest_hasher(),  # no flow measured here hashes
+        # Every round sends: the throttle forgets a count after a second of the clock.
+        mail_throttle=LockoutPolicy(max_failures=100, lock_duration=timedelta(seconds=1)),
+    )
+    if ports.accounts.find_by_username("jdoe") is None:
+        service.register(JANE)
+        service.register(RAVI)
+        account = ports.accounts.find_by_username("jdoe")
+        assert account is not None
+        service.activate(
+            service.tokens.issue(
+                TokenPurpose.ACTIVATION,
+                account_id=account.id,
+                credential_version=account.credential_version,
+            )
+        )
+
+    def settle() -> None:
+        if isinstance(delivery, BackgroundDelivery):
+            delivery.join()
+        if isinstance(mailer, RecordingMailer):
+            # A relay keeps nothing; thousands of kept messages would make the
+            # garbage collector's passes, not the flows, the difference measured.
+            mailer.clear()
+        clock.advance(2)
+
+    return service, settle
+
+
+def known_and_unknown(
+    call: Callable[[str], None], known: str, settle: Callable[[], None], rounds: int
+) -> tuple[float, float]:
+    """Median seconds of ``call(known)`` and ``call("nobody")``, alternating.
+
+    Before each timed call, off the clock, one real delivery runs to its end:
+    both sides then start from the same state (a relay and a database still
+    busy with the last message would otherwise slow whichever call came next).
+    """
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(rounds):
+        for username, samples in ((known, a), ("nobody", b)):
+            settle()
+            call(known)
+            settle()
+            start = time.perf_counter()
+            call(username)
+            samples.append(time.perf_counter() - start)
+    settle()
+    return statistics.median(a), statistics.median(b)
+
+
+def bench_enumeration(ports: Ports, rounds: int, repeat: int) -> None:
+    """Known / unknown time of both flows with background delivery; the inline figure beside."""
+    flows = (("reset", "request_password_reset", "jdoe"), ("resend", "resend_activation", "rpatel"))
+    for label, flow, known in flows:
+        service, settle = enumeration_service(ports, inline=False)
+        runs = [
+            known_and_unknown(getattr(service, flow), known, settle, rounds) for _ in range(repeat)
+        ]
+        runs.sort(key=lambda run: run[0] / run[1])
+        k, u = runs[len(runs) // 2]  # the run with the median ratio (repeat is odd)
+        ratio = k / u
+        ratios = [known / unknown for known, unknown in runs]
+        report(
+            f"{label} known/unknown, {ports.name}",
+            f"{k * 1e3:.3f} ms / {u * 1e3:.3f} ms = {ratio:.3f}",
+            "0.9..1.1",
+            0.9 <= ratio <= 1.1,
+        )
+        print(f"{'  (each run)':<44} {', '.join(f'{r:.3f}' for r in ratios):>28}")
+        inline, settle = enumeration_service(ports, inline=True)
+        k, u = known_and_unknown(getattr(inline, flow), known, settle, max(rounds // 4, 5))
+        figure = f"{k * 1e3:.3f} ms / {u * 1e3:.3f} ms = {k / u:.3f}"
+        print(f"{'  (InlineDelivery: mail sent in the request)':<44} {figure:>28}")
+
+
+def memory_ports() -> Ports:
+    return Ports("RecordingMailer", lambda clock: RecordingMailer())
+
+
+@contextlib.contextmanager
+def sql_ports() -> Iterator[Ports]:
+    """The SQL outbox, accounts and counters: PostgreSQL if its URL is set, else SQLite."""
+    url = os.environ.get("PROVIDER_IDENTITY_TEST_POSTGRES_URL")
+    with tempfile.TemporaryDirectory() as folder:
+        schema = f"pi_bench_{secrets.token_hex(4)}"
+        if url:
+            with sa.create_engine(url).begin() as conn:
+                conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+            engine = make_engine(url).execution_options(schema_translate_map={None: schema})
+        else:
+            engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
+        create_schema(engine)
+        outbox = SqlOutboxStore(engine)
+        try:
+            yield Ports(
+                f"SQL outbox, {engine.dialect.name}",
+                lambda clock: OutboxMailer(outbox, clock),
+                SqlAccountRepository(engine),
+                SqlLockoutStore(engine),
+            )
+        finally:
+            engine.dispose()
+            if url:
+                with sa.create_engine(url).begin() as conn:
+                    conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+SINK = "aiosmtpd.handlers.Sink"  # accepts and forgets every message
+
+
+@contextlib.contextmanager
+def smtp_ports() -> Iterator[Ports]:
+    """SmtpMailer against an aiosmtpd relay on loopback, in a process of its own."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    relay = subprocess.Popen(  # noqa: S603  # our own interpreter and arguments
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", SINK]
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with smtplib.SMTP("127.0.0.1", port, timeout=1) as probe_client:
+                    probe_client.noop()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        mailer = SmtpMailer(host="127.0.0.1", port=port, security=SmtpSecurity.NONE, retries=0)
+        yield Ports("SmtpMailer, aiosmtpd", lambda clock: mailer)
+    finally:
+        relay.terminate()
+        relay.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke test)")
@@ -285,6 +514,12 @@ def main() -> None:
     bench_tokens(calls=500 if quick else 2_000)
     bench_lockout(calls=1 if quick else 4)
     bench_match(records=10_000 if quick else 100_000, samples=500 if quick else 5_000)
+    repeat = 3
+    bench_enumeration(memory_ports(), rounds=100 if quick else 1_000, repeat=repeat)
+    with sql_ports() as ports:
+        bench_enumeration(ports, rounds=30 if quick else 300, repeat=repeat)
+    with smtp_ports() as ports:
+        bench_enumeration(ports, rounds=30 if quick else 300, repeat=repeat)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
         "reset_subject": (str,), "password_changed_subject": (str,), "templates": (),
     }),
     IdentityService: (service_fields, {
-        "directory": (), "accounts": (), "lockouts": (), "mailer": (), "events": (),
+        "directory": (), "accounts": (), "lockouts": (), "mailer": (), "events": (), "delivery": (),
         "clock": (), "tokens": (), "hasher": (), "password_policy": (), "lockout_policy": (),
         "mail_throttle": (), "security_questions": (), "branding": (), "help_lines": (dict,),
         "group_categories": (), "agreement_version": (str,), "new_account_id": (),

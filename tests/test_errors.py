@@ -50,6 +50,7 @@ CODES = {
     "SecurityAnswerError": "security_answer_error",
     "SecurityAnswerLocked": "security_answer_locked",
     "SecurityAnswerMismatch": "security_answer_mismatch",
+    "StoreUnavailable": "store_unavailable",
     "TokenAlreadyUsed": "token_already_used",
     "TokenError": "token_error",
     "TokenExpired": "token_expired",

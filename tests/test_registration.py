@@ -281,6 +281,55 @@ def test_primary_care_group_is_told_to_register_as_practitioner(
         service.register(request)
 
 
+PRIMARY_CARE_GROUP = group(
+    name="Family Medicine Partners", tax_id="31-5550000", zip_code="43215", provider_id="G3000001"
+)
+
+
+@pytest.mark.parametrize(
+    ("categories", "listed", "unlisted"),
+    [
+        ({ProviderCategory.HOSPITAL}, ["hospitals"], ["radiologists", "skilled nursing"]),
+        (
+            {ProviderCategory.RADIOLOGY, ProviderCategory.LABORATORY},
+            ["radiologists and laboratory providers"],
+            ["pathologists", "hospitals", "facilities"],
+        ),
+        (
+            {ProviderCategory.HOSPITAL, ProviderCategory.PATHOLOGY, ProviderCategory.SPECIALIST},
+            ["pathologists, specialists and hospitals"],
+            ["radiologists", "skilled nursing"],
+        ),
+        (set(), ["not available"], ["radiologists", "hospitals"]),
+    ],
+)
+def test_the_not_eligible_message_lists_the_configured_categories(
+    make_service: Callable[..., IdentityService],
+    categories: set[ProviderCategory],
+    listed: list[str],
+    unlisted: list[str],
+) -> None:
+    """The refusal names the categories the service lets register as a Group, no others."""
+    service = make_service(group_categories=frozenset(categories))
+    with pytest.raises(NotEligibleForGroup) as caught:
+        service.register(PRIMARY_CARE_GROUP)
+    message = caught.value.message
+    assert all(words in message for words in listed), message
+    assert not any(words in message for words in unlisted), message
+    assert message.endswith("Please register as a Practitioner.")
+
+
+def test_the_default_not_eligible_message_is_the_seeds(service: IdentityService) -> None:
+    """With the default categories the refusal is the seed's sentence, word for word."""
+    with pytest.raises(NotEligibleForGroup) as caught:
+        service.register(PRIMARY_CARE_GROUP)
+    assert caught.value.message == (
+        "Group registration is available for radiologists, anesthesiologists, pathologists, "
+        "hospitalists, emergency room/urgent care and laboratory providers, and facilities "
+        "such as hospitals and skilled nursing facilities. Please register as a Practitioner."
+    )
+
+
 @pytest.mark.parametrize(
     "second",
     [

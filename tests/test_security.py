@@ -220,6 +220,57 @@ def test_the_lock_duration_is_configurable(
     assert attempt(quick, "jdoe", PASSWORD) is None
 
 
+@pytest.mark.parametrize(
+    ("duration", "wait"),
+    [
+        (timedelta(hours=1), "wait 1 hour and"),
+        (timedelta(minutes=15), "wait 15 minutes and"),
+        (timedelta(hours=36), "wait 36 hours and"),
+        (timedelta(days=7), "wait 7 days and"),
+        (timedelta(seconds=90), "wait 90 seconds and"),
+    ],
+)
+def test_the_locked_message_states_the_configured_duration(
+    make_service: Callable[..., IdentityService],
+    active_account: str,
+    duration: timedelta,
+    wait: str,
+) -> None:
+    """The lock message says the policy's wait (never the default 24 hours), in login and change."""
+    configured = make_service(lockout_policy=LockoutPolicy(lock_duration=duration))
+    lock(configured)
+    refusals = [
+        attempt(configured, "jdoe", PASSWORD),
+        answer_error(lambda: configured.change_password(active_account, PASSWORD, NEW)),
+    ]
+    for refusal in refusals:
+        assert isinstance(refusal, AccountLocked)
+        assert wait in refusal.message
+        assert "24 hours" not in refusal.message
+        assert refusal.message.startswith("Your account is locked due to too many incorrect")
+
+
+def test_the_default_locked_message_is_the_seeds(
+    service: IdentityService, active_account: str
+) -> None:
+    """With the default 24-hour policy the message is the seed's wording, unchanged."""
+    lock(service)
+    refusal = attempt(service, "jdoe", PASSWORD)
+    assert isinstance(refusal, AccountLocked)
+    assert refusal.message == (
+        "Your account is locked due to too many incorrect login attempts. Use the Forgot "
+        "password? link to reset your password, or wait 24 hours and attempt to log in again."
+    )
+
+
+def answer_error(call: Callable[[], object]) -> IdentityError | None:
+    try:
+        call()
+    except IdentityError as err:
+        return err
+    return None
+
+
 def test_while_locked_the_right_password_is_refused_exactly_like_a_wrong_one(
     service: IdentityService, active_account: str
 ) -> None:
@@ -326,6 +377,32 @@ class CountingLockouts(MemoryLockoutStore):
         return super().record_failure(key, **kwargs)
 
 
+class CountingAccounts(MemoryAccountRepository):
+    """A MemoryAccountRepository recording the name of every lookup."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def find_by_username(self, username_key: str) -> Any:
+        self.calls.append("find_by_username")
+        return super().find_by_username(username_key)
+
+    def get(self, account_id: str) -> Any:
+        self.calls.append("get")
+        return super().get(account_id)
+
+
+class CountingDelivery:
+    """A delivery queue that keeps the jobs handed to it, to run (or not) when the test says."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Callable[[], object]] = []
+
+    def submit(self, job: Callable[[], object]) -> None:
+        self.jobs.append(job)
+
+
 class BrokenMailer:
     """A mailer that fails with something other than MailDeliveryError."""
 
@@ -377,7 +454,8 @@ def test_forgot_password_answers_the_same_and_does_the_same_work_on_every_path(
     for _ in range(setup.mail_throttle.max_failures):
         setup.request_password_reset("throttled")
     tokens = CountingTokens(current=KEY, clock=clock)
-    service = make_service(mailer=relay, tokens=tokens, lockouts=store)
+    delivery = CountingDelivery()
+    service = make_service(mailer=relay, tokens=tokens, lockouts=store, delivery=delivery)
 
     work = {}
     for username in ("jdoe", "nobody", "pending", "locked", "throttled"):
@@ -385,11 +463,96 @@ def test_forgot_password_answers_the_same_and_does_the_same_work_on_every_path(
         tokens.issued.clear()
         store.writes.clear()
         built.clear()
+        delivery.jobs.clear()
         answer = answer_of(service.request_password_reset, username)
-        work[username] = (answer, [*tokens.issued], [*store.writes], len(built))
+        work[username] = (answer, [*tokens.issued], [*store.writes], len(built), len(delivery.jobs))
+        for job in delivery.jobs:
+            job()  # a failing relay fails inside the job, quietly
         assert service.lockout_status(username) == before  # never counts as a login failure
 
-    same = (None, [TokenPurpose.PASSWORD_RESET], ["mail"], 1)
+    same = (None, [TokenPurpose.PASSWORD_RESET], ["mail"], 1, 1)
+    assert work == dict.fromkeys(work, same)
+
+
+def test_forgot_password_mails_only_from_the_hand_off_and_only_for_real_accounts(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer, active_account: str
+) -> None:
+    """The request never calls the mailer itself; only the known account's job sends."""
+    delivery = CountingDelivery()
+    service = make_service(delivery=delivery)
+    for username in ("jdoe", "nobody"):
+        service.request_password_reset(username)
+    assert mailer.messages == []  # nothing sent inline: the outward time has no mail in it
+    for job in delivery.jobs:
+        job()
+    assert [str(m["To"]) for m in mailer.messages] == ["jane.doe@example.org"]
+
+
+@pytest.fixture
+def built_activations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The recipients of every activation message the service builds."""
+    recipients: list[str] = []
+    real = mail_module.activation_message
+
+    def counting(*args: Any, **kwargs: Any) -> EmailMessage:
+        recipients.append(kwargs["to"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_module, "activation_message", counting)
+    return recipients
+
+
+@pytest.mark.parametrize(
+    "relay",
+    [
+        pytest.param(RecordingMailer(), id="working"),
+        pytest.param(FailingMailer(), id="failing"),
+        pytest.param(BrokenMailer(RuntimeError("bug in the relay")), id="runtimeerror"),
+    ],
+)
+def test_resend_activation_does_the_same_work_on_every_path(
+    make_service: Callable[..., IdentityService],
+    clock: ManualClock,
+    mailer: RecordingMailer,
+    built_activations: list[str],
+    relay: Any,
+) -> None:
+    """Pending, unknown, active and throttled: None, one lookup, token, count, message, hand-off."""
+    store = CountingLockouts()
+    accounts = CountingAccounts()
+    setup = make_service(lockouts=store, accounts=accounts)
+    setup.register(practitioner())
+    setup.activate(mailer.last_token())
+    setup.register(member("pending"))
+    setup.register(ana("throttled"))
+    for _ in range(setup.mail_throttle.max_failures):
+        setup.resend_activation("throttled")
+    tokens = CountingTokens(current=KEY, clock=clock)
+    delivery = CountingDelivery()
+    service = make_service(
+        mailer=relay, tokens=tokens, lockouts=store, accounts=accounts, delivery=delivery
+    )
+
+    work = {}
+    for username in ("pending", "nobody", "jdoe", "throttled"):
+        tokens.issued.clear()
+        store.writes.clear()
+        accounts.calls.clear()
+        built_activations.clear()
+        delivery.jobs.clear()
+        answer = answer_of(service.resend_activation, username)
+        work[username] = (
+            answer,
+            [*accounts.calls],
+            [*tokens.issued],
+            [*store.writes],
+            len(built_activations),
+            len(delivery.jobs),
+        )
+        for job in delivery.jobs:
+            job()
+
+    same = (None, ["find_by_username"], [TokenPurpose.ACTIVATION], ["mail"], 1, 1)
     assert work == dict.fromkeys(work, same)
 
 

@@ -23,6 +23,7 @@ from provider_identity import (
 )
 from provider_identity.passwords import NIST_POLICY, TEST_ONLY_CHEAPEST
 from provider_identity.testing import (
+    InlineDelivery,
     ManualClock,
     MemoryAccountRepository,
     MemoryLockoutStore,
@@ -106,6 +107,7 @@ def test_the_fixtures_are_listed_for_users(pytester: pytest.Pytester) -> None:
         "identity_clock",
         "identity_mailer",
         "identity_events",
+        "identity_delivery",
         "identity_directory",
         "identity_accounts",
         "identity_lockouts",
@@ -193,6 +195,20 @@ def test_the_clock_is_manual(
     identity_clock.advance(timedelta(hours=1, seconds=1))
     with pytest.raises(TokenExpired):
         identity_service.reset_password(token, "Green-Finch-7742")
+
+
+def test_the_service_delivers_inline_so_the_mail_is_there_on_return(
+    identity_service: IdentityService,
+    identity_mailer: RecordingMailer,
+    identity_delivery: InlineDelivery,
+) -> None:
+    """The plugin's service hands reset mail to identity_delivery, which sends it at once."""
+    identity_service.register(practitioner())
+    identity_service.request_password_reset("jdoe")
+    identity_service.request_password_reset("nobody")
+    assert identity_service.delivery is identity_delivery
+    assert identity_delivery.submitted == 2  # one job per request, known or not
+    assert str(identity_mailer.last()["Subject"]) == "CareSource Provider Portal Password"
 
 
 def test_the_factory_overrides_policy_lockout_and_branding(

@@ -16,6 +16,7 @@ from provider_identity.accounts import (
     canonical_username,
 )
 from provider_identity.clock import Clock, SystemClock
+from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
     AccountLocked,
     AccountNotActivated,
@@ -37,6 +38,7 @@ from provider_identity.errors import (
     SecurityAnswerError,
     SecurityAnswerLocked,
     SecurityAnswerMismatch,
+    StoreUnavailable,
     TokenAlreadyUsed,
     TokenError,
     TokenExpired,
@@ -58,6 +60,7 @@ from provider_identity.passwords import (
 )
 from provider_identity.ports import (
     AccountRepository,
+    DeliveryQueue,
     EventSink,
     LockoutStore,
     Mailer,
@@ -102,11 +105,13 @@ __all__ = [
     "AlreadyRegistered",
     "AuditEvent",
     "AuthenticationError",
+    "BackgroundDelivery",
     "Branding",
     "CanonicalEmail",
     "Clock",
     "ConcurrentUpdate",
     "ConfigurationError",
+    "DeliveryQueue",
     "DetailsMismatch",
     "EventSink",
     "FieldError",
@@ -145,6 +150,7 @@ __all__ = [
     "SecurityAnswerLocked",
     "SecurityAnswerMismatch",
     "SecurityQuestions",
+    "StoreUnavailable",
     "SystemClock",
     "Templates",
     "TokenAlreadyUsed",

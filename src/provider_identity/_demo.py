@@ -15,6 +15,7 @@ from provider_identity.providers import ProviderRecord, ProviderType
 from provider_identity.registration import RegistrationRequest
 from provider_identity.service import IdentityService
 from provider_identity.testing import (
+    InlineDelivery,
     ManualClock,
     MemoryAccountRepository,
     MemoryLockoutStore,
@@ -90,6 +91,7 @@ class _Demo:
             lockouts=stores.lockouts,
             mailer=_Tee(self.mailer, mailer),
             events=RecordingEventSink(),
+            delivery=InlineDelivery(),  # each step shows its mail at once
             clock=self.clock,
             tokens=TokenIssuer(current=_DEMO_KEY, clock=self.clock),
             hasher=hasher,

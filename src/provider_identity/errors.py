@@ -26,7 +26,8 @@ The tree::
     │   └── SecurityAnswerLocked       carries ``locked_until``
     ├── AccountNotFound                an administrative call named no account
     ├── ConcurrentUpdate               a repository refused a stale write
-    └── MailDeliveryError              a Mailer could not hand a message over
+    ├── MailDeliveryError              a Mailer could not hand a message over
+    └── StoreUnavailable               a store (SQL, Redis) did not answer
 
 ``code`` is part of the public API: match on it (or on the class), never on
 ``message``, which is user-facing wording and may be re-branded. No error
@@ -35,9 +36,10 @@ message ever contains a password, security answer, token, hash or full Tax ID.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, ClassVar
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, NoReturn
 
 import attrs
 
@@ -62,6 +64,7 @@ __all__ = [
     "SecurityAnswerError",
     "SecurityAnswerLocked",
     "SecurityAnswerMismatch",
+    "StoreUnavailable",
     "TokenAlreadyUsed",
     "TokenError",
     "TokenExpired",
@@ -243,14 +246,39 @@ class AccountLocked(AuthenticationError):
     """
 
     code = "account_locked"
-    default_message = (
+    wording = (
         "Your account is locked due to too many incorrect login attempts. Use the Forgot "
-        "password? link to reset your password, or wait 24 hours and attempt to log in again."
+        "password? link to reset your password, or wait {wait} and attempt to log in again."
     )
+    default_message = wording.format(wait="24 hours")
 
-    def __init__(self, locked_until: datetime, message: str | None = None) -> None:
+    def __init__(
+        self,
+        locked_until: datetime,
+        message: str | None = None,
+        *,
+        lock_duration: timedelta | None = None,
+    ) -> None:
+        """``lock_duration``: the policy's, stated in the default message's "wait ..."."""
         self.locked_until = locked_until
+        if message is None and lock_duration is not None:
+            message = self.wording.format(wait=_duration_words(lock_duration))
         super().__init__(message)
+
+
+def _duration_words(duration: timedelta) -> str:
+    """``24 hours``, ``15 minutes``, ``7 days``: the largest whole unit (days from two on).
+
+    Seconds are rounded up, so a wait is never understated.
+    """
+    seconds = max(math.ceil(duration.total_seconds()), 1)
+    count, unit = seconds, "second"
+    for name, size in (("minute", 60), ("hour", 3600)):
+        if seconds % size == 0:
+            count, unit = seconds // size, name
+    if seconds % 86_400 == 0 and seconds >= 2 * 86_400:
+        count, unit = seconds // 86_400, "day"
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 class AccountNotActivated(AuthenticationError):
@@ -361,3 +389,28 @@ class MailDeliveryError(IdentityError):
     def __init__(self, smtp_code: int | None = None, message: str | None = None) -> None:
         self.smtp_code = smtp_code
         super().__init__(message)
+
+
+class StoreUnavailable(IdentityError):
+    """A store (database, Redis) did not answer: down, unreachable or timed out.
+
+    Raised by the SQL and Redis adapters instead of the driver's error, whose
+    text may quote the statement's values; nothing of it is chained. The
+    service's flows raise it before they commit anything, or not at all.
+    """
+
+    code = "store_unavailable"
+    default_message = "The service is temporarily unavailable. Please try again in a few minutes."
+
+    @classmethod
+    def raise_unchained(cls) -> NoReturn:
+        """Raise a new one with no ``__context__``, even inside an ``except`` block.
+
+        ``raise ... from None`` only hides the driver's error: it stays in
+        ``__context__``, where a logger or error tracker may still find it.
+        """
+        error = cls()
+        try:
+            raise error
+        finally:
+            error.__context__ = None

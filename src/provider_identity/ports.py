@@ -6,7 +6,7 @@ adapter satisfies its protocol.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccountRepository",
     "Clock",
+    "DeliveryQueue",
     "EventSink",
     "LockoutStore",
     "Mailer",
@@ -124,6 +125,21 @@ class Mailer(Protocol):
 
     def send(self, message: EmailMessage) -> None:
         """Deliver ``message`` or raise :class:`~provider_identity.errors.MailDeliveryError`."""
+        ...
+
+
+class DeliveryQueue(Protocol):
+    """Protocol: runs mail jobs after the request has answered.
+
+    ``request_password_reset`` and ``resend_activation`` hand every request
+    exactly one job, a delivery for a real account and a no-op otherwise, so
+    their outward time holds no mail and tells no username apart, whatever the
+    mailer. :class:`~provider_identity.delivery.BackgroundDelivery` is the
+    default; ``provider_identity.testing.InlineDelivery`` runs jobs at once.
+    """
+
+    def submit(self, job: Callable[[], object]) -> None:
+        """Run ``job`` once, later or now; never raise what ``job`` raises."""
         ...
 
 

@@ -52,6 +52,41 @@ DEFAULT_HELP_LINES: Mapping[LineOfBusiness, str] = MappingProxyType(
 )
 
 
+#: How the refusal names each category, in the seed's order of mention.
+_GROUP_WORDS: Mapping[ProviderCategory, str] = MappingProxyType(
+    {
+        ProviderCategory.RADIOLOGY: "radiologists",
+        ProviderCategory.ANESTHESIOLOGY: "anesthesiologists",
+        ProviderCategory.PATHOLOGY: "pathologists",
+        ProviderCategory.HOSPITALIST: "hospitalists",
+        ProviderCategory.EMERGENCY_URGENT_CARE: "emergency room/urgent care providers",
+        ProviderCategory.LABORATORY: "laboratory providers",
+        ProviderCategory.PRIMARY_CARE: "primary care providers",
+        ProviderCategory.SPECIALIST: "specialists",
+        ProviderCategory.BEHAVIORAL_HEALTH: "behavioral health providers",
+        ProviderCategory.OTHER: "other providers",
+        ProviderCategory.HOSPITAL: "hospitals",
+        ProviderCategory.SKILLED_NURSING_FACILITY: "skilled nursing facilities",
+        ProviderCategory.OTHER_FACILITY: "other facilities",
+    }
+)
+
+
+def _not_eligible_message(categories: frozenset[ProviderCategory]) -> str:
+    """The "not eligible for Group" wording for the categories that may register as a Group.
+
+    The seed's sentence for the default categories; otherwise the same
+    sentence listing exactly ``categories``.
+    """
+    if categories == GROUP_ELIGIBLE_CATEGORIES:
+        return NotEligibleForGroup.default_message
+    words = [word for category, word in _GROUP_WORDS.items() if category in categories]
+    if not words:
+        return "Group registration is not available. Please register as a Practitioner."
+    listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+    return f"Group registration is available for {listed}. Please register as a Practitioner."
+
+
 @attrs.frozen(kw_only=True)
 class RegistrationRequest:
     """Everything the User Registration page collects, as typed by the user.
@@ -209,7 +244,7 @@ class RegistrationMatcher:
             details.provider_type is ProviderType.GROUP
             and record.category not in self.group_categories
         ):
-            raise NotEligibleForGroup
+            raise NotEligibleForGroup(_not_eligible_message(self.group_categories))
         return record
 
     def help_lines_for(self, line: LineOfBusiness | None) -> tuple[tuple[str, str], ...]:

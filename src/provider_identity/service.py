@@ -10,6 +10,7 @@ outcome; the read-only helpers (``lockout_status``, ``is_session_current``,
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,6 +32,7 @@ from provider_identity.accounts import (
     canonical_username,
 )
 from provider_identity.clock import Clock, SystemClock
+from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
     AccountLocked,
     AccountNotActivated,
@@ -42,10 +44,10 @@ from provider_identity.errors import (
     IdentityError,
     InvalidCredentials,
     InvalidInput,
-    MailDeliveryError,
     PasswordRejected,
     SecurityAnswerLocked,
     SecurityAnswerMismatch,
+    StoreUnavailable,
     TokenAlreadyUsed,
     TokenInvalid,
     UsernameUnavailable,
@@ -67,6 +69,7 @@ from provider_identity.passwords import (
 )
 from provider_identity.ports import (
     AccountRepository,
+    DeliveryQueue,
     EventSink,
     LockoutStore,
     Mailer,
@@ -183,6 +186,9 @@ class IdentityService:
         lockouts: Failure counters (logins, security answers, mail throttle).
         mailer: Delivers the portal's messages.
         events: Receives one audit event per decision.
+        delivery: Runs the mail of ``request_password_reset`` and ``resend_activation``
+            after they answer (a worker thread by default), so that their time
+            holds no mail; ``InlineDelivery`` (testing) runs it at once.
         tokens: Signs and verifies activation and reset links (same clock).
         clock: Where "now" comes from.
         hasher: argon2id hashing of passwords and security answers.
@@ -209,6 +215,9 @@ class IdentityService:
     )
     mailer: Mailer = attrs.field(validator=_checks.implements("send"))
     events: EventSink = attrs.field(validator=_checks.implements("emit"))
+    delivery: DeliveryQueue = attrs.field(
+        factory=BackgroundDelivery, validator=_checks.implements("submit")
+    )
     clock: Clock = attrs.field(default=SystemClock(), validator=_checks.implements("now"))
     tokens: TokenIssuer = attrs.field(
         validator=attrs.validators.and_(_checks.instance_of(TokenIssuer), _same_clock)
@@ -325,9 +334,12 @@ class IdentityService:
                 agreement_accepted_at=now,
                 created_at=now,
             )
+            # The throttle is counted before the commit: a lockout store that does
+            # not answer then stores nothing, and the retry is not "already registered".
+            admitted = self._mail.record_failure(f"activation:{account.id}").admitted
             self.accounts.add(account)
             audit.account_id = account.id
-            sent = self._send_activation(account)
+            sent = admitted and self._deliver(self._activation_message(account), None)
             if not sent:
                 audit.detail["activation_mail"] = "not_sent"
             return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
@@ -361,17 +373,37 @@ class IdentityService:
     def resend_activation(self, username: str, *, client_address: str | None = None) -> None:
         """Send a fresh activation email to a pending account's stored address.
 
-        Answers the same whether or not the account exists, is pending, or the
-        mail is throttled; the audit event tells them apart.
+        Answers the same, and does the same work up to the hand-off to
+        ``delivery`` (one lookup, one throttle count, one token, one message,
+        one job), whether or not the account exists, is pending, or the mail is
+        throttled; only a pending account's job sends. The audit event tells
+        the paths apart; a failed send is logged by the job.
         """
         with self._audit(Action.RESEND_ACTIVATION, client_address) as audit:
             audit.username = key = canonical_username(username)
             account = self.accounts.find_by_username(key)
-            if account is None or account.is_active:
+            # "?" keeps an unknown name's count apart from the (hex) account ids.
+            subject = account.id if account is not None else f"?{key}"
+            throttle = self._mail.record_failure(f"activation:{subject}")
+            token = self.tokens.issue(
+                TokenPurpose.ACTIVATION,
+                account_id=account.id if account else "",
+                credential_version=account.credential_version if account else 0,
+            )
+            message = activation_message(
+                self.branding,
+                to=account.email if account else self.branding.sender_address,
+                username=account.username if account else key,
+                token=token,
+                now=self.clock.now(),
+            )
+            pending = account is not None and not account.is_active
+            self._hand_off(message, send=pending and throttle.admitted)
+            if account is None or not pending:
                 audit.outcome = "no_pending_account"
                 return
             audit.account_id = account.id
-            if not self._send_activation(account):
+            if not throttle.admitted:
                 audit.outcome = "not_sent"
 
     def activate(self, token: str, *, client_address: str | None = None) -> AccountView:
@@ -393,8 +425,8 @@ class IdentityService:
                 activated_at=now,
                 credential_version=account.credential_version + 1,
             )
+            self._mail.record_success(f"activation:{account.id}")  # before the commit
             self._replace_for_token(active, account.credential_version)
-            self._mail.record_success(f"activation:{account.id}")
             self._deliver(
                 email_verification_message(
                     self.branding, to=account.email, username=account.username, now=now
@@ -429,12 +461,12 @@ class IdentityService:
                 audit.account_id = account.id
             if not status.admitted:
                 self.hasher.dummy_verify(password)
-                raise AccountLocked(_until(status))
+                raise self._locked(status)
             if account is None:
                 self.hasher.dummy_verify(password)
-                _refuse(status)
+                _refuse(status, self._locked)
             elif not self.hasher.verify(account.password_hash, password):
-                _refuse(status)
+                _refuse(status, self._locked)
             assert account is not None  # noqa: S101  # _refuse raised otherwise
             self._logins.record_success(key)
             if not account.is_active:
@@ -443,6 +475,9 @@ class IdentityService:
             if rehashed:
                 audit.detail["rehashed"] = "true"
             return LoginResult(account=AccountView.of(account), rehashed=rehashed)
+
+    def _locked(self, status: LockoutStatus) -> AccountLocked:
+        return AccountLocked(_until(status), lock_duration=self.lockout_policy.lock_duration)
 
     def _bounded_password(self, password: object) -> str:
         errors = FieldErrors()
@@ -467,7 +502,7 @@ class IdentityService:
         upgraded = attrs.evolve(account, password_hash=self.hasher.hash(password))
         try:
             self.accounts.replace(upgraded, expected_version=account.credential_version)
-        except ConcurrentUpdate:
+        except (ConcurrentUpdate, StoreUnavailable):  # decided already; the next login upgrades
             return False
         return True
 
@@ -495,8 +530,10 @@ class IdentityService:
 
         Answers the same (returns ``None``) for known, unknown, pending and
         locked usernames, when throttled and when the mail fails, and does the
-        same work on each path; the audit event records which it was. Never
-        counts as a login failure.
+        same work on each path up to the hand-off to ``delivery`` (one lookup,
+        one throttle count, one token, one message, one job); only a real
+        account's job sends. The audit event records which path it was; a
+        failed send is logged by the job. Never counts as a login failure.
         """
         with self._audit(Action.REQUEST_PASSWORD_RESET, client_address) as audit:
             audit.username = key = canonical_username(username)
@@ -514,14 +551,13 @@ class IdentityService:
                 token=token,
                 now=self.clock.now(),
             )
+            self._hand_off(message, send=account is not None and throttle.admitted)
             if account is None:
                 audit.outcome = "unknown_user"
                 return
             audit.account_id = account.id
             if not throttle.admitted:
                 audit.outcome = "throttled"
-                return
-            self._deliver(message, audit)
 
     def reset_password(
         self, token: str, new_password: str, *, client_address: str | None = None
@@ -548,9 +584,12 @@ class IdentityService:
                 changed = attrs.evolve(
                     changed, status=AccountStatus.ACTIVE, activated_at=self.clock.now()
                 )
-            self._replace_for_token(changed, account.credential_version)
+            # Unlock before the commit: a lockout store that does not answer then
+            # changes nothing and the link stays usable; after the commit nothing
+            # but the notice is left, and a failed notice never stops the flow.
             self._logins.unlock(account.username_key)
             self._mail.record_success(f"reset:{account.username_key}")
+            self._replace_for_token(changed, account.credential_version)
             self._notify_password_changed(changed, audit)
             return AccountView.of(changed)
 
@@ -581,9 +620,9 @@ class IdentityService:
             status = self._logins.record_failure(account.username_key)
             if not status.admitted:
                 self.hasher.dummy_verify(current_password)
-                raise AccountLocked(_until(status))
+                raise self._locked(status)
             if not self.hasher.verify(account.password_hash, current_password):
-                _refuse(status)
+                _refuse(status, self._locked)
             self._logins.record_success(account.username_key)
             changed = self._with_new_password(account, new_password)
             self.accounts.replace(changed, expected_version=account.credential_version)
@@ -679,22 +718,29 @@ class IdentityService:
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def _send_activation(self, account: Account) -> bool:
-        if not self._mail.record_failure(f"activation:{account.id}").admitted:
-            return False
+    def _activation_message(self, account: Account) -> EmailMessage:
         token = self.tokens.issue(
             TokenPurpose.ACTIVATION,
             account_id=account.id,
             credential_version=account.credential_version,
         )
-        message = activation_message(
+        return activation_message(
             self.branding,
             to=account.email,
             username=account.username,
             token=token,
             now=self.clock.now(),
         )
-        return self._deliver(message, None)
+
+    def _hand_off(self, message: EmailMessage, *, send: bool) -> None:
+        # One job on every path, built and submitted alike; unsent, it does
+        # nothing. The job keeps the message either way, so that freeing it
+        # (thousands of objects) is not the request's work on one path only.
+        self.delivery.submit(functools.partial(self._deliver_later, message, send))
+
+    def _deliver_later(self, message: EmailMessage, send: bool) -> None:
+        if send:
+            self._deliver(message, None)  # the event is gone by now: the log says it
 
     def _deliver(self, message: EmailMessage, audit: _Draft | None) -> bool:
         # Any failure of the mailer is a failed delivery, never an error page:
@@ -702,7 +748,7 @@ class IdentityService:
         try:
             self.mailer.send(message)
         except Exception as err:  # see above; only the type is logged
-            code = err.code if isinstance(err, MailDeliveryError) else "mail_error"
+            code = err.code if isinstance(err, IdentityError) else "mail_error"
             _log.warning("mail not sent: %s (%s)", code, type(err).__name__)
             if audit is not None:
                 audit.detail["mail"] = code
@@ -774,7 +820,7 @@ def _until(status: LockoutStatus) -> datetime:
     return status.locked_until
 
 
-def _refuse(status: LockoutStatus) -> None:
+def _refuse(status: LockoutStatus, locked: Callable[[LockoutStatus], AccountLocked]) -> None:
     if status.is_locked:
-        raise AccountLocked(_until(status))
+        raise locked(status)
     raise InvalidCredentials

@@ -21,12 +21,14 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import redis
 
 from provider_identity.clock import ensure_utc
+from provider_identity.errors import StoreUnavailable
 from provider_identity.lockout import LockoutState
 from provider_identity.ports import LockoutStore
 
@@ -34,6 +36,8 @@ __all__ = ["DEFAULT_PREFIX", "RedisLockoutStore"]
 
 #: Prepended to every key, so one Redis database can serve several uses.
 DEFAULT_PREFIX = "provider-identity:lockout:"
+
+_T = TypeVar("_T")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -85,6 +89,14 @@ def _state(value: bytes | str | None) -> LockoutState | None:
     )
 
 
+def _answered(call: Callable[[], _T]) -> _T:
+    """``call()``; a server that is down or too slow raises StoreUnavailable instead."""
+    try:
+        return call()
+    except (redis.ConnectionError, redis.TimeoutError):
+        StoreUnavailable.raise_unchained()
+
+
 class RedisLockoutStore:
     """Failure counters in Redis strings that expire on their own.
 
@@ -104,10 +116,17 @@ class RedisLockoutStore:
     def record_failure(
         self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
     ) -> LockoutState:
-        """Count a failure atomically (see :class:`~provider_identity.ports.LockoutStore`)."""
-        reply = self._script(
-            keys=[self._key(key)],
-            args=[_micros(now), lock_for // _MICROSECOND, max_failures],
+        """Count a failure atomically (see :class:`~provider_identity.ports.LockoutStore`).
+
+        Raises:
+            StoreUnavailable: Redis refused the connection or did not answer in time
+                (and so for :meth:`get` and :meth:`clear`).
+        """
+        reply = _answered(
+            lambda: self._script(
+                keys=[self._key(key)],
+                args=[_micros(now), lock_for // _MICROSECOND, max_failures],
+            )
         )
         state = _state(reply)
         assert state is not None  # noqa: S101  # the script always returns a count
@@ -115,12 +134,12 @@ class RedisLockoutStore:
 
     def get(self, key: str) -> LockoutState | None:
         """The stored state for ``key``, if any (Redis drops expired ones by itself)."""
-        value: bytes | str | None = self._client.get(self._key(key))
+        value: bytes | str | None = _answered(lambda: self._client.get(self._key(key)))
         return _state(value)
 
     def clear(self, key: str) -> None:
         """Forget ``key``'s count and lock (unlock)."""
-        self._client.delete(self._key(key))
+        _answered(lambda: self._client.delete(self._key(key)))
 
 
 if TYPE_CHECKING:  # mypy checks here that the store satisfies its port

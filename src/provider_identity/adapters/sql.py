@@ -38,7 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.engine import Connection, Dialect, Engine, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from provider_identity.accounts import Account, AccountStatus
 from provider_identity.clock import ensure_utc
@@ -50,6 +50,7 @@ from provider_identity.errors import (
     FieldError,
     IdentityError,
     InvalidInput,
+    StoreUnavailable,
     UsernameUnavailable,
 )
 from provider_identity.lockout import LockoutState
@@ -382,20 +383,26 @@ class _Store:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Connection]:
-        if self._connection is None:
-            with self._writer.begin() as connection:
-                yield connection
-        else:
-            with self._connection.begin_nested():
-                yield self._connection
+        try:
+            if self._connection is None:
+                with self._writer.begin() as connection:
+                    yield connection
+            else:
+                with self._connection.begin_nested():
+                    yield self._connection
+        except OperationalError:  # down, unreachable, timed out; its text may quote rows
+            StoreUnavailable.raise_unchained()
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Connection]:
-        if self._connection is None:
-            with self._reader.connect() as connection:
-                yield connection
-        else:
-            yield self._connection
+        try:
+            if self._connection is None:
+                with self._reader.connect() as connection:
+                    yield connection
+            else:
+                yield self._connection
+        except OperationalError:
+            StoreUnavailable.raise_unchained()
 
     def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         if self._engine.dialect.name == "postgresql":

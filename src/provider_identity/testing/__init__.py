@@ -1,4 +1,4 @@
-"""Fakes for test suites: a manual clock, recording mailer and event sink, sample records.
+"""Fakes for test suites: a manual clock, recording mailer and event sink, inline delivery, records.
 
 Everything here is deterministic and does no I/O, so tests never sleep and
 never reach the network.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -21,6 +21,7 @@ from provider_identity.adapters.memory import (
     MemoryProviderDirectory,
 )
 from provider_identity.clock import ensure_utc
+from provider_identity.delivery import run_job
 from provider_identity.errors import MailDeliveryError
 from provider_identity.events import AuditEvent
 from provider_identity.passwords import TEST_ONLY_CHEAPEST, PasswordHasher
@@ -33,6 +34,7 @@ from provider_identity.providers import (
 
 __all__ = [
     "FailingMailer",
+    "InlineDelivery",
     "ManualClock",
     "MemoryAccountRepository",
     "MemoryLockoutStore",
@@ -140,6 +142,22 @@ class FailingMailer:
         """Count the attempt and fail."""
         self.attempts += 1
         raise MailDeliveryError(self.smtp_code)
+
+
+@attrs.define(eq=False)
+class InlineDelivery:
+    """A DeliveryQueue that runs each job at once, so a test sees the mail right after the call.
+
+    Like the background one, it logs a failing job by type and never raises
+    it. ``submitted`` counts the jobs handed over.
+    """
+
+    submitted: int = 0
+
+    def submit(self, job: Callable[[], object]) -> None:
+        """Run ``job`` now."""
+        self.submitted += 1
+        run_job(job)
 
 
 @attrs.define(eq=False)

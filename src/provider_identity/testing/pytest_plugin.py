@@ -15,6 +15,8 @@ Fixtures:
     identity_mailer: A :class:`RecordingMailer`: ``last(address)``,
         ``last_link(address)``, ``last_token(address)``.
     identity_events: A :class:`RecordingEventSink`.
+    identity_delivery: An :class:`InlineDelivery`: the jobs of ``request_password_reset``
+        and ``resend_activation`` run at once, so their mail is there when the call returns.
     identity_directory: A :class:`MemoryProviderDirectory` holding :func:`sample_records`.
     identity_accounts: An empty :class:`MemoryAccountRepository`.
     identity_lockouts: An empty :class:`MemoryLockoutStore`.
@@ -36,6 +38,7 @@ from provider_identity.clock import Clock
 from provider_identity.passwords import PasswordHasher
 from provider_identity.service import IdentityService
 from provider_identity.testing import (
+    InlineDelivery,
     ManualClock,
     MemoryAccountRepository,
     MemoryLockoutStore,
@@ -86,6 +89,12 @@ def identity_events() -> RecordingEventSink:
 
 
 @pytest.fixture
+def identity_delivery() -> InlineDelivery:
+    """Runs each mail job at once, in the test's thread."""
+    return InlineDelivery()
+
+
+@pytest.fixture
 def identity_directory() -> MemoryProviderDirectory:
     """The sample practitioners, radiology group, primary-care group and hospital."""
     return MemoryProviderDirectory(sample_records())
@@ -114,6 +123,7 @@ def identity_service_factory(
     identity_clock: ManualClock,
     identity_mailer: RecordingMailer,
     identity_events: RecordingEventSink,
+    identity_delivery: InlineDelivery,
     identity_directory: MemoryProviderDirectory,
     identity_accounts: MemoryAccountRepository,
     identity_lockouts: MemoryLockoutStore,
@@ -132,6 +142,7 @@ def identity_service_factory(
             "lockouts": identity_lockouts,
             "mailer": identity_mailer,
             "events": identity_events,
+            "delivery": identity_delivery,
             "hasher": identity_hasher,
             "clock": clock,
             "tokens": TokenIssuer(current=key, clock=clock) if tokens is None else tokens,

@@ -61,6 +61,7 @@ from provider_identity.ports import AccountRepository, LockoutStore
 from provider_identity.providers import ProviderRecord
 from provider_identity.service import IdentityService, RegistrationResult
 from provider_identity.testing import (
+    InlineDelivery,
     ManualClock,
     RecordingEventSink,
     RecordingMailer,
@@ -253,6 +254,7 @@ def _side(
         lockouts=lockouts,
         mailer=mailer,
         events=events,
+        delivery=InlineDelivery(),
         clock=clock,
         tokens=TokenIssuer(current=_SIGNING_KEY, clock=clock),
         hasher=hasher,
