@@ -293,7 +293,7 @@ def without_sqlalchemy(monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLAlchemy as if it were not installed (the sql extra missing)."""
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
     for name in list(sys.modules):
-        if name.startswith("sqlalchemy.") or name == "provider_identity.adapters.sql":
+        if name.startswith(("sqlalchemy.", "provider_identity.adapters.sql")):
             monkeypatch.delitem(sys.modules, name)
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from email.message import EmailMessage
-from typing import Protocol, TextIO
+from typing import TextIO
 
 import attrs
 
 from provider_identity.errors import IdentityError, InvalidCredentials
 from provider_identity.passwords import PasswordHasher
-from provider_identity.ports import AccountRepository, LockoutStore, Mailer, ProviderDirectory
+from provider_identity.ports import (
+    AccountRepository,
+    DirectoryWithAdd,
+    LockoutStore,
+    Mailer,
+)
 from provider_identity.providers import ProviderRecord, ProviderType
 from provider_identity.registration import RegistrationRequest
 from provider_identity.service import IdentityService
@@ -43,18 +47,6 @@ class _Tee:
         self.recording.send(message)
         if self.also is not None:
             self.also.send(message)
-
-
-class DirectoryWithAdd(ProviderDirectory, Protocol):
-    """A provider directory the demo can add a record to (every one we ship)."""
-
-    def add(self, record: ProviderRecord) -> None:
-        """Insert or replace a record."""
-        ...
-
-    def add_all(self, records: Iterable[ProviderRecord]) -> None:
-        """Insert or replace many records."""
-        ...
 
 
 @attrs.frozen(kw_only=True)

@@ -17,7 +17,7 @@ import attrs
 
 from provider_identity import _checks
 from provider_identity.clock import Clock, SystemClock
-from provider_identity.ports import LockoutStore
+from provider_identity.ports import LockoutState, LockoutStore
 
 __all__ = [
     "MAX_FAILURES_CEILING",
@@ -29,42 +29,6 @@ __all__ = [
 
 #: NIST SP 800-63B: no more than 100 consecutive failed attempts.
 MAX_FAILURES_CEILING = 100
-
-
-@attrs.frozen
-class LockoutState:
-    """What a LockoutStore keeps for one key.
-
-    Attributes:
-        failures: Consecutive failures counted.
-        locked_until: When the lock ends; ``None`` while not locked.
-        expires_at: When the whole state is forgotten: the end of the lock, or
-            ``lock_for`` after the latest failure while not locked, so a
-            store never grows without bound. ``None``: kept until cleared.
-    """
-
-    failures: int
-    locked_until: datetime | None = None
-    expires_at: datetime | None = None
-
-    def is_expired(self, now: datetime) -> bool:
-        """True once the state is to be forgotten (its lock, if any, has ended)."""
-        end = self.expires_at if self.expires_at is not None else self.locked_until
-        return end is not None and now >= end
-
-    def after_failure(
-        self, now: datetime, *, max_failures: int, lock_for: timedelta
-    ) -> LockoutState:
-        """The state after one more failure at ``now`` (what every store computes atomically)."""
-        if self.is_expired(now):
-            failures, locked_until = 1, None
-        else:
-            failures, locked_until = self.failures + 1, self.locked_until
-        if locked_until is None and failures >= max_failures:
-            locked_until = now + lock_for
-        return LockoutState(
-            failures, locked_until, locked_until if locked_until is not None else now + lock_for
-        )
 
 
 @attrs.frozen(kw_only=True)

@@ -9,7 +9,6 @@ from configured URL templates, never from a request's Host header.
 
 from __future__ import annotations
 
-import enum
 import html
 import os
 import string
@@ -25,6 +24,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 
 from provider_identity.errors import ConfigurationError
+from provider_identity.ports import MessageKind, Renderer
 
 __all__ = [
     "PLACEHOLDERS",
@@ -80,15 +80,6 @@ def _check_template(name: str, text: str) -> None:
         raise ConfigurationError(
             f"{name}: placeholders must be among ${', $'.join(sorted(PLACEHOLDERS))}."
         )
-
-
-class MessageKind(enum.StrEnum):
-    """The portal's messages."""
-
-    ACTIVATION = "activation"
-    VERIFICATION = "verification"
-    PASSWORD_RESET = "password_reset"
-    PASSWORD_CHANGED = "password_changed"
 
 
 #: What a template may use: ``$username``, ``$link`` and the branding's names.
@@ -206,11 +197,6 @@ class Templates:
             string.Template(self.text[kind]).substitute(values),
             string.Template(self.html[kind]).substitute(escaped),
         )
-
-
-#: What renders a message's bodies: :class:`Templates`, or any callable taking
-#: the kind and the placeholder values and returning ``(text, html)``.
-Renderer = Callable[[MessageKind, Mapping[str, str]], tuple[str, str]]
 
 
 def _renderer(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

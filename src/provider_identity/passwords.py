@@ -44,6 +44,7 @@ __all__ = [
     "RFC_9106_LOW_MEMORY",
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
+    "VIOLATION_CODES",
     "PasswordHasher",
     "PasswordPolicy",
     "StaticBlocklist",
@@ -66,6 +67,25 @@ MIN_IDENTIFIER_LENGTH: Final = 4
 #: Raw input longer than ``RAW_LENGTH_FACTOR * max_length`` is refused before
 #: NFKC runs (NFKC may shrink combining sequences, so the exact count comes after).
 RAW_LENGTH_FACTOR: Final = 4
+
+#: Every :attr:`Violation.code` that :meth:`PasswordPolicy.check` can report
+#: (and :class:`~provider_identity.errors.PasswordRejected` carries).
+VIOLATION_CODES: Final = frozenset(
+    {
+        "too_short",
+        "too_long",
+        "missing_lowercase",
+        "missing_uppercase",
+        "missing_digit",
+        "missing_symbol",
+        "control_character",
+        "contains_identifier",
+        "contains_context_word",
+        "blocklisted",
+        "common_pattern",
+        "wrong_type",
+    }
+)
 
 # Letter/digit/symbol swaps folded onto one letter: "P0rt@l" and "portal" meet.
 _SWAPS = str.maketrans(

@@ -6,7 +6,8 @@ adapter satisfies its protocol.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
@@ -18,20 +19,24 @@ from provider_identity.clock import Clock
 if TYPE_CHECKING:
     from provider_identity.accounts import Account
     from provider_identity.events import AuditEvent
-    from provider_identity.lockout import LockoutState
     from provider_identity.providers import ProviderRecord
 
 __all__ = [
     "AccountRepository",
     "Clock",
     "DeliveryQueue",
+    "DirectoryWithAdd",
     "EventSink",
+    "LockoutState",
     "LockoutStore",
     "Mailer",
+    "MessageKind",
     "OutboxEntry",
     "OutboxStore",
     "PasswordBlocklist",
     "ProviderDirectory",
+    "Renderer",
+    "RosterDestination",
 ]
 
 
@@ -48,6 +53,26 @@ class ProviderDirectory(Protocol):
 
     def by_tax_id(self, tax_id: str) -> Sequence[ProviderRecord]:
         """Every record listed under this 9-digit Tax ID, as of now."""
+        ...
+
+
+class DirectoryWithAdd(ProviderDirectory, Protocol):
+    """Protocol: a provider directory a record can be added to (every one we ship)."""
+
+    def add(self, record: ProviderRecord) -> None:
+        """Insert or replace a record."""
+        ...
+
+    def add_all(self, records: Iterable[ProviderRecord]) -> None:
+        """Insert or replace many records."""
+        ...
+
+
+class RosterDestination(Protocol):
+    """Protocol: where :func:`~provider_identity.roster.import_roster` writes (a SQL directory)."""
+
+    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+        """Insert or replace ``records`` in one transaction, idempotently."""
         ...
 
 
@@ -94,6 +119,42 @@ class AccountRepository(Protocol):
         ...
 
 
+@attrs.frozen
+class LockoutState:
+    """What a LockoutStore keeps for one key.
+
+    Attributes:
+        failures: Consecutive failures counted.
+        locked_until: When the lock ends; ``None`` while not locked.
+        expires_at: When the whole state is forgotten: the end of the lock, or
+            ``lock_for`` after the latest failure while not locked, so a
+            store never grows without bound. ``None``: kept until cleared.
+    """
+
+    failures: int
+    locked_until: datetime | None = None
+    expires_at: datetime | None = None
+
+    def is_expired(self, now: datetime) -> bool:
+        """True once the state is to be forgotten (its lock, if any, has ended)."""
+        end = self.expires_at if self.expires_at is not None else self.locked_until
+        return end is not None and now >= end
+
+    def after_failure(
+        self, now: datetime, *, max_failures: int, lock_for: timedelta
+    ) -> LockoutState:
+        """The state after one more failure at ``now`` (what every store computes atomically)."""
+        if self.is_expired(now):
+            failures, locked_until = 1, None
+        else:
+            failures, locked_until = self.failures + 1, self.locked_until
+        if locked_until is None and failures >= max_failures:
+            locked_until = now + lock_for
+        return LockoutState(
+            failures, locked_until, locked_until if locked_until is not None else now + lock_for
+        )
+
+
 class LockoutStore(Protocol):
     """Protocol: failure counters, one per key, updated atomically."""
 
@@ -125,6 +186,27 @@ class Mailer(Protocol):
 
     def send(self, message: EmailMessage) -> None:
         """Deliver ``message`` or raise :class:`~provider_identity.errors.MailDeliveryError`."""
+        ...
+
+
+class MessageKind(enum.StrEnum):
+    """The portal's messages."""
+
+    ACTIVATION = "activation"
+    VERIFICATION = "verification"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"
+
+
+class Renderer(Protocol):
+    """Protocol: renders a message's bodies.
+
+    :class:`~provider_identity.mail.Templates` is one; so is any callable
+    taking the kind and the placeholder values and returning ``(text, html)``.
+    """
+
+    def __call__(self, kind: MessageKind, values: Mapping[str, str], /) -> tuple[str, str]:
+        """The text and HTML bodies of ``kind`` with ``values`` filled in."""
         ...
 
 

@@ -28,11 +28,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import attrs
 
 from provider_identity.errors import FieldError, InvalidInput
+from provider_identity.ports import RosterDestination
 from provider_identity.providers import (
     LineOfBusiness,
     Payee,
@@ -114,14 +115,6 @@ class RosterReport:
 
     loaded: int
     rejected: tuple[RejectedRow, ...]
-
-
-class RosterDestination(Protocol):
-    """Protocol: where :func:`import_roster` writes (e.g. ``SqlProviderDirectory``)."""
-
-    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
-        """Insert or replace ``records`` in one transaction, idempotently."""
-        ...
 
 
 def _header_error(code: str, message: str) -> InvalidInput:

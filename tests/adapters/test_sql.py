@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from provider_identity import ConfigurationError, InvalidInput, ProviderRecord
-from provider_identity.adapters import sql as sql_module
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
     SqlLockoutStore,
@@ -21,6 +20,7 @@ from provider_identity.adapters.sql import (
     metadata,
     schema_sql,
 )
+from provider_identity.adapters.sql import directory as sql_directory
 from provider_identity.testing import sample_records
 from tests.adapters.builders import NOW, make_account
 from tests.adapters.conftest import Target
@@ -193,7 +193,7 @@ def test_upsert_many_checks_every_item_before_writing(sql: Target) -> None:
 
 def test_upsert_many_is_one_transaction(sql: Target, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failure in the batch's third chunk leaves nothing of its first two."""
-    monkeypatch.setattr(sql_module, "UPSERT_CHUNK", 2)
+    monkeypatch.setattr(sql_directory, "UPSERT_CHUNK", 2)
     directory = SqlProviderDirectory(sql.engine)
     chunks = []
 
@@ -294,3 +294,25 @@ def test_the_schema_sql_applied_by_hand_serves_the_stores(sql: Target, tmp_path:
         if database.schema is not None:
             with sql.engine.begin() as conn:
                 conn.exec_driver_sql(f'DROP SCHEMA "{database.schema}" CASCADE')
+
+
+def test_the_sql_package_exports_the_names_the_module_did() -> None:
+    """The sql package lists and imports exactly the public names of the old sql module."""
+    from provider_identity.adapters import sql
+
+    expected = {
+        "SQLITE_MIN_VERSION",
+        "SqlAccountRepository",
+        "SqlLockoutStore",
+        "SqlOutboxStore",
+        "SqlProviderDirectory",
+        "create_schema",
+        "drop_schema",
+        "make_engine",
+        "metadata",
+        "schema_sql",
+        "transaction",
+    }
+    assert set(sql.__all__) == expected
+    assert all(getattr(sql, name) is not None for name in expected)
+    assert sql.SqlProviderDirectory.__module__ == "provider_identity.adapters.sql.directory"

@@ -19,7 +19,7 @@ from provider_identity.errors import (
     InvalidInput,
     UsernameUnavailable,
 )
-from provider_identity.lockout import LockoutState
+from provider_identity.ports import LockoutState
 from provider_identity.providers import ProviderRecord
 
 __all__ = [

@@ -29,8 +29,7 @@ import redis
 
 from provider_identity.clock import ensure_utc
 from provider_identity.errors import StoreUnavailable
-from provider_identity.lockout import LockoutState
-from provider_identity.ports import LockoutStore
+from provider_identity.ports import LockoutState, LockoutStore
 
 __all__ = ["DEFAULT_PREFIX", "RedisLockoutStore"]
 

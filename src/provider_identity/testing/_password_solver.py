@@ -1,9 +1,9 @@
 """The password constraint solver behind :func:`provider_identity.testing.strategies.passwords`.
 
-Private: import :func:`passwords` and :data:`VIOLATION_CODES` from
-:mod:`provider_identity.testing.strategies`. Passwords are assembled from the
-rules (required classes, filler, wanted words) rather than filtered, and
-every rule is read through the public :class:`PasswordPolicy` API, so the
+Private: import :func:`passwords` from :mod:`provider_identity.testing.strategies`
+(:data:`~provider_identity.passwords.VIOLATION_CODES` is the policy's). Passwords
+are assembled from the rules (required classes, filler, wanted words) rather than
+filtered, and every rule is read through the public :class:`PasswordPolicy` API, so the
 solver follows the policy when it changes.
 """
 
@@ -20,31 +20,14 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from provider_identity.passwords import (
+    VIOLATION_CODES,
     PasswordPolicy,
     StaticBlocklist,
     context_word_keys,
     identifier_keys,
 )
 
-__all__ = ["VIOLATION_CODES", "passwords"]
-
-#: Every code :meth:`PasswordPolicy.check` can report.
-VIOLATION_CODES: Final = frozenset(
-    {
-        "too_short",
-        "too_long",
-        "missing_lowercase",
-        "missing_uppercase",
-        "missing_digit",
-        "missing_symbol",
-        "control_character",
-        "contains_identifier",
-        "contains_context_word",
-        "blocklisted",
-        "common_pattern",
-        "wrong_type",
-    }
-)
+__all__ = ["passwords"]
 
 # -- passwords -------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ except ImportError as err:  # pragma: no cover  # tested with Hypothesis hidden
     ) from err
 
 from provider_identity.errors import InvalidInput
-from provider_identity.passwords import PasswordPolicy
+from provider_identity.passwords import VIOLATION_CODES, PasswordPolicy
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
     LineOfBusiness,
@@ -50,7 +50,7 @@ from provider_identity.providers import (
 )
 from provider_identity.registration import RegistrationRequest
 from provider_identity.security_questions import DEFAULT_QUESTIONS
-from provider_identity.testing._password_solver import VIOLATION_CODES, passwords
+from provider_identity.testing._password_solver import passwords
 
 __all__ = [
     "VIOLATION_CODES",

@@ -1,0 +1,162 @@
+"""The engine and the schema: make_engine, transaction, create and drop the tables."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import log as sa_log
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+from sqlalchemy.engine import Connection, Dialect, Engine
+
+from provider_identity.adapters.sql._schema import metadata
+from provider_identity.errors import ConfigurationError
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "SQLITE_MIN_VERSION",
+    "create_schema",
+    "drop_schema",
+    "make_engine",
+    "schema_sql",
+    "transaction",
+]
+
+
+#: ``INSERT .. ON CONFLICT .. RETURNING`` needs SQLite 3.35 or newer.
+SQLITE_MIN_VERSION = (3, 35, 0)
+#: How long a SQLite connection waits for another writer before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_DIALECTS = frozenset({"sqlite", "postgresql"})
+_WRITE_OPTION = "provider_identity_write"
+
+
+def make_engine(url: str | sa.URL, **options: Any) -> Engine:
+    """Create an Engine for the SQL adapters.
+
+    For SQLite it turns on foreign keys, WAL and a busy timeout, and makes
+    write transactions ``BEGIN IMMEDIATE`` so that concurrent writers (other
+    processes too) wait for each other instead of failing. For PostgreSQL it
+    tests each pooled connection before handing it out (``pool_pre_ping``),
+    so the first request after a database restart gets a fresh connection
+    instead of an error. ``options`` go to :func:`sqlalchemy.create_engine`.
+
+    Whatever ``echo`` or the logging level says, no SQL parameter and no
+    result row reaches the log: they hold password and answer hashes and
+    full Tax IDs. Parameters are hidden (``hide_parameters``) and the
+    engine's logger drops SQLAlchemy's DEBUG records (the rows); statements
+    are still logged at INFO. The filter sits on the ``sqlalchemy.engine.Engine``
+    logger, so it applies to every engine logging there.
+
+    Raises:
+        ConfigurationError: neither SQLite nor PostgreSQL, or SQLite older than 3.35.
+    """
+    options.setdefault("hide_parameters", True)  # rows hold password and answer hashes
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        options.setdefault("pool_pre_ping", True)
+    engine = sa.create_engine(url, **options)
+    _check_dialect(engine)
+    logger = engine.logger
+    (logger.logger if isinstance(logger, sa_log.InstanceLogger) else logger).addFilter(
+        _no_result_rows
+    )
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _no_result_rows(record: logging.LogRecord) -> bool:
+    """Keep INFO and above: at DEBUG SQLAlchemy's engine logs result rows and their columns."""
+    return record.levelno >= logging.INFO
+
+
+def _sqlite_on_connect(connection: sqlite3.Connection, record: object) -> None:
+    connection.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
+    for pragma in (
+        "PRAGMA foreign_keys = ON",
+        f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
+        "PRAGMA journal_mode = WAL",
+    ):
+        connection.execute(pragma)
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    write = connection.get_execution_options().get(_WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _check_dialect(engine: Engine) -> None:
+    name = engine.dialect.name
+    if name not in _DIALECTS:
+        raise ConfigurationError(f"The SQL adapters support SQLite and PostgreSQL, not {name}.")
+    if name == "postgresql" and engine.dialect.driver != "psycopg":
+        raise ConfigurationError(
+            "On PostgreSQL the SQL adapters need psycopg 3 (postgresql+psycopg://...), "
+            f"not {engine.dialect.driver}."
+        )
+    if name == "sqlite" and sqlite3.sqlite_version_info < SQLITE_MIN_VERSION:
+        raise ConfigurationError(
+            f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is needed."
+        )
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table and index that does not exist yet (safe to run again)."""
+    _check_dialect(engine)
+    metadata.create_all(engine)
+
+
+def schema_sql(dialect: str = "postgresql") -> str:
+    """The ``CREATE`` statements of every table and index, as SQL text for ``dialect``.
+
+    For a DBA who applies schema changes by hand; ``docs/storage.md`` lists
+    the PostgreSQL version.
+
+    Raises:
+        ConfigurationError: ``dialect`` is neither ``"postgresql"`` nor ``"sqlite"``.
+    """
+    if dialect not in _DIALECTS:
+        raise ConfigurationError(f"The SQL adapters support SQLite and PostgreSQL, not {dialect}.")
+    compiler: Dialect = SQLiteDialect()
+    if dialect == "postgresql":
+        compiler = PGDialect()  # type: ignore[no-untyped-call]  # not annotated in SQLAlchemy
+    statements: list[str] = []
+    for table in metadata.sorted_tables:
+        statements.append(_ddl(sa.schema.CreateTable(table), compiler))
+        statements.extend(
+            _ddl(sa.schema.CreateIndex(index), compiler)
+            for index in sorted(table.indexes, key=lambda index: str(index.name))
+        )
+    return "\n\n".join(statements) + "\n"
+
+
+def _ddl(element: sa.schema.ExecutableDDLElement, compiler: Dialect) -> str:
+    text = str(element.compile(dialect=compiler)).strip()
+    return "\n".join(line.rstrip().replace("\t", "    ") for line in text.splitlines()) + ";"
+
+
+def drop_schema(engine: Engine) -> None:
+    """Drop every table of the SQL adapters, with their data."""
+    metadata.drop_all(engine)
+
+
+def transaction(engine: Engine) -> contextlib.AbstractContextManager[Connection]:
+    """Begin a write transaction for stores bound to its connection (a unit of work).
+
+    Stores built on the connection (``SqlAccountRepository(connection)``,
+    ``SqlOutboxStore(connection)`` ...) write inside this transaction, so an
+    account change and the mail it queues commit together, or not at all::
+
+        with transaction(engine) as connection:
+            service = build_service(
+                accounts=SqlAccountRepository(connection),
+                mailer=OutboxMailer(SqlOutboxStore(connection)),
+            )
+            service.register(request)
+    """
+    return engine.execution_options(**{_WRITE_OPTION: True}).begin()
