@@ -106,6 +106,16 @@ def test_password_rejected_lists_its_field_errors() -> None:
     assert isinstance(rejected, InvalidInput)
 
 
+def test_single_builds_one_field_error_of_the_class_it_is_called_on() -> None:
+    """``single`` gives one FieldError; on PasswordRejected it builds a PasswordRejected."""
+    error = PasswordRejected.single("password", "reused", "Used before.")
+    assert type(error) is PasswordRejected
+    assert error.errors == (
+        provider_identity.FieldError(field="password", code="reused", message="Used before."),
+    )
+    assert error.fields == {"password"}
+
+
 # -- the documented tree, wording and behaviour of every error ------------------------------
 
 UNTIL = datetime(2026, 1, 6, 9, tzinfo=UTC)

@@ -18,6 +18,7 @@ from hypothesis.stateful import (
 )
 
 from provider_identity import ConfigurationError, LockoutPolicy, LockoutStatus, LockoutTracker
+from provider_identity.lockout import Throttle
 from provider_identity.testing import ManualClock, MemoryLockoutStore
 
 DAY = timedelta(hours=24)
@@ -244,3 +245,32 @@ class LockoutMachine(RuleBasedStateMachine):
 
 LockoutMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40)
 TestLockoutMachine = LockoutMachine.TestCase
+
+
+def test_throttle_allows_max_uses_then_refuses_until_the_pause_ends() -> None:
+    """A Throttle admits ``max_failures`` uses per key, refuses the next, and allows again later."""
+    clock = ManualClock()
+    throttle = Throttle(
+        store=MemoryLockoutStore(),
+        policy=LockoutPolicy(max_failures=2, lock_duration=timedelta(hours=1)),
+        clock=clock,
+        namespace="mail",
+    )
+    assert [throttle.allow("a") for _ in range(3)] == [True, True, False]
+    assert throttle.allow("b")  # keys are counted apart
+    clock.advance(timedelta(hours=1))
+    assert throttle.allow("a")
+
+
+def test_throttle_reset_forgets_the_uses_of_one_key() -> None:
+    """After ``reset`` a key has its full allowance again; other namespaces are untouched."""
+    store = MemoryLockoutStore()
+    policy = LockoutPolicy(max_failures=1)
+    mail = Throttle(store=store, policy=policy, clock=ManualClock(), namespace="mail")
+    other = Throttle(store=store, policy=policy, clock=ManualClock(), namespace="other")
+    assert mail.allow("a")
+    assert other.allow("a")
+    assert not mail.allow("a")
+    mail.reset("a")
+    assert mail.allow("a")
+    assert not other.allow("a")

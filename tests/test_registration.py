@@ -18,6 +18,7 @@ from provider_identity import (
     InvalidInput,
     LineOfBusiness,
     NotEligibleForGroup,
+    PasswordPolicy,
     PasswordRejected,
     ProviderCategory,
     ProviderDetails,
@@ -26,9 +27,10 @@ from provider_identity import (
     ProviderType,
     RegistrationMatcher,
     RegistrationRequest,
+    SecurityQuestions,
     UsernameUnavailable,
 )
-from provider_identity._fields import FieldErrors
+from provider_identity.registration import validate_registration
 from provider_identity.testing import (
     ManualClock,
     MemoryAccountRepository,
@@ -36,7 +38,7 @@ from provider_identity.testing import (
     RecordingMailer,
 )
 from provider_identity.testing.strategies import provider_records
-from tests.helpers import group, practitioner
+from tests.helpers import PASSWORD, group, practitioner
 
 MEDICAID = ("Medicaid", "1-855-202-1058")
 MARKETPLACE = ("Marketplace", "1-833-230-2030")
@@ -44,10 +46,7 @@ MARKETPLACE = ("Marketplace", "1-833-230-2030")
 
 def parse(request: RegistrationRequest) -> ProviderDetails:
     """The normalised provider details of a request that must be well formed."""
-    errors = FieldErrors()
-    details = ProviderDetails.parse(request, errors)
-    assert details is not None, errors.errors
-    return details
+    return ProviderDetails.parse(request)
 
 
 def match(record: ProviderRecord, request: RegistrationRequest) -> ProviderRecord:
@@ -486,3 +485,19 @@ def test_request_repr_hides_password_and_answer() -> None:
     shown = repr(practitioner(password="Blue-Heron-2031", security_answer="Marmaduke"))
     assert "Blue-Heron-2031" not in shown
     assert "Marmaduke" not in shown
+
+
+def test_validate_registration_returns_the_normalised_values_and_hides_secrets() -> None:
+    """The validator gives the canonical username, email and answer; its repr shows no secret."""
+    valid = validate_registration(
+        practitioner(username="  JDoe ", email="Jane.Doe@Example.org", security_answer=" REX "),
+        password_policy=PasswordPolicy(),
+        security_questions=SecurityQuestions(),
+    )
+    assert (valid.username, valid.username_key) == ("JDoe", "jdoe")
+    assert valid.email.key == "jane.doe@example.org"
+    assert valid.answer == "rex"
+    assert valid.details.provider_id == "P1000001"
+    assert valid.password == PASSWORD
+    assert PASSWORD not in repr(valid)
+    assert "rex" not in repr(valid).lower()

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
-from provider_identity.errors import FieldError
+from provider_identity.errors import FieldError, InvalidInput
 
 __all__ = [
+    "CONTROLS",
     "FORBIDDEN_CATEGORIES",
     "INVISIBLE",
     "FieldErrors",
+    "checked_text",
+    "collect",
     "fold_words",
     "has_forbidden_characters",
     "to_tuple",
@@ -28,6 +32,8 @@ INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0")
 
 
 _SPACES = re.compile(r"\s+")
+
+_T = TypeVar("_T")
 
 
 def fold_words(text: str) -> str:
@@ -55,6 +61,51 @@ def has_forbidden_characters(value: str) -> bool:
     )
 
 
+def collect(errors: list[FieldError], parse: Callable[[], _T]) -> _T | None:
+    """``parse()``, or ``None`` after adding the field errors it raised to ``errors``."""
+    try:
+        return parse()
+    except InvalidInput as err:
+        errors.extend(err.errors)
+        return None
+
+
+#: Unicode categories :func:`checked_text` refuses by default: controls and
+#: lone surrogates (which never encode).
+CONTROLS = ("Cc", "Cs")
+
+
+def checked_text(
+    field: str,
+    value: object,
+    *,
+    label: str,
+    max_length: int,
+    refused: tuple[str, ...] = CONTROLS,
+) -> str:
+    """``value`` if it is a non-blank string of bounded length with no ``refused`` character.
+
+    Length is checked before anything else looks at the content, so an
+    oversized value costs no normalisation.
+
+    Raises:
+        InvalidInput: one error on ``field`` saying why ``value`` is unusable.
+    """
+    if not isinstance(value, str):
+        raise InvalidInput.single(field, "wrong_type", f"{label} must be text.")
+    if len(value) > max_length:
+        raise InvalidInput.single(
+            field, "too_long", f"{label} must be at most {max_length} characters."
+        )
+    if not value.strip():
+        raise InvalidInput.single(field, "required", f"{label} is required.")
+    if refused and any(unicodedata.category(char) in refused for char in value):
+        raise InvalidInput.single(
+            field, "invalid_characters", f"{label} contains characters that are not allowed."
+        )
+    return value
+
+
 class FieldErrors:
     """Collects field errors so a form learns about every problem at once."""
 
@@ -65,32 +116,9 @@ class FieldErrors:
         """Record one problem with ``field``."""
         self.errors.append(FieldError(field=field, code=code, message=message))
 
-    def extend(self, errors: tuple[FieldError, ...]) -> None:
-        """Record problems found elsewhere."""
-        self.errors.extend(errors)
-
-    def text(
-        self, field: str, value: object, *, label: str, max_length: int, controls_ok: bool = False
-    ) -> str | None:
-        """Check that ``value`` is a non-blank string of bounded length.
-
-        Length is checked before anything else looks at the content, so an
-        oversized value costs no normalisation. Returns the value, or ``None``
-        after recording why it is unusable.
-        """
-        if not isinstance(value, str):
-            self.add(field, "wrong_type", f"{label} must be text.")
-            return None
-        if len(value) > max_length:
-            self.add(field, "too_long", f"{label} must be at most {max_length} characters.")
-            return None
-        if not value.strip():
-            self.add(field, "required", f"{label} is required.")
-            return None
-        refused = ("Cs",) if controls_ok else ("Cc", "Cs")  # lone surrogates never encode
-        if any(unicodedata.category(char) in refused for char in value):
-            self.add(
-                field, "invalid_characters", f"{label} contains characters that are not allowed."
-            )
-            return None
-        return value
+    def text(self, field: str, value: object, *, label: str, max_length: int) -> str | None:
+        """:func:`checked_text`, or ``None`` after recording why ``value`` is unusable."""
+        return collect(
+            self.errors,
+            lambda: checked_text(field, value, label=label, max_length=max_length),
+        )

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, Self
 
 import attrs
 
@@ -140,6 +140,11 @@ class InvalidInput(IdentityError, ValueError):
     def __init__(self, errors: Sequence[FieldError], message: str | None = None) -> None:
         self.errors: tuple[FieldError, ...] = tuple(errors)
         super().__init__(message)
+
+    @classmethod
+    def single(cls, field: str, code: str, message: str) -> Self:
+        """The error for one problem with one field."""
+        return cls([FieldError(field=field, code=code, message=message)])
 
     @property
     def fields(self) -> frozenset[str]:

@@ -25,6 +25,7 @@ __all__ = [
     "LockoutState",
     "LockoutStatus",
     "LockoutTracker",
+    "Throttle",
 ]
 
 #: NIST SP 800-63B: no more than 100 consecutive failed attempts.
@@ -124,3 +125,31 @@ class LockoutTracker:
     def unlock(self, key: str) -> None:
         """End a lock and zero the count (after a password reset, or by an administrator)."""
         self.store.clear(self._key(key))
+
+
+@attrs.frozen(kw_only=True)
+class Throttle:
+    """Allows ``policy.max_failures`` uses per key, then none until ``policy.lock_duration`` ends.
+
+    A rate limit (activation and reset mail), kept in a LockoutStore under
+    ``namespace``: each :meth:`allow` counts one use, allowed or not.
+    """
+
+    store: LockoutStore
+    policy: LockoutPolicy
+    clock: Clock = SystemClock()
+    namespace: str
+
+    def allow(self, key: str) -> bool:
+        """Count one use of ``key`` atomically; True if it is within the limit."""
+        state = self.store.record_failure(
+            f"{self.namespace}:{key}",
+            now=self.clock.now(),
+            max_failures=self.policy.max_failures,
+            lock_for=self.policy.lock_duration,
+        )
+        return state.failures <= self.policy.max_failures
+
+    def reset(self, key: str) -> None:
+        """Forget the uses of ``key`` (the mail did its job)."""
+        self.store.clear(f"{self.namespace}:{key}")

@@ -395,6 +395,15 @@ def _check_identifiers(username: object, email: object) -> None:
         raise InvalidInput(wrong)
 
 
+#: The character-class rules: the policy flag, the class, the code, what is missing.
+_CLASS_RULES = (
+    ("require_lowercase", "lower", "missing_lowercase", "one lowercase letter"),
+    ("require_uppercase", "upper", "missing_uppercase", "one uppercase letter"),
+    ("require_digit", "digit", "missing_digit", "one digit"),
+    ("require_symbol", "symbol", "missing_symbol", "one non-alphanumeric character"),
+)
+
+
 @attrs.frozen(kw_only=True)
 class PasswordPolicy:
     """What a new password must satisfy. The defaults are the seed's rules.
@@ -443,19 +452,13 @@ class PasswordPolicy:
 
     @_rules.default
     def _compile(self) -> _Rules:
-        required = (
-            (self.require_lowercase, "lower", "missing_lowercase", "one lowercase letter"),
-            (self.require_uppercase, "upper", "missing_uppercase", "one uppercase letter"),
-            (self.require_digit, "digit", "missing_digit", "one digit"),
-            (self.require_symbol, "symbol", "missing_symbol", "one non-alphanumeric character"),
-        )
         return _Rules(
             too_short=Violation("too_short", f"Must be a minimum of {self.min_length} characters."),
             too_long=Violation("too_long", f"Must be at most {self.max_length} characters."),
             classes=tuple(
                 (name, Violation(code, f"Must contain {what}."))
-                for wanted, name, code, what in required
-                if wanted
+                for flag, name, code, what in _CLASS_RULES
+                if getattr(self, flag)
             ),
             words=context_word_keys(self.context_words),
         )
@@ -517,16 +520,7 @@ class PasswordPolicy:
     def describe(self) -> tuple[str, ...]:
         """The requirement lines to print beside the password field, in the seed's words."""
         lines = [f"Must be a minimum of {self.min_length} characters"]
-        wanted = [
-            name
-            for name, required in (
-                ("one lowercase letter", self.require_lowercase),
-                ("one uppercase letter", self.require_uppercase),
-                ("one digit", self.require_digit),
-                ("one non-alphanumeric character", self.require_symbol),
-            )
-            if required
-        ]
+        wanted = [what for flag, _, _, what in _CLASS_RULES if getattr(self, flag)]
         if wanted:
             listed = (
                 wanted[0] if len(wanted) == 1 else ", ".join(wanted[:-1]) + " and " + wanted[-1]

@@ -17,8 +17,8 @@ from typing import TypeGuard
 
 import attrs
 
-from provider_identity._fields import fold_words
-from provider_identity.errors import FieldError, InvalidInput
+from provider_identity._fields import checked_text, fold_words
+from provider_identity.errors import InvalidInput
 
 __all__ = [
     "GROUP_ELIGIBLE_CATEGORIES",
@@ -107,18 +107,8 @@ GROUP_ELIGIBLE_CATEGORIES = frozenset(
 )
 
 
-def _invalid(field: str, code: str, message: str) -> InvalidInput:
-    return InvalidInput([FieldError(field=field, code=code, message=message)])
-
-
 def _bounded_text(value: object, field: str, label: str, max_length: int) -> str:
-    if not isinstance(value, str):
-        raise _invalid(field, "wrong_type", f"{label} must be text.")
-    if len(value) > max_length:
-        raise _invalid(field, "too_long", f"{label} must be at most {max_length} characters.")
-    if not value.strip():
-        raise _invalid(field, "required", f"{label} is required.")
-    return value
+    return checked_text(field, value, label=label, max_length=max_length, refused=())
 
 
 def _plain_digits(value: object, length: int) -> TypeGuard[str]:
@@ -136,7 +126,9 @@ def normalize_tax_id(value: object, *, field: str = "tax_id") -> str:
         return value
     digits = _TAX_ID_FORMATTING.sub("", _bounded_text(value, field, "Tax ID", _RAW_MAX_LENGTH))
     if _TAX_ID.fullmatch(digits) is None:
-        raise _invalid(field, "invalid_format", "Tax ID must be 9 digits, e.g. 12-3456789.")
+        raise InvalidInput.single(
+            field, "invalid_format", "Tax ID must be 9 digits, e.g. 12-3456789."
+        )
     return digits
 
 
@@ -150,7 +142,7 @@ def normalize_zip(value: object, *, field: str = "zip_code") -> str:
         return value
     match = _ZIP.fullmatch(_bounded_text(value, field, "ZIP Code", _RAW_MAX_LENGTH).strip())
     if match is None:
-        raise _invalid(field, "invalid_format", "ZIP Code must be 5 digits or ZIP+4.")
+        raise InvalidInput.single(field, "invalid_format", "ZIP Code must be 5 digits or ZIP+4.")
     return match.group(1)
 
 
@@ -163,7 +155,9 @@ def normalize_provider_id(value: object, *, field: str = "provider_id") -> str:
     # ASCII is checked before upper-casing: the long s (U+017F) upper-cases to "S".
     text = _bounded_text(value, field, "Provider ID", _RAW_MAX_LENGTH).strip()
     if not text.isascii() or _PROVIDER_ID.fullmatch(text.upper()) is None:
-        raise _invalid(field, "invalid_format", "Provider ID must be letters and digits.")
+        raise InvalidInput.single(
+            field, "invalid_format", "Provider ID must be letters and digits."
+        )
     return text.upper()
 
 
@@ -188,9 +182,11 @@ def normalize_npi(value: object, *, field: str = "npi") -> str:
     """
     text = _bounded_text(value, field, "NPI", _RAW_MAX_LENGTH).strip()
     if _NPI.fullmatch(text) is None:
-        raise _invalid(field, "invalid_format", "NPI must be 10 digits.")
+        raise InvalidInput.single(field, "invalid_format", "NPI must be 10 digits.")
     if not _npi_check_digit_ok(text):
-        raise _invalid(field, "invalid_check_digit", "This NPI is not valid; please check it.")
+        raise InvalidInput.single(
+            field, "invalid_check_digit", "This NPI is not valid; please check it."
+        )
     return text
 
 
@@ -206,7 +202,7 @@ def normalize_name(value: object, *, field: str = "name") -> str:
     """
     text = _bounded_text(value, field, "Name", NAME_MAX_LENGTH)
     if _CONTROLS.search(text):
-        raise _invalid(
+        raise InvalidInput.single(
             field, "invalid_characters", "Name contains characters that are not allowed."
         )
     return fold_words(text)
@@ -222,7 +218,9 @@ def _zip_codes(values: Iterable[str]) -> tuple[str, ...]:
         values = (values,)
     zips = tuple(dict.fromkeys(normalize_zip(value, field="zip_codes") for value in values))
     if not zips:
-        raise _invalid("zip_codes", "required", "A provider record needs at least one ZIP code.")
+        raise InvalidInput.single(
+            "zip_codes", "required", "A provider record needs at least one ZIP code."
+        )
     return zips
 
 

@@ -9,18 +9,23 @@ profile, any ZIP code from the profile will work."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from functools import partial
 from types import MappingProxyType
 
 import attrs
 
-from provider_identity._fields import FieldErrors
+from provider_identity._fields import FieldErrors, collect
+from provider_identity.accounts import CanonicalEmail, canonical_email, canonical_username
 from provider_identity.errors import (
     DetailsMismatch,
+    FieldError,
     InvalidInput,
     NotEligibleForGroup,
+    PasswordRejected,
     ProviderNotFound,
 )
+from provider_identity.passwords import PasswordPolicy
 from provider_identity.ports import ProviderDirectory
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
@@ -35,12 +40,15 @@ from provider_identity.providers import (
     normalize_zip,
     tax_id_repr,
 )
+from provider_identity.security_questions import SecurityQuestions
 
 __all__ = [
     "DEFAULT_HELP_LINES",
     "ProviderDetails",
     "RegistrationMatcher",
     "RegistrationRequest",
+    "ValidRegistration",
+    "validate_registration",
 ]
 
 #: "you can call the help line at 1-855-202-1058 (Medicaid) or 1-833-230-2030 (Marketplace)"
@@ -139,8 +147,13 @@ class ProviderDetails:
     line_of_business: LineOfBusiness | None = None
 
     @classmethod
-    def parse(cls, request: RegistrationRequest, errors: FieldErrors) -> ProviderDetails | None:
-        """Normalise the provider fields of ``request``; record every problem in ``errors``."""
+    def parse(cls, request: RegistrationRequest) -> ProviderDetails:
+        """Normalise the provider fields of ``request``.
+
+        Raises:
+            InvalidInput: every problem with the provider fields, at once.
+        """
+        errors = FieldErrors()
         provider_type = _provider_type(request.provider_type, errors)
         values: dict[str, str | None] = {}
         for field, normalize in (
@@ -148,14 +161,17 @@ class ProviderDetails:
             ("tax_id", normalize_tax_id),
             ("zip_code", normalize_zip),
         ):
-            values[field] = _collect(errors, normalize, getattr(request, field), field)
+            values[field] = collect(
+                errors.errors, partial(normalize, getattr(request, field), field=field)
+            )
         provider_id = npi = None
         if _given(request.provider_id):
-            provider_id = _collect(
-                errors, normalize_provider_id, request.provider_id, "provider_id"
+            provider_id = collect(
+                errors.errors,
+                partial(normalize_provider_id, request.provider_id, field="provider_id"),
             )
         if _given(request.npi) and provider_type is not ProviderType.GROUP:
-            npi = _collect(errors, normalize_npi, request.npi, "npi")
+            npi = collect(errors.errors, partial(normalize_npi, request.npi, field="npi"))
         if provider_type is ProviderType.GROUP and not _given(request.provider_id):
             errors.add("provider_id", "required", "Provider ID is required for a Group.")
         elif not _given(request.provider_id) and not _given(request.npi):
@@ -164,7 +180,7 @@ class ProviderDetails:
         if line is not None and not isinstance(line, LineOfBusiness):
             errors.add("line_of_business", "wrong_type", "Line of business is not valid.")
         if errors.errors or provider_type is None:
-            return None
+            raise InvalidInput(errors.errors)
         return cls(
             provider_type=provider_type,
             name_key=str(values["name"]),
@@ -176,18 +192,83 @@ class ProviderDetails:
         )
 
 
+@attrs.frozen(kw_only=True)
+class ValidRegistration:
+    """A registration request that passed every field check, normalised.
+
+    Attributes:
+        details: The provider fields, normalised for matching.
+        username: The User Name as typed, trimmed (what the account shows).
+        username_key: Its canonical form (what lookups and uniqueness use).
+        email: The canonical email address and its key.
+        answer: The normalised security answer.
+        password: The password as typed.
+    """
+
+    details: ProviderDetails
+    username: str
+    username_key: str
+    email: CanonicalEmail
+    answer: str = attrs.field(repr=False)
+    password: str = attrs.field(repr=False)
+
+
+def validate_registration(
+    request: RegistrationRequest,
+    *,
+    password_policy: PasswordPolicy,
+    security_questions: SecurityQuestions,
+) -> ValidRegistration:
+    """Check every field of ``request``; return its normalised values.
+
+    Raises:
+        InvalidInput: every field problem at once, the password's included.
+        PasswordRejected: the password's problems, when they are the only ones.
+    """
+    errors: list[FieldError] = []
+    details = collect(errors, partial(ProviderDetails.parse, request))
+    username_key = collect(errors, partial(canonical_username, request.username))
+    email = collect(errors, partial(canonical_email, request.email))
+    answer = collect(
+        errors,
+        partial(security_questions.validate, request.security_question, request.security_answer),
+    )
+    if request.agreement_confirmed is not True:
+        errors.append(
+            FieldError(
+                field="agreement_confirmed",
+                code="required",
+                message="Please confirm the Provider Agreement.",
+            )
+        )
+    violations = password_policy.check(
+        request.password,
+        username=request.username if isinstance(request.username, str) else None,
+        email=email.address if email is not None else None,
+    )
+    password_errors = [violation.as_field_error() for violation in violations]
+    if errors:
+        raise InvalidInput([*errors, *password_errors])
+    if password_errors:
+        raise PasswordRejected(password_errors)
+    # Each None above recorded an error, and a password with no violation is text.
+    assert details is not None  # noqa: S101
+    assert username_key is not None  # noqa: S101
+    assert email is not None  # noqa: S101
+    assert answer is not None  # noqa: S101
+    assert isinstance(request.password, str)  # noqa: S101
+    return ValidRegistration(
+        details=details,
+        username=request.username.strip(),
+        username_key=username_key,
+        email=email,
+        answer=answer,
+        password=request.password,
+    )
+
+
 def _given(value: object) -> bool:
     return not (isinstance(value, str) and not value.strip()) and value is not None
-
-
-def _collect(
-    errors: FieldErrors, normalize: Callable[..., str], value: object, field: str
-) -> str | None:
-    try:
-        return normalize(value, field=field)
-    except InvalidInput as err:
-        errors.extend(err.errors)
-        return None
 
 
 def _provider_type(value: object, errors: FieldErrors) -> ProviderType | None:

@@ -25,13 +25,14 @@ from __future__ import annotations
 import csv
 import enum
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypeVar
 
 import attrs
 
+from provider_identity._fields import collect
 from provider_identity.errors import FieldError, InvalidInput
 from provider_identity.ports import RosterDestination
 from provider_identity.providers import (
@@ -72,7 +73,6 @@ EXAMPLE_ROSTER = Path(__file__).parent / "data" / "example-roster.csv"
 # A line with any of these, or longer than the csv module's field limit, goes through it.
 _CSV_SPECIAL = re.compile('["\r\n\0]')
 _CSV_LIMIT = csv.field_size_limit()
-_T = TypeVar("_T")
 _E = TypeVar("_E", ProviderCategory, Payee, LineOfBusiness)
 
 
@@ -171,14 +171,6 @@ def _cells(line: bytes, width: int) -> list[str] | tuple[FieldError, ...]:
     return cells
 
 
-def _collect(errors: list[FieldError], parse: Callable[[], _T]) -> _T | None:
-    try:
-        return parse()
-    except InvalidInput as err:
-        errors.extend(err.errors)
-        return None
-
-
 _MEMBERS: dict[type[enum.Enum], dict[str, enum.Enum]] = {
     kind: {member.value.casefold(): member for member in kind}
     for kind in (ProviderCategory, Payee, LineOfBusiness)
@@ -246,18 +238,18 @@ def _problems(cells: dict[str, str]) -> tuple[FieldError, ...]:
         ("tax_id", normalize_tax_id),
         ("name", normalize_name),
     ):
-        _collect(errors, partial(check, cells[column], field=column))
+        collect(errors, partial(check, cells[column], field=column))
     zip_codes = _values(cells["zip_codes"]) or [""]
     for zip_code in zip_codes:
-        _collect(errors, partial(normalize_zip, zip_code, field="zip_codes"))
+        collect(errors, partial(normalize_zip, zip_code, field="zip_codes"))
     npi = cells.get("npi", "").strip() or None
     if npi is not None:
-        _collect(errors, partial(normalize_npi, npi))
+        collect(errors, partial(normalize_npi, npi))
     category = cells.get("category") or "other"
-    _collect(errors, partial(_choice, ProviderCategory, "category", category))
-    _collect(errors, partial(_choice, Payee, "payee", cells.get("payee") or "individual"))
+    collect(errors, partial(_choice, ProviderCategory, "category", category))
+    collect(errors, partial(_choice, Payee, "payee", cells.get("payee") or "individual"))
     for value in _values(cells.get("lines_of_business", "")) or ["Medicaid"]:
-        _collect(errors, partial(_choice, LineOfBusiness, "lines_of_business", value))
+        collect(errors, partial(_choice, LineOfBusiness, "lines_of_business", value))
     return tuple(errors)
 
 

@@ -19,7 +19,7 @@ import attrs
 
 from provider_identity import _checks
 from provider_identity._fields import FieldErrors, fold_words
-from provider_identity.errors import ConfigurationError
+from provider_identity.errors import ConfigurationError, InvalidInput
 from provider_identity.lockout import LockoutPolicy
 
 __all__ = ["DEFAULT_QUESTIONS", "SecurityQuestions", "normalize_answer"]
@@ -71,8 +71,14 @@ class SecurityQuestions:
         validator=_checks.instance_of(LockoutPolicy),
     )
 
-    def validate(self, question: object, answer: object, errors: FieldErrors) -> str | None:
-        """Check a question/answer pair; return the normalised answer or record field errors."""
+    def validate(self, question: object, answer: object) -> str:
+        """Check a question/answer pair; return the normalised answer.
+
+        Raises:
+            InvalidInput: the question is not one of ``questions``, or the
+                answer is not usable text (both reported at once).
+        """
+        errors = FieldErrors()
         if question not in self.questions:
             errors.add(
                 "security_question", "unknown_question", "Please select a Security Question."
@@ -80,4 +86,6 @@ class SecurityQuestions:
         text = errors.text(
             "security_answer", answer, label="Security Answer", max_length=self.max_answer_length
         )
-        return None if text is None else normalize_answer(text)
+        if text is None or errors.errors:
+            raise InvalidInput(errors.errors)
+        return normalize_answer(text)

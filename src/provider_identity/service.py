@@ -18,17 +18,14 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TypeVar
 
 import attrs
 
 from provider_identity import _checks
-from provider_identity._fields import FieldErrors
+from provider_identity._fields import checked_text, collect
 from provider_identity.accounts import (
     Account,
     AccountStatus,
-    CanonicalEmail,
-    canonical_email,
     canonical_username,
 )
 from provider_identity.clock import Clock, SystemClock
@@ -53,7 +50,7 @@ from provider_identity.errors import (
     UsernameUnavailable,
 )
 from provider_identity.events import Action, AuditEvent
-from provider_identity.lockout import LockoutPolicy, LockoutStatus, LockoutTracker
+from provider_identity.lockout import LockoutPolicy, LockoutStatus, LockoutTracker, Throttle
 from provider_identity.mail import (
     Branding,
     activation_message,
@@ -84,9 +81,9 @@ from provider_identity.providers import (
 )
 from provider_identity.registration import (
     DEFAULT_HELP_LINES,
-    ProviderDetails,
     RegistrationMatcher,
     RegistrationRequest,
+    validate_registration,
 )
 from provider_identity.security_questions import SecurityQuestions, normalize_answer
 from provider_identity.tokens import TokenIssuer, TokenPurpose
@@ -97,7 +94,6 @@ CLIENT_ADDRESS_MAX_LENGTH = 256
 
 _log = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
 
 #: Activation and reset mail per account before a pause (see ``mail_throttle``).
 DEFAULT_MAIL_THROTTLE = LockoutPolicy(max_failures=3, lock_duration=timedelta(hours=1))
@@ -252,7 +248,7 @@ class IdentityService:
     _matcher: RegistrationMatcher = attrs.field(init=False, repr=False)
     _logins: LockoutTracker = attrs.field(init=False, repr=False)
     _answers: LockoutTracker = attrs.field(init=False, repr=False)
-    _mail: LockoutTracker = attrs.field(init=False, repr=False)
+    _mail: Throttle = attrs.field(init=False, repr=False)
 
     @_matcher.default
     def _build_matcher(self) -> RegistrationMatcher:
@@ -276,8 +272,8 @@ class IdentityService:
         )
 
     @_mail.default
-    def _build_mail(self) -> LockoutTracker:
-        return LockoutTracker(
+    def _build_mail(self) -> Throttle:
+        return Throttle(
             store=self.lockouts, policy=self.mail_throttle, clock=self.clock, namespace="mail"
         )
 
@@ -298,16 +294,13 @@ class IdentityService:
         """
         with self._audit(Action.REGISTER, client_address) as audit:
             if not isinstance(request, RegistrationRequest):
-                raise InvalidInput(
-                    [
-                        FieldError(
-                            field="request",
-                            code="wrong_type",
-                            message="Not a registration request.",
-                        )
-                    ]
-                )
-            details, username_key, email, answer = self._validate(request)
+                raise InvalidInput.single("request", "wrong_type", "Not a registration request.")
+            valid = validate_registration(
+                request,
+                password_policy=self.password_policy,
+                security_questions=self.security_questions,
+            )
+            details, username_key, email = valid.details, valid.username_key, valid.email
             audit.username = username_key
             audit.detail["provider_type"] = details.provider_type.value
             record = self._matcher.match(details)
@@ -320,55 +313,29 @@ class IdentityService:
             now = self.clock.now()
             account = Account(
                 id=self.new_account_id(),
-                username=request.username.strip(),
+                username=valid.username,
                 username_key=username_key,
                 email=email.address,
                 email_key=email.key,
                 status=AccountStatus.PENDING,
                 provider_type=details.provider_type,
                 provider_id=record.provider_id,
-                password_hash=self.hasher.hash(request.password),
+                password_hash=self.hasher.hash(valid.password),
                 security_question=request.security_question,
-                security_answer_hash=self.hasher.hash(answer),
+                security_answer_hash=self.hasher.hash(valid.answer),
                 agreement_version=self.agreement_version,
                 agreement_accepted_at=now,
                 created_at=now,
             )
             # The throttle is counted before the commit: a lockout store that does
             # not answer then stores nothing, and the retry is not "already registered".
-            admitted = self._mail.record_failure(f"activation:{account.id}").admitted
+            admitted = self._mail.allow(f"activation:{account.id}")
             self.accounts.add(account)
             audit.account_id = account.id
             sent = admitted and self._deliver(self._activation_message(account), None)
             if not sent:
                 audit.detail["activation_mail"] = "not_sent"
             return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
-
-    def _validate(
-        self, request: RegistrationRequest
-    ) -> tuple[ProviderDetails, str, CanonicalEmail, str]:
-        errors = FieldErrors()
-        details = ProviderDetails.parse(request, errors)
-        username_key = _collect(errors, canonical_username, request.username)
-        email = _collect(errors, canonical_email, request.email)
-        answer = self.security_questions.validate(
-            request.security_question, request.security_answer, errors
-        )
-        if request.agreement_confirmed is not True:
-            errors.add("agreement_confirmed", "required", "Please confirm the Provider Agreement.")
-        violations = self.password_policy.check(
-            request.password,
-            username=request.username if isinstance(request.username, str) else None,
-            email=email.address if email is not None else None,
-        )
-        password_errors = [violation.as_field_error() for violation in violations]
-        if errors.errors:
-            raise InvalidInput([*errors.errors, *password_errors])
-        if password_errors:
-            raise PasswordRejected(password_errors)
-        if details is None or username_key is None or email is None or answer is None:
-            raise InvalidInput(errors.errors)  # pragma: no cover  # each None recorded an error
-        return details, username_key, email, answer
 
     def resend_activation(self, username: str, *, client_address: str | None = None) -> None:
         """Send a fresh activation email to a pending account's stored address.
@@ -384,7 +351,7 @@ class IdentityService:
             account = self.accounts.find_by_username(key)
             # "?" keeps an unknown name's count apart from the (hex) account ids.
             subject = account.id if account is not None else f"?{key}"
-            throttle = self._mail.record_failure(f"activation:{subject}")
+            admitted = self._mail.allow(f"activation:{subject}")
             token = self.tokens.issue(
                 TokenPurpose.ACTIVATION,
                 account_id=account.id if account else "",
@@ -398,12 +365,12 @@ class IdentityService:
                 now=self.clock.now(),
             )
             pending = account is not None and not account.is_active
-            self._hand_off(message, send=pending and throttle.admitted)
+            self._hand_off(message, send=pending and admitted)
             if account is None or not pending:
                 audit.outcome = "no_pending_account"
                 return
             audit.account_id = account.id
-            if not throttle.admitted:
+            if not admitted:
                 audit.outcome = "not_sent"
 
     def activate(self, token: str, *, client_address: str | None = None) -> AccountView:
@@ -425,7 +392,7 @@ class IdentityService:
                 activated_at=now,
                 credential_version=account.credential_version + 1,
             )
-            self._mail.record_success(f"activation:{account.id}")  # before the commit
+            self._mail.reset(f"activation:{account.id}")  # before the commit
             self._replace_for_token(active, account.credential_version)
             self._deliver(
                 email_verification_message(
@@ -480,18 +447,22 @@ class IdentityService:
         return AccountLocked(_until(status), lock_duration=self.lockout_policy.lock_duration)
 
     def _bounded_password(self, password: object) -> str:
-        errors = FieldErrors()
-        text = errors.text(
-            "password",
-            password,
-            label="Password",
-            max_length=RAW_LENGTH_FACTOR * self.password_policy.max_length,
-            controls_ok=True,
+        errors: list[FieldError] = []
+        text = collect(
+            errors,
+            functools.partial(
+                checked_text,
+                "password",
+                password,
+                label="Password",
+                max_length=RAW_LENGTH_FACTOR * self.password_policy.max_length,
+                refused=("Cs",),  # controls are allowed in a password
+            ),
         )
         if text is None:
-            if errors.errors[0].code == "too_long":
+            if errors[0].code == "too_long":
                 raise InvalidCredentials  # can never be right; costs no hash
-            raise InvalidInput(errors.errors)
+            raise InvalidInput(errors)
         if len(normalize_password(text)) > self.password_policy.max_length:
             raise InvalidCredentials
         return text
@@ -538,7 +509,7 @@ class IdentityService:
         with self._audit(Action.REQUEST_PASSWORD_RESET, client_address) as audit:
             audit.username = key = canonical_username(username)
             account = self.accounts.find_by_username(key)
-            throttle = self._mail.record_failure(f"reset:{key}")
+            admitted = self._mail.allow(f"reset:{key}")
             token = self.tokens.issue(
                 TokenPurpose.PASSWORD_RESET,
                 account_id=account.id if account else "",
@@ -551,12 +522,12 @@ class IdentityService:
                 token=token,
                 now=self.clock.now(),
             )
-            self._hand_off(message, send=account is not None and throttle.admitted)
+            self._hand_off(message, send=account is not None and admitted)
             if account is None:
                 audit.outcome = "unknown_user"
                 return
             audit.account_id = account.id
-            if not throttle.admitted:
+            if not admitted:
                 audit.outcome = "throttled"
 
     def reset_password(
@@ -588,7 +559,7 @@ class IdentityService:
             # changes nothing and the link stays usable; after the commit nothing
             # but the notice is left, and a failed notice never stops the flow.
             self._logins.unlock(account.username_key)
-            self._mail.record_success(f"reset:{account.username_key}")
+            self._mail.reset(f"reset:{account.username_key}")
             self._replace_for_token(changed, account.credential_version)
             self._notify_password_changed(changed, audit)
             return AccountView.of(changed)
@@ -635,14 +606,8 @@ class IdentityService:
         keep = self.password_policy.history
         recent = (account.password_hash, *account.password_history)[:keep]
         if self.hasher.verify_any(password, recent):
-            raise PasswordRejected(
-                [
-                    FieldError(
-                        field="password",
-                        code="reused",
-                        message=f"Must not be one of your last {keep} passwords.",
-                    )
-                ]
+            raise PasswordRejected.single(
+                "password", "reused", f"Must not be one of your last {keep} passwords."
             )
         return attrs.evolve(
             account,
@@ -674,15 +639,12 @@ class IdentityService:
         """
         with self._audit(Action.VERIFY_SECURITY_ANSWER, client_address) as audit:
             audit.username = key = canonical_username(username)
-            errors = FieldErrors()
-            text = errors.text(
+            text = checked_text(
                 "security_answer",
                 answer,
                 label="Security Answer",
                 max_length=self.security_questions.max_answer_length,
             )
-            if text is None:
-                raise InvalidInput(errors.errors)
             account = self.accounts.find_by_username(key)
             if account is None:
                 raise AccountNotFound
@@ -773,15 +735,7 @@ class IdentityService:
         if client_address is not None and (
             not isinstance(client_address, str) or len(client_address) > CLIENT_ADDRESS_MAX_LENGTH
         ):
-            raise InvalidInput(
-                [
-                    FieldError(
-                        field="client_address",
-                        code="invalid",
-                        message="Client address is not valid.",
-                    )
-                ]
-            )
+            raise InvalidInput.single("client_address", "invalid", "Client address is not valid.")
         draft = _Draft()
         try:
             yield draft
@@ -805,14 +759,6 @@ class IdentityService:
                     detail=draft.detail,
                 )
             )
-
-
-def _collect(errors: FieldErrors, canonical: Callable[[object], _T], value: object) -> _T | None:
-    try:
-        return canonical(value)
-    except InvalidInput as err:
-        errors.extend(err.errors)
-        return None
 
 
 def _until(status: LockoutStatus) -> datetime:

@@ -26,7 +26,6 @@ from provider_identity import _checks
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.errors import (
     ConfigurationError,
-    FieldError,
     InvalidInput,
     TokenExpired,
     TokenInvalid,
@@ -120,13 +119,7 @@ def _merge_lifetimes(value: Mapping[TokenPurpose, timedelta]) -> Mapping[TokenPu
 
 def _check_purpose(purpose: object) -> None:
     if not isinstance(purpose, TokenPurpose):
-        raise InvalidInput(
-            [
-                FieldError(
-                    field="purpose", code="wrong_type", message="purpose must be a TokenPurpose."
-                )
-            ]
-        )
+        raise InvalidInput.single("purpose", "wrong_type", "purpose must be a TokenPurpose.")
 
 
 @attrs.frozen(kw_only=True)

@@ -15,7 +15,6 @@ from provider_identity.errors import (
     AccountNotFound,
     AlreadyRegistered,
     ConcurrentUpdate,
-    FieldError,
     InvalidInput,
     UsernameUnavailable,
 )
@@ -58,9 +57,7 @@ class MemoryProviderDirectory:
         """Insert or replace many records atomically; return how many were given."""
         batch = tuple(records)
         if not all(isinstance(record, ProviderRecord) for record in batch):
-            raise InvalidInput(
-                [FieldError(field="record", code="wrong_type", message="Not a ProviderRecord.")]
-            )
+            raise InvalidInput.single("record", "wrong_type", "Not a ProviderRecord.")
         with self._lock:
             for record in batch:
                 self._put(record)

@@ -157,7 +157,7 @@ class SmtpMailer:
         except smtplib.SMTPResponseException as err:
             refused = _failure(err.smtp_code, "The relay refused the message.")
         except ssl.SSLError as err:
-            raise _failure(None, "The TLS handshake with the relay failed.", tls=True) from err
+            raise _failure(None, "The TLS handshake with the relay failed.") from err
         except (smtplib.SMTPException, OSError) as err:  # refused, dropped, timed out
             raise _failure(421, "The relay could not be reached.") from err
         else:
@@ -197,7 +197,7 @@ def _temporary(code: int | None) -> bool:
     return code is not None and 400 <= code < 500
 
 
-def _failure(code: int | None, message: str, *, tls: bool = False) -> MailDeliveryError:
-    # TLS failures get no code: they are permanent until someone fixes the setup.
+def _failure(code: int | None, message: str) -> MailDeliveryError:
+    # TLS failures pass no code: they are permanent until someone fixes the setup.
     text = message if code is None else f"{message} (SMTP {code})"
-    return MailDeliveryError(None if tls else code, text)
+    return MailDeliveryError(code, text)
