@@ -232,6 +232,7 @@ def test_usage_errors_exit_with_status_2(
 
 
 def test_the_demo_goes_on_when_its_smtp_server_refuses() -> None:
+    """The demo finishes (status 0) even when no SMTP server accepts its mail."""
     out = io.StringIO()
     # Port 9 (discard) on loopback: nothing listens, so every send fails;
     # the story goes on, as the service promises.
@@ -242,6 +243,7 @@ def test_the_demo_goes_on_when_its_smtp_server_refuses() -> None:
 def test_the_demo_falls_back_to_memory_without_sqlalchemy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Without SQLAlchemy installed the demo says so and runs on in-memory adapters."""
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,

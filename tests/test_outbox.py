@@ -64,6 +64,7 @@ def dispatcher(
 def test_requests_only_queue_and_never_touch_the_relay(
     queued: IdentityService, outbox: MemoryOutbox
 ) -> None:
+    """Service requests only queue mail (none for an unknown user); nothing is sent inline."""
     queued.register(practitioner())
     queued.request_password_reset("nobody")
     queued.request_password_reset("jdoe")
@@ -73,6 +74,7 @@ def test_requests_only_queue_and_never_touch_the_relay(
 def test_a_crash_between_saving_and_sending_loses_no_mail(
     queued: IdentityService, outbox: MemoryOutbox, clock: ManualClock
 ) -> None:
+    """A message claimed by a dispatcher that died is sent once its lease runs out."""
     queued.register(practitioner())  # the account and its activation mail are saved
     claimed = outbox.claim(now=clock.now(), limit=10, lease=timedelta(minutes=5))
     assert len(claimed) == 1  # ... and a dispatcher took it, then died before sending
@@ -90,6 +92,7 @@ def test_a_crash_between_saving_and_sending_loses_no_mail(
 def test_temporary_failures_are_retried_later_with_back_off(
     outbox: MemoryOutbox, clock: ManualClock
 ) -> None:
+    """A temporary relay failure is retried only after a wait that doubles each time."""
     OutboxMailer(outbox, clock).send(note())
     relay = Relay(451, 421)
     run = dispatcher(outbox, relay, clock, backoff=timedelta(minutes=1))
@@ -107,6 +110,7 @@ def test_temporary_failures_are_retried_later_with_back_off(
 def test_permanent_failures_and_exhausted_retries_give_up(
     outbox: MemoryOutbox, clock: ManualClock, codes: tuple[int, ...], max_attempts: int
 ) -> None:
+    """A permanent failure or the last allowed attempt ends retries; the message stays unsent."""
     OutboxMailer(outbox, clock).send(note())
     run = dispatcher(outbox, Relay(*codes), clock, max_attempts=max_attempts)
     for _ in codes:
@@ -120,6 +124,7 @@ def test_permanent_failures_and_exhausted_retries_give_up(
 def test_a_message_is_marked_sent_only_after_the_relay_accepted_it(
     outbox: MemoryOutbox, clock: ManualClock
 ) -> None:
+    """A send that blows up leaves the message unsent, and a later dispatch delivers it."""
     OutboxMailer(outbox, clock).send(note())
     with pytest.raises(AssertionError):
         dispatcher(outbox, Unplugged(), clock).run_once()
@@ -131,6 +136,7 @@ def test_a_message_is_marked_sent_only_after_the_relay_accepted_it(
 
 
 def test_dispatcher_settings_are_validated(outbox: MemoryOutbox, clock: ManualClock) -> None:
+    """A zero batch, lease or attempt limit is refused when the dispatcher is built."""
     for bad in ({"batch": 0}, {"lease": timedelta(0)}, {"max_attempts": 0}):
         with pytest.raises((ConfigurationError, ValueError)):
             dispatcher(outbox, Relay(), clock, **bad)
@@ -139,6 +145,7 @@ def test_dispatcher_settings_are_validated(outbox: MemoryOutbox, clock: ManualCl
 def test_file_outbox_writes_one_parseable_eml_file_per_message(
     tmp_path: Path, clock: ManualClock
 ) -> None:
+    """The file outbox writes each message as its own .eml file that parses back, in order."""
     mailer = FileOutboxMailer(tmp_path / "outbox", clock)
     mailer.send(note("First"))
     clock.advance(seconds=1)

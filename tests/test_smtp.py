@@ -115,6 +115,7 @@ def note(subject: str = "Hello") -> EmailMessage:
 def test_the_seed_messages_arrive_parse_and_their_links_work(
     server: Callable[..., tuple[Inbox, int]], make_service: Callable[..., IdentityService]
 ) -> None:
+    """Every seed message arrives over SMTP as text plus HTML, and its links work."""
     inbox, port = server()
     service = make_service(mailer=mailer(port))
 
@@ -145,12 +146,14 @@ def test_the_seed_messages_arrive_parse_and_their_links_work(
 def test_starttls_with_a_trusted_certificate(
     server: Callable[..., tuple[Inbox, int]], ca: trustme.CA
 ) -> None:
+    """STARTTLS to a relay with a trusted certificate delivers the message."""
     inbox, port = server(tls_context=server_tls(ca), require_starttls=True)
     mailer(port, security=SmtpSecurity.STARTTLS, ssl_context=trusting(ca)).send(note())
     assert [m["Subject"] for m in inbox.messages] == ["Hello"]
 
 
 def test_implicit_tls(server: Callable[..., tuple[Inbox, int]], ca: trustme.CA) -> None:
+    """Implicit TLS to a relay with a trusted certificate delivers the message."""
     inbox, port = server(server_hostname="127.0.0.1", ssl_context=server_tls(ca))
     mailer(port, security=SmtpSecurity.TLS, ssl_context=trusting(ca)).send(note())
     assert len(inbox.messages) == 1
@@ -159,6 +162,7 @@ def test_implicit_tls(server: Callable[..., tuple[Inbox, int]], ca: trustme.CA) 
 def test_an_untrusted_certificate_is_refused_and_not_retried(
     server: Callable[..., tuple[Inbox, int]], ca: trustme.CA
 ) -> None:
+    """An untrusted certificate fails at once: nothing is delivered and nothing retried."""
     inbox, port = server(tls_context=server_tls(ca), require_starttls=True)
     waits: list[timedelta] = []
     with pytest.raises(MailDeliveryError) as caught:
@@ -170,6 +174,7 @@ def test_an_untrusted_certificate_is_refused_and_not_retried(
 def test_a_server_offering_only_tls_1_0_or_1_1_is_refused(
     server: Callable[..., tuple[Inbox, int]], ca: trustme.CA
 ) -> None:
+    """A relay that only speaks TLS 1.0 or 1.1 gets no message."""
     inbox, port = server(tls_context=server_tls(ca, legacy=True), require_starttls=True)
     with pytest.raises(MailDeliveryError):
         mailer(port, security=SmtpSecurity.STARTTLS, ssl_context=trusting(ca)).send(note())
@@ -191,6 +196,7 @@ def test_a_server_offering_only_tls_1_0_or_1_1_is_refused(
 def test_temporary_failures_are_retried_with_back_off(
     server: Callable[..., tuple[Inbox, int]],
 ) -> None:
+    """Temporary SMTP replies are retried after waits that double, then the message is sent."""
     inbox, port = server()
     inbox.replies = ["451 Try again later", "421 Busy"]
     waits: list[timedelta] = []
@@ -202,6 +208,7 @@ def test_temporary_failures_are_retried_with_back_off(
 def test_permanent_failures_are_not_retried_and_say_only_the_code(
     server: Callable[..., tuple[Inbox, int]],
 ) -> None:
+    """A permanent SMTP reply is not retried; the error keeps its code but none of the message."""
     inbox, port = server()
     inbox.replies = ["554 Rejected: contains https://provider-portal.example/reset?token=abc"]
     waits: list[timedelta] = []
@@ -287,6 +294,7 @@ def test_the_defaults_bound_a_request_on_a_stalled_relay_to_ten_seconds() -> Non
 
 
 def test_an_unreachable_relay_is_retried_then_reported() -> None:
+    """An unreachable relay is retried as told, then reported as a 421 failure."""
     waits: list[timedelta] = []
     with pytest.raises(MailDeliveryError) as caught:
         mailer(free_port(), retries=1, sleep=waits.append).send(note())
@@ -298,6 +306,7 @@ def test_an_unreachable_relay_is_retried_then_reported() -> None:
 def test_a_header_with_a_line_break_sends_nothing(
     server: Callable[..., tuple[Inbox, int]], header: str
 ) -> None:
+    """A header carrying a line break is refused and nothing reaches the relay."""
     inbox, port = server()
     message = note()
     # EmailMessage refuses CR/LF on assignment; a message parsed or built
@@ -312,12 +321,14 @@ def test_a_header_with_a_line_break_sends_nothing(
 
 
 def test_the_password_never_shows_in_repr() -> None:
+    """The relay password never appears in the mailer's repr."""
     assert "hunter2-secret" not in repr(
         SmtpMailer(host="relay.example", username="portal", password="hunter2-secret")
     )
 
 
 def test_login_with_the_relays_credentials(server: Callable[..., tuple[Inbox, int]]) -> None:
+    """The mailer logs in to the relay with its configured username and password."""
     seen: list[tuple[str, str]] = []
 
     def authenticator(

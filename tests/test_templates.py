@@ -25,6 +25,7 @@ def reset(branding: Branding, username: str = "jdoe") -> tuple[str, str]:
 
 
 def test_templates_from_a_folder_override_only_the_files_present(tmp_path: Path) -> None:
+    """A template folder replaces only the messages it has files for, and escapes values in HTML."""
     (tmp_path / "password_reset.txt").write_text("Hi $username: $link\n", encoding="utf-8")
     (tmp_path / "password_reset.html").write_text('<a href="$link">$username</a>', encoding="utf-8")
     branding = Branding(templates=Templates.from_directory(tmp_path))
@@ -39,17 +40,21 @@ def test_templates_from_a_folder_override_only_the_files_present(tmp_path: Path)
 
 
 def test_a_missing_template_folder_is_a_configuration_error(tmp_path: Path) -> None:
+    """A template folder that does not exist is a configuration error."""
     with pytest.raises(ConfigurationError):
         Templates.from_directory(tmp_path / "nope")
 
 
 @pytest.mark.parametrize("body", ["$unknown", "Hi $", "${username"])
 def test_templates_with_unknown_or_broken_placeholders_are_refused(body: str) -> None:
+    """A template with an unknown or malformed placeholder is refused when built."""
     with pytest.raises(ConfigurationError):
         Templates(text={MessageKind.PASSWORD_RESET: body})
 
 
 def test_a_callable_renders_the_bodies_with_raw_values() -> None:
+    """A render callable gets the message kind and raw values and its bodies are used as given."""
+
     def render(kind: MessageKind, values: Mapping[str, str]) -> tuple[str, str]:
         return f"{kind.value} {values['username']}\n", f"<p>{values['link']}</p>"
 
@@ -59,6 +64,7 @@ def test_a_callable_renders_the_bodies_with_raw_values() -> None:
 
 
 def test_a_subject_that_would_hold_a_line_break_is_refused() -> None:
+    """A subject that would hold a line break after filling in values is refused."""
     branding = Branding(reset_subject="Reset for $username")
     with pytest.raises(ConfigurationError):
         reset(branding, username="a\r\nBcc: victim@example.org")

@@ -33,11 +33,13 @@ def database(tmp_path: Path) -> str:
 
 
 def test_a_plain_path_means_a_sqlite_file() -> None:
+    """A bare path names a SQLite file; a URL is used as given."""
     assert database_url("portal.db") == "sqlite:///portal.db"
     assert database_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
 
 
 def test_init_db_then_import_the_example_roster_twice(database: str) -> None:
+    """A second roster import reports the same rows and rejects; --strict fails on rejects."""
     assert run("init-db", "--database", database)[0] == 0
     first = run("import-roster", str(ROSTER), "--database", database)
     second = run("import-roster", str(ROSTER), "--database", database, "--strict")
@@ -51,6 +53,7 @@ def test_init_db_then_import_the_example_roster_twice(database: str) -> None:
 
 
 def test_the_demo_against_an_imported_database_tells_the_same_story(database: str) -> None:
+    """The demo on SQL tells the in-memory story, and refuses a second run on the same database."""
     run("import-roster", str(ROSTER), "--database", database)
     status, on_sql = run("demo", "--fast", "--database", database)
     _, in_memory = run("demo", "--fast", "--memory")
@@ -63,6 +66,7 @@ def test_the_demo_against_an_imported_database_tells_the_same_story(database: st
 
 
 def test_the_demo_needs_the_sample_providers(database: str) -> None:
+    """The demo on an empty database fails and says to run import-roster first."""
     run("init-db", "--database", database)
     status, output = run("demo", "--fast", "--database", database)
     assert status == 1
@@ -70,12 +74,14 @@ def test_the_demo_needs_the_sample_providers(database: str) -> None:
 
 
 def test_the_default_demo_uses_a_fresh_sqlite_file() -> None:
+    """With no store named, the demo runs against a fresh SQLite file."""
     status, output = run("demo", "--fast")
     assert status == 0
     assert "against a fresh SQLite file" in output.splitlines()[0]
 
 
 def test_unlock_ends_the_lock_of_any_spelling(database: str) -> None:
+    """unlock, given any spelling of the username, clears its lock and failure count."""
     engine = make_engine(database_url(database))
     run("init-db", "--database", database)
     tracker = LockoutTracker(store=SqlLockoutStore(engine), clock=ManualClock())
@@ -88,6 +94,7 @@ def test_unlock_ends_the_lock_of_any_spelling(database: str) -> None:
 
 
 def test_send_mail_reports_what_it_could_not_deliver(database: str) -> None:
+    """send-mail to an unreachable relay reports the message as to retry and keeps it queued."""
     engine = make_engine(database_url(database))
     run("init-db", "--database", database)
     OutboxMailer(SqlOutboxStore(engine)).send(note())
@@ -103,6 +110,7 @@ def test_send_mail_reports_what_it_could_not_deliver(database: str) -> None:
 def test_commands_without_a_database_say_how_to_give_one(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A database command with no database given exits 2 and says --database is required."""
     monkeypatch.delenv("PROVIDER_IDENTITY_DATABASE", raising=False)
     assert run("init-db")[0] == 2
     assert "--database is required" in capsys.readouterr().err
@@ -111,6 +119,7 @@ def test_commands_without_a_database_say_how_to_give_one(
 def test_a_missing_roster_file_is_a_clear_error(
     database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Importing a roster file that does not exist exits 2 and names the file."""
     assert run("import-roster", "no-such.csv", "--database", database)[0] == 2
     assert "cannot read no-such.csv" in capsys.readouterr().err
 
