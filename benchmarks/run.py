@@ -134,21 +134,7 @@ def login_service(hasher: PasswordHasher) -> IdentityService:
         # Generous, so the benchmark's failed logins never lock the account.
         lockout_policy=LockoutPolicy(max_failures=100, lock_duration=timedelta(seconds=1)),
     )
-    service.register(
-        RegistrationRequest(
-            provider_type="practitioner",
-            name="Jane Q. Doe",
-            tax_id="31-1234567",
-            zip_code="45402",
-            provider_id="P1000001",
-            username="jdoe",
-            password=PASSWORD,
-            email="jane.doe@example.org",
-            security_question="What is the name of your first pet?",
-            security_answer="Rex",
-            agreement_confirmed=True,
-        )
-    )
+    service.register(JANE)  # defined with the enumeration benchmarks below
     service.activate(mailer.last_token())
     return service
 

@@ -352,18 +352,7 @@ class IdentityService:
             # "?" keeps an unknown name's count apart from the (hex) account ids.
             subject = account.id if account is not None else f"?{key}"
             admitted = self._mail.allow(f"activation:{subject}")
-            token = self.tokens.issue(
-                TokenPurpose.ACTIVATION,
-                account_id=account.id if account else "",
-                credential_version=account.credential_version if account else 0,
-            )
-            message = activation_message(
-                self.branding,
-                to=account.email if account else self.branding.sender_address,
-                username=account.username if account else key,
-                token=token,
-                now=self.clock.now(),
-            )
+            message = self._linked_message(TokenPurpose.ACTIVATION, account, key)
             pending = account is not None and not account.is_active
             self._hand_off(message, send=pending and admitted)
             if account is None or not pending:
@@ -510,18 +499,7 @@ class IdentityService:
             audit.username = key = canonical_username(username)
             account = self.accounts.find_by_username(key)
             admitted = self._mail.allow(f"reset:{key}")
-            token = self.tokens.issue(
-                TokenPurpose.PASSWORD_RESET,
-                account_id=account.id if account else "",
-                credential_version=account.credential_version if account else 0,
-            )
-            message = password_reset_message(
-                self.branding,
-                to=account.email if account else self.branding.sender_address,
-                username=account.username if account else key,
-                token=token,
-                now=self.clock.now(),
-            )
+            message = self._linked_message(TokenPurpose.PASSWORD_RESET, account, key)
             self._hand_off(message, send=account is not None and admitted)
             if account is None:
                 audit.outcome = "unknown_user"
@@ -690,6 +668,30 @@ class IdentityService:
             self.branding,
             to=account.email,
             username=account.username,
+            token=token,
+            now=self.clock.now(),
+        )
+
+    def _linked_message(
+        self, purpose: TokenPurpose, account: Account | None, key: str
+    ) -> EmailMessage:
+        """The link mail of ``purpose``, built alike whether or not ``account`` exists.
+
+        For no account it is addressed to the sender and never sent; building
+        it anyway is what makes both paths cost the same.
+        """
+        token = self.tokens.issue(
+            purpose,
+            account_id=account.id if account else "",
+            credential_version=account.credential_version if account else 0,
+        )
+        build = (
+            activation_message if purpose is TokenPurpose.ACTIVATION else password_reset_message
+        )
+        return build(
+            self.branding,
+            to=account.email if account else self.branding.sender_address,
+            username=account.username if account else key,
             token=token,
             now=self.clock.now(),
         )
