@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -62,6 +63,7 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help="module names (default: every one measured)")
     parser.add_argument("--min", type=float, default=90.0, help="lowest score accepted, percent")
     args = parser.parse_args()
+    os.chdir(ROOT)  # mutmut reads its files relative to the working directory
 
     known = load_equivalents()
     used: set[tuple[str, str]] = set()

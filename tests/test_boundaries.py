@@ -13,12 +13,17 @@ import pytest
 from provider_identity import (
     ConfigurationError,
     InvalidInput,
+    LineOfBusiness,
     LockoutPolicy,
+    PasswordPolicy,
+    RegistrationMatcher,
+    SecurityQuestions,
     TokenExpired,
     TokenInvalid,
     TokenIssuer,
     TokenPurpose,
 )
+from provider_identity._fields import FieldErrors
 from provider_identity.lockout import LockoutState
 from provider_identity.providers import (
     mask_tax_id,
@@ -28,7 +33,7 @@ from provider_identity.providers import (
     normalize_tax_id,
     normalize_zip,
 )
-from provider_identity.testing import ManualClock
+from provider_identity.testing import ManualClock, MemoryProviderDirectory
 from tests.helpers import KEY
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -211,3 +216,70 @@ def test_npis_with_another_check_digit_fail(npi: str) -> None:
 def test_mask_keeps_exactly_the_last_four_digits() -> None:
     """Five stars, then digits 6 to 9."""
     assert mask_tax_id("123456789") == "*****6789"
+
+
+# Passwords and security answers ------------------------------------------------------
+
+
+def codes(policy: PasswordPolicy, password: str, **identifiers: str) -> list[str]:
+    """The codes of the rules ``password`` breaks."""
+    return [violation.code for violation in policy.check(password, **identifiers)]
+
+
+def test_passwords_of_12_to_128_characters_are_long_enough_and_short_enough() -> None:
+    """The seed's minimum is 12 characters and the default maximum 128."""
+    assert codes(PasswordPolicy(), "Aa1!" * 3) == []
+    assert codes(PasswordPolicy(), "Aa1!" * 3 + "x" * 116) == []
+    assert codes(PasswordPolicy(), "Aa1!xxxxxxx") == ["too_short"]
+    assert codes(PasswordPolicy(), "Aa1!" * 3 + "x" * 117) == ["too_long"]
+
+
+def test_password_length_settings_at_their_edges() -> None:
+    """max_length 64 and min_length 1 are allowed, 63 and 0 are not; min may equal max."""
+    assert PasswordPolicy(min_length=64, max_length=64).max_length == 64
+    assert PasswordPolicy(min_length=1).min_length == 1
+    assert PasswordPolicy(history=0).history == 0
+    for changes in ({"max_length": 63}, {"min_length": 0}, {"history": -1},
+                    {"min_length": 65, "max_length": 64}):
+        with pytest.raises(ConfigurationError):
+            PasswordPolicy(**changes)  # type: ignore[arg-type]
+
+
+def test_identifiers_of_four_characters_are_looked_for_three_are_not() -> None:
+    """A 4-character username may not appear in the password; a 3-character one may."""
+    policy = PasswordPolicy()
+    assert codes(policy, "Blue-Jdoe-2031x", username="jdoe") == ["contains_identifier"]
+    assert codes(policy, "Blue-Abc-2031xy", username="abc") == []
+    assert codes(policy, "Blue-Jdoe-2031x", email="jdoe@example.org") == ["contains_identifier"]
+    assert codes(policy, "Blue-Abc-2031xy", email="abc@example.org") == []
+
+
+def test_security_answers_of_128_characters_are_taken_129_refused() -> None:
+    """The default answer limit is 128 characters."""
+    questions = SecurityQuestions()
+    question = questions.questions[0]
+    errors = FieldErrors()
+    assert questions.validate(question, "A" * 128, errors) == "a" * 128
+    assert errors.errors == []
+    assert questions.validate(question, "A" * 129, errors) is None
+    assert [error.code for error in errors.errors] == ["too_long"]
+
+
+def test_wrong_security_answers_lock_after_three_for_a_day() -> None:
+    """The default wrong-answer limit is 3 attempts, then a 24-hour lock."""
+    assert SecurityQuestions().attempts == LockoutPolicy(
+        max_failures=3, lock_duration=timedelta(hours=24)
+    )
+
+
+# Registration ------------------------------------------------------------------------
+
+
+def test_help_lines_fall_back_to_all_when_the_line_has_none() -> None:
+    """A line of business without its own help line gets every configured line."""
+    matcher = RegistrationMatcher(
+        directory=MemoryProviderDirectory([]), help_lines={LineOfBusiness.MEDICAID: "1-800-1"}
+    )
+    assert matcher.help_lines_for(LineOfBusiness.MARKETPLACE) == (("Medicaid", "1-800-1"),)
+    assert matcher.help_lines_for(LineOfBusiness.MEDICAID) == (("Medicaid", "1-800-1"),)
+    assert matcher.help_lines_for(None) == (("Medicaid", "1-800-1"),)
