@@ -303,3 +303,11 @@ def test_password_settings_refusals_name_the_setting(
     with pytest.raises(ConfigurationError) as caught:
         PasswordPolicy(**changes)  # type: ignore[arg-type]
     assert says(pattern, caught)
+
+
+@pytest.mark.parametrize("tax_id", [42, None, b"123456789"])
+def test_a_tax_id_that_is_not_text_shows_as_such_in_a_repr(tax_id: object) -> None:
+    """Logs show "<not text>" for a Tax ID typed as anything but text, and never its value."""
+    shown = repr(practitioner(tax_id=tax_id))
+    assert "tax_id=<not text>," in shown
+    assert "123456789" not in shown
