@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
+import argon2
 import pytest
 
 from provider_identity import (
+    RFC_9106_LOW_MEMORY,
     ConfigurationError,
     InvalidInput,
     LockoutPolicy,
+    PasswordHasher,
     PasswordPolicy,
+    PasswordRejected,
     ProviderDetails,
     SecurityQuestions,
     TokenIssuer,
@@ -311,3 +316,50 @@ def test_a_tax_id_that_is_not_text_shows_as_such_in_a_repr(tax_id: object) -> No
     shown = repr(practitioner(tax_id=tax_id))
     assert "tax_id=<not text>," in shown
     assert "123456789" not in shown
+
+
+def test_the_password_requirements_read_as_the_seed_prints_them() -> None:
+    """Every line beside the password field, in order, for the seed's policy."""
+    assert PasswordPolicy().describe() == (
+        "Must be a minimum of 12 characters",
+        "Must contain one lowercase letter, one uppercase letter, one digit and one "
+        "non-alphanumeric character.",
+        "Must be at most 128 characters",
+        "Must not contain your user name or email address",
+        "Must not contain CareSource, Provider, Portal, Medicaid, Marketplace",
+        "Must not be one of your last 5 passwords",
+    )
+
+
+def test_validate_refuses_a_password_holding_the_username_or_the_email() -> None:
+    """validate applies the identifier rule to the username and the email it is given."""
+    for identifiers in ({"username": "jdoe"}, {"email": "jdoe@example.org"}):
+        with pytest.raises(PasswordRejected) as caught:
+            PasswordPolicy().validate("Blue-Jdoe-2031x", **identifiers)
+        assert [(e.field, e.code, e.message) for e in caught.value.errors] == [
+            ("password", "contains_identifier", "Must not contain your user name or email address.")
+        ]
+
+
+@pytest.mark.parametrize("password", ["zqvbnmtrewplkjh", "ZQVBNMTREWPLKJH", "730194826350174"])
+def test_the_nist_preset_has_no_composition_rules(password: str) -> None:
+    """NIST: 15 characters of a single kind are enough."""
+    assert PasswordPolicy.nist().check(password) == ()
+
+
+@pytest.mark.parametrize(
+    ("parameters", "pattern"),
+    [
+        ("m=65536,t=3,p=4", r"^parameters must be argon2\.Parameters\.$"),
+        (replace(RFC_9106_LOW_MEMORY, type=argon2.Type.I), r"\bargon2id only\b"),
+        (
+            replace(RFC_9106_LOW_MEMORY, time_cost=1),
+            r"\bOWASP floor \(m=19 MiB, t=2, p=1\).*\bTEST_ONLY_CHEAPEST explicitly\b",
+        ),
+    ],
+)
+def test_hasher_settings_refusals_name_the_rule(parameters: object, pattern: str) -> None:
+    """Parameters that are not argon2's say what they must be."""
+    with pytest.raises(ConfigurationError) as caught:
+        PasswordHasher(parameters=parameters)  # type: ignore[arg-type]
+    assert says(pattern, caught)
