@@ -351,7 +351,10 @@ def test_the_nist_preset_has_no_composition_rules(password: str) -> None:
     ("parameters", "pattern"),
     [
         ("m=65536,t=3,p=4", r"^parameters must be argon2\.Parameters\.$"),
-        (replace(RFC_9106_LOW_MEMORY, type=argon2.Type.I), r"^PasswordHasher uses argon2id only\.$"),
+        (
+            replace(RFC_9106_LOW_MEMORY, type=argon2.Type.I),
+            r"^PasswordHasher uses argon2id only\.$",
+        ),
         (
             replace(RFC_9106_LOW_MEMORY, time_cost=1),
             r"^argon2 parameters below the OWASP floor \(m=19 MiB, t=2, p=1\); "
