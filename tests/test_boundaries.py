@@ -25,6 +25,7 @@ from provider_identity import (
 )
 from provider_identity._fields import FieldErrors
 from provider_identity.lockout import LockoutState
+from provider_identity.passwords import identifier_keys
 from provider_identity.providers import (
     mask_tax_id,
     normalize_name,
@@ -252,6 +253,12 @@ def test_identifiers_of_four_characters_are_looked_for_three_are_not() -> None:
     assert codes(policy, "Blue-Abc-2031xy", username="abc") == []
     assert codes(policy, "Blue-Jdoe-2031x", email="jdoe@example.org") == ["contains_identifier"]
     assert codes(policy, "Blue-Abc-2031xy", email="abc@example.org") == []
+
+
+def test_identifier_keys_come_from_the_username_and_the_whole_local_part() -> None:
+    """Both identifiers count; the local part runs to the last "@" (RFC 5321)."""
+    assert identifier_keys("jdoe", "jane.doe@example.org") == ("jdoe", "jane.doe")
+    assert identifier_keys(None, "jdoe@home@example.org") == ("jdoeahome",)
 
 
 def test_security_answers_of_128_characters_are_taken_129_refused() -> None:

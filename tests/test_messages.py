@@ -295,7 +295,7 @@ def test_password_word_rules_use_the_seed_wording() -> None:
 @pytest.mark.parametrize(
     ("changes", "pattern"),
     [
-        ({"max_length": 63}, r"^max_length\b.*\bat least 64\b"),
+        ({"max_length": 63}, r"^max_length must be at least 64 \(NIST SP 800-63B\)\.$"),
         ({"min_length": 0}, r"^min_length\b.*\bat least 1\b"),
         ({"history": -1}, r"^history\b.*\bnot be negative\b"),
         ({"min_length": 65, "max_length": 64}, r"^min_length\b.*\bexceed max_length\b"),
