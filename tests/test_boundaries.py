@@ -23,7 +23,6 @@ from provider_identity import (
     TokenIssuer,
     TokenPurpose,
 )
-from provider_identity._fields import FieldErrors
 from provider_identity.lockout import LockoutState
 from provider_identity.passwords import identifier_keys
 from provider_identity.providers import (
@@ -265,11 +264,10 @@ def test_security_answers_of_128_characters_are_taken_129_refused() -> None:
     """The default answer limit is 128 characters."""
     questions = SecurityQuestions()
     question = questions.questions[0]
-    errors = FieldErrors()
-    assert questions.validate(question, "A" * 128, errors) == "a" * 128
-    assert errors.errors == []
-    assert questions.validate(question, "A" * 129, errors) is None
-    assert [error.code for error in errors.errors] == ["too_long"]
+    assert questions.validate(question, "A" * 128) == "a" * 128
+    with pytest.raises(InvalidInput) as refused:
+        questions.validate(question, "A" * 129)
+    assert [error.code for error in refused.value.errors] == ["too_long"]
 
 
 def test_wrong_security_answers_lock_after_three_for_a_day() -> None:
