@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 
 import argon2
 import pytest
 
 from provider_identity import (
     RFC_9106_LOW_MEMORY,
+    ConcurrentUpdate,
     ConfigurationError,
     InvalidInput,
     LockoutPolicy,
@@ -23,11 +24,14 @@ from provider_identity import (
     PasswordPolicy,
     PasswordRejected,
     ProviderDetails,
+    ProviderNotFound,
     SecurityQuestions,
     TokenIssuer,
     TokenPurpose,
+    UsernameUnavailable,
 )
 from provider_identity._fields import FieldErrors
+from provider_identity.clock import SystemClock, ensure_utc
 from provider_identity.providers import (
     ProviderRecord,
     normalize_name,
@@ -367,3 +371,70 @@ def test_hasher_settings_refusals_name_the_rule(parameters: object, pattern: str
     with pytest.raises(ConfigurationError) as caught:
         PasswordHasher(parameters=parameters)  # type: ignore[arg-type]
     assert says(pattern, caught)
+
+
+def test_an_unknown_provider_is_told_every_help_line() -> None:
+    """The seed's sentence, then each number with its line of business, joined by "or"."""
+    err = ProviderNotFound((("Medicaid", "1-855-202-1058"), ("Marketplace", "1-833-230-2030")))
+    assert err.message == (
+        "The provider does not exist in Provider Portal. Please call the help line at "
+        "1-855-202-1058 (Medicaid) or 1-833-230-2030 (Marketplace)."
+    )
+
+
+def test_a_taken_email_is_named_as_the_email() -> None:
+    """A used email address is not reported as an unavailable user name."""
+    assert UsernameUnavailable("email").message == (
+        "That email address is already used by another account."
+    )
+    assert UsernameUnavailable().message == (
+        "That user name is not available. Please choose another."
+    )
+
+
+def test_a_change_of_identifiers_is_refused_in_words() -> None:
+    """A write that would change an account's identifiers says they do not change."""
+    assert ConcurrentUpdate.identifiers_changed().message == (
+        "Usernames, emails and providers of an account do not change."
+    )
+
+
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset: as good as none."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+def test_naive_datetimes_are_refused_with_the_fix() -> None:
+    """No tzinfo, or one without an offset, is naive; the message says what to pass."""
+    for naive in (datetime(2025, 1, 1), datetime(2025, 1, 1, tzinfo=_NoOffset())):
+        with pytest.raises(
+            ValueError, match=r"^naive datetime: pass an aware datetime \(e\.g\. tzinfo=UTC\)$"
+        ):
+            ensure_utc(naive)
+
+
+def test_the_system_clock_reads_aware_utc() -> None:
+    """SystemClock().now() is aware and in UTC."""
+    assert SystemClock().now().utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("controls_ok", [True, False])
+def test_a_lone_surrogate_is_refused_even_where_controls_are_allowed(controls_ok: bool) -> None:
+    """Lone surrogates never encode, so no text field accepts one."""
+    assert field_errors(
+        lambda errors: errors.text(
+            "note", "a\ud800b", label="Note", max_length=10, controls_ok=controls_ok
+        )
+    ) == [("note", "invalid_characters", "Note contains characters that are not allowed.")]
+
+
+def test_controls_pass_only_where_they_are_allowed() -> None:
+    """controls_ok lets a bell character through; without it the field refuses it."""
+    assert field_errors(
+        lambda errors: errors.text("note", "a\x07b", label="Note", max_length=10, controls_ok=True)
+    ) == []
+    assert field_errors(
+        lambda errors: errors.text("note", "a\x07b", label="Note", max_length=10)
+    ) == [("note", "invalid_characters", "Note contains characters that are not allowed.")]
