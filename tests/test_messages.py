@@ -31,6 +31,7 @@ from provider_identity import (
     UsernameUnavailable,
 )
 from provider_identity._fields import FieldErrors
+from provider_identity.accounts import canonical_email, canonical_username
 from provider_identity.clock import SystemClock, ensure_utc
 from provider_identity.providers import (
     ProviderRecord,
@@ -438,3 +439,33 @@ def test_controls_pass_only_where_they_are_allowed() -> None:
     assert field_errors(
         lambda errors: errors.text("note", "a\x07b", label="Note", max_length=10)
     ) == [("note", "invalid_characters", "Note contains characters that are not allowed.")]
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda: canonical_username(42), ("username", "wrong_type", "User Name must be text.")),
+        (
+            lambda: canonical_username("jane doe"),
+            (
+                "username",
+                "invalid_characters",
+                "User Name may not contain spaces or invisible characters.",
+            ),
+        ),
+        (lambda: canonical_email(42), ("email", "wrong_type", "Email must be text.")),
+        (
+            lambda: canonical_email("jane\u200b@example.org"),
+            ("email", "invalid_characters", "Email contains characters that are not allowed."),
+        ),
+        (
+            lambda: canonical_email("jane.example.org"),
+            ("email", "invalid_email", "Please enter a valid email address."),
+        ),
+    ],
+)
+def test_account_identifier_refusals_use_the_forms_labels(
+    call: Callable[[], object], expected: tuple[str, str, str]
+) -> None:
+    """User Name and Email refusals name the field as the form labels it."""
+    assert only_error(call) == expected
