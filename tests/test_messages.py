@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 
 import argon2
 import pytest
@@ -17,6 +17,7 @@ import pytest
 from provider_identity import (
     NIST_POLICY,
     RFC_9106_LOW_MEMORY,
+    ConcurrentUpdate,
     ConfigurationError,
     InvalidInput,
     LockoutPolicy,
@@ -24,10 +25,15 @@ from provider_identity import (
     PasswordPolicy,
     PasswordRejected,
     ProviderDetails,
+    ProviderNotFound,
     SecurityQuestions,
     TokenIssuer,
     TokenPurpose,
+    UsernameUnavailable,
 )
+from provider_identity._fields import CONTROLS, checked_text
+from provider_identity.accounts import canonical_email, canonical_username
+from provider_identity.clock import SystemClock, ensure_utc
 from provider_identity.providers import (
     ProviderRecord,
     normalize_name,
@@ -376,3 +382,99 @@ def test_hasher_settings_refusals_name_the_rule(parameters: object, pattern: str
     with pytest.raises(ConfigurationError) as caught:
         PasswordHasher(parameters=parameters)  # type: ignore[arg-type]
     assert says(pattern, caught)
+
+
+def test_an_unknown_provider_is_told_every_help_line() -> None:
+    """The seed's sentence, then each number with its line of business, joined by "or"."""
+    err = ProviderNotFound((("Medicaid", "1-855-202-1058"), ("Marketplace", "1-833-230-2030")))
+    assert err.message == (
+        "The provider does not exist in Provider Portal. Please call the help line at "
+        "1-855-202-1058 (Medicaid) or 1-833-230-2030 (Marketplace)."
+    )
+
+
+def test_a_taken_email_is_named_as_the_email() -> None:
+    """A used email address is not reported as an unavailable user name."""
+    assert UsernameUnavailable("email").message == (
+        "That email address is already used by another account."
+    )
+    assert UsernameUnavailable().message == (
+        "That user name is not available. Please choose another."
+    )
+
+
+def test_a_change_of_identifiers_is_refused_in_words() -> None:
+    """A write that would change an account's identifiers says they do not change."""
+    assert ConcurrentUpdate.identifiers_changed().message == (
+        "Usernames, emails and providers of an account do not change."
+    )
+
+
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset: as good as none."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+def test_naive_datetimes_are_refused_with_the_fix() -> None:
+    """No tzinfo, or one without an offset, is naive; the message says what to pass."""
+    for naive in (datetime(2025, 1, 1), datetime(2025, 1, 1, tzinfo=_NoOffset())):
+        with pytest.raises(
+            ValueError, match=r"^naive datetime: pass an aware datetime \(e\.g\. tzinfo=UTC\)$"
+        ):
+            ensure_utc(naive)
+
+
+def test_the_system_clock_reads_aware_utc() -> None:
+    """SystemClock().now() is aware and in UTC."""
+    assert SystemClock().now().utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("controls_ok", [True, False])
+def test_a_lone_surrogate_is_refused_even_where_controls_are_allowed(controls_ok: bool) -> None:
+    """Lone surrogates never encode, so no text field accepts one."""
+    refused = ("Cs",) if controls_ok else CONTROLS
+    assert field_errors(
+        lambda: checked_text("note", "a\ud800b", label="Note", max_length=10, refused=refused)
+    ) == [("note", "invalid_characters", "Note contains characters that are not allowed.")]
+
+
+def test_controls_pass_only_where_they_are_allowed() -> None:
+    """controls_ok lets a bell character through; without it the field refuses it."""
+    assert field_errors(
+        lambda: checked_text("note", "a\x07b", label="Note", max_length=10, refused=("Cs",))
+    ) == []
+    assert field_errors(
+        lambda: checked_text("note", "a\x07b", label="Note", max_length=10)
+    ) == [("note", "invalid_characters", "Note contains characters that are not allowed.")]
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda: canonical_username(42), ("username", "wrong_type", "User Name must be text.")),
+        (
+            lambda: canonical_username("jane doe"),
+            (
+                "username",
+                "invalid_characters",
+                "User Name may not contain spaces or invisible characters.",
+            ),
+        ),
+        (lambda: canonical_email(42), ("email", "wrong_type", "Email must be text.")),
+        (
+            lambda: canonical_email("jane\u200b@example.org"),
+            ("email", "invalid_characters", "Email contains characters that are not allowed."),
+        ),
+        (
+            lambda: canonical_email("jane.example.org"),
+            ("email", "invalid_email", "Please enter a valid email address."),
+        ),
+    ],
+)
+def test_account_identifier_refusals_use_the_forms_labels(
+    call: Callable[[], object], expected: tuple[str, str, str]
+) -> None:
+    """User Name and Email refusals name the field as the form labels it."""
+    assert only_error(call) == expected
