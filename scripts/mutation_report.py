@@ -96,8 +96,8 @@ def main() -> int:
         if not codes:
             continue
         judged = counts["killed"] + counts["survived"]
-        score = 100.0 * counts["killed"] / judged if judged else 100.0
-        if score < args.min or counts["not run"]:
+        score = 100.0 * counts["killed"] / judged if judged else float("nan")
+        if not score >= args.min or counts["not run"]:
             failing.append(module)
         rows.append((module, len(codes), counts, score))
 
