@@ -17,6 +17,7 @@ from provider_identity.adapters.sql import (
 from provider_identity.cli import database_url, main
 from provider_identity.lockout import LockoutTracker
 from provider_identity.testing import ManualClock
+from tests.test_cli import refusal
 from tests.test_outbox import note
 
 ROSTER = Path(__file__).parents[2] / "examples" / "roster.csv"
@@ -131,18 +132,6 @@ def steps(output: str) -> list[str]:
         for line in output.splitlines()[1:]
         if "token=" not in line and not line.lstrip().startswith("| Date:")
     ]
-
-
-def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
-    """Run a command that must be refused; its stderr lines (no traceback, status 2)."""
-    status, output = run(*argv)
-    err = capsys.readouterr().err
-    assert (status, output) == (2, "")
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert lines
-    assert all(line.startswith(f"provider-identity {argv[0]}: ") for line in lines), lines
-    return lines
 
 
 @pytest.mark.parametrize(
