@@ -291,7 +291,7 @@ def test_import_roster_refuses_a_batch_size_that_is_not_a_positive_int(batch_siz
     written: list[object] = []
 
     class Destination:
-        def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+        def upsert(self, records: Iterable[ProviderRecord]) -> int:
             written.append(records)
             return 0
 

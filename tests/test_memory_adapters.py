@@ -125,7 +125,7 @@ def test_directory_reindexes_a_replaced_record() -> None:
         provider_id="P1", npi="1234567893", tax_id="111111111", name="A", zip_codes=["45402"]
     )
     directory = MemoryProviderDirectory([first])
-    directory.add(attrs.evolve(first, tax_id="222222222", npi=None))
+    directory.upsert([attrs.evolve(first, tax_id="222222222", npi=None)])
     assert directory.by_tax_id("111111111") == ()
     assert [r.provider_id for r in directory.by_tax_id("222222222")] == ["P1"]
     assert directory.by_npi("1234567893") is None
@@ -135,7 +135,7 @@ def test_directory_reindexes_a_replaced_record() -> None:
 def test_directory_refuses_what_is_not_a_record() -> None:
     """Only ProviderRecord objects go in."""
     with pytest.raises(InvalidInput):
-        MemoryProviderDirectory().add({"provider_id": "P1"})  # type: ignore[arg-type]
+        MemoryProviderDirectory().upsert([{"provider_id": "P1"}])  # type: ignore[arg-type]
 
 
 def test_lockout_store_locks_at_the_limit_and_never_extends() -> None:

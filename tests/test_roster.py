@@ -156,7 +156,7 @@ class Batches:
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
 
-    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+    def upsert(self, records: Iterable[ProviderRecord]) -> int:
         batch = [record.provider_id for record in records]
         self.batches.append(batch)
         return len(batch)

@@ -11,9 +11,9 @@ from provider_identity.errors import IdentityError, InvalidCredentials
 from provider_identity.passwords import PasswordHasher
 from provider_identity.ports import (
     AccountRepository,
-    DirectoryWithAdd,
     LockoutStore,
     Mailer,
+    WritableDirectory,
 )
 from provider_identity.providers import ProviderRecord, ProviderType
 from provider_identity.registration import RegistrationRequest
@@ -53,7 +53,7 @@ class _Tee:
 class DemoStores:
     """Where the demo keeps its data, and how to name that place."""
 
-    directory: DirectoryWithAdd
+    directory: WritableDirectory
     accounts: AccountRepository
     lockouts: LockoutStore
     description: str
@@ -224,10 +224,12 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
     demo.new_mail()
     for record in service.accessible_providers(group.account.id):
         demo.say(f"can see {record.provider_id} {record.name}")
-    demo.directory.add(
-        ProviderRecord(
-            provider_id="P2000009", tax_id="317654321", name="Lee Chen", zip_codes=("45440",)
-        )
+    demo.directory.upsert(
+        [
+            ProviderRecord(
+                provider_id="P2000009", tax_id="317654321", name="Lee Chen", zip_codes=("45440",)
+            )
+        ]
     )
     demo.say("a provider is added under the group's Tax ID; looked up live:")
     for record in service.accessible_providers(group.account.id):

@@ -25,7 +25,6 @@ __all__ = [
     "AccountRepository",
     "Clock",
     "DeliveryQueue",
-    "DirectoryWithAdd",
     "EventSink",
     "LockoutState",
     "LockoutStore",
@@ -37,6 +36,7 @@ __all__ = [
     "ProviderDirectory",
     "Renderer",
     "RosterDestination",
+    "WritableDirectory",
 ]
 
 
@@ -56,24 +56,20 @@ class ProviderDirectory(Protocol):
         ...
 
 
-class DirectoryWithAdd(ProviderDirectory, Protocol):
-    """Protocol: a provider directory a record can be added to (every one we ship)."""
-
-    def add(self, record: ProviderRecord) -> None:
-        """Insert or replace a record."""
-        ...
-
-    def add_all(self, records: Iterable[ProviderRecord]) -> None:
-        """Insert or replace many records."""
-        ...
-
-
 class RosterDestination(Protocol):
-    """Protocol: where :func:`~provider_identity.roster.import_roster` writes (a SQL directory)."""
+    """Protocol: where :func:`~provider_identity.roster.import_roster` writes records."""
 
-    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
-        """Insert or replace ``records`` in one transaction, idempotently."""
+    def upsert(self, records: Iterable[ProviderRecord]) -> int:
+        """Insert or replace ``records`` atomically and idempotently; return how many distinct.
+
+        All or nothing: an item that is not a ``ProviderRecord`` writes
+        nothing. A Provider ID given twice is stored as given last.
+        """
         ...
+
+
+class WritableDirectory(ProviderDirectory, RosterDestination, Protocol):
+    """Protocol: a provider directory records can be upserted into (every one we ship)."""
 
 
 class AccountRepository(Protocol):

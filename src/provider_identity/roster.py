@@ -15,7 +15,7 @@ rejected. Reasons never contain a Tax ID.
 
 :func:`import_roster` writes the good rows in batches; each batch is one
 transaction of the destination (e.g.
-:meth:`~provider_identity.adapters.sql.SqlProviderDirectory.upsert_many`),
+:meth:`~provider_identity.adapters.sql.SqlProviderDirectory.upsert`),
 which is idempotent, so an import killed midway and run again ends with every
 good row present exactly once.
 """
@@ -326,7 +326,7 @@ def import_roster(
 ) -> RosterReport:
     """Write a roster's good rows to ``destination`` in batches; report the rejected ones.
 
-    Each batch is one call of ``destination.upsert_many`` (one transaction):
+    Each batch is one call of ``destination.upsert`` (one transaction):
     a crash leaves whole batches only, and running the import again is safe.
 
     Raises:
@@ -346,8 +346,8 @@ def import_roster(
             continue
         batch.append(item)
         if len(batch) == batch_size:
-            loaded += destination.upsert_many(batch)
+            loaded += destination.upsert(batch)
             batch = []
     if batch:
-        loaded += destination.upsert_many(batch)
+        loaded += destination.upsert(batch)
     return RosterReport(loaded=loaded, rejected=tuple(rejected))

@@ -40,26 +40,27 @@ class MemoryProviderDirectory:
         self._by_id: dict[str, ProviderRecord] = {}
         self._by_npi: dict[str, dict[str, ProviderRecord]] = {}
         self._by_tax_id: dict[str, dict[str, ProviderRecord]] = {}
-        self.add_all(records)
+        self.upsert(records)
 
     def __len__(self) -> int:
         return len(self._by_id)
 
-    def add(self, record: ProviderRecord) -> None:
-        """Insert or replace the record with ``record.provider_id``."""
-        self.add_all((record,))
+    def upsert(self, records: Iterable[ProviderRecord]) -> int:
+        """Insert or replace records atomically; return how many distinct records.
 
-    def add_all(self, records: Iterable[ProviderRecord]) -> None:
-        """Insert or replace many records: all of them, or none if one is not a record."""
-        self.upsert_many(records)
+        All or nothing: if one item is not a ``ProviderRecord``, none is
+        stored. A Provider ID given twice is stored as given last.
 
-    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
-        """Insert or replace many records atomically; return how many were given."""
-        batch = tuple(records)
-        if not all(isinstance(record, ProviderRecord) for record in batch):
-            raise InvalidInput.single("record", "wrong_type", "Not a ProviderRecord.")
+        Raises:
+            InvalidInput: an item is not a ProviderRecord (code ``wrong_type``).
+        """
+        batch: dict[str, ProviderRecord] = {}
+        for record in records:
+            if not isinstance(record, ProviderRecord):
+                raise InvalidInput.single("record", "wrong_type", "Not a ProviderRecord.")
+            batch[record.provider_id] = record
         with self._lock:
-            for record in batch:
+            for record in batch.values():
                 self._put(record)
         return len(batch)
 

@@ -59,15 +59,13 @@ if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
         AccountRepository,
         LockoutStore,
         OutboxStore,
-        ProviderDirectory,
-        RosterDestination,
+        WritableDirectory,
     )
 
     def _ports(
         engine: Engine,
-    ) -> tuple[ProviderDirectory, RosterDestination, AccountRepository, LockoutStore, OutboxStore]:
+    ) -> tuple[WritableDirectory, AccountRepository, LockoutStore, OutboxStore]:
         return (
-            SqlProviderDirectory(engine),
             SqlProviderDirectory(engine),
             SqlAccountRepository(engine),
             SqlLockoutStore(engine),

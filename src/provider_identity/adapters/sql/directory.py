@@ -18,7 +18,7 @@ from provider_identity.providers import LineOfBusiness, Payee, ProviderCategory,
 __all__ = ["UPSERT_CHUNK", "SqlProviderDirectory"]
 
 
-#: Records staged and merged at a time in :meth:`SqlProviderDirectory.upsert_many`.
+#: Records staged and merged at a time in :meth:`SqlProviderDirectory.upsert`.
 UPSERT_CHUNK = 20000
 
 
@@ -40,21 +40,12 @@ class SqlProviderDirectory(_Store):
     ``npi``), so it sees one consistent snapshot of a record.
     """
 
-    def add(self, record: ProviderRecord) -> None:
-        """Insert or replace the record with ``record.provider_id``."""
-        self.upsert_many([record])
-
-    def add_all(self, records: Iterable[ProviderRecord]) -> None:
-        """Insert or replace many records (one transaction)."""
-        self.upsert_many(records)
-
-    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+    def upsert(self, records: Iterable[ProviderRecord]) -> int:
         """Insert or replace ``records`` in one transaction; return how many distinct records.
 
         All or nothing: on any error no record of the batch is written.
         Idempotent: running the same batch again changes nothing. When a
-        Provider ID appears twice, the later record wins (as with repeated
-        :meth:`add`).
+        Provider ID appears twice, the later record wins.
 
         Raises:
             InvalidInput: an item is not a ProviderRecord (checked before writing).
