@@ -74,6 +74,8 @@ EXAMPLE_ROSTER = Path(__file__).parent / "data" / "example-roster.csv"
 _CSV_SPECIAL = re.compile('["\r\n\0]')
 _CSV_LIMIT = csv.field_size_limit()
 _E = TypeVar("_E", ProviderCategory, Payee, LineOfBusiness)
+_HASH_BITS = 64
+_HASH_MASK = (1 << _HASH_BITS) - 1
 
 
 @attrs.frozen(kw_only=True)
@@ -269,7 +271,11 @@ def iter_roster(lines: Iterable[bytes]) -> Iterator[ProviderRecord | RejectedRow
     except TypeError:
         raise _wrong_type() from None
     header: tuple[str, ...] | None = None
-    seen: dict[str, tuple[int, int]] = {}
+    # Provider ID -> its first line and its record's hash, packed in one int: a
+    # dict of str and int is never tracked by the garbage collector, so its
+    # millions of entries cost no collection any time (a tuple value made each
+    # full collection walk them all: import slowed down as it went).
+    seen: dict[str, int] = {}
     for number, raw in enumerate(rows, start=1):
         if not isinstance(raw, bytes):  # bytes and str themselves yield ints and str
             raise _wrong_type()
@@ -286,12 +292,13 @@ def iter_roster(lines: Iterable[bytes]) -> Iterator[ProviderRecord | RejectedRow
         if isinstance(outcome, tuple):
             yield RejectedRow(line=number, errors=outcome)
             continue
-        fingerprint = hash(outcome)
-        first = seen.setdefault(outcome.provider_id, (number, fingerprint))
-        if first[0] == number:
+        fingerprint = hash(outcome) & _HASH_MASK
+        first = seen.setdefault(outcome.provider_id, number << _HASH_BITS | fingerprint)
+        first_line = first >> _HASH_BITS
+        if first_line == number:
             yield outcome
-        elif first[1] != fingerprint:
-            message = f"Provider ID {outcome.provider_id} is on line {first[0]} with other data."
+        elif first & _HASH_MASK != fingerprint:
+            message = f"Provider ID {outcome.provider_id} is on line {first_line} with other data."
             yield RejectedRow(
                 line=number, errors=_row_error("conflicting_duplicate", message, "provider_id")
             )

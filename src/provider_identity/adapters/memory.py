@@ -6,9 +6,10 @@ across threads, as the ports require.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from provider_identity.accounts import Account
 from provider_identity.errors import (
@@ -164,39 +165,136 @@ class MemoryAccountRepository:
 
 
 _NO_FAILURES = LockoutState(failures=0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_SECOND_US = 1_000_000
+_FIELD = 64  # bits of each of a state's three numbers, packed in one int
+_MASK = (1 << _FIELD) - 1
+_OFFSET = 1 << 60  # years 1 to 9999 in microseconds from 1970, made positive
+_NONE = 0  # a moment not set, as stored
+#: Expired states dropped, at most, by each ``record_failure`` (one state is
+#: added at most, so the store keeps up while each step stays short).
+PURGE_STEP = 8
+
+
+def _micros(moment: datetime | None) -> int:
+    return _NONE if moment is None else (moment - _EPOCH) // _MICROSECOND + _OFFSET
+
+
+def _moment(micros: int) -> datetime | None:
+    return None if micros == _NONE else _EPOCH + (micros - _OFFSET) * _MICROSECOND
+
+
+def _pack(state: LockoutState) -> int:
+    expires_at, locked_until = _micros(state.expires_at), _micros(state.locked_until)
+    return (expires_at << _FIELD | locked_until) << _FIELD | state.failures
+
+
+def _expiry(packed: int) -> int:
+    return packed >> (2 * _FIELD)
 
 
 class MemoryLockoutStore:
-    """Failure counters in a dictionary, each update under one lock."""
+    """Failure counters in a dictionary, each update under one lock; expired ones purged as it goes.
+
+    Each state is kept as one integer, and the index of expiry times as
+    dictionaries of strings, so the garbage collector has nothing of them to
+    walk: a million keys cost no collection pause. States are filed by the
+    second of their expiry; each :meth:`record_failure` drops up to
+    :data:`PURGE_STEP` states whose second has passed, so the store holds
+    about the keys of the last lock duration, without any :meth:`purge`.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._states: dict[str, LockoutState] = {}
+        # key -> expires_at, locked_until, failures packed (see _pack): a dict of
+        # str and int is not tracked by the garbage collector, a tuple would be
+        self._states: dict[str, int] = {}
+        # second of expiry -> the keys expiring in it; the seconds, as a heap
+        self._expiring: dict[int, dict[str, None]] = {}
+        self._seconds: list[int] = []
 
     def record_failure(
         self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
     ) -> LockoutState:
         """Count a failure atomically (see :class:`~provider_identity.ports.LockoutStore`)."""
         with self._lock:
-            state = self._states.get(key, _NO_FAILURES)
-            state = self._states[key] = state.after_failure(
-                now, max_failures=max_failures, lock_for=lock_for
-            )
+            state = self._state(key) or _NO_FAILURES
+            state = state.after_failure(now, max_failures=max_failures, lock_for=lock_for)
+            self._put(key, state)
+            self._drop_expired(_micros(now), PURGE_STEP)
             return state
 
     def get(self, key: str) -> LockoutState | None:
-        """The stored state for ``key``, if any (expired ones included until purged)."""
-        return self._states.get(key)
+        """The stored state for ``key``, if any (an expired one until it is purged)."""
+        with self._lock:
+            return self._state(key)
 
     def purge(self, now: datetime) -> int:
-        """Forget every expired state and return how many (call it now and then)."""
+        """Forget every expired state now; return how many (the store also purges as it goes)."""
         with self._lock:
-            expired = [key for key, state in self._states.items() if state.is_expired(now)]
-            for key in expired:
-                del self._states[key]
-            return len(expired)
+            now_us = _micros(now)
+            dropped = self._drop_expired(now_us, len(self._states))
+            for key in list(self._expiring.get(now_us // _SECOND_US, ())):
+                if _expiry(self._states[key]) <= now_us:
+                    self._forget(key)
+                    dropped += 1
+            return dropped
 
     def clear(self, key: str) -> None:
         """Forget ``key``."""
         with self._lock:
-            self._states.pop(key, None)
+            if key in self._states:
+                self._forget(key)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def _state(self, key: str) -> LockoutState | None:
+        stored = self._states.get(key)
+        if stored is None:
+            return None
+        return LockoutState(
+            stored & _MASK, _moment(stored >> _FIELD & _MASK), _moment(_expiry(stored))
+        )
+
+    def _put(self, key: str, state: LockoutState) -> None:
+        if key in self._states:
+            self._unfile(key)
+        packed = self._states[key] = _pack(state)
+        expires_at = _expiry(packed)
+        if expires_at != _NONE:
+            second = expires_at // _SECOND_US
+            keys = self._expiring.get(second)
+            if keys is None:
+                keys = self._expiring[second] = {}
+                heapq.heappush(self._seconds, second)
+            keys[key] = None
+
+    def _forget(self, key: str) -> None:
+        self._unfile(key)
+        del self._states[key]
+
+    def _unfile(self, key: str) -> None:
+        expires_at = _expiry(self._states[key])
+        if expires_at != _NONE:
+            second = expires_at // _SECOND_US
+            keys = self._expiring[second]
+            del keys[key]
+            if not keys:  # its second stays in the heap until it comes round
+                del self._expiring[second]
+
+    def _drop_expired(self, now_us: int, budget: int) -> int:
+        """Drop up to ``budget`` states whose whole second of expiry is over."""
+        dropped = 0
+        seconds = self._seconds
+        while seconds and (seconds[0] + 1) * _SECOND_US <= now_us and dropped < budget:
+            keys = self._expiring.get(seconds[0])
+            if not keys:
+                self._expiring.pop(heapq.heappop(seconds), None)
+                continue
+            while keys and dropped < budget:
+                key, _ = keys.popitem()
+                del self._states[key]
+                dropped += 1
+        return dropped
