@@ -66,6 +66,7 @@ from provider_identity.ports import (
     Mailer,
     PasswordBlocklist,
     ProviderDirectory,
+    ProviderPage,
 )
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
@@ -73,6 +74,7 @@ from provider_identity.providers import (
     Payee,
     ProviderCategory,
     ProviderRecord,
+    ProviderSearch,
     ProviderType,
     suggest_provider_type,
 )
@@ -140,7 +142,9 @@ __all__ = [
     "ProviderDetails",
     "ProviderDirectory",
     "ProviderNotFound",
+    "ProviderPage",
     "ProviderRecord",
+    "ProviderSearch",
     "ProviderType",
     "RegistrationError",
     "RegistrationMatcher",

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
@@ -19,7 +19,7 @@ from provider_identity.clock import Clock
 if TYPE_CHECKING:
     from provider_identity.accounts import Account
     from provider_identity.events import AuditEvent
-    from provider_identity.providers import ProviderRecord
+    from provider_identity.providers import ProviderRecord, ProviderSearch
 
 __all__ = [
     "AccountRepository",
@@ -34,8 +34,10 @@ __all__ = [
     "OutboxStore",
     "PasswordBlocklist",
     "ProviderDirectory",
+    "ProviderPage",
     "Renderer",
     "RosterDestination",
+    "SearchableDirectory",
     "WritableDirectory",
 ]
 
@@ -56,6 +58,40 @@ class ProviderDirectory(Protocol):
         ...
 
 
+@attrs.frozen(kw_only=True)
+class ProviderPage:
+    """One page of a Group's providers, ordered by Provider ID.
+
+    Attributes:
+        records: The page's records.
+        next_after: Pass it as ``after`` for the next page; ``None`` on the last page.
+    """
+
+    records: tuple[ProviderRecord, ...]
+    next_after: str | None
+
+
+@runtime_checkable
+class SearchableDirectory(ProviderDirectory, Protocol):
+    """Protocol: a directory that pages through a Tax ID's records itself (every one we ship).
+
+    :meth:`~provider_identity.service.IdentityService.accessible_providers_page`
+    uses it when the directory has it, and pages through ``by_tax_id``
+    otherwise.
+    """
+
+    def page_by_tax_id(
+        self, tax_id: str, *, after: str | None, limit: int, search: ProviderSearch | None
+    ) -> Sequence[ProviderRecord]:
+        """Up to ``limit`` records under ``tax_id`` that match ``search``, by Provider ID.
+
+        Only records whose Provider ID sorts after ``after`` (by code point)
+        are listed, so a page starts where the previous one ended (keyset
+        paging: each page costs the same, however deep).
+        """
+        ...
+
+
 class RosterDestination(Protocol):
     """Protocol: where :func:`~provider_identity.roster.import_roster` writes records."""
 
@@ -68,8 +104,8 @@ class RosterDestination(Protocol):
         ...
 
 
-class WritableDirectory(ProviderDirectory, RosterDestination, Protocol):
-    """Protocol: a provider directory records can be upserted into (every one we ship)."""
+class WritableDirectory(SearchableDirectory, RosterDestination, Protocol):
+    """Protocol: a searchable directory that records can be upserted into (every one we ship)."""
 
 
 class AccountRepository(Protocol):

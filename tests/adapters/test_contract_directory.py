@@ -7,7 +7,14 @@ from typing import Any
 import attrs
 import pytest
 
-from provider_identity import InvalidInput, LineOfBusiness, Payee, ProviderCategory, ProviderRecord
+from provider_identity import (
+    InvalidInput,
+    LineOfBusiness,
+    Payee,
+    ProviderCategory,
+    ProviderRecord,
+    ProviderSearch,
+)
 from provider_identity.testing import sample_records
 
 
@@ -138,3 +145,57 @@ def test_upsert_of_a_bad_batch_stores_none_of_it(directory_store: Any) -> None:
     with pytest.raises(InvalidInput):
         directory_store.upsert([record("P1"), {"provider_id": "P2"}, record("P3")])
     assert directory_store.by_tax_id("311234567") == ()
+
+
+def group_of(count: int) -> list[ProviderRecord]:
+    """``count`` records under one Tax ID, given out of order, every third with an NPI."""
+    npis = ("1234567893", "1245319599", "1003000126")
+    return [
+        record(f"P{n:04d}", name=f"Provider Number {n}", npi=npis[n % 3] if n % 3 == 0 else None)
+        for n in reversed(range(count))
+    ]
+
+
+def test_pages_walk_a_tax_id_in_provider_id_order(directory_store: Any) -> None:
+    """Pages of 7 after one another list all 30 records once, in order, and stop."""
+    directory_store.upsert(group_of(30))
+    directory_store.upsert([record("Q1", tax_id="222222222")])
+    seen: list[str] = []
+    after = None
+    while True:
+        page = directory_store.page_by_tax_id("311234567", after=after, limit=7, search=None)
+        seen.extend(r.provider_id for r in page)
+        if len(page) < 7:
+            break
+        after = page[-1].provider_id
+    assert seen == [f"P{n:04d}" for n in range(30)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("p001", ["P0010", "P0011", "P0012", "P0013", "P0014"]),
+        ("number 2", ["P0002", "P0020", "P0021", "P0022", "P0023"]),
+        ("  NUMBER   7 ", ["P0007"]),
+        ("12345", ["P0000", "P0003", "P0006", "P0009", "P0012"]),
+        ("%", []),
+        ("_", []),
+    ],
+)
+def test_search_finds_by_provider_id_npi_or_name(
+    directory_store: Any, typed: str, expected: list[str]
+) -> None:
+    """A Provider ID start, an NPI start or part of the name finds the records; % and _ are text."""
+    directory_store.upsert(group_of(30))
+    search = ProviderSearch.parse(typed)
+    page = directory_store.page_by_tax_id("311234567", after=None, limit=5, search=search)
+    assert [r.provider_id for r in page] == expected
+
+
+def test_search_after_a_provider_id_continues_the_search(directory_store: Any) -> None:
+    """The page after P0012 of the search "number 1" starts at P0013."""
+    directory_store.upsert(group_of(30))
+    search = ProviderSearch.parse("number 1")
+    page = directory_store.page_by_tax_id("311234567", after="P0012", limit=3, search=search)
+    assert [r.provider_id for r in page] == ["P0013", "P0014", "P0015"]
+    assert page[0] == record("P0013", name="Provider Number 13")

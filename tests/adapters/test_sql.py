@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from provider_identity import ConfigurationError, InvalidInput, ProviderRecord
+from provider_identity import ConfigurationError, InvalidInput, ProviderRecord, ProviderSearch
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
     SqlLockoutStore,
@@ -52,6 +52,31 @@ def test_create_schema_can_run_again(sql: Target) -> None:
     SqlProviderDirectory(sql.engine).upsert(sample_records())
     create_schema(sql.engine)
     assert count_rows(sql, "identity_providers") == len(sample_records())
+
+
+def test_create_schema_upgrades_a_directory_table_of_the_previous_layout(sql: Target) -> None:
+    """A table without name_key and with the tax_id index gains both; search then finds names."""
+    with sql.engine.begin() as conn:
+        SqlProviderDirectory(conn).upsert(records(3))
+        schema = conn.schema_for_object(metadata.tables["identity_providers"])
+        at = "" if schema is None else f'"{schema}".'
+        conn.exec_driver_sql(f"DROP INDEX {at}ix_identity_providers_tax_id_provider_id")
+        conn.exec_driver_sql(
+            f"CREATE INDEX ix_identity_providers_tax_id ON {at}identity_providers (tax_id)"
+        )
+        conn.exec_driver_sql(f"ALTER TABLE {at}identity_providers DROP COLUMN name_key")
+    create_schema(sql.engine)
+    with sql.engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        found = inspector.get_indexes("identity_providers", schema=schema)
+    indexes = {index["name"] for index in found}
+    assert "ix_identity_providers_tax_id" not in indexes
+    assert "ix_identity_providers_tax_id_provider_id" in indexes
+    directory = SqlProviderDirectory(sql.engine)
+    page = directory.page_by_tax_id(
+        "311234567", after=None, limit=5, search=ProviderSearch.parse("PROVIDER 2")
+    )
+    assert [r.provider_id for r in page] == ["B2"]
 
 
 def analysed_rows(target: Target) -> int:

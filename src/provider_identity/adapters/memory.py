@@ -20,7 +20,7 @@ from provider_identity.errors import (
     UsernameUnavailable,
 )
 from provider_identity.ports import LockoutState
-from provider_identity.providers import ProviderRecord
+from provider_identity.providers import ProviderRecord, ProviderSearch, page_of
 
 __all__ = [
     "MemoryAccountRepository",
@@ -91,6 +91,12 @@ class MemoryProviderDirectory:
         with self._lock:
             records = self._by_tax_id.get(tax_id, {})
             return tuple(records[key] for key in sorted(records))
+
+    def page_by_tax_id(
+        self, tax_id: str, *, after: str | None, limit: int, search: ProviderSearch | None
+    ) -> Sequence[ProviderRecord]:
+        """Up to ``limit`` matching records under this Tax ID after ``after``, by Provider ID."""
+        return tuple(page_of(self.by_tax_id(tax_id), after=after, limit=limit, search=search))
 
 
 def _unindex(index: dict[str, dict[str, ProviderRecord]], key: str, provider_id: str) -> None:

@@ -13,7 +13,13 @@ from provider_identity.adapters.sql._base import _Store
 from provider_identity.adapters.sql._bulk import _STAGING
 from provider_identity.adapters.sql._schema import _providers
 from provider_identity.errors import FieldError, InvalidInput
-from provider_identity.providers import LineOfBusiness, Payee, ProviderCategory, ProviderRecord
+from provider_identity.providers import (
+    LineOfBusiness,
+    Payee,
+    ProviderCategory,
+    ProviderRecord,
+    ProviderSearch,
+)
 
 __all__ = ["UPSERT_CHUNK", "SqlProviderDirectory"]
 
@@ -102,9 +108,28 @@ class SqlProviderDirectory(_Store):
         """Every record under this Tax ID, ordered by Provider ID."""
         return self._select(_BY_TAX_ID, tax_id)
 
-    def _select(self, query: sa.Select[Any], value: str) -> tuple[ProviderRecord, ...]:
+    def page_by_tax_id(
+        self, tax_id: str, *, after: str | None, limit: int, search: ProviderSearch | None
+    ) -> Sequence[ProviderRecord]:
+        """Up to ``limit`` matching records under this Tax ID after ``after``, by Provider ID.
+
+        One range of the ``(tax_id, provider_id)`` index, read in order and
+        stopped at ``limit``: the first page of a Tax ID with 10,000 records
+        reads about ``limit`` rows, and so does every later one.
+        """
+        parameters: dict[str, object] = {"value": tax_id, "after": after or "", "limit": limit}
+        if search is None:
+            return self._select(_PAGE, parameters)
+        parameters["prefix"] = _like_escaped(search.id_prefix) + "%"
+        parameters["part"] = "%" + _like_escaped(search.name_part) + "%"
+        return self._select(_SEARCH_PAGE, parameters)
+
+    def _select(
+        self, query: sa.Select[Any], value: str | dict[str, object]
+    ) -> tuple[ProviderRecord, ...]:
+        parameters = value if isinstance(value, dict) else {"value": value}
         with self._reading() as conn:
-            rows = conn.execute(query, {"value": value}).all()
+            rows = conn.execute(query, parameters).all()
         return tuple(_record_from_row(row) for row in rows)
 
 
@@ -121,6 +146,25 @@ _BY_PROVIDER_ID = _lookup(_providers.c.provider_id)
 _BY_NPI = _lookup(_providers.c.npi)
 _BY_TAX_ID = _lookup(_providers.c.tax_id)
 _SEPARATOR = ","
+_PAGE = (
+    sa.select(_providers)
+    .where(_providers.c.tax_id == sa.bindparam("value"))
+    .where(_providers.c.provider_id > sa.bindparam("after"))
+    .order_by(_providers.c.provider_id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+_SEARCH_PAGE = _PAGE.where(
+    sa.or_(
+        _providers.c.provider_id.like(sa.bindparam("prefix"), escape="/"),
+        _providers.c.npi.like(sa.bindparam("prefix"), escape="/"),
+        _providers.c.name_key.like(sa.bindparam("part"), escape="/"),
+    )
+)
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` as a literal part of a ``LIKE`` pattern (escape character ``/``)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def _first(records: Sequence[ProviderRecord]) -> ProviderRecord | None:
@@ -138,6 +182,7 @@ def _provider_row(record: ProviderRecord) -> tuple[str | None, ...]:
         record.payee.value,
         _SEPARATOR.join(record.zip_codes),
         _lines_text(record.lines_of_business),
+        record.name_key,
     )
 
 
