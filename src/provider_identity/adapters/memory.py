@@ -181,6 +181,8 @@ _NONE = 0  # a moment not set, as stored
 #: Expired states dropped, at most, by each ``record_failure`` (one state is
 #: added at most, so the store keeps up while each step stays short).
 PURGE_STEP = 8
+#: Dictionaries a MemoryLockoutStore spreads its keys over.
+SHARDS = 64
 
 
 def _micros(moment: datetime | None) -> int:
@@ -201,18 +203,57 @@ def _expiry(packed: int) -> int:
 
 
 class MemoryLockoutStore:
-    """Failure counters in a dictionary, each update under one lock; expired ones purged as it goes.
+    """Failure counters in dictionaries, each update under one lock; expired ones purged as it goes.
 
     Each state is kept as one integer, and the index of expiry times as
     dictionaries of strings, so the garbage collector has nothing of them to
-    walk: a million keys cost no collection pause. States are filed by the
-    second of their expiry; each :meth:`record_failure` drops up to
-    :data:`PURGE_STEP` states whose second has passed, so the store holds
-    about the keys of the last lock duration, without any :meth:`purge`.
+    walk: a million keys cost no collection pause. The keys are spread over
+    :data:`SHARDS` dictionaries, so that none grows big enough for its
+    resizing to stall a call. States are filed by the second of their expiry;
+    each :meth:`record_failure` drops up to :data:`PURGE_STEP` states of its
+    shard whose second has passed, so the store holds about the keys of the
+    last lock duration, without any :meth:`purge`.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._shards = tuple(_Shard() for _ in range(SHARDS))
+
+    def _shard(self, key: str) -> _Shard:
+        return self._shards[hash(key) % SHARDS]
+
+    def record_failure(
+        self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
+    ) -> LockoutState:
+        """Count a failure atomically (see :class:`~provider_identity.ports.LockoutStore`)."""
+        with self._lock:
+            return self._shard(key).record_failure(
+                key, now=now, max_failures=max_failures, lock_for=lock_for
+            )
+
+    def get(self, key: str) -> LockoutState | None:
+        """The stored state for ``key``, if any (an expired one until it is purged)."""
+        with self._lock:
+            return self._shard(key).state(key)
+
+    def purge(self, now: datetime) -> int:
+        """Forget every expired state now; return how many (the store also purges as it goes)."""
+        with self._lock:
+            return sum(shard.purge(now) for shard in self._shards)
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``."""
+        with self._lock:
+            self._shard(key).clear(key)
+
+    def __len__(self) -> int:
+        return sum(len(shard) for shard in self._shards)
+
+
+class _Shard:
+    """One part of a :class:`MemoryLockoutStore`: its keys, their states and expiry index."""
+
+    def __init__(self) -> None:
         # key -> expires_at, locked_until, failures packed (see _pack): a dict of
         # str and int is not tracked by the garbage collector, a tuple would be
         self._states: dict[str, int] = {}
@@ -223,40 +264,29 @@ class MemoryLockoutStore:
     def record_failure(
         self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
     ) -> LockoutState:
-        """Count a failure atomically (see :class:`~provider_identity.ports.LockoutStore`)."""
-        with self._lock:
-            state = self._state(key) or _NO_FAILURES
-            state = state.after_failure(now, max_failures=max_failures, lock_for=lock_for)
-            self._put(key, state)
-            self._drop_expired(_micros(now), PURGE_STEP)
-            return state
-
-    def get(self, key: str) -> LockoutState | None:
-        """The stored state for ``key``, if any (an expired one until it is purged)."""
-        with self._lock:
-            return self._state(key)
+        state = self.state(key) or _NO_FAILURES
+        state = state.after_failure(now, max_failures=max_failures, lock_for=lock_for)
+        self._put(key, state)
+        self._drop_expired(_micros(now), PURGE_STEP)
+        return state
 
     def purge(self, now: datetime) -> int:
-        """Forget every expired state now; return how many (the store also purges as it goes)."""
-        with self._lock:
-            now_us = _micros(now)
-            dropped = self._drop_expired(now_us, len(self._states))
-            for key in list(self._expiring.get(now_us // _SECOND_US, ())):
-                if _expiry(self._states[key]) <= now_us:
-                    self._forget(key)
-                    dropped += 1
-            return dropped
+        now_us = _micros(now)
+        dropped = self._drop_expired(now_us, len(self._states))
+        for key in list(self._expiring.get(now_us // _SECOND_US, ())):
+            if _expiry(self._states[key]) <= now_us:
+                self._forget(key)
+                dropped += 1
+        return dropped
 
     def clear(self, key: str) -> None:
-        """Forget ``key``."""
-        with self._lock:
-            if key in self._states:
-                self._forget(key)
+        if key in self._states:
+            self._forget(key)
 
     def __len__(self) -> int:
         return len(self._states)
 
-    def _state(self, key: str) -> LockoutState | None:
+    def state(self, key: str) -> LockoutState | None:
         stored = self._states.get(key)
         if stored is None:
             return None
