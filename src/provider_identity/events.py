@@ -30,6 +30,14 @@ class Action(enum.StrEnum):
     CHANGE_PASSWORD = "change_password"
     VERIFY_SECURITY_ANSWER = "verify_security_answer"
     UNLOCK = "unlock"
+    COMPLETE_LOGIN = "complete_login"
+    BEGIN_TOTP_ENROLMENT = "begin_totp_enrolment"
+    CONFIRM_TOTP = "confirm_totp"
+    BEGIN_PASSKEY_REGISTRATION = "begin_passkey_registration"
+    FINISH_PASSKEY_REGISTRATION = "finish_passkey_registration"
+    REGENERATE_RECOVERY_CODES = "regenerate_recovery_codes"
+    REMOVE_FACTOR = "remove_factor"
+    RESET_FACTORS = "reset_factors"
 
 
 def _detail(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

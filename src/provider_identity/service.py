@@ -58,6 +58,9 @@ from provider_identity.mail import (
     password_changed_message,
     password_reset_message,
 )
+from provider_identity.mfa.flows import SecondFactorFlows
+from provider_identity.mfa.results import SecondFactorDue
+from provider_identity.mfa.settings import SecondFactors
 from provider_identity.passwords import (
     RAW_LENGTH_FACTOR,
     PasswordHasher,
@@ -143,10 +146,13 @@ class LoginResult:
         account: The account logged in to. Keep ``account.credential_version``
             in the session and check it with :meth:`IdentityService.is_session_current`.
         rehashed: The stored hash was upgraded to the current parameters.
+        enrolment_due: Second factors are required and the account has none:
+            send the user to the set-up page before anything else.
     """
 
     account: AccountView
     rehashed: bool
+    enrolment_due: bool = False
 
 
 @attrs.define
@@ -173,7 +179,7 @@ def _security_questions(value: SecurityQuestions) -> SecurityQuestions:
 
 
 @attrs.frozen(kw_only=True)
-class IdentityService:
+class IdentityService(SecondFactorFlows):
     """The Provider Portal's identity flows.
 
     Attributes:
@@ -198,6 +204,9 @@ class IdentityService:
         group_categories: Provider categories that may register as a Group.
         agreement_version: The Provider Agreement version a registrant confirms.
         new_account_id: Makes opaque account ids.
+        second_factors: The MFA policy and its store (off by default; see
+            :class:`~provider_identity.mfa.SecondFactors` and the flows of
+            :class:`~provider_identity.mfa.flows.SecondFactorFlows`).
     """
 
     directory: ProviderDirectory = attrs.field(
@@ -243,6 +252,9 @@ class IdentityService:
     agreement_version: str = attrs.field(default="1", validator=_checks.text())
     new_account_id: Callable[[], str] = attrs.field(
         default=_new_account_id, validator=_checks.callable_()
+    )
+    second_factors: SecondFactors = attrs.field(
+        default=SecondFactors(), validator=_checks.instance_of(SecondFactors)
     )
 
     _matcher: RegistrationMatcher = attrs.field(init=False, repr=False)
@@ -395,12 +407,16 @@ class IdentityService:
 
     def login(
         self, username: str, password: str, *, client_address: str | None = None
-    ) -> LoginResult:
+    ) -> LoginResult | SecondFactorDue:
         """Check a username and password, applying the lockout.
 
         Exactly one password-hash verification runs on every path (a dummy
         hash for unknown or locked accounts), and the attempt is counted
         *before* it runs, so parallel attempts cannot exceed the limit.
+
+        An account with a second factor is not logged in by its password: the
+        result is :class:`~provider_identity.mfa.SecondFactorDue`, finished by
+        :meth:`complete_login`, and the attempt stays counted until then.
 
         Raises:
             InvalidInput: username or password is not usable text.
@@ -424,13 +440,25 @@ class IdentityService:
             elif not self.hasher.verify(account.password_hash, password):
                 _refuse(status, self._locked)
             assert account is not None  # noqa: S101  # _refuse raised otherwise
-            self._logins.record_success(key)
+            second_step = self._second_step(account) if account.is_active else False
+            if not isinstance(second_step, SecondFactorDue):  # else it counts until the code
+                self._logins.record_success(key)
             if not account.is_active:
                 raise AccountNotActivated
             rehashed = self._rehash_if_needed(account, password)
             if rehashed:
                 audit.detail["rehashed"] = "true"
-            return LoginResult(account=AccountView.of(account), rehashed=rehashed)
+            if isinstance(second_step, SecondFactorDue):
+                audit.outcome = "second_factor_due"
+                return second_step
+            if second_step:
+                audit.detail["enrolment_due"] = "true"
+            return self._logged_in(account, rehashed=rehashed, enrolment_due=second_step)
+
+    def _logged_in(self, account: Account, *, rehashed: bool, enrolment_due: bool) -> LoginResult:
+        return LoginResult(
+            account=AccountView.of(account), rehashed=rehashed, enrolment_due=enrolment_due
+        )
 
     def _locked(self, status: LockoutStatus) -> AccountLocked:
         return AccountLocked(_until(status), lock_duration=self.lockout_policy.lock_duration)
@@ -579,7 +607,12 @@ class IdentityService:
             return AccountView.of(changed)
 
     def _with_new_password(self, account: Account, password: object) -> Account:
-        self.password_policy.validate(password, username=account.username, email=account.email)
+        self.password_policy.validate(
+            password,
+            username=account.username,
+            email=account.email,
+            second_factor=self.has_second_factor(account.id),
+        )
         assert isinstance(password, str)  # noqa: S101  # validate() refuses anything else
         keep = self.password_policy.history
         recent = (account.password_hash, *account.password_history)[:keep]
