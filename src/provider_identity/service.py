@@ -179,7 +179,7 @@ def _security_questions(value: SecurityQuestions) -> SecurityQuestions:
 
 
 @attrs.frozen(kw_only=True)
-class IdentityService(SecondFactorFlows):
+class IdentityService(SecondFactorFlows[LoginResult]):
     """The Provider Portal's identity flows.
 
     Attributes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -50,10 +50,21 @@ if TYPE_CHECKING:
     from provider_identity.mail import Branding
     from provider_identity.passwords import PasswordHasher, PasswordPolicy
     from provider_identity.ports import AccountRepository
-    from provider_identity.service import LoginResult, _Draft
     from provider_identity.tokens import TokenIssuer
 
 __all__ = ["MAX_CODE_LENGTH", "SecondFactorFlows"]
+
+#: The service's login result (:class:`~provider_identity.LoginResult`).
+LoginResultT = TypeVar("LoginResultT")
+
+
+class _Draft(Protocol):
+    """The service's audit draft: what an event will say."""
+
+    outcome: str
+    username: str | None
+    account_id: str | None
+    detail: dict[str, str]
 
 #: Typed codes longer than this are refused before any work.
 MAX_CODE_LENGTH = 64
@@ -70,7 +81,7 @@ class _Checked:
     remaining: int | None = None
 
 
-class SecondFactorFlows:
+class SecondFactorFlows(Generic[LoginResultT]):
     """complete_login and the management of factors; mixed into IdentityService."""
 
     __slots__ = ()
@@ -93,11 +104,11 @@ class SecondFactorFlows:
 
         def _bounded_password(self, password: object) -> str: ...
 
-        def _deliver(self, message: EmailMessage, audit: _Draft | None) -> bool: ...
+        def _deliver(self, message: EmailMessage, audit: Any) -> bool: ...
 
         def _logged_in(
             self, account: Account, *, rehashed: bool, enrolment_due: bool
-        ) -> LoginResult: ...
+        ) -> LoginResultT: ...
 
     # -- the login's second step ---------------------------------------------------------
 
@@ -141,7 +152,7 @@ class SecondFactorFlows:
 
     def complete_login(
         self, challenge: str, code: str, *, client_address: str | None = None
-    ) -> LoginResult:
+    ) -> LoginResultT:
         """Finish a login that returned :class:`SecondFactorDue`, with a TOTP or recovery code.
 
         The attempt counts toward the login lockout before the code is
@@ -161,7 +172,7 @@ class SecondFactorFlows:
 
     def complete_login_with_passkey(
         self, challenge: str, credential: str, *, client_address: str | None = None
-    ) -> LoginResult:
+    ) -> LoginResultT:
         """Finish a login with the browser's answer to ``SecondFactorDue.passkey_options``.
 
         As :meth:`complete_login`; the passkey's sign counter must move forward.
@@ -176,7 +187,7 @@ class SecondFactorFlows:
 
     def _complete(
         self, action: Action, challenge: str, code: str, client_address: object, *, passkey: bool
-    ) -> LoginResult:
+    ) -> LoginResultT:
         with self._audit(action, client_address) as audit:
             store = self._store
             claims = self._login_challenges().verify(challenge)

@@ -45,7 +45,8 @@ def factor_notice(
     paragraphs = [f"Hello {username},", notice.value]
     if remaining is not None:
         paragraphs.append(f"Recovery codes left: {remaining}.")
-    paragraphs += [_WARNING, f"Login: {branding.login_url}", f"{branding.organisation}"]
+    signature = f"-- {branding.sender_name}, {branding.organisation} {branding.portal_name}"
+    paragraphs += [_WARNING, f"Login: {branding.login_url}", signature]
     message = EmailMessage()
     message["From"] = branding.sender
     message["To"] = to
