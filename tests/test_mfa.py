@@ -132,7 +132,9 @@ def test_confirm_without_enrolment_refused(svc: IdentityService, account_id: str
         svc.confirm_totp(account_id, "123456")
 
 
-def test_second_enrolment_refused(svc: IdentityService, account_id: str, enrolled: Enrolled) -> None:
+def test_second_enrolment_refused(
+    svc: IdentityService, account_id: str, enrolled: Enrolled
+) -> None:
     """An active app must be removed before another is enrolled."""
     with pytest.raises(FactorAlreadyEnrolled):
         svc.begin_totp_enrolment(account_id)
@@ -154,7 +156,8 @@ def test_secrets_not_stored_in_clear(
     secret = enrolled.app.uri.split("secret=")[1].split("&")[0]
     assert secret not in stored
     for code in enrolled.recovery:
-        assert code not in stored and code.replace("-", "") not in stored
+        assert code not in stored
+        assert code.replace("-", "") not in stored
     assert secret not in repr(record)
 
 
@@ -273,7 +276,7 @@ def test_reset_unlocks_but_keeps_factor(
 def test_recovery_code_logs_in_once(
     svc: IdentityService, enrolled: Enrolled, mailer: RecordingMailer, events: RecordingEventSink
 ) -> None:
-    """A recovery code works once, typed in any case with or without its hyphen; a notice follows."""
+    """A recovery code works once, typed in any case, hyphen or not; a notice follows."""
     code = enrolled.recovery[3]
     svc.complete_login(due(svc).challenge, code.upper().replace("-", " "))
     notice = message_text(mailer.messages[-1])

@@ -41,7 +41,9 @@ def full_record(account_id: str = "acct-1", revision: int = 1) -> FactorRecord:
     return FactorRecord(
         account_id=account_id,
         revision=revision,
-        totp=TotpFactor(sealed_secret="v1.x.y", created_at=MOMENT, confirmed_at=MOMENT, last_step=7),
+        totp=TotpFactor(
+            sealed_secret="v1.x.y", created_at=MOMENT, confirmed_at=MOMENT, last_step=7
+        ),
         pending_totp=TotpFactor(sealed_secret="v1.x.z", created_at=MOMENT),
         recovery=RecoveryCodes(digests=("a", "b"), issued=10, created_at=MOMENT),
         passkeys=(

@@ -66,6 +66,7 @@ class _Draft(Protocol):
     account_id: str | None
     detail: dict[str, str]
 
+
 #: Typed codes longer than this are refused before any work.
 MAX_CODE_LENGTH = 64
 _WEBAUTHN_CHALLENGE_BYTES = 32
