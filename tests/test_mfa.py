@@ -459,3 +459,54 @@ def test_reset_factors_by_agent(
     with pytest.raises(ChallengeInvalid):
         svc.complete_login(step.challenge, enrolled.app.code())
     assert isinstance(svc.login("jdoe", PASSWORD), LoginResult)
+
+
+@pytest.mark.parametrize(("module", "extra"), [("pyotp", "mfa"), ("segno", "mfa")])
+def test_missing_extra_names_the_install_line(
+    svc: IdentityService,
+    account_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    module: str,
+    extra: str,
+) -> None:
+    """Without pyotp or segno, enrolment raises an ImportError naming the pip install line."""
+    monkeypatch.setitem(__import__("sys").modules, module, None)
+    with pytest.raises(ImportError, match=rf"pip install 'provider-identity\[{extra}\]'"):
+        svc.begin_totp_enrolment(account_id)
+
+
+def test_sealed_secret_bound_to_account() -> None:
+    """A sealed secret opens for its account only, and with a previous key after rotation."""
+    old = SecretBox(current=b"a" * 32)
+    sealed = old.seal("JBSWY3DPEHPK3PXP", context="acct-1")
+    rotated = SecretBox(current=b"b" * 32, previous=[b"a" * 32])
+    assert rotated.open(sealed, context="acct-1") == "JBSWY3DPEHPK3PXP"
+    with pytest.raises(ConfigurationError):
+        rotated.open(sealed, context="acct-2")
+    with pytest.raises(ConfigurationError):
+        SecretBox(current=b"b" * 32).open(sealed, context="acct-1")
+    assert "JBSWY3DPEHPK3PXP" not in sealed
+    with pytest.raises(ConfigurationError):
+        SecretBox(current=b"short")
+
+
+def test_remove_one_of_several_factors(
+    svc: IdentityService, enrolled: Enrolled, account_id: str
+) -> None:
+    """Removing a factor that is not there is FactorNotEnrolled; the app stays."""
+    with pytest.raises(FactorNotEnrolled):
+        svc.remove_factor(
+            account_id, "no-such-passkey", password=PASSWORD, code=enrolled.app.code()
+        )
+    assert svc.has_second_factor(account_id)
+
+
+def test_reset_password_keeps_recovery_codes(
+    svc: IdentityService, enrolled: Enrolled, mailer: RecordingMailer
+) -> None:
+    """After a password reset the recovery codes still finish a login."""
+    svc.request_password_reset("jdoe")
+    svc.reset_password(mailer.last_token(), "Green-Kestrel-2032")
+    step = svc.login("jdoe", "Green-Kestrel-2032")
+    assert isinstance(step, SecondFactorDue)
+    svc.complete_login(step.challenge, enrolled.recovery[0])
