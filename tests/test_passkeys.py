@@ -161,3 +161,22 @@ def test_no_relying_party_no_passkeys(
     account = svc.register(practitioner()).account
     with pytest.raises(SecondFactorsOff):
         svc.begin_passkey_registration(account.id)
+
+
+def test_remove_passkey_with_recovery_code(
+    svc: IdentityService, account_id: str, mailer: RecordingMailer
+) -> None:
+    """A passkey is removed by its id with the password and a recovery code; login is one step."""
+    key = SoftwareAuthenticator(origin=ORIGIN)
+    codes = register(svc, account_id, key)
+    assert codes is not None
+    credential_id = key.credential_id(PARTY.id)
+    svc.remove_factor(
+        account_id,
+        credential_id,
+        password=PASSWORD,
+        code=codes.codes[0],  # type: ignore[attr-defined]
+    )
+    assert not svc.has_second_factor(account_id)
+    assert svc.factors(account_id).recovery is None  # type: ignore[union-attr]
+    assert isinstance(svc.login("jdoe", PASSWORD), LoginResult)
