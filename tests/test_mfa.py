@@ -510,3 +510,11 @@ def test_reset_password_keeps_recovery_codes(
     step = svc.login("jdoe", "Green-Kestrel-2032")
     assert isinstance(step, SecondFactorDue)
     svc.complete_login(step.challenge, enrolled.recovery[0])
+
+
+def test_service_repr_hides_keys(svc: IdentityService) -> None:
+    """The service's repr shows the MFA settings but not the SecretBox key."""
+    text = repr(svc)
+    assert "SecondFactors(mode='optional'" in text
+    assert repr(BOX_KEY) not in text
+    assert "mmmmmmmm" not in text
