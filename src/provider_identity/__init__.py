@@ -12,12 +12,16 @@ from provider_identity.accounts import (
     Account,
     AccountStatus,
     CanonicalEmail,
+    DeactivationReason,
+    PendingEmail,
     canonical_email,
     canonical_username,
+    mask_email,
 )
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
+    AccountDeactivated,
     AccountLocked,
     AccountNotActivated,
     AccountNotFound,
@@ -30,6 +34,7 @@ from provider_identity.errors import (
     IdentityError,
     InvalidCredentials,
     InvalidInput,
+    InvalidTransition,
     MailDeliveryError,
     NotEligibleForGroup,
     PasswordRejected,
@@ -95,6 +100,7 @@ __all__ = [
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
     "Account",
+    "AccountDeactivated",
     "AccountLocked",
     "AccountNotActivated",
     "AccountNotFound",
@@ -111,6 +117,7 @@ __all__ = [
     "Clock",
     "ConcurrentUpdate",
     "ConfigurationError",
+    "DeactivationReason",
     "DeliveryQueue",
     "DetailsMismatch",
     "EventSink",
@@ -119,6 +126,7 @@ __all__ = [
     "IdentityService",
     "InvalidCredentials",
     "InvalidInput",
+    "InvalidTransition",
     "LineOfBusiness",
     "LockoutPolicy",
     "LockoutState",
@@ -136,6 +144,7 @@ __all__ = [
     "PasswordPolicy",
     "PasswordRejected",
     "Payee",
+    "PendingEmail",
     "ProviderCategory",
     "ProviderDetails",
     "ProviderDirectory",
@@ -165,5 +174,6 @@ __all__ = [
     "Violation",
     "canonical_email",
     "canonical_username",
+    "mask_email",
     "suggest_provider_type",
 ]
