@@ -12,12 +12,16 @@ from provider_identity.accounts import (
     Account,
     AccountStatus,
     CanonicalEmail,
+    DeactivationReason,
+    PendingEmail,
     canonical_email,
     canonical_username,
+    mask_email,
 )
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
+    AccountDeactivated,
     AccountLocked,
     AccountNotActivated,
     AccountNotFound,
@@ -37,6 +41,7 @@ from provider_identity.errors import (
     InvalidCode,
     InvalidCredentials,
     InvalidInput,
+    InvalidTransition,
     MailDeliveryError,
     NotEligibleForGroup,
     PasswordRejected,
@@ -106,6 +111,7 @@ __all__ = [
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
     "Account",
+    "AccountDeactivated",
     "AccountLocked",
     "AccountNotActivated",
     "AccountNotFound",
@@ -125,6 +131,7 @@ __all__ = [
     "CodeAlreadyUsed",
     "ConcurrentUpdate",
     "ConfigurationError",
+    "DeactivationReason",
     "DeliveryQueue",
     "DetailsMismatch",
     "EventSink",
@@ -138,6 +145,7 @@ __all__ = [
     "InvalidCode",
     "InvalidCredentials",
     "InvalidInput",
+    "InvalidTransition",
     "LineOfBusiness",
     "LockoutPolicy",
     "LockoutState",
@@ -155,6 +163,7 @@ __all__ = [
     "PasswordPolicy",
     "PasswordRejected",
     "Payee",
+    "PendingEmail",
     "ProviderCategory",
     "ProviderDetails",
     "ProviderDirectory",
@@ -189,5 +198,6 @@ __all__ = [
     "Violation",
     "canonical_email",
     "canonical_username",
+    "mask_email",
     "suggest_provider_type",
 ]

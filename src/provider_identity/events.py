@@ -38,6 +38,13 @@ class Action(enum.StrEnum):
     REGENERATE_RECOVERY_CODES = "regenerate_recovery_codes"
     REMOVE_FACTOR = "remove_factor"
     RESET_FACTORS = "reset_factors"
+    REQUEST_EMAIL_CHANGE = "request_email_change"
+    CONFIRM_EMAIL_CHANGE = "confirm_email_change"
+    CHANGE_SECURITY_ANSWER = "change_security_answer"
+    ACCEPT_AGREEMENT = "accept_agreement"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    PURGE_PENDING = "purge_pending"
 
 
 def _detail(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

@@ -18,7 +18,6 @@ import attrs
 from provider_identity._fields import checked_text
 from provider_identity.accounts import Account
 from provider_identity.errors import (
-    AccountNotFound,
     ChallengeInvalid,
     CodeAlreadyUsed,
     ConcurrentUpdate,
@@ -26,7 +25,6 @@ from provider_identity.errors import (
     FactorNotEnrolled,
     FactorRequired,
     InvalidCode,
-    InvalidCredentials,
     SecondFactorsOff,
 )
 from provider_identity.events import Action
@@ -108,8 +106,14 @@ class SecondFactorFlows(Generic[LoginResultT]):
         def _deliver(self, message: EmailMessage, audit: Any) -> bool: ...
 
         def _logged_in(
-            self, account: Account, *, rehashed: bool, enrolment_due: bool
+            self, account: Account, audit: Any, *, rehashed: bool, enrolment_due: bool
         ) -> LoginResultT: ...
+
+        def _check_current_password(
+            self, account: Account, password: object, audit: Any
+        ) -> None: ...
+
+        def _account(self, account_id: object, audit: Any) -> Account: ...
 
     # -- the login's second step ---------------------------------------------------------
 
@@ -226,7 +230,7 @@ class SecondFactorFlows(Generic[LoginResultT]):
             if checked.remaining is not None:
                 audit.detail["recovery_codes_left"] = str(checked.remaining)
                 self._notify(account, FactorNotice.RECOVERY_CODE_USED, audit, checked.remaining)
-            return self._logged_in(account, rehashed=False, enrolment_due=False)
+            return self._logged_in(account, audit, rehashed=False, enrolment_due=False)
 
     def _code_text(self, code: object, *, passkey: bool) -> str:
         limit = webauthn_ceremonies.MAX_CREDENTIAL_JSON if passkey else MAX_CODE_LENGTH
@@ -373,7 +377,7 @@ class SecondFactorFlows(Generic[LoginResultT]):
         """
         with self._audit(Action.REGENERATE_RECOVERY_CODES, client_address) as audit:
             store, account = self._store, self._account(account_id, audit)
-            self._check_password(account, password)
+            self._check_password(account, password, audit)
             record = self._record(account)
             if not record.has_second_factor:
                 raise FactorNotEnrolled
@@ -499,7 +503,7 @@ class SecondFactorFlows(Generic[LoginResultT]):
             store, account = self._store, self._account(account_id, audit)
             audit.detail["factor"] = "totp" if factor == "totp" else "passkey"
             text = self._code_text(code, passkey=False)
-            password = self._check_password(account, password)
+            password = self._check_password(account, password, audit)
             record = self._record(account)
             if factor == "totp":
                 if record.totp is None:
@@ -579,13 +583,6 @@ class SecondFactorFlows(Generic[LoginResultT]):
             raise SecondFactorsOff
         return party
 
-    def _account(self, account_id: object, audit: _Draft) -> Account:
-        account = self.accounts.get(account_id) if isinstance(account_id, str) else None
-        if account is None:
-            raise AccountNotFound
-        audit.username, audit.account_id = account.username_key, account.id
-        return account
-
     def _record(self, account: Account) -> FactorRecord:
         record = self._store.get(account.id)
         return record if record is not None else FactorRecord(account_id=account.id)
@@ -594,17 +591,9 @@ class SecondFactorFlows(Generic[LoginResultT]):
     def _write(store: FactorStore, record: FactorRecord, before: FactorRecord) -> None:
         store.put(record, expected_revision=before.revision)
 
-    def _check_password(self, account: Account, password: object) -> str:
+    def _check_password(self, account: Account, password: object, audit: _Draft) -> str:
         text = self._bounded_password(password)
-        status = self._logins.record_failure(account.username_key)
-        if not status.admitted:
-            self.hasher.dummy_verify(text)
-            raise self._locked(status)
-        if not self.hasher.verify(account.password_hash, text):
-            if status.is_locked:
-                raise self._locked(status)
-            raise InvalidCredentials
-        self._logins.record_success(account.username_key)
+        self._check_current_password(account, text, audit)
         return text
 
     def _notify(
