@@ -312,15 +312,15 @@ def _second_factor_story(demo: _Demo, account_id: str) -> None:
     service, clock = demo.service, demo.clock
     demo.step("Set up an authenticator app (TOTP)")
     enrolment = service.begin_totp_enrolment(account_id)
-    demo.say(f"the set-up page shows a QR code ({len(enrolment.qr_svg)} bytes of SVG)")
-    demo.say("and the otpauth:// URI for apps that cannot scan; the secret is never logged")
+    kind = "an SVG QR code" if enrolment.qr_svg.startswith("<svg") else "a QR code"
+    demo.say(f"the set-up page shows {kind} of the otpauth:// URI, and the secret for")
+    demo.say("apps that cannot scan; neither is ever logged, stored in clear or audited")
     app = FakeAuthenticator.from_enrolment(enrolment, clock)
     confirmed = service.confirm_totp(account_id, app.code())
     assert confirmed.recovery_codes is not None  # noqa: S101  # the account's first factor
     codes = confirmed.recovery_codes.codes
-    demo.say(f"first code accepted; {len(codes)} recovery codes, shown this once:")
-    demo.say("  " + "  ".join(codes[:5]))
-    demo.say("  " + "  ".join(codes[5:]))
+    demo.say(f"first code accepted; {len(codes)} recovery codes, shown this once")
+    demo.say(f"(each like {'x' * 5}-{'x' * 5}; only keyed digests are kept)")
     demo.new_mail()
 
     demo.step("Login now takes two steps")

@@ -43,6 +43,8 @@ def _key(value: str | bytes, field: str = "current") -> bytes:
 def _keys(values: Iterable[str | bytes]) -> tuple[bytes, ...]:
     if isinstance(values, str | bytes):
         values = (values,)
+    elif not isinstance(values, list | tuple):
+        raise ConfigurationError("SecretBox.previous must be a list of keys.")
     return tuple(_key(value, "previous") for value in values)
 
 

@@ -21,6 +21,13 @@ __all__ = ["MfaMode", "RelyingParty", "SecondFactors"]
 MfaMode = Literal["off", "optional", "required"]
 
 
+def _origins(values: object) -> tuple[str, ...]:
+    origins = _checks.text_tuple("RelyingParty.origins", values)  # type: ignore[arg-type]  # checked here
+    if not origins:
+        raise ConfigurationError("RelyingParty.origins must list at least one origin.")
+    return origins
+
+
 @attrs.frozen(kw_only=True)
 class RelyingParty:
     """Who passkeys are registered with (WebAuthn's relying party).
@@ -33,11 +40,7 @@ class RelyingParty:
 
     id: str = attrs.field(validator=_checks.text())
     name: str = attrs.field(default="Provider Portal", validator=_checks.text())
-    origins: tuple[str, ...] = attrs.field(converter=tuple)
-
-    def __attrs_post_init__(self) -> None:
-        if not self.origins or not all(isinstance(origin, str) for origin in self.origins):
-            raise ConfigurationError("RelyingParty.origins must list at least one origin.")
+    origins: tuple[str, ...] = attrs.field(converter=_origins)
 
 
 def _mode(instance: object, attribute: object, value: object) -> None:
