@@ -30,6 +30,21 @@ class Action(enum.StrEnum):
     CHANGE_PASSWORD = "change_password"
     VERIFY_SECURITY_ANSWER = "verify_security_answer"
     UNLOCK = "unlock"
+    COMPLETE_LOGIN = "complete_login"
+    BEGIN_TOTP_ENROLMENT = "begin_totp_enrolment"
+    CONFIRM_TOTP = "confirm_totp"
+    BEGIN_PASSKEY_REGISTRATION = "begin_passkey_registration"
+    FINISH_PASSKEY_REGISTRATION = "finish_passkey_registration"
+    REGENERATE_RECOVERY_CODES = "regenerate_recovery_codes"
+    REMOVE_FACTOR = "remove_factor"
+    RESET_FACTORS = "reset_factors"
+    REQUEST_EMAIL_CHANGE = "request_email_change"
+    CONFIRM_EMAIL_CHANGE = "confirm_email_change"
+    CHANGE_SECURITY_ANSWER = "change_security_answer"
+    ACCEPT_AGREEMENT = "accept_agreement"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    PURGE_PENDING = "purge_pending"
 
 
 def _detail(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Set as AbstractSet
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -17,8 +18,9 @@ import attrs
 from provider_identity.clock import Clock
 
 if TYPE_CHECKING:
-    from provider_identity.accounts import Account
+    from provider_identity.accounts import Account, AccountStatus
     from provider_identity.events import AuditEvent
+    from provider_identity.mfa.records import FactorRecord
     from provider_identity.providers import ProviderRecord, ProviderSearch
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "Clock",
     "DeliveryQueue",
     "EventSink",
+    "FactorStore",
     "LockoutState",
     "LockoutStore",
     "Mailer",
@@ -38,6 +41,7 @@ __all__ = [
     "Renderer",
     "RosterDestination",
     "SearchableDirectory",
+    "SnapshotDestination",
     "WritableDirectory",
 ]
 
@@ -104,6 +108,15 @@ class RosterDestination(Protocol):
         ...
 
 
+@runtime_checkable
+class SnapshotDestination(RosterDestination, Protocol):
+    """Protocol: a roster destination that can also end the records a snapshot left out."""
+
+    def end_missing(self, keep: AbstractSet[str], *, on: date) -> tuple[str, ...]:
+        """Set ``end_date = on`` on every open record not in ``keep``; return their IDs, sorted."""
+        ...
+
+
 class WritableDirectory(SearchableDirectory, RosterDestination, Protocol):
     """Protocol: a searchable directory that records can be upserted into (every one we ship)."""
 
@@ -148,6 +161,31 @@ class AccountRepository(Protocol):
             AccountNotFound: no account has ``account.id``.
             ConcurrentUpdate: the stored ``credential_version`` is not ``expected_version``.
         """
+        ...
+
+    def change_email(self, account: Account, *, expected_version: int) -> None:
+        """Like :meth:`replace`, with the email key moved to ``account.email_key`` atomically.
+
+        A race with an :meth:`add` using that key: exactly one succeeds.
+
+        Raises:
+            AccountNotFound: no account has ``account.id``.
+            ConcurrentUpdate: the stored version differs, or the username or provider would change.
+            UsernameUnavailable: the new key is some account's username or email.
+        """
+        ...
+
+    def remove(self, account_id: str, *, expected_version: int) -> None:
+        """Delete the account, freeing its username, email and provider (expired pending ones).
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            ConcurrentUpdate: the stored ``credential_version`` is not ``expected_version``.
+        """
+        ...
+
+    def find_by_status(self, status: AccountStatus) -> Sequence[Account]:
+        """Every account in ``status`` (for purging and reconciling), ordered by id."""
         ...
 
 
@@ -228,6 +266,10 @@ class MessageKind(enum.StrEnum):
     VERIFICATION = "verification"
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
+    EMAIL_CHANGE = "email_change"
+    EMAIL_CHANGE_NOTICE = "email_change_notice"
+    SECURITY_ANSWER_CHANGED = "security_answer_changed"
+    ACCOUNT_LOCKED = "account_locked"
 
 
 class Renderer(Protocol):
@@ -305,4 +347,28 @@ class PasswordBlocklist(Protocol):
 
     def is_blocked(self, password: str) -> bool:
         """True if the whole (NFKC-normalised) password is on the list."""
+        ...
+
+
+class FactorStore(Protocol):
+    """Protocol: every second factor of an account as one record, written by compare-and-set.
+
+    The compare-and-set on ``revision`` is what makes a TOTP code single use
+    (the last accepted step is part of the record) and a recovery code too:
+    of two writes from the same revision exactly one succeeds.
+    """
+
+    def get(self, account_id: str) -> FactorRecord | None:
+        """The account's record, if it has one."""
+        ...
+
+    def put(self, record: FactorRecord, *, expected_revision: int) -> None:
+        """Store ``record`` if the stored revision is ``expected_revision``, in one atomic step.
+
+        ``expected_revision`` 0 means no record is stored yet. ``record.revision``
+        must be ``expected_revision + 1``.
+
+        Raises:
+            ConcurrentUpdate: the stored revision is another one.
+        """
         ...

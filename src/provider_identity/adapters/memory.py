@@ -9,9 +9,12 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Set as AbstractSet
+from datetime import UTC, date, datetime, timedelta
 
-from provider_identity.accounts import Account
+import attrs
+
+from provider_identity.accounts import Account, AccountStatus
 from provider_identity.errors import (
     AccountNotFound,
     AlreadyRegistered,
@@ -19,11 +22,13 @@ from provider_identity.errors import (
     InvalidInput,
     UsernameUnavailable,
 )
+from provider_identity.mfa.records import FactorRecord
 from provider_identity.ports import LockoutState
 from provider_identity.providers import ProviderRecord, ProviderSearch, page_of
 
 __all__ = [
     "MemoryAccountRepository",
+    "MemoryFactorStore",
     "MemoryLockoutStore",
     "MemoryProviderDirectory",
 ]
@@ -75,6 +80,18 @@ class MemoryProviderDirectory:
         self._by_tax_id.setdefault(record.tax_id, {})[record.provider_id] = record
         if record.npi is not None:
             self._by_npi.setdefault(record.npi, {})[record.provider_id] = record
+
+    def end_missing(self, keep: AbstractSet[str], *, on: date) -> tuple[str, ...]:
+        """End (``end_date = on``) every open record whose Provider ID is not in ``keep``."""
+        with self._lock:
+            missing = sorted(
+                provider_id
+                for provider_id, record in self._by_id.items()
+                if record.end_date is None and provider_id not in keep
+            )
+            for provider_id in missing:
+                self._put(attrs.evolve(self._by_id[provider_id], end_date=on))
+        return tuple(missing)
 
     def by_provider_id(self, provider_id: str) -> ProviderRecord | None:
         """The record with this Provider ID, if any."""
@@ -156,11 +173,7 @@ class MemoryAccountRepository:
     def replace(self, account: Account, *, expected_version: int) -> None:
         """Overwrite the account if its credential version is still ``expected_version``."""
         with self._lock:
-            stored = self._accounts.get(account.id)
-            if stored is None:
-                raise AccountNotFound
-            if stored.credential_version != expected_version:
-                raise ConcurrentUpdate
+            stored = self._stored(account, expected_version)
             if (stored.username_key, stored.email_key, stored.provider_id) != (
                 account.username_key,
                 account.email_key,
@@ -168,6 +181,54 @@ class MemoryAccountRepository:
             ):
                 raise ConcurrentUpdate.identifiers_changed()
             self._accounts[account.id] = account
+
+    def change_email(self, account: Account, *, expected_version: int) -> None:
+        """Overwrite the account, its email key moved to ``account.email_key``, atomically.
+
+        Raises:
+            AccountNotFound: no account has ``account.id``.
+            ConcurrentUpdate: the stored version differs, or the username or provider would change.
+            UsernameUnavailable: the new email key is some account's username or email.
+        """
+        with self._lock:
+            stored = self._stored(account, expected_version)
+            if (stored.username_key, stored.provider_id) != (
+                account.username_key,
+                account.provider_id,
+            ):
+                raise ConcurrentUpdate.identifiers_changed()
+            if account.email_key != stored.email_key:
+                if account.email_key in self._keys:
+                    raise UsernameUnavailable("email")
+                del self._keys[stored.email_key]
+                self._keys[account.email_key] = account.id
+            self._accounts[account.id] = account
+
+    def remove(self, account_id: str, *, expected_version: int) -> None:
+        """Forget the account and free its keys, if its version is still ``expected_version``."""
+        with self._lock:
+            stored = self._accounts.get(account_id)
+            if stored is None:
+                raise AccountNotFound
+            if stored.credential_version != expected_version:
+                raise ConcurrentUpdate
+            del self._accounts[account_id]
+            del self._keys[stored.username_key], self._keys[stored.email_key]
+            del self._by_provider[stored.provider_id]
+
+    def find_by_status(self, status: AccountStatus) -> Sequence[Account]:
+        """Every account in ``status``, ordered by id."""
+        with self._lock:
+            found = [account for account in self._accounts.values() if account.status is status]
+        return tuple(sorted(found, key=lambda account: account.id))
+
+    def _stored(self, account: Account, expected_version: int) -> Account:
+        stored = self._accounts.get(account.id)
+        if stored is None:
+            raise AccountNotFound
+        if stored.credential_version != expected_version:
+            raise ConcurrentUpdate
+        return stored
 
 
 _NO_FAILURES = LockoutState(failures=0)
@@ -334,3 +395,25 @@ class _Shard:
                 del self._states[key]
                 dropped += 1
         return dropped
+
+
+class MemoryFactorStore:
+    """Second-factor records in a dictionary; each write a compare-and-set under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[str, FactorRecord] = {}
+
+    def get(self, account_id: str) -> FactorRecord | None:
+        """The account's record, if any."""
+        return self._records.get(account_id)
+
+    def put(self, record: FactorRecord, *, expected_revision: int) -> None:
+        """Store ``record`` if the stored revision is still ``expected_revision`` (0: none)."""
+        if record.revision != expected_revision + 1:
+            raise ConcurrentUpdate("A factor record's revision goes up by one per write.")
+        with self._lock:
+            stored = self._records.get(record.account_id)
+            if (0 if stored is None else stored.revision) != expected_revision:
+                raise ConcurrentUpdate
+            self._records[record.account_id] = record

@@ -110,14 +110,34 @@ def _check_dialect(engine: Engine) -> None:
 def create_schema(engine: Engine) -> None:
     """Create every table and index that does not exist yet (safe to run again).
 
-    A directory table made by an earlier version gains what this one reads:
-    the ``name_key`` column (filled in from each row's name) and the
-    ``(tax_id, provider_id)`` index, which replaces the ``tax_id`` one.
+    A table made by an older version gains the nullable columns added since
+    (``ALTER TABLE .. ADD COLUMN``), so running it again is the upgrade. The
+    directory's ``name_key`` is then filled in from each row's name, and its
+    ``(tax_id, provider_id)`` index replaces the ``tax_id`` one.
     """
     _check_dialect(engine)
     metadata.create_all(engine)
-    with engine.begin() as conn:
-        _upgrade_providers(conn)
+    with engine.begin() as connection:
+        _add_missing_columns(connection)
+        _upgrade_providers(connection)
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    inspector = sa.inspect(connection)
+    preparer = connection.dialect.identifier_preparer
+    for table in metadata.sorted_tables:
+        schema = connection.schema_for_object(table)
+        present = {column["name"] for column in inspector.get_columns(table.name, schema=schema)}
+        name = preparer.quote(table.name)
+        if schema is not None:
+            name = f"{preparer.quote_schema(schema)}.{preparer.quote(table.name)}"
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.exec_driver_sql(
+                f"ALTER TABLE {name} ADD COLUMN {preparer.quote(column.name)} {kind}"
+            )
 
 
 def _upgrade_providers(conn: Connection) -> None:
@@ -125,11 +145,6 @@ def _upgrade_providers(conn: Connection) -> None:
     preparer = conn.dialect.identifier_preparer
     prefix = "" if schema is None else f"{preparer.quote_schema(schema)}."
     inspector = sa.inspect(conn)
-    columns = {column["name"] for column in inspector.get_columns(_providers.name, schema=schema)}
-    if "name_key" not in columns:
-        conn.exec_driver_sql(
-            f"ALTER TABLE {prefix}{preparer.quote(_providers.name)} ADD COLUMN name_key TEXT"
-        )
     indexes = {index["name"] for index in inspector.get_indexes(_providers.name, schema=schema)}
     for index in _providers.indexes:
         if index.name not in indexes:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Set as AbstractSet
+from datetime import date
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from provider_identity.adapters.sql._base import _Store
 from provider_identity.adapters.sql._bulk import _STAGING
@@ -23,6 +25,8 @@ from provider_identity.providers import (
 
 __all__ = ["UPSERT_CHUNK", "SqlProviderDirectory"]
 
+_T = TypeVar("_T")
+
 
 #: Records staged and merged at a time in :meth:`SqlProviderDirectory.upsert`.
 UPSERT_CHUNK = 20000
@@ -34,7 +38,7 @@ def _invalid_record() -> InvalidInput:
     )
 
 
-def _chunks(items: Sequence[ProviderRecord], size: int) -> Iterator[Sequence[ProviderRecord]]:
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -79,6 +83,25 @@ class SqlProviderDirectory(_Store):
         staging.fill(conn, [_provider_row(record) for record in records])
         conn.execute(staging.merge)
         conn.execute(sa.delete(staging.table))
+
+    def end_missing(self, keep: AbstractSet[str], *, on: date) -> tuple[str, ...]:
+        """End (``end_date = on``) every open record whose Provider ID is not in ``keep``.
+
+        For a roster snapshot: the file is the whole directory. Records
+        already ended keep their date. Returns the Provider IDs ended, sorted.
+        """
+        open_ids = sa.select(_providers.c.provider_id).where(_providers.c.end_date.is_(None))
+        with self._reading() as conn:
+            missing = sorted(set(conn.execute(open_ids).scalars()) - set(keep))
+        if missing:
+            with self._writing() as conn:
+                for chunk in _chunks(missing, 1000):
+                    conn.execute(
+                        sa.update(_providers)
+                        .where(_providers.c.provider_id.in_(chunk), _providers.c.end_date.is_(None))
+                        .values(end_date=on.isoformat())
+                    )
+        return tuple(missing)
 
     def refresh_statistics(self) -> None:
         """Bring the database's statistics of the directory up to date (``ANALYZE``).
@@ -182,6 +205,7 @@ def _provider_row(record: ProviderRecord) -> tuple[str | None, ...]:
         record.payee.value,
         _SEPARATOR.join(record.zip_codes),
         _lines_text(record.lines_of_business),
+        None if record.end_date is None else record.end_date.isoformat(),
         record.name_key,
     )
 
@@ -201,7 +225,7 @@ def _lines(text: str) -> frozenset[LineOfBusiness]:
     return frozenset(LineOfBusiness(line) for line in text.split(_SEPARATOR) if line)
 
 
-def _record_from_row(row: Row[Any]) -> ProviderRecord:
+def _record_from_row(row: Sequence[Any]) -> ProviderRecord:
     """The record a row holds.
 
     Rows are written only from ``ProviderRecord`` objects, already
@@ -210,7 +234,7 @@ def _record_from_row(row: Row[Any]) -> ProviderRecord:
     does). A row without ``name_key`` (one an older version wrote and
     ``create_schema`` has not filled in) goes the checked way.
     """
-    provider_id, tax_id, npi, name, category, payee, zip_codes, lines, name_key = row
+    (provider_id, tax_id, npi, name, category, payee, zip_codes, lines, end_date, name_key) = row
     if name_key is None:
         return ProviderRecord(
             provider_id=provider_id,
@@ -221,6 +245,7 @@ def _record_from_row(row: Row[Any]) -> ProviderRecord:
             category=ProviderCategory(category),
             payee=Payee(payee),
             lines_of_business=_lines(lines),
+            end_date=end_date,
         )
     record = object.__new__(ProviderRecord)
     # attrs' own way round a frozen class's __setattr__, as its __init__ does.
@@ -233,5 +258,6 @@ def _record_from_row(row: Row[Any]) -> ProviderRecord:
     put(record, "category", _CATEGORIES[category])
     put(record, "payee", _PAYEES[payee])
     put(record, "lines_of_business", _lines(lines))
+    put(record, "end_date", None if end_date is None else date.fromisoformat(end_date))
     put(record, "name_key", name_key)
     return record
