@@ -96,8 +96,13 @@ def bench_match(label: str, engine: Engine, rows: int, samples: int) -> None:
 
 
 def bench_import_linear(folder: Path, sizes: tuple[int, ...]) -> None:
-    """Roster import rows/s into SQLite at growing sizes: linear means the rates agree."""
-    rates = []
+    """Roster import rows/s into SQLite at growing sizes: linear means the rates agree.
+
+    Rates by wall time and by the process's CPU time: SQLite runs in the
+    process, so the CPU rate is the import's own work, which a busy shared
+    machine slows less than the wall clock (the verdict uses it).
+    """
+    rates: list[tuple[float, float]] = []
     for rows in sizes:
         roster = folder / f"roster-{rows}.csv"
         with roster.open("wb") as file:
@@ -105,18 +110,22 @@ def bench_import_linear(folder: Path, sizes: tuple[int, ...]) -> None:
         engine = make_engine(f"sqlite:///{folder / f'linear-{rows}.db'}")
         create_schema(engine)
         directory = SqlProviderDirectory(engine)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with roster.open("rb") as lines:
             loaded = import_roster(lines, directory).loaded
-        rates.append(loaded / (time.perf_counter() - start))
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        rates.append((loaded / wall, loaded / cpu))
         engine.dispose()
         roster.unlink()
         (folder / f"linear-{rows}.db").unlink()
-        print(f"{f'  roster import, {rows:,} rows, SQLite':<46} {rates[-1]:>28,.0f} rows/s")
-    ratio = rates[-1] / rates[0]
-    figure = f"{rates[-1]:,.0f} / {rates[0]:,.0f} = {ratio:.2f}"
-    label = f"import {sizes[-1]:,} / {sizes[0]:,} rows/s, SQLite"
+        figure = f"{rates[-1][0]:,.0f} rows/s (CPU: {rates[-1][1]:,.0f})"
+        print(f"{f'  roster import, {rows:,} rows, SQLite':<46} {figure:>34}", flush=True)
+    wall_ratio = rates[-1][0] / rates[0][0]
+    ratio = rates[-1][1] / rates[0][1]
+    figure = f"{rates[-1][1]:,.0f} / {rates[0][1]:,.0f} = {ratio:.2f}"
+    label = f"import {sizes[-1]:,} / {sizes[0]:,} (CPU rows/s), SQLite"
     report(label, figure, "0.90..1.10", 0.9 <= ratio <= 1.1)
+    print(f"{'  (the same by wall time)':<46} {wall_ratio:>34.2f}")
 
 
 GROUP_TAX_ID = "987654321"
