@@ -76,7 +76,7 @@ class World:
     reset_token: str
 
     def snapshot(self) -> tuple[object, ...]:
-        return (list(self.accounts), dict(self.lockouts._states), list(self.mailer.messages))
+        return (list(self.accounts), self.lockouts.states(), list(self.mailer.messages))
 
 
 def world(make_service: Callable[..., IdentityService], *, populated: bool = True) -> World:

@@ -200,3 +200,16 @@ def test_lockout_store_gives_the_garbage_collector_nothing_per_key() -> None:
         store.record_failure(f"k{n}", now=NOW, max_failures=5, lock_for=timedelta(hours=24))
     gc.collect()
     assert len(gc.get_objects()) - before < 100
+
+
+def test_lockout_store_states_lists_every_stored_state() -> None:
+    """states() holds each key's state as get() gives it, and nothing for a cleared key."""
+    store = MemoryLockoutStore()
+    day = timedelta(hours=24)
+    for key in ("a", "b", "a", "c"):
+        store.record_failure(key, now=NOW, max_failures=5, lock_for=day)
+    store.clear("c")
+    assert store.states() == {
+        "a": LockoutState(2, None, NOW + day),
+        "b": LockoutState(1, None, NOW + day),
+    }

@@ -307,6 +307,13 @@ class MemoryLockoutStore:
         with self._lock:
             self._shard(key).clear(key)
 
+    def states(self) -> dict[str, LockoutState]:
+        """Every stored state by key, expired ones included until purged (a copy, for tests)."""
+        with self._lock:
+            return {
+                key: shard.state(key) or _NO_FAILURES for shard in self._shards for key in shard
+            }
+
     def __len__(self) -> int:
         return sum(len(shard) for shard in self._shards)
 
@@ -346,6 +353,9 @@ class _Shard:
 
     def __len__(self) -> int:
         return len(self._states)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._states)
 
     def state(self, key: str) -> LockoutState | None:
         stored = self._states.get(key)
