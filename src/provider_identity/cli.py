@@ -21,10 +21,10 @@ import importlib.util
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from provider_identity._demo import DemoStores, memory_stores, run_demo
 from provider_identity.accounts import canonical_username
@@ -34,6 +34,7 @@ from provider_identity.errors import IdentityError, InvalidInput
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
 from provider_identity.passwords import NIST_POLICY, SEED_POLICY, PasswordHasher
 from provider_identity.ports import Mailer
+from provider_identity.progress import RichProgress, progress_display
 from provider_identity.roster import DEFAULT_BATCH_SIZE, EXAMPLE_ROSTER
 from provider_identity.testing import cheapest_hasher, sample_records
 
@@ -235,30 +236,20 @@ def _import_roster(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as err:
         raise CommandError(f"cannot read {path}: {err.strerror}") from err
     with roster:
-        lines = _with_progress(roster, path.stat().st_size, sys.stderr)
+        display = progress_display(sys.stderr, path.stat().st_size)
         directory = SqlProviderDirectory(engine)
-        report = import_roster(lines, directory, batch_size=args.batch_size)
+        try:
+            report = import_roster(
+                display.count(roster), directory, batch_size=args.batch_size, progress=display
+            )
+        finally:
+            if isinstance(display, RichProgress):
+                display.close()
     directory.refresh_statistics()
     for row in report.rejected:
         print(f"line {row.line}: {row.reason}", file=out)
     print(f"{report.loaded} records loaded, {len(report.rejected)} rows rejected", file=out)
     return 1 if args.strict and report.rejected else 0
-
-
-def _with_progress(file: BinaryIO, size: int, terminal: TextIO) -> Iterator[bytes]:
-    """The file's lines; a progress line on ``terminal`` if it is one."""
-    if not terminal.isatty() or size == 0:
-        yield from file
-        return
-    done = shown = 0
-    for line in file:
-        done += len(line)
-        percent = done * 100 // size
-        if percent != shown:
-            shown = percent
-            print(f"\rimporting ... {percent:3d}%", end="", file=terminal, flush=True)
-        yield line
-    print("\r" + " " * 20 + "\r", end="", file=terminal, flush=True)
 
 
 def _unlock(args: argparse.Namespace, out: TextIO) -> int:

@@ -34,7 +34,7 @@ import attrs
 
 from provider_identity._fields import collect
 from provider_identity.errors import FieldError, InvalidInput
-from provider_identity.ports import RosterDestination
+from provider_identity.ports import ImportProgress, ImportProgressCallback, RosterDestination
 from provider_identity.providers import (
     LineOfBusiness,
     Payee,
@@ -52,10 +52,14 @@ __all__ = [
     "EXAMPLE_ROSTER",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
+    "ImportProgress",
+    "ImportProgressCallback",
     "RejectedRow",
     "Roster",
     "RosterDestination",
     "RosterReport",
+    "SkippedRow",
+    "import_records",
     "import_roster",
     "iter_roster",
     "read_roster",
@@ -97,6 +101,21 @@ class RejectedRow:
 
 
 @attrs.frozen(kw_only=True)
+class SkippedRow:
+    """A source row left out on purpose, not an error (e.g. a deactivated NPI in NPPES).
+
+    :func:`import_records` counts these and keeps none of them.
+
+    Attributes:
+        line: 1-based line (or resource) number in the source.
+        reason: A short code: ``deactivated``, ``not_in_plan``, ``no_tax_id`` ...
+    """
+
+    line: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
 class Roster:
     """A whole roster read into memory: the good records and the rejected rows."""
 
@@ -110,11 +129,13 @@ class RosterReport:
 
     Attributes:
         loaded: Distinct records written (good rows, repeats not counted).
-        rejected: The rows skipped, in file order.
+        rejected: The rows refused, in file order.
+        skipped: Rows a source leaves out on purpose (:class:`SkippedRow`), counted.
     """
 
     loaded: int
     rejected: tuple[RejectedRow, ...]
+    skipped: int = 0
 
 
 def _header_error(code: str, message: str) -> InvalidInput:
@@ -323,31 +344,63 @@ def import_roster(
     destination: RosterDestination,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ImportProgressCallback | None = None,
 ) -> RosterReport:
     """Write a roster's good rows to ``destination`` in batches; report the rejected ones.
 
     Each batch is one call of ``destination.upsert_many`` (one transaction):
     a crash leaves whole batches only, and running the import again is safe.
+    ``progress``, if given, is called after each batch and once at the end
+    (``done=True``) with the rows read, loaded and rejected so far.
 
     Raises:
         InvalidInput: the header is wrong, or ``batch_size`` is not an int of
             at least 1 (nothing is written).
     """
+    return import_records(iter_roster(lines), destination, batch_size=batch_size, progress=progress)
+
+
+def import_records(
+    items: Iterable[ProviderRecord | RejectedRow | SkippedRow],
+    destination: RosterDestination,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ImportProgressCallback | None = None,
+) -> RosterReport:
+    """Write what any reader yields (this module's, or ``provider_identity.sources``') in batches.
+
+    Records go to ``destination.upsert_many`` ``batch_size`` at a time;
+    rejected rows are reported; skipped rows are counted only (memory does
+    not grow with them).
+
+    Raises:
+        InvalidInput: ``batch_size`` is not an int of at least 1 (nothing is
+            written), or the reader refuses its input before the first row.
+    """
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         code = "out_of_range" if isinstance(batch_size, int) else "wrong_type"
-        message = "batch_size must be a whole number of at least 1."
-        raise InvalidInput([FieldError(field="batch_size", code=code, message=message)])
-    loaded = 0
+        raise InvalidInput.single(
+            "batch_size", code, "batch_size must be a whole number of at least 1."
+        )
+    loaded = rows = skipped = 0
     rejected: list[RejectedRow] = []
     batch: list[ProviderRecord] = []
-    for item in iter_roster(lines):
+    for item in items:
+        rows += 1
         if isinstance(item, RejectedRow):
             rejected.append(item)
+            continue
+        if isinstance(item, SkippedRow):
+            skipped += 1
             continue
         batch.append(item)
         if len(batch) == batch_size:
             loaded += destination.upsert_many(batch)
             batch = []
+            if progress is not None:
+                progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected)))
     if batch:
         loaded += destination.upsert_many(batch)
-    return RosterReport(loaded=loaded, rejected=tuple(rejected))
+    if progress is not None:
+        progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected), done=True))
+    return RosterReport(loaded=loaded, rejected=tuple(rejected), skipped=skipped)

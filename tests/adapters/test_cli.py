@@ -219,3 +219,13 @@ def test_import_roster_wants_exactly_one_roster(
     assert capsys.readouterr().err == (
         "provider-identity import-roster: give either a roster file or --example.\n"
     )
+
+
+def test_import_roster_prints_plain_progress_lines_when_stderr_is_no_terminal(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Off a terminal the import ends with one plain progress line on stderr, totals included."""
+    assert run("import-roster", str(ROSTER), "--database", database)[0] == 0
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("11 rows (6 loaded, 5 rejected), ")
+    assert ", done in " in last
