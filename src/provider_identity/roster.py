@@ -23,7 +23,6 @@ good row present exactly once.
 from __future__ import annotations
 
 import csv
-import enum
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache, partial
@@ -34,6 +33,7 @@ import attrs
 
 from provider_identity._fields import collect
 from provider_identity.errors import FieldError, InvalidInput
+from provider_identity.plan import SEED_PLAN, Plan
 from provider_identity.ports import ImportProgress, ImportProgressCallback, RosterDestination
 from provider_identity.providers import (
     LineOfBusiness,
@@ -192,25 +192,15 @@ def _cells(line: bytes, width: int) -> list[str] | tuple[FieldError, ...]:
     return cells
 
 
-_MEMBERS: dict[type[enum.Enum], dict[str, enum.Enum]] = {
-    kind: {member.value.casefold(): member for member in kind}
-    for kind in (ProviderCategory, Payee, LineOfBusiness)
-}
+_PAYEES = {payee.value: payee for payee in Payee}
 
 
-def _choice(kind: type[_E], field: str, text: str) -> _E:
-    """The member of ``kind`` whose value is ``text`` (case-insensitive)."""
-    member = _MEMBERS[kind].get(text.strip().casefold())
-    if member is not None:
-        return member  # type: ignore[return-value]  # _MEMBERS[kind] holds members of kind
-    choices = ", ".join(member.value for member in kind)
-    raise InvalidInput(
-        [
-            FieldError(
-                field=field, code="invalid_choice", message=f"{field} must be one of {choices}."
-            )
-        ]
-    )
+def _payee(text: str) -> Payee:
+    payee = _PAYEES.get(text.strip().casefold())
+    if payee is None:
+        choices = ", ".join(_PAYEES)
+        raise InvalidInput.single("payee", "invalid_choice", f"payee must be one of {choices}.")
+    return payee
 
 
 def _values(text: str) -> list[str]:
@@ -218,40 +208,40 @@ def _values(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=256)
-def _lines_of_business(text: str) -> frozenset[LineOfBusiness]:
-    """A ``lines_of_business`` cell's members (a roster repeats a handful of cells)."""
-    return frozenset(
-        _choice(LineOfBusiness, "lines_of_business", value)
-        for value in _values(text) or ["Medicaid"]
-    )
+def _lines_of_business(text: str, plan: Plan) -> frozenset[LineOfBusiness]:
+    """A ``lines_of_business`` cell's lines (a roster repeats a handful of cells)."""
+    values = _values(text)
+    if not values:
+        return frozenset({plan.default_line})
+    return frozenset(plan.lines.parse(value) for value in values)
 
 
-def _record(cells: dict[str, str]) -> ProviderRecord | tuple[FieldError, ...]:
+def _record(cells: dict[str, str], plan: Plan) -> ProviderRecord | tuple[FieldError, ...]:
     """The row's record, or every problem of the row.
 
     A good row is normalised once, by ``ProviderRecord`` itself; only a bad
     one is checked field by field, so that its report lists every problem.
     """
     try:
-        return _build(cells)
+        return _build(cells, plan)
     except InvalidInput as err:
-        return _problems(cells) or err.errors
+        return _problems(cells, plan) or err.errors
 
 
-def _build(cells: dict[str, str]) -> ProviderRecord:
+def _build(cells: dict[str, str], plan: Plan) -> ProviderRecord:
     return ProviderRecord(
         provider_id=cells["provider_id"],
         tax_id=cells["tax_id"],
         name=cells["name"].strip(),
         zip_codes=_values(cells["zip_codes"]) or [""],
         npi=cells.get("npi", "").strip() or None,
-        category=_choice(ProviderCategory, "category", cells.get("category") or "other"),
-        payee=_choice(Payee, "payee", cells.get("payee") or "individual"),
-        lines_of_business=_lines_of_business(cells.get("lines_of_business", "")),
+        category=plan.category(cells.get("category") or "other"),
+        payee=_payee(cells.get("payee") or "individual"),
+        lines_of_business=_lines_of_business(cells.get("lines_of_business", ""), plan),
     )
 
 
-def _problems(cells: dict[str, str]) -> tuple[FieldError, ...]:
+def _problems(cells: dict[str, str], plan: Plan) -> tuple[FieldError, ...]:
     """Every problem of a row, each field checked on its own."""
     errors: list[FieldError] = []
     for column, check in (
@@ -267,15 +257,21 @@ def _problems(cells: dict[str, str]) -> tuple[FieldError, ...]:
     if npi is not None:
         collect(errors, partial(normalize_npi, npi))
     category = cells.get("category") or "other"
-    collect(errors, partial(_choice, ProviderCategory, "category", category))
-    collect(errors, partial(_choice, Payee, "payee", cells.get("payee") or "individual"))
-    for value in _values(cells.get("lines_of_business", "")) or ["Medicaid"]:
-        collect(errors, partial(_choice, LineOfBusiness, "lines_of_business", value))
+    collect(errors, partial(plan.category, category))
+    collect(errors, partial(_payee, cells.get("payee") or "individual"))
+    for value in _values(cells.get("lines_of_business", "")):
+        collect(errors, partial(plan.lines.parse, value))
     return tuple(errors)
 
 
-def iter_roster(lines: Iterable[bytes]) -> Iterator[ProviderRecord | RejectedRow]:
+def iter_roster(
+    lines: Iterable[bytes], *, plan: Plan = SEED_PLAN
+) -> Iterator[ProviderRecord | RejectedRow]:
     """Read a roster line by line (e.g. a file opened ``"rb"``), yielding records and rejections.
+
+    ``plan`` says which lines of business and categories a cell may name
+    (the seed's by default); a row without lines of business gets the
+    plan's ``default_line``.
 
     Memory grows only with the number of distinct Provider IDs (a line number
     and a hash of the record each, to tell repeats from conflicts).
@@ -302,7 +298,9 @@ def iter_roster(lines: Iterable[bytes]) -> Iterator[ProviderRecord | RejectedRow
             continue
         cells = _cells(line, len(header))
         outcome = (
-            cells if isinstance(cells, tuple) else _record(dict(zip(header, cells, strict=True)))
+            cells
+            if isinstance(cells, tuple)
+            else _record(dict(zip(header, cells, strict=True)), plan)
         )
         if isinstance(outcome, tuple):
             yield RejectedRow(line=number, errors=outcome)
@@ -320,7 +318,7 @@ def iter_roster(lines: Iterable[bytes]) -> Iterator[ProviderRecord | RejectedRow
         raise _header_error("required", "The roster is empty: a header line is required.")
 
 
-def read_roster(data: bytes) -> Roster:
+def read_roster(data: bytes, *, plan: Plan = SEED_PLAN) -> Roster:
     """Read a whole roster held in memory.
 
     Raises:
@@ -331,7 +329,7 @@ def read_roster(data: bytes) -> Roster:
         raise _wrong_type()
     records: list[ProviderRecord] = []
     rejected: list[RejectedRow] = []
-    for item in iter_roster(data.splitlines()):
+    for item in iter_roster(data.splitlines(), plan=plan):
         if isinstance(item, RejectedRow):
             rejected.append(item)
         else:
@@ -345,6 +343,7 @@ def import_roster(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ImportProgressCallback | None = None,
+    plan: Plan = SEED_PLAN,
 ) -> RosterReport:
     """Write a roster's good rows to ``destination`` in batches; report the rejected ones.
 
