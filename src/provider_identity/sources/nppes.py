@@ -1,0 +1,294 @@
+"""The NPPES NPI dissemination file (``npidata_pfile_*.csv``), read as it is published.
+
+The monthly file has one row per NPI and 330 columns, every cell quoted,
+with the header names that NPPES prints (:data:`NPPES_COLUMNS`). A row becomes
+a record as follows:
+
+- ``Entity Type Code`` 1 is a practitioner (paid as an individual), 2 an
+  organization (a Group Payee); the NPI, its check digit verified, is also the
+  Provider ID, since NPPES knows no plan's IDs;
+- the name is the organization's legal business name, or the practitioner's
+  first, middle and last name and suffix;
+- the practice-location and mailing ZIP codes are the record's ZIP codes
+  (addresses outside the U.S. are left out);
+- the taxonomy codes, the primary one first, give the category through the
+  plan's :class:`~provider_identity.plan.TaxonomyMap`;
+- ``Employer Identification Number (EIN)`` is the Tax ID where present
+  (``<UNAVAIL>`` is absent); NPPES publishes none for individuals, so such a
+  row is skipped unless it enriches a plan's record (below);
+- a deactivated NPI (a deactivation date and no later reactivation) is skipped.
+
+**Enrich, do not replace.** A plan's own Provider IDs, Tax IDs and lines of
+business are not in NPPES. Given ``roster`` (the plan's records by NPI, see
+:func:`enrich_by_npi`), a row whose NPI the plan knows adds its ZIP codes to
+the plan's record (and its category, where the plan's is ``other``), and every
+other row is skipped: NPPES completes the plan's directory without adding
+strangers to it.
+
+The file is read row by row: memory holds one row and, with ``roster``, the
+plan's own records, whatever the size of the file.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+
+import attrs
+
+from provider_identity.errors import FieldError, InvalidInput
+from provider_identity.plan import SEED_PLAN, Plan
+from provider_identity.providers import (
+    Payee,
+    ProviderCategory,
+    ProviderRecord,
+    normalize_npi,
+    normalize_tax_id,
+    normalize_zip,
+)
+from provider_identity.roster import RejectedRow, SkippedRow
+
+__all__ = ["NPPES_COLUMNS", "enrich_by_npi", "iter_nppes"]
+
+NPI = "NPI"
+ENTITY_TYPE = "Entity Type Code"
+EIN = "Employer Identification Number (EIN)"
+ORGANIZATION_NAME = "Provider Organization Name (Legal Business Name)"
+LAST_NAME = "Provider Last Name (Legal Name)"
+FIRST_NAME = "Provider First Name"
+MIDDLE_NAME = "Provider Middle Name"
+NAME_SUFFIX = "Provider Name Suffix Text"
+MAILING_ZIP = "Provider Business Mailing Address Postal Code"
+MAILING_COUNTRY = "Provider Business Mailing Address Country Code (If outside U.S.)"
+PRACTICE_ZIP = "Provider Business Practice Location Address Postal Code"
+PRACTICE_COUNTRY = "Provider Business Practice Location Address Country Code (If outside U.S.)"
+DEACTIVATION_DATE = "NPI Deactivation Date"
+REACTIVATION_DATE = "NPI Reactivation Date"
+TAXONOMY = "Healthcare Provider Taxonomy Code_{}"
+PRIMARY_SWITCH = "Healthcare Provider Primary Taxonomy Switch_{}"
+TAXONOMY_SLOTS = 15
+
+_ADDRESS = (
+    "First Line {} Address", "Second Line {} Address", "{} Address City Name",
+    "{} Address State Name", "{} Address Postal Code",
+    "{} Address Country Code (If outside U.S.)", "{} Address Telephone Number",
+    "{} Address Fax Number",
+)  # fmt: skip
+
+
+def _address(kind: str) -> list[str]:
+    return [f"Provider {part.format(kind)}" for part in _ADDRESS]
+
+
+#: The 330 column names of the dissemination file, in order, as NPPES prints them.
+NPPES_COLUMNS: tuple[str, ...] = (
+    NPI, ENTITY_TYPE, "Replacement NPI", EIN, ORGANIZATION_NAME, LAST_NAME, FIRST_NAME,
+    MIDDLE_NAME, "Provider Name Prefix Text", NAME_SUFFIX, "Provider Credential Text",
+    "Provider Other Organization Name", "Provider Other Organization Name Type Code",
+    "Provider Other Last Name", "Provider Other First Name", "Provider Other Middle Name",
+    "Provider Other Name Prefix Text", "Provider Other Name Suffix Text",
+    "Provider Other Credential Text", "Provider Other Last Name Type Code",
+    *_address("Business Mailing"), *_address("Business Practice Location"),
+    "Provider Enumeration Date", "Last Update Date", "NPI Deactivation Reason Code",
+    DEACTIVATION_DATE, REACTIVATION_DATE, "Provider Gender Code",
+    "Authorized Official Last Name", "Authorized Official First Name",
+    "Authorized Official Middle Name", "Authorized Official Title or Position",
+    "Authorized Official Telephone Number",
+    *(
+        column.format(slot)
+        for slot in range(1, TAXONOMY_SLOTS + 1)
+        for column in (TAXONOMY, "Provider License Number_{}",
+                       "Provider License Number State Code_{}", PRIMARY_SWITCH)
+    ),
+    *(
+        column.format(slot)
+        for slot in range(1, 51)
+        for column in ("Other Provider Identifier_{}", "Other Provider Identifier Type Code_{}",
+                       "Other Provider Identifier State_{}", "Other Provider Identifier Issuer_{}")
+    ),
+    "Is Sole Proprietor", "Is Organization Subpart", "Parent Organization LBN",
+    "Parent Organization TIN", "Authorized Official Name Prefix Text",
+    "Authorized Official Name Suffix Text", "Authorized Official Credential Text",
+    *(f"Healthcare Provider Taxonomy Group_{slot}" for slot in range(1, TAXONOMY_SLOTS + 1)),
+    "Certification Date",
+)  # fmt: skip
+
+_REQUIRED = (
+    NPI, ENTITY_TYPE, EIN, ORGANIZATION_NAME, LAST_NAME, FIRST_NAME, MAILING_ZIP, PRACTICE_ZIP,
+    DEACTIVATION_DATE, TAXONOMY.format(1), PRIMARY_SWITCH.format(1),
+)  # fmt: skip
+_UNAVAILABLE = "<UNAVAIL>"
+
+
+def enrich_by_npi(records: Iterable[ProviderRecord]) -> dict[str, ProviderRecord]:
+    """The plan's records that have an NPI, by NPI: the ``roster`` of :func:`iter_nppes`."""
+    return {record.npi: record for record in records if record.npi is not None}
+
+
+def _date(text: str) -> date | None:
+    """An NPPES date (``MM/DD/YYYY``), or None if empty or unreadable."""
+    month, _, rest = text.partition("/")
+    day, _, year = rest.partition("/")
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def _deactivated(row: Mapping[str, str]) -> bool:
+    deactivated = row[DEACTIVATION_DATE].strip()
+    if not deactivated:
+        return False
+    reactivated = _date(row.get(REACTIVATION_DATE, "").strip())
+    when = _date(deactivated)
+    return reactivated is None or when is None or reactivated < when
+
+
+def _taxonomy_codes(row: Mapping[str, str]) -> list[str]:
+    """The row's taxonomy codes, the primary (switch ``Y``) first."""
+    primary: list[str] = []
+    others: list[str] = []
+    for slot in range(1, TAXONOMY_SLOTS + 1):
+        code = row.get(TAXONOMY.format(slot), "").strip()
+        if code:
+            switch = row.get(PRIMARY_SWITCH.format(slot), "").strip().upper()
+            (primary if switch == "Y" else others).append(code)
+    return primary + others
+
+
+def _zips(row: Mapping[str, str], errors: list[FieldError]) -> list[str]:
+    zips: list[str] = []
+    for column, country in ((PRACTICE_ZIP, PRACTICE_COUNTRY), (MAILING_ZIP, MAILING_COUNTRY)):
+        value = row[column].strip()
+        if not value or row.get(country, "US").strip().upper() not in ("", "US"):
+            continue
+        try:
+            zips.append(normalize_zip(value, field=column))
+        except InvalidInput as err:
+            errors.extend(err.errors)
+    if not zips and not errors:
+        errors.append(
+            FieldError(field=PRACTICE_ZIP, code="required", message="A U.S. ZIP code is required.")
+        )
+    return zips
+
+
+def _name(row: Mapping[str, str], organization: bool) -> str:
+    if organization:
+        return row[ORGANIZATION_NAME].strip()
+    parts = (row.get(FIRST_NAME, ""), row.get(MIDDLE_NAME, ""), row.get(LAST_NAME, ""),
+             row.get(NAME_SUFFIX, ""))  # fmt: skip
+    return " ".join(part.strip() for part in parts if part.strip())
+
+
+def _row(
+    row: Mapping[str, str],
+    number: int,
+    plan: Plan,
+    roster: Mapping[str, ProviderRecord] | None,
+) -> ProviderRecord | RejectedRow | SkippedRow:
+    if _deactivated(row):
+        return SkippedRow(line=number, reason="deactivated")
+    errors: list[FieldError] = []
+    try:
+        npi = normalize_npi(row[NPI], field=NPI)
+    except InvalidInput as err:
+        return RejectedRow(line=number, errors=tuple(err.errors))
+    if roster is not None and npi not in roster:
+        return SkippedRow(line=number, reason="not_in_plan")
+    entity = row[ENTITY_TYPE].strip()
+    if entity not in ("1", "2"):
+        message = "Entity Type Code must be 1 (individual) or 2 (organization)."
+        return RejectedRow(
+            line=number,
+            errors=(FieldError(field=ENTITY_TYPE, code="invalid_choice", message=message),),
+        )
+    zips = _zips(row, errors)
+    category = plan.taxonomy.category(_taxonomy_codes(row))
+    if roster is not None:
+        mine = roster[npi]
+        if errors:
+            return RejectedRow(line=number, errors=tuple(errors))
+        return attrs.evolve(
+            mine,
+            zip_codes=[*mine.zip_codes, *zips],
+            category=category if mine.category == ProviderCategory.OTHER else mine.category,
+        )
+    ein = row[EIN].strip()
+    if not ein or ein.upper() == _UNAVAILABLE:
+        return SkippedRow(line=number, reason="no_tax_id")
+    try:
+        tax_id = normalize_tax_id(ein, field=EIN)
+    except InvalidInput as err:
+        errors.extend(err.errors)
+    name = _name(row, entity == "2")
+    if not name:
+        column = ORGANIZATION_NAME if entity == "2" else LAST_NAME
+        errors.append(FieldError(field=column, code="required", message="The name is empty."))
+    if errors:
+        return RejectedRow(line=number, errors=tuple(errors))
+    return ProviderRecord(
+        provider_id=npi,
+        tax_id=tax_id,
+        name=name,
+        zip_codes=zips,
+        npi=npi,
+        category=category,
+        payee=Payee.GROUP if entity == "2" else Payee.INDIVIDUAL,
+        lines_of_business={plan.default_line},
+    )
+
+
+def _text_lines(lines: Iterable[bytes]) -> Iterator[str]:
+    for raw in lines:
+        if not isinstance(raw, bytes):
+            raise InvalidInput.single(
+                "roster", "wrong_type", 'The NPPES file is read as bytes: open it "rb".'
+            )
+        yield raw.decode("utf-8", errors="replace")
+
+
+def iter_nppes(
+    lines: Iterable[bytes],
+    *,
+    plan: Plan = SEED_PLAN,
+    roster: Mapping[str, ProviderRecord] | None = None,
+) -> Iterator[ProviderRecord | RejectedRow | SkippedRow]:
+    """Read an NPPES dissemination file row by row.
+
+    Args:
+        lines: The file's lines as bytes (a file opened ``"rb"``).
+        plan: Its taxonomy map gives categories; its default line is the
+            line of business of a record NPPES alone supplies.
+        roster: The plan's records by NPI (:func:`enrich_by_npi`): enrich
+            those, skip every other NPI.
+
+    Raises:
+        InvalidInput: the header lacks a column this reader needs (before any row).
+    """
+    reader = csv.reader(_text_lines(lines))
+    try:
+        header = [cell.strip().lstrip("\ufeff") for cell in next(reader)]
+    except (StopIteration, csv.Error):
+        raise InvalidInput.single(
+            "header", "required", "The NPPES file has no readable header line."
+        ) from None
+    absent = [column for column in _REQUIRED if column not in header]
+    if absent:
+        raise InvalidInput.single(
+            "header",
+            "invalid_columns",
+            f"This is not the NPPES layout: no column {', '.join(absent)}.",
+        )
+    width = len(header)
+    for cells in reader:
+        number = reader.line_num
+        if len(cells) != width:
+            message = f"The line has {len(cells)} columns; the header has {width}."
+            yield RejectedRow(
+                line=number,
+                errors=(FieldError(field="row", code="wrong_column_count", message=message),),
+            )
+            continue
+        yield _row(dict(zip(header, cells, strict=True)), number, plan, roster)
