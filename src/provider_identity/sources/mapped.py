@@ -80,8 +80,9 @@ def record_from_cells(
     pick = partial(_cells, cells, mapping=mapping, errors=errors)
 
     def required(field: str, label: str) -> list[tuple[str, str]]:
+        before = len(errors)
         pairs = pick(columns[field], zip_codes=field == "zip_codes")
-        if not pairs:
+        if not pairs and len(errors) == before:
             errors.append(
                 FieldError(
                     field=" / ".join(columns[field]),

@@ -225,6 +225,13 @@ def mapping_from_dict(data: Mapping[str, Any]) -> RosterMapping:
     Raises:
         ConfigurationError: an unknown key or field, or a value of the wrong shape.
     """
+    try:
+        return _mapping_from_dict(data)
+    except InvalidInput as err:
+        raise ConfigurationError("; ".join(e.message for e in err.errors)) from None
+
+
+def _mapping_from_dict(data: Mapping[str, Any]) -> RosterMapping:
     known = {
         "columns", "values", "payee", "fixes", "lines_of_business", "categories",
         "group_categories", "taxonomy", "networks", "provider_id_system",
@@ -289,7 +296,4 @@ def load_mapping(path: Path | str) -> RosterMapping:
         raise ConfigurationError(f"The mapping file {path.name} is not valid: {err}") from None
     if not isinstance(data, Mapping):
         raise ConfigurationError("A mapping file holds one table (a JSON object).")
-    try:
-        return mapping_from_dict(data)
-    except InvalidInput as err:
-        raise ConfigurationError(str(err)) from None
+    return mapping_from_dict(data)
