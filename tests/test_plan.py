@@ -127,7 +127,10 @@ def test_parse_refuses_a_line_the_plan_does_not_have() -> None:
 
 def test_a_roster_with_a_third_line_loads_under_a_plan_that_has_it() -> None:
     """The plan decides which lines a roster may name; the seed's refuses the third."""
-    data = b"provider_id,tax_id,name,zip_codes,lines_of_business\nP1,311234567,Ann,45402,MedicareAdvantage;medicaid\n"
+    data = (
+        b"provider_id,tax_id,name,zip_codes,lines_of_business\n"
+        b"P1,311234567,Ann,45402,MedicareAdvantage;medicaid\n"
+    )
     plan = Plan(lines=THREE_LINES)
     [record] = read_roster(data, plan=plan).records
     assert record.lines_of_business == {
@@ -233,7 +236,7 @@ def test_the_longest_matching_prefix_decides(code: str) -> None:
 
 
 def test_stored_records_keep_their_lines_and_plan_categories_on_sqlite(tmp_path: Any) -> None:
-    """The SQL directory stores codes as text: seed and plan values read back equal, no migration."""
+    """The SQL directory stores codes as text: seed and plan values read back equal."""
     from provider_identity.adapters.sql import SqlProviderDirectory, create_schema, make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")

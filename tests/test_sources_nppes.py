@@ -1,4 +1,4 @@
-"""The NPPES dissemination file: its published layout, read row by row, enriching a plan's roster."""
+"""The NPPES dissemination file: its published layout, read row by row, enriching a roster."""
 
 from __future__ import annotations
 
@@ -30,10 +30,8 @@ def npi(first_nine: str) -> str:
     digits = [int(c) for c in "80840" + first_nine]
     total = 0
     for position, digit in enumerate(reversed(digits)):
-        if position % 2 == 0:  # doubled: the check digit will be rightmost
-            digit *= 2
-            digit -= 9 if digit > 9 else 0
-        total += digit
+        doubled = digit * 2 if position % 2 == 0 else digit  # the check digit will be rightmost
+        total += doubled - 9 if doubled > 9 else doubled
     return first_nine + str((10 - total % 10) % 10)
 
 
@@ -96,7 +94,7 @@ def test_the_layout_has_the_330_published_columns() -> None:
 
 
 def test_an_organization_with_an_ein_becomes_a_group_record() -> None:
-    """Entity type 2: legal name, EIN, both ZIPs, primary taxonomy's category, NPI as Provider ID."""
+    """Entity type 2: legal name, EIN, both ZIPs, the primary taxonomy, the NPI as Provider ID."""
     [record] = iter_nppes(nppes_file(CLINIC))
     assert record == ProviderRecord(
         provider_id=CLINIC_NPI,
