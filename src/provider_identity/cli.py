@@ -292,7 +292,7 @@ def _items(
 
 
 def _enrichment(path: Path, mapping: RosterMapping | None) -> dict[str, ProviderRecord]:
-    """The plan's roster at ``path``, by NPI; its bad rows are refused up front."""
+    """The good records of the plan's roster at ``path``, by NPI."""
     from provider_identity.sources import enrich_by_npi
 
     try:
@@ -300,11 +300,12 @@ def _enrichment(path: Path, mapping: RosterMapping | None) -> dict[str, Provider
     except OSError as err:
         raise CommandError(f"cannot read {path}: {err.strerror}") from err
     items = list(_items("csv", iter(data.splitlines(keepends=True)), mapping, None))
-    bad = [item for item in items if isinstance(item, RejectedRow)]
+    bad = sum(isinstance(item, RejectedRow) for item in items)
     if bad:
-        raise CommandError(
-            f"the roster of --enrich has {len(bad)} bad rows (first: line {bad[0].line}: "
-            f"{bad[0].reason}); import it on its own to see them all."
+        print(
+            f"provider-identity import-roster: --enrich: {bad} rows of {path.name} are rejected "
+            "and enrich nothing (import that roster to see why).",
+            file=sys.stderr,
         )
     return enrich_by_npi(item for item in items if isinstance(item, ProviderRecord))
 
