@@ -211,3 +211,28 @@ def test_restoring_leading_zeros_undoes_a_number_format(zip_code: str) -> None:
 def test_clean_without_fixes_changes_only_surrounding_space(text: str) -> None:
     """With every fix off, an ordinary cell comes back stripped and nothing else."""
     assert clean(f"  {text} ", "ZIP", Fixes()) == text
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "sources"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def toml_blocks(page: str) -> list[str]:
+    """The ```toml blocks of a docs page."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return [block.split("\n```", 1)[0] for block in text.split("```toml\n")[1:]]
+
+
+def test_the_mapping_shown_in_the_docs_is_the_example_file_and_loads() -> None:
+    """docs/sources/mapped.md shows examples/plan-mapping.toml as it is, and it is valid."""
+    [shown] = toml_blocks("mapped.md")
+    assert shown.strip() == (EXAMPLES / "plan-mapping.toml").read_text(encoding="utf-8").strip()
+    mapping = load_mapping(EXAMPLES / "plan-mapping.toml")
+    assert mapping.columns["zip_codes"] == ("Service ZIP", "Mail ZIP")
+
+
+def test_the_networks_table_of_the_plan_net_page_is_a_valid_mapping() -> None:
+    """docs/sources/plan-net.md's [networks] example maps both networks to seed lines."""
+    [shown] = toml_blocks("plan-net.md")
+    mapping = mapping_from_dict(tomllib.loads(shown))
+    assert set(mapping.networks.values()) == {LineOfBusiness.MARKETPLACE, LineOfBusiness.MEDICAID}
