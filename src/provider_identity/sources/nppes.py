@@ -32,6 +32,7 @@ plan's own records, whatever the size of the file.
 from __future__ import annotations
 
 import csv
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 
@@ -119,6 +120,9 @@ _REQUIRED = (
     DEACTIVATION_DATE, TAXONOMY.format(1), PRIMARY_SWITCH.format(1),
 )  # fmt: skip
 _UNAVAILABLE = "<UNAVAIL>"
+_TAXONOMY_COLUMNS = tuple(
+    (TAXONOMY.format(slot), PRIMARY_SWITCH.format(slot)) for slot in range(1, TAXONOMY_SLOTS + 1)
+)
 
 
 def enrich_by_npi(records: Iterable[ProviderRecord]) -> dict[str, ProviderRecord]:
@@ -149,11 +153,11 @@ def _taxonomy_codes(row: Mapping[str, str]) -> list[str]:
     """The row's taxonomy codes, the primary (switch ``Y``) first."""
     primary: list[str] = []
     others: list[str] = []
-    for slot in range(1, TAXONOMY_SLOTS + 1):
-        code = row.get(TAXONOMY.format(slot), "").strip()
+    for code_column, switch_column in _TAXONOMY_COLUMNS:
+        code = row.get(code_column, "")
         if code:
-            switch = row.get(PRIMARY_SWITCH.format(slot), "").strip().upper()
-            (primary if switch == "Y" else others).append(code)
+            switch = row.get(switch_column, "")
+            (primary if switch in ("Y", "y") else others).append(code.strip())
     return primary + others
 
 
@@ -204,6 +208,9 @@ def _row(
             line=number,
             errors=(FieldError(field=ENTITY_TYPE, code="invalid_choice", message=message),),
         )
+    ein = row[EIN].strip()
+    if roster is None and (not ein or ein.upper() == _UNAVAILABLE):
+        return SkippedRow(line=number, reason="no_tax_id")
     zips = _zips(row, errors)
     category = plan.taxonomy.category(_taxonomy_codes(row))
     if roster is not None:
@@ -215,9 +222,6 @@ def _row(
             zip_codes=[*mine.zip_codes, *zips],
             category=category if mine.category == ProviderCategory.OTHER else mine.category,
         )
-    ein = row[EIN].strip()
-    if not ein or ein.upper() == _UNAVAILABLE:
-        return SkippedRow(line=number, reason="no_tax_id")
     try:
         tax_id = normalize_tax_id(ein, field=EIN)
     except InvalidInput as err:
@@ -240,13 +244,48 @@ def _row(
     )
 
 
-def _text_lines(lines: Iterable[bytes]) -> Iterator[str]:
-    for raw in lines:
-        if not isinstance(raw, bytes):
-            raise InvalidInput.single(
-                "roster", "wrong_type", 'The NPPES file is read as bytes: open it "rb".'
-            )
-        yield raw.decode("utf-8", errors="replace")
+def _split(text: str) -> list[str] | None:
+    """The cells of a line quoted as NPPES quotes it, or None if the csv module must read it.
+
+    Every cell quoted and none holding a quote (the common case): the cells
+    are what lies between the ``","`` separators, about four times faster
+    than the csv module. A cell with a (doubled) quote changes the count of
+    quotes, and such a line goes through the csv module.
+    """
+    if not (text.startswith('"') and text.endswith('"')):
+        return None
+    if text.count('"') != 2 * text.count('","') + 2:
+        return None
+    return text[1:-1].split('","')
+
+
+def _cells(raw: bytes) -> list[str] | FieldError:
+    if not isinstance(raw, bytes):
+        raise InvalidInput.single(
+            "roster", "wrong_type", 'The NPPES file is read as bytes: open it "rb".'
+        )
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return FieldError(field="row", code="invalid_encoding", message="The line is not UTF-8.")
+    cells = _split(text)
+    if cells is not None:
+        return cells
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return FieldError(field="row", code="malformed", message="The line is not valid CSV.")
+
+
+def _needed(header: list[str]) -> list[tuple[str, int]]:
+    """``(name, position)`` of the columns a record reads (the rest are never looked at)."""
+    wanted = {
+        *_REQUIRED, MIDDLE_NAME, NAME_SUFFIX, MAILING_COUNTRY, PRACTICE_COUNTRY,
+        REACTIVATION_DATE,
+        *(TAXONOMY.format(slot) for slot in range(1, TAXONOMY_SLOTS + 1)),
+        *(PRIMARY_SWITCH.format(slot) for slot in range(1, TAXONOMY_SLOTS + 1)),
+    }  # fmt: skip
+    return [(name, position) for position, name in enumerate(header) if name in wanted]
 
 
 def iter_nppes(
@@ -256,6 +295,8 @@ def iter_nppes(
     roster: Mapping[str, ProviderRecord] | None = None,
 ) -> Iterator[ProviderRecord | RejectedRow | SkippedRow]:
     """Read an NPPES dissemination file row by row.
+
+    Each physical line is one row (NPPES puts no line break inside a cell).
 
     Args:
         lines: The file's lines as bytes (a file opened ``"rb"``).
@@ -267,13 +308,14 @@ def iter_nppes(
     Raises:
         InvalidInput: the header lacks a column this reader needs (before any row).
     """
-    reader = csv.reader(_text_lines(lines))
-    try:
-        header = [cell.strip().lstrip("\ufeff") for cell in next(reader)]
-    except (StopIteration, csv.Error):
+    rows = iter(lines)
+    first = next(rows, None)
+    header_cells = None if first is None else _cells(first)
+    if not isinstance(header_cells, list):
         raise InvalidInput.single(
             "header", "required", "The NPPES file has no readable header line."
-        ) from None
+        )
+    header = [cell.strip().lstrip("\ufeff") for cell in header_cells]
     absent = [column for column in _REQUIRED if column not in header]
     if absent:
         raise InvalidInput.single(
@@ -282,13 +324,21 @@ def iter_nppes(
             f"This is not the NPPES layout: no column {', '.join(absent)}.",
         )
     width = len(header)
-    for cells in reader:
-        number = reader.line_num
+    needed = _needed(header)
+    names = [name for name, _ in needed]
+    pick = operator.itemgetter(*(position for _, position in needed))
+    for number, raw in enumerate(rows, start=2):
+        cells = _cells(raw)
+        if isinstance(cells, FieldError):
+            yield RejectedRow(line=number, errors=(cells,))
+            continue
         if len(cells) != width:
+            if not any(cell.strip() for cell in cells):
+                continue
             message = f"The line has {len(cells)} columns; the header has {width}."
             yield RejectedRow(
                 line=number,
                 errors=(FieldError(field="row", code="wrong_column_count", message=message),),
             )
             continue
-        yield _row(dict(zip(header, cells, strict=True)), number, plan, roster)
+        yield _row(dict(zip(names, pick(cells), strict=True)), number, plan, roster)
