@@ -231,3 +231,22 @@ def test_the_primary_taxonomy_decides_wherever_its_slot(order: list[int], primar
     [record] = iter_nppes(nppes_file(row))
     assert isinstance(record, ProviderRecord)
     assert record.category == ProviderCategory(categories[primary])
+
+
+@given(st.lists(st.text(alphabet='ab ,"\u00e9', max_size=6), min_size=1, max_size=8))
+def test_a_quoted_line_splits_as_the_csv_module_reads_it(cells: list[str]) -> None:
+    """The fast split and the csv fallback give the cells csv.writer wrote, quotes and all."""
+    from provider_identity.sources.nppes import _cells
+
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerow(cells)
+    assert _cells(out.getvalue().encode()) == cells
+
+
+def test_a_line_that_is_not_utf8_is_rejected_and_the_next_one_read() -> None:
+    """Latin-1 bytes reject their row only."""
+    header, good = nppes_file(CLINIC)
+    items = list(iter_nppes([header, good.replace(b"LAKESHORE", b"LAK\xc9SHORE"), good]))
+    assert isinstance(items[0], RejectedRow)
+    assert items[0].errors[0].code == "invalid_encoding"
+    assert isinstance(items[1], ProviderRecord)
