@@ -253,3 +253,16 @@ def test_stored_records_keep_their_lines_and_plan_categories_on_sqlite(tmp_path:
     directory.upsert_many([record])
     assert directory.by_provider_id("G7000001") == record
     engine.dispose()
+
+
+def test_the_not_eligible_message_names_a_plans_own_category() -> None:
+    """A plan's category in the group set is listed in the refusal, after the seed's."""
+    from provider_identity.registration import _not_eligible_message
+
+    message = _not_eligible_message(
+        frozenset({ProviderCategory.RADIOLOGY, ProviderCategory("dialysis")})
+    )
+    assert message == (
+        "Group registration is available for radiologists and dialysis providers. "
+        "Please register as a Practitioner."
+    )

@@ -86,6 +86,10 @@ def _not_eligible_message(categories: frozenset[ProviderCategory]) -> str:
     if categories == GROUP_ELIGIBLE_CATEGORIES:
         return NotEligibleForGroup.default_message
     words = [word for category, word in _GROUP_WORDS.items() if category in categories]
+    words += [  # a plan's own categories, after the seed's, by their codes
+        f"{category.value.replace('_', ' ')} providers"
+        for category in sorted(categories - _GROUP_WORDS.keys())
+    ]
     if not words:
         return "Group registration is not available. Please register as a Practitioner."
     listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
