@@ -2,7 +2,8 @@
 
 A roster is UTF-8 CSV with a header line naming its columns, in any order:
 ``provider_id``, ``tax_id``, ``name`` and ``zip_codes`` are required;
-``npi``, ``category``, ``payee`` and ``lines_of_business`` are optional.
+``npi``, ``category``, ``payee``, ``lines_of_business`` and ``end_date``
+(``YYYY-MM-DD``) are optional.
 ``zip_codes`` and ``lines_of_business`` hold several values separated by
 spaces or semicolons. Each record is one physical line.
 
@@ -17,7 +18,9 @@ rejected. Reasons never contain a Tax ID.
 transaction of the destination (e.g.
 :meth:`~provider_identity.adapters.sql.SqlProviderDirectory.upsert_many`),
 which is idempotent, so an import killed midway and run again ends with every
-good row present exactly once.
+good row present exactly once. In *snapshot* mode (``snapshot=True``: the file
+is the whole directory) the records missing from a file are ended, so that
+``IdentityService.reconcile`` deactivates their accounts.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypeVar
@@ -34,7 +38,12 @@ import attrs
 from provider_identity._fields import collect
 from provider_identity.errors import FieldError, InvalidInput
 from provider_identity.plan import SEED_PLAN, Plan
-from provider_identity.ports import ImportProgress, ImportProgressCallback, RosterDestination
+from provider_identity.ports import (
+    ImportProgress,
+    ImportProgressCallback,
+    RosterDestination,
+    SnapshotDestination,
+)
 from provider_identity.providers import (
     LineOfBusiness,
     Payee,
@@ -59,6 +68,7 @@ __all__ = [
     "RosterDestination",
     "RosterReport",
     "SkippedRow",
+    "SnapshotDestination",
     "import_records",
     "import_roster",
     "iter_roster",
@@ -66,7 +76,7 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("provider_id", "tax_id", "name", "zip_codes")
-OPTIONAL_COLUMNS = ("npi", "category", "payee", "lines_of_business")
+OPTIONAL_COLUMNS = ("npi", "category", "payee", "lines_of_business", "end_date")
 #: Records per destination transaction in :func:`import_roster`.
 DEFAULT_BATCH_SIZE = 20000
 
@@ -131,11 +141,14 @@ class RosterReport:
         loaded: Distinct records written (good rows, repeats not counted).
         rejected: The rows refused, in file order.
         skipped: Rows a source leaves out on purpose (:class:`SkippedRow`), counted.
+        ended: In snapshot mode, the Provider IDs missing from the file that were
+            ended (none when a row was rejected: the file is then not the whole directory).
     """
 
     loaded: int
     rejected: tuple[RejectedRow, ...]
     skipped: int = 0
+    ended: tuple[str, ...] = ()
 
 
 def _header_error(code: str, message: str) -> InvalidInput:
@@ -238,6 +251,7 @@ def _build(cells: dict[str, str], plan: Plan) -> ProviderRecord:
         category=plan.category(cells.get("category") or "other"),
         payee=_payee(cells.get("payee") or "individual"),
         lines_of_business=_lines_of_business(cells.get("lines_of_business", ""), plan),
+        end_date=cells.get("end_date", "").strip() or None,
     )
 
 
@@ -344,6 +358,8 @@ def import_roster(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ImportProgressCallback | None = None,
     plan: Plan = SEED_PLAN,
+    snapshot: bool = False,
+    today: date | None = None,
 ) -> RosterReport:
     """Write a roster's good rows to ``destination`` in batches; report the rejected ones.
 
@@ -351,12 +367,24 @@ def import_roster(
     a crash leaves whole batches only, and running the import again is safe.
     ``progress``, if given, is called after each batch and once at the end
     (``done=True``) with the rows read, loaded and rejected so far.
+    With ``snapshot=True`` the file is the whole directory: once it is loaded,
+    every open record missing from it is ended on ``today`` (UTC by default)
+    with ``destination.end_missing``, unless a row was rejected (then the
+    file is not whole, and nothing is ended).
 
     Raises:
-        InvalidInput: the header is wrong, or ``batch_size`` is not an int of
-            at least 1 (nothing is written).
+        InvalidInput: the header is wrong, ``batch_size`` is not an int of at
+            least 1, or ``snapshot`` is asked of a destination that cannot end
+            records (nothing is written).
     """
-    return import_records(iter_roster(lines), destination, batch_size=batch_size, progress=progress)
+    return import_records(
+        iter_roster(lines, plan=plan),
+        destination,
+        batch_size=batch_size,
+        progress=progress,
+        snapshot=snapshot,
+        today=today,
+    )
 
 
 def import_records(
@@ -365,17 +393,25 @@ def import_records(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ImportProgressCallback | None = None,
+    snapshot: bool = False,
+    today: date | None = None,
 ) -> RosterReport:
     """Write what any reader yields (this module's, or ``provider_identity.sources``') in batches.
 
     Records go to ``destination.upsert_many`` ``batch_size`` at a time;
     rejected rows are reported; skipped rows are counted only (memory does
-    not grow with them).
+    not grow with them). ``progress`` and ``snapshot`` work as in
+    :func:`import_roster`.
 
     Raises:
-        InvalidInput: ``batch_size`` is not an int of at least 1 (nothing is
+        InvalidInput: ``batch_size`` is not an int of at least 1, ``snapshot``
+            is asked of a destination that cannot end records (nothing is
             written), or the reader refuses its input before the first row.
     """
+    if snapshot and not callable(getattr(destination, "end_missing", None)):
+        raise InvalidInput.single(
+            "snapshot", "unsupported", "This destination cannot end records (no end_missing)."
+        )
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         code = "out_of_range" if isinstance(batch_size, int) else "wrong_type"
         raise InvalidInput.single(
@@ -384,6 +420,7 @@ def import_records(
     loaded = rows = skipped = 0
     rejected: list[RejectedRow] = []
     batch: list[ProviderRecord] = []
+    seen: set[str] = set()
     for item in items:
         rows += 1
         if isinstance(item, RejectedRow):
@@ -392,6 +429,8 @@ def import_records(
         if isinstance(item, SkippedRow):
             skipped += 1
             continue
+        if snapshot:
+            seen.add(item.provider_id)
         batch.append(item)
         if len(batch) == batch_size:
             loaded += destination.upsert_many(batch)
@@ -402,4 +441,8 @@ def import_records(
         loaded += destination.upsert_many(batch)
     if progress is not None:
         progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected), done=True))
-    return RosterReport(loaded=loaded, rejected=tuple(rejected), skipped=skipped)
+    ended: tuple[str, ...] = ()
+    if snapshot and not rejected:
+        assert isinstance(destination, SnapshotDestination)  # noqa: S101  # checked above
+        ended = destination.end_missing(seen, on=today or datetime.now(UTC).date())
+    return RosterReport(loaded=loaded, rejected=tuple(rejected), skipped=skipped, ended=ended)
