@@ -250,3 +250,18 @@ def test_a_line_that_is_not_utf8_is_rejected_and_the_next_one_read() -> None:
     assert isinstance(items[0], RejectedRow)
     assert items[0].errors[0].code == "invalid_encoding"
     assert isinstance(items[1], ProviderRecord)
+
+
+def test_each_skip_says_why_with_or_without_the_plans_roster() -> None:
+    """Deactivated wins over not-in-plan; no Tax ID only matters without a roster."""
+    gone = CLINIC | {"NPI Deactivation Date": "05/01/2023"}
+    alone = JANE | {"NPI": npi("177777777")}
+    data = nppes_file(gone, alone)
+    assert [getattr(item, "reason", None) for item in iter_nppes(data, roster={})] == [
+        "deactivated",
+        "not_in_plan",
+    ]
+    assert [getattr(item, "reason", None) for item in iter_nppes(data)] == [
+        "deactivated",
+        "no_tax_id",
+    ]

@@ -327,6 +327,8 @@ def iter_nppes(
     needed = _needed(header)
     names = [name for name, _ in needed]
     pick = operator.itemgetter(*(position for _, position in needed))
+    npi_at, ein_at = header.index(NPI), header.index(EIN)
+    deactivated_at = header.index(DEACTIVATION_DATE)
     for number, raw in enumerate(rows, start=2):
         cells = _cells(raw)
         if isinstance(cells, FieldError):
@@ -341,4 +343,12 @@ def iter_nppes(
                 errors=(FieldError(field="row", code="wrong_column_count", message=message),),
             )
             continue
+        if not cells[deactivated_at].strip():  # most rows: decided by two cells
+            if roster is not None and cells[npi_at].strip() not in roster:
+                yield SkippedRow(line=number, reason="not_in_plan")
+                continue
+            ein = cells[ein_at].strip()
+            if roster is None and (not ein or ein.upper() == _UNAVAILABLE):
+                yield SkippedRow(line=number, reason="no_tax_id")
+                continue
         yield _row(dict(zip(names, pick(cells), strict=True)), number, plan, roster)
