@@ -252,11 +252,13 @@ def _split(text: str) -> list[str] | None:
     than the csv module. A cell with a (doubled) quote changes the count of
     quotes, and such a line goes through the csv module.
     """
-    if not (text.startswith('"') and text.endswith('"')):
+    if len(text) < 2 or not (text.startswith('"') and text.endswith('"')):
         return None
-    if text.count('"') != 2 * text.count('","') + 2:
+    inner = text[1:-1]
+    # Every quote inside must belong to a separator (counted as split finds them).
+    if inner.count('"') != 2 * inner.count('","'):
         return None
-    return text[1:-1].split('","')
+    return inner.split('","')
 
 
 def _cells(raw: bytes) -> list[str] | FieldError:
