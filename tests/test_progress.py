@@ -169,3 +169,14 @@ def test_rich_progress_without_rich_names_the_extra(monkeypatch: pytest.MonkeyPa
 def test_format_duration(seconds: float, shown: str) -> None:
     """Durations print as H:MM:SS, partial seconds rounded up."""
     assert format_duration(seconds) == shown
+
+
+def test_progress_comes_every_10000_rows_even_when_no_batch_is_written() -> None:
+    """A source that skips most rows still reports as it reads (NPPES enriching a roster)."""
+    from provider_identity.roster import SkippedRow, import_records
+
+    items = [SkippedRow(line=n, reason="not_in_plan") for n in range(25_000)]
+    seen: list[ImportProgress] = []
+    report = import_records(items, MemoryProviderDirectory(), progress=seen.append)
+    assert [(p.rows, p.done) for p in seen] == [(10_000, False), (20_000, False), (25_000, True)]
+    assert report.skipped == 25_000

@@ -60,6 +60,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "EXAMPLE_ROSTER",
     "OPTIONAL_COLUMNS",
+    "PROGRESS_ROWS",
     "REQUIRED_COLUMNS",
     "ImportProgress",
     "ImportProgressCallback",
@@ -77,6 +78,9 @@ __all__ = [
 
 REQUIRED_COLUMNS = ("provider_id", "tax_id", "name", "zip_codes")
 OPTIONAL_COLUMNS = ("npi", "category", "payee", "lines_of_business", "end_date")
+#: Rows between two progress calls when no batch is written meanwhile (a
+#: source that skips most rows, e.g. NPPES enriching a plan's roster).
+PROGRESS_ROWS = 10_000
 #: Records per destination transaction in :func:`import_roster`.
 DEFAULT_BATCH_SIZE = 20000
 
@@ -365,8 +369,9 @@ def import_roster(
 
     Each batch is one call of ``destination.upsert_many`` (one transaction):
     a crash leaves whole batches only, and running the import again is safe.
-    ``progress``, if given, is called after each batch and once at the end
-    (``done=True``) with the rows read, loaded and rejected so far.
+    ``progress``, if given, is called after each batch, every
+    :data:`PROGRESS_ROWS` rows, and once at the end (``done=True``) with the
+    rows read, loaded and rejected so far.
     With ``snapshot=True`` the file is the whole directory: once it is loaded,
     every open record missing from it is ended on ``today`` (UTC by default)
     with ``destination.end_missing``, unless a row was rejected (then the
@@ -423,20 +428,21 @@ def import_records(
     seen: set[str] = set()
     for item in items:
         rows += 1
+        wrote = False
         if isinstance(item, RejectedRow):
             rejected.append(item)
-            continue
-        if isinstance(item, SkippedRow):
+        elif isinstance(item, SkippedRow):
             skipped += 1
-            continue
-        if snapshot:
-            seen.add(item.provider_id)
-        batch.append(item)
-        if len(batch) == batch_size:
-            loaded += destination.upsert_many(batch)
-            batch = []
-            if progress is not None:
-                progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected)))
+        else:
+            if snapshot:
+                seen.add(item.provider_id)
+            batch.append(item)
+            if len(batch) == batch_size:
+                loaded += destination.upsert_many(batch)
+                batch = []
+                wrote = True
+        if progress is not None and (wrote or rows % PROGRESS_ROWS == 0):
+            progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected)))
     if batch:
         loaded += destination.upsert_many(batch)
     if progress is not None:
