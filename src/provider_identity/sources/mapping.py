@@ -163,13 +163,19 @@ class RosterMapping:
     networks: Mapping[str, LineOfBusiness] = attrs.field(factory=dict)
     provider_id_system: str | None = None
 
+    _folded: Mapping[str, Mapping[str, str]] = attrs.field(init=False, repr=False, eq=False)
+
+    @_folded.default
+    def _fold_values(self) -> Mapping[str, Mapping[str, str]]:
+        return {
+            field: {key.casefold(): ours for key, ours in table.items()}
+            for field, table in self.values.items()
+        }
+
     def translate(self, field: str, value: str) -> str:
         """``value`` as the plan's ``values`` table for ``field`` renames it (else unchanged)."""
-        table = self.values.get(field)
-        if not table:
-            return value
-        folded = {key.casefold(): ours for key, ours in table.items()}
-        return folded.get(value.casefold(), value)
+        table = self._folded.get(field)
+        return value if not table else table.get(value.casefold(), value)
 
 
 def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
