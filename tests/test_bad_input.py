@@ -34,6 +34,7 @@ from tests.helpers import KEY, PASSWORD, practitioner
 from tests.test_errors import CODES
 
 NEW = "Green-Kestrel-2032"
+QUESTION = "What is the name of your first pet?"
 
 #: Text no form should send: controls, bidi and invisible characters, lone surrogates.
 NASTY_CHARS = (
@@ -114,13 +115,44 @@ CALLS: dict[str, Callable[[World, Any], object]] = {
         "jdoe", client_address=v
     ),
     "unlock(client_address)": lambda w, v: w.service.unlock("jdoe", client_address=v),
+    "request_email_change(account_id)": lambda w, v: w.service.request_email_change(
+        v, PASSWORD, "jane@new.example.org"
+    ),
+    "request_email_change(current)": lambda w, v: w.service.request_email_change(
+        w.account_id, v, "jane@new.example.org"
+    ),
+    "request_email_change(new_email)": lambda w, v: w.service.request_email_change(
+        w.account_id, PASSWORD, v
+    ),
+    "confirm_email_change(token)": lambda w, v: w.service.confirm_email_change(v),
+    "change_security_answer(account_id)": lambda w, v: w.service.change_security_answer(
+        v, PASSWORD, QUESTION, "Fido"
+    ),
+    "change_security_answer(current)": lambda w, v: w.service.change_security_answer(
+        w.account_id, v, QUESTION, "Fido"
+    ),
+    "change_security_answer(question)": lambda w, v: w.service.change_security_answer(
+        w.account_id, PASSWORD, v, "Fido"
+    ),
+    "change_security_answer(answer)": lambda w, v: w.service.change_security_answer(
+        w.account_id, PASSWORD, QUESTION, v
+    ),
+    "accept_agreement(account_id)": lambda w, v: w.service.accept_agreement(v, "1"),
+    "accept_agreement(version)": lambda w, v: w.service.accept_agreement(w.account_id, v),
+    "deactivate(account_id)": lambda w, v: w.service.deactivate(v),
+    "deactivate(reason)": lambda w, v: w.service.deactivate(w.account_id, v),
+    "reactivate(account_id)": lambda w, v: w.service.reactivate(v),
+    "purge_pending(client_address)": lambda w, v: w.service.purge_pending(client_address=v),
+    "reconcile(client_address)": lambda w, v: w.service.reconcile(client_address=v),
 }
 
 #: Calls whose well-formed text may legitimately change a store (a counted failure, a sent mail).
 MAY_ACT_ON_TEXT = {
     name for name in CALLS if name.endswith(("(username)", "(client_address)", "(answer)"))
 } | {"login(password)", "change_password(current)", "change_password(new)",
-     "reset_password(new_password)"}  # fmt: skip
+     "reset_password(new_password)", "request_email_change(current)",
+     "request_email_change(new_email)", "change_security_answer(current)",
+     "accept_agreement(version)"}  # fmt: skip
 
 
 def attempt(call: Callable[[], object]) -> IdentityError | None:

@@ -404,6 +404,7 @@ class IdentityService:
         Each deletion is one audit event. Safe to run again (and beside
         registrations: an account that changed meanwhile is left alone).
         """
+        _check_client_address(client_address)
         purged = []
         for account in self.accounts.find_by_status(AccountStatus.PENDING):
             if not account.is_expired_pending(self.clock.now(), self.pending_lifetime):
@@ -894,6 +895,7 @@ class IdentityService:
         Each change is one audit event. An account that changes meanwhile is
         left for the next run.
         """
+        _check_client_address(client_address)
         deactivated: list[str] = []
         reactivated: list[str] = []
         today = self.clock.now().date()
@@ -1087,10 +1089,7 @@ class IdentityService:
 
     @contextmanager
     def _audit(self, action: Action, client_address: object) -> Iterator[_Draft]:
-        if client_address is not None and (
-            not isinstance(client_address, str) or len(client_address) > CLIENT_ADDRESS_MAX_LENGTH
-        ):
-            raise InvalidInput.single("client_address", "invalid", "Client address is not valid.")
+        address = _check_client_address(client_address)
         draft = _Draft()
         try:
             yield draft
@@ -1110,10 +1109,18 @@ class IdentityService:
                     at=self.clock.now(),
                     username=draft.username,
                     account_id=draft.account_id,
-                    client_address=client_address,
+                    client_address=address,
                     detail=draft.detail,
                 )
             )
+
+
+def _check_client_address(client_address: object) -> str | None:
+    if client_address is None or (
+        isinstance(client_address, str) and len(client_address) <= CLIENT_ADDRESS_MAX_LENGTH
+    ):
+        return client_address
+    raise InvalidInput.single("client_address", "invalid", "Client address is not valid.")
 
 
 def _until(status: LockoutStatus) -> datetime:
