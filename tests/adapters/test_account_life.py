@@ -310,7 +310,7 @@ def test_a_security_answer_change_needs_the_right_password(life: Life) -> None:
 def test_a_deactivated_account_looks_like_a_wrong_password_until_the_password_is_right(
     life: Life,
 ) -> None:
-    """Wrong password: InvalidCredentials as for anyone; right: AccountDeactivated, the help line."""
+    """Wrong password: InvalidCredentials as for anyone; right: AccountDeactivated (help line)."""
     account_id = life.register_active()
     version = life.accounts.get(account_id).credential_version
     life.service.deactivate(account_id)
