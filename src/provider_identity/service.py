@@ -349,9 +349,10 @@ class IdentityService:
             audit.detail["provider_type"] = details.provider_type.value
             record = self._matcher.match(details)
             audit.detail["provider_id"] = record.provider_id
-            self._make_room(self.accounts.find_by_provider_id(record.provider_id), audit)
+            expired = self._expired_holder(self.accounts.find_by_provider_id(record.provider_id))
+            freed = () if expired is None else (expired.username_key, expired.email_key)
             for field, key in (("username", username_key), ("email", email.key)):
-                if self.accounts.key_taken(key):
+                if key not in freed and self.accounts.key_taken(key):
                     raise UsernameUnavailable(field)
             now = self.clock.now()
             account = Account(
@@ -373,6 +374,10 @@ class IdentityService:
             # The throttle is counted before the commit: a lockout store that does
             # not answer then stores nothing, and the retry is not "already registered".
             admitted = self._mail.allow(f"activation:{account.id}")
+            if expired is not None:
+                with contextlib.suppress(AccountNotFound):  # purged meanwhile: the room is there
+                    self.accounts.remove(expired.id, expected_version=expired.credential_version)
+                audit.detail["replaced_account"] = expired.id
             self.accounts.add(account)
             audit.account_id = account.id
             sent = admitted and self._deliver(self._activation_message(account), None)
@@ -380,16 +385,10 @@ class IdentityService:
                 audit.detail["activation_mail"] = "not_sent"
             return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
 
-    def _make_room(self, existing: Account | None, audit: _Draft) -> None:
-        """Remove ``existing`` if it is an expired pending account, else refuse the registration."""
-        if existing is None:
-            return
-        now = self.clock.now()
-        if existing.is_expired_pending(now, self.pending_lifetime):
-            with contextlib.suppress(AccountNotFound):  # purged meanwhile: the room is there
-                self.accounts.remove(existing.id, expected_version=existing.credential_version)
-            audit.detail["replaced_account"] = existing.id
-            return
+    def _expired_holder(self, existing: Account | None) -> Account | None:
+        """``existing`` if it is an expired pending account (to be replaced); refuse any other."""
+        if existing is None or existing.is_expired_pending(self.clock.now(), self.pending_lifetime):
+            return existing
         if existing.is_pending:
             raise AlreadyRegistered(
                 pending=True,

@@ -503,3 +503,13 @@ def test_the_lock_notice_comes_once_per_lock(life: Life) -> None:
                 life.service.login("jdoe", "Wrong-Guess-0001")
         life.clock.advance(timedelta(hours=25))
     assert len(life.mailer.messages) == 2
+
+
+def test_a_refused_replacement_leaves_the_expired_account_in_place(life: Life) -> None:
+    """Day 8, but the new username is someone else's: refused, and nothing is removed."""
+    expired = life.service.register(practitioner()).account.id
+    life.register_active(member())
+    life.clock.advance(timedelta(days=8))
+    with pytest.raises(UsernameUnavailable):
+        life.service.register(practitioner(username="rpatel", email="new@example.org"))
+    assert life.accounts.get(expired) is not None
