@@ -6,6 +6,7 @@ reconciling with the directory, agreement updates, and the lock notice.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -513,3 +514,58 @@ def test_a_refused_replacement_leaves_the_expired_account_in_place(life: Life) -
     with pytest.raises(UsernameUnavailable):
         life.service.register(practitioner(username="rpatel", email="new@example.org"))
     assert life.accounts.get(expired) is not None
+
+
+def test_in_memory_an_email_change_racing_a_registration_has_exactly_one_winner() -> None:
+    """Threads this time (the SQL stores race in processes, in test_concurrency)."""
+    for _ in range(20):
+        _race_once()
+
+
+def _race_once() -> None:
+    """One round: a fresh memory world, a confirmation and a registration on two threads."""
+    clock, mailer = ManualClock(), RecordingMailer()
+    accounts = MemoryAccountRepository()
+    service = IdentityService(
+        directory=MemoryProviderDirectory(sample_records()),
+        accounts=accounts,
+        lockouts=MemoryLockoutStore(),
+        mailer=mailer,
+        events=RecordingEventSink(),
+        delivery=InlineDelivery(),
+        clock=clock,
+        tokens=TokenIssuer(current=KEY, clock=clock),
+        hasher=PasswordHasher(parameters=TEST_ONLY_CHEAPEST),
+    )
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    service.request_email_change(account_id, PASSWORD, "race@example.org")
+    token = mailer.last_token("race@example.org")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def confirm() -> None:
+        barrier.wait()
+        outcomes.append(_outcome(lambda: service.confirm_email_change(token)))
+
+    def register() -> None:
+        barrier.wait()
+        outcomes.append(_outcome(lambda: service.register(member(email="race@example.org"))))
+
+    threads = [threading.Thread(target=confirm), threading.Thread(target=register)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["success", "username_unavailable"]
+    owner = accounts.find_by_username("jdoe")
+    assert owner is not None
+    assert (owner.email_key == "race@example.org") == (accounts.find_by_username("rpatel") is None)
+
+
+def _outcome(call: Any) -> str:
+    try:
+        call()
+    except UsernameUnavailable as err:
+        return err.code
+    return "success"
