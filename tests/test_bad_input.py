@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -343,3 +343,38 @@ def test_ensure_utc_refuses_naive_and_non_datetimes_with_a_typed_error(moment: o
         ensure_utc(moment)  # type: ignore[arg-type]
     assert isinstance(caught.value, ValueError)
     assert_well_typed(caught.value)
+
+
+@pytest.mark.parametrize("end_date", ["2026-13-01", "tomorrow", "x" * 40, 20260101, ["2026-01-01"]])
+def test_a_provider_record_refuses_an_end_date_that_is_not_a_date(end_date: object) -> None:
+    """A typed InvalidInput on the end_date field; an ISO date or a date is taken as the date."""
+    with pytest.raises(InvalidInput) as caught:
+        ProviderRecord(
+            provider_id="P1", tax_id="311234567", name="A", zip_codes=("45402",),
+            end_date=end_date,  # type: ignore[arg-type]  # the point
+        )  # fmt: skip
+    assert caught.value.errors[0].field == "end_date"
+    record = ProviderRecord(
+        provider_id="P1", tax_id="311234567", name="A", zip_codes=("45402",), end_date="2026-06-30"
+    )
+    assert record.end_date == date(2026, 6, 30)
+
+
+def test_a_snapshot_into_a_destination_that_cannot_end_records_writes_nothing() -> None:
+    """A destination with upsert_many only: InvalidInput before any batch is written."""
+
+    class UpsertOnly:
+        def __init__(self) -> None:
+            self.written: list[object] = []
+
+        def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+            batch = list(records)
+            self.written.extend(batch)
+            return len(batch)
+
+    destination = UpsertOnly()
+    lines = [b"provider_id,tax_id,name,zip_codes", b"P1,311234567,A,45402"]
+    with pytest.raises(InvalidInput) as caught:
+        import_roster(lines, destination, snapshot=True)
+    assert caught.value.errors[0].field == "snapshot"
+    assert destination.written == []
