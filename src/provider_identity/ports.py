@@ -29,6 +29,8 @@ __all__ = [
     "DeliveryQueue",
     "EventSink",
     "FactorStore",
+    "ImportProgress",
+    "ImportProgressCallback",
     "LockoutState",
     "LockoutStore",
     "Mailer",
@@ -105,6 +107,34 @@ class RosterDestination(Protocol):
         All or nothing: an item that is not a ``ProviderRecord`` writes
         nothing. A Provider ID given twice is stored as given last.
         """
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class ImportProgress:
+    """How far an import has come, as handed to an :class:`ImportProgressCallback`.
+
+    Attributes:
+        rows: Rows read so far (loaded, rejected and skipped together).
+        loaded: Distinct records written so far.
+        rejected: Rows rejected so far.
+        done: True on the last call, once every row is read and written.
+    """
+
+    rows: int
+    loaded: int
+    rejected: int
+    done: bool = False
+
+
+class ImportProgressCallback(Protocol):
+    """Protocol: told how an import goes, after each batch it writes and once at the end.
+
+    A callable of one argument will do, e.g. ``lambda progress: print(progress.rows)``.
+    """
+
+    def __call__(self, progress: ImportProgress, /) -> None:
+        """Take note of ``progress``; must be quick (the import waits for it)."""
         ...
 
 

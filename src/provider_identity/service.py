@@ -78,6 +78,7 @@ from provider_identity.passwords import (
     PasswordPolicy,
     normalize_password,
 )
+from provider_identity.plan import PlanLines
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
@@ -224,6 +225,11 @@ def _security_questions(value: SecurityQuestions) -> SecurityQuestions:
     return value
 
 
+def _plan_lines(value: Mapping[LineOfBusiness, str]) -> Mapping[LineOfBusiness, str]:
+    """A plain mapping becomes :class:`PlanLines`; anything else is left for the validator."""
+    return PlanLines.from_help_lines(value) if isinstance(value, Mapping) else value
+
+
 @attrs.frozen(kw_only=True)
 class IdentityService(SecondFactorFlows[LoginResult]):
     """The Provider Portal's identity flows.
@@ -246,7 +252,9 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             (3, then 1 hour, by default); refused sends are silent.
         security_questions: Questions, answer rules and the wrong-answer limit.
         branding: Sender, subjects and link templates of the messages.
-        help_lines: Help line per line of business.
+        help_lines: Help line per line of business: a
+            :class:`~provider_identity.plan.PlanLines` (a plan's own lines,
+            with display names) or a plain ``{line: number}`` mapping.
         group_categories: Provider categories that may register as a Group.
         agreement_version: The Provider Agreement version a registrant confirms
             (the current one: an account that accepted another is asked again).
@@ -294,7 +302,9 @@ class IdentityService(SecondFactorFlows[LoginResult]):
     )
     branding: Branding = attrs.field(default=Branding(), validator=_checks.instance_of(Branding))
     help_lines: Mapping[LineOfBusiness, str] = attrs.field(
-        default=DEFAULT_HELP_LINES, validator=_checks.instance_of(Mapping)
+        default=DEFAULT_HELP_LINES,
+        validator=_checks.instance_of(Mapping),
+        converter=_plan_lines,
     )
     group_categories: frozenset[ProviderCategory] = attrs.field(
         default=GROUP_ELIGIBLE_CATEGORIES, validator=_checks.instance_of(AbstractSet)
@@ -370,9 +380,10 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             audit.detail["provider_type"] = details.provider_type.value
             record = self._matcher.match(details)
             audit.detail["provider_id"] = record.provider_id
-            self._make_room(self.accounts.find_by_provider_id(record.provider_id), audit)
+            expired = self._expired_holder(self.accounts.find_by_provider_id(record.provider_id))
+            freed = () if expired is None else (expired.username_key, expired.email_key)
             for field, key in (("username", username_key), ("email", email.key)):
-                if self.accounts.key_taken(key):
+                if key not in freed and self.accounts.key_taken(key):
                     raise UsernameUnavailable(field)
             now = self.clock.now()
             account = Account(
@@ -394,6 +405,10 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             # The throttle is counted before the commit: a lockout store that does
             # not answer then stores nothing, and the retry is not "already registered".
             admitted = self._mail.allow(f"activation:{account.id}")
+            if expired is not None:
+                with contextlib.suppress(AccountNotFound):  # purged meanwhile: the room is there
+                    self.accounts.remove(expired.id, expected_version=expired.credential_version)
+                audit.detail["replaced_account"] = expired.id
             self.accounts.add(account)
             audit.account_id = account.id
             sent = admitted and self._deliver(self._activation_message(account), None)
@@ -401,16 +416,10 @@ class IdentityService(SecondFactorFlows[LoginResult]):
                 audit.detail["activation_mail"] = "not_sent"
             return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
 
-    def _make_room(self, existing: Account | None, audit: _Draft) -> None:
-        """Remove ``existing`` if it is an expired pending account, else refuse the registration."""
-        if existing is None:
-            return
-        now = self.clock.now()
-        if existing.is_expired_pending(now, self.pending_lifetime):
-            with contextlib.suppress(AccountNotFound):  # purged meanwhile: the room is there
-                self.accounts.remove(existing.id, expected_version=existing.credential_version)
-            audit.detail["replaced_account"] = existing.id
-            return
+    def _expired_holder(self, existing: Account | None) -> Account | None:
+        """``existing`` if it is an expired pending account (to be replaced); refuse any other."""
+        if existing is None or existing.is_expired_pending(self.clock.now(), self.pending_lifetime):
+            return existing
         if existing.is_pending:
             raise AlreadyRegistered(
                 pending=True,
@@ -425,6 +434,7 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         Each deletion is one audit event. Safe to run again (and beside
         registrations: an account that changed meanwhile is left alone).
         """
+        _check_client_address(client_address)
         purged = []
         for account in self.accounts.find_by_status(AccountStatus.PENDING):
             if not account.is_expired_pending(self.clock.now(), self.pending_lifetime):
@@ -952,6 +962,7 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         Each change is one audit event. An account that changes meanwhile is
         left for the next run.
         """
+        _check_client_address(client_address)
         deactivated: list[str] = []
         reactivated: list[str] = []
         today = self.clock.now().date()
@@ -1197,10 +1208,7 @@ class IdentityService(SecondFactorFlows[LoginResult]):
 
     @contextmanager
     def _audit(self, action: Action, client_address: object) -> Iterator[_Draft]:
-        if client_address is not None and (
-            not isinstance(client_address, str) or len(client_address) > CLIENT_ADDRESS_MAX_LENGTH
-        ):
-            raise InvalidInput.single("client_address", "invalid", "Client address is not valid.")
+        address = _check_client_address(client_address)
         draft = _Draft()
         try:
             yield draft
@@ -1220,10 +1228,18 @@ class IdentityService(SecondFactorFlows[LoginResult]):
                     at=self.clock.now(),
                     username=draft.username,
                     account_id=draft.account_id,
-                    client_address=client_address,
+                    client_address=address,
                     detail=draft.detail,
                 )
             )
+
+
+def _check_client_address(client_address: object) -> str | None:
+    if client_address is None or (
+        isinstance(client_address, str) and len(client_address) <= CLIENT_ADDRESS_MAX_LENGTH
+    ):
+        return client_address
+    raise InvalidInput.single("client_address", "invalid", "Client address is not valid.")
 
 
 def _until(status: LockoutStatus) -> datetime:

@@ -216,7 +216,12 @@ def _lines_text(lines: frozenset[LineOfBusiness]) -> str:
     return _SEPARATOR.join(sorted(line.value for line in lines))
 
 
-_CATEGORIES = {member.value: member for member in ProviderCategory}
+@functools.lru_cache(maxsize=256)
+def _category(text: str) -> ProviderCategory:
+    """A stored category (a directory repeats a few; a plan may have its own)."""
+    return ProviderCategory(text)
+
+
 _PAYEES = {member.value: member for member in Payee}
 
 
@@ -255,7 +260,7 @@ def _record_from_row(row: Sequence[Any]) -> ProviderRecord:
     put(record, "name", name)
     put(record, "zip_codes", tuple(zip_codes.split(_SEPARATOR)))
     put(record, "npi", npi)
-    put(record, "category", _CATEGORIES[category])
+    put(record, "category", _category(category))
     put(record, "payee", _PAYEES[payee])
     put(record, "lines_of_business", _lines(lines))
     put(record, "end_date", None if end_date is None else date.fromisoformat(end_date))
