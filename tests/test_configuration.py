@@ -81,7 +81,8 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
         "organisation": (str,), "portal_name": (str,), "sender_name": (str,),
         "sender_address": (str,), "activation_url": (str,), "reset_url": (str,),
         "login_url": (str,), "activation_subject": (str,), "verification_subject": (str,),
-        "reset_subject": (str,), "password_changed_subject": (str,), "templates": (),
+        "reset_subject": (str,), "password_changed_subject": (str,),
+        "username_reminder_subject": (str,), "templates": (),
     }),
     IdentityService: (service_fields, {
         "directory": (), "accounts": (), "lockouts": (), "mailer": (), "events": (), "delivery": (),

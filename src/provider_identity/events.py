@@ -30,6 +30,7 @@ class Action(enum.StrEnum):
     CHANGE_PASSWORD = "change_password"
     VERIFY_SECURITY_ANSWER = "verify_security_answer"
     UNLOCK = "unlock"
+    REQUEST_USERNAME_REMINDER = "request_username_reminder"
 
 
 def _detail(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

@@ -36,6 +36,7 @@ __all__ = [
     "email_verification_message",
     "password_changed_message",
     "password_reset_message",
+    "username_reminder_message",
 ]
 
 _TOKEN = "{token}"
@@ -113,6 +114,14 @@ _DEFAULT_TEXTS: Final = {
         "and call the help line.",
         "Login: $link",
     ),
+    MessageKind.USERNAME_REMINDER: (
+        "Hello,",
+        "You asked for the user name of your $organisation $portal_name account: $username. "
+        "If you did not ask for it, ignore this message; your account stays as it is. "
+        "If you do not remember your password either, use the Forgot password? link "
+        "on the login page.",
+        "Login: $link",
+    ),
 }
 
 
@@ -177,7 +186,8 @@ class Templates:
     def from_directory(cls, path: str | os.PathLike[str]) -> Templates:
         """Load ``<kind>.txt`` and ``<kind>.html`` (UTF-8) from a folder; absent ones stay default.
 
-        Kinds: ``activation``, ``verification``, ``password_reset``, ``password_changed``.
+        Kinds: ``activation``, ``verification``, ``password_reset``, ``password_changed``,
+        ``username_reminder``.
         """
         folder = Path(path)
         if not folder.is_dir():
@@ -230,6 +240,7 @@ class Branding:
     verification_subject: str = _template("Email Verification")
     reset_subject: str = _template("$organisation $portal_name Password")
     password_changed_subject: str = _template("Your $portal_name Password Was Changed")
+    username_reminder_subject: str = _template("$organisation $portal_name User Name")
     templates: Templates | Renderer = attrs.field(default=Templates(), validator=_renderer)
 
     @property
@@ -259,6 +270,7 @@ _SUBJECTS: Final = {
     MessageKind.VERIFICATION: "verification_subject",
     MessageKind.PASSWORD_RESET: "reset_subject",
     MessageKind.PASSWORD_CHANGED: "password_changed_subject",
+    MessageKind.USERNAME_REMINDER: "username_reminder_subject",
 }
 
 
@@ -332,6 +344,20 @@ def password_changed_message(
     return _message(
         branding,
         MessageKind.PASSWORD_CHANGED,
+        to=to,
+        username=username,
+        now=now,
+        link=branding.login_url,
+    )
+
+
+def username_reminder_message(
+    branding: Branding, *, to: str, username: str, now: datetime
+) -> EmailMessage:
+    """The forgotten user name reminder: the account's user name, with a Login link."""
+    return _message(
+        branding,
+        MessageKind.USERNAME_REMINDER,
         to=to,
         username=username,
         now=now,

@@ -105,6 +105,10 @@ class AccountRepository(Protocol):
         """The account registered for this provider, if any."""
         ...
 
+    def find_by_email(self, email_key: str) -> Account | None:
+        """The account whose canonical email is ``email_key``, if any."""
+        ...
+
     def key_taken(self, key: str) -> bool:
         """True if ``key`` is some account's canonical username or email."""
         ...
@@ -196,6 +200,7 @@ class MessageKind(enum.StrEnum):
     VERIFICATION = "verification"
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
+    USERNAME_REMINDER = "username_reminder"
 
 
 class Renderer(Protocol):

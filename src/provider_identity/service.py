@@ -26,6 +26,7 @@ from provider_identity._fields import checked_text, collect
 from provider_identity.accounts import (
     Account,
     AccountStatus,
+    canonical_email,
     canonical_username,
 )
 from provider_identity.clock import Clock, SystemClock
@@ -57,6 +58,7 @@ from provider_identity.mail import (
     email_verification_message,
     password_changed_message,
     password_reset_message,
+    username_reminder_message,
 )
 from provider_identity.passwords import (
     RAW_LENGTH_FACTOR,
@@ -505,6 +507,38 @@ class IdentityService:
                 audit.outcome = "unknown_user"
                 return
             audit.account_id = account.id
+            if not admitted:
+                audit.outcome = "throttled"
+
+    def request_username_reminder(self, email: str, *, client_address: str | None = None) -> None:
+        """Forgotten user name: mail the user name to the stored address.
+
+        Answers the same (returns ``None``) whether or not an account has the
+        address, when throttled and when the mail fails, and does the same work
+        on each path up to the hand-off to ``delivery`` (one lookup, one
+        throttle count, one message, one job), as :meth:`request_password_reset`
+        does; only a real account's job sends, and always to the stored
+        address. The audit event records which path it was.
+
+        Raises:
+            InvalidInput: ``email`` is not a valid address (whether or not it is known).
+        """
+        with self._audit(Action.REQUEST_USERNAME_REMINDER, client_address) as audit:
+            key = canonical_email(email).key
+            audit.detail["email"] = key
+            account = self.accounts.find_by_email(key)
+            admitted = self._mail.allow(f"reminder:{key}")
+            message = username_reminder_message(
+                self.branding,
+                to=account.email if account else self.branding.sender_address,
+                username=account.username if account else key,
+                now=self.clock.now(),
+            )
+            self._hand_off(message, send=account is not None and admitted)
+            if account is None:
+                audit.outcome = "unknown_email"
+                return
+            audit.username, audit.account_id = account.username_key, account.id
             if not admitted:
                 audit.outcome = "throttled"
 

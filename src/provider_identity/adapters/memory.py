@@ -141,6 +141,11 @@ class MemoryAccountRepository:
         """The account registered for this provider, if any."""
         return self._accounts.get(self._by_provider.get(provider_id, ""))
 
+    def find_by_email(self, email_key: str) -> Account | None:
+        """The account whose canonical email is ``email_key``, if any."""
+        account = self._accounts.get(self._keys.get(email_key, ""))
+        return account if account is not None and account.email_key == email_key else None
+
     def key_taken(self, key: str) -> bool:
         """True if ``key`` is some account's canonical username or email."""
         return key in self._keys
