@@ -28,6 +28,7 @@ STEPS = [
     "Forgot password? (works while locked)",
     "Reset the password from the link",
     "Login with the new password",
+    "Forgot user name? (mailed to the stored address; an unknown one gets nothing)",
     "A radiology group registers and sees every provider under its Tax ID",
     "A primary-care group may not register as a Group",
     "A provider that is not in the system",
@@ -41,6 +42,7 @@ MAIL = [
     ("Jane.Doe@example.org", "Email Verification"),
     ("Jane.Doe@example.org", "CareSource Provider Portal Password"),
     ("Jane.Doe@example.org", "Your Provider Portal Password Was Changed"),
+    ("Jane.Doe@example.org", "CareSource Provider Portal User Name"),
     ("office@mvradiology.example.org", "Activate Your Provider Portal Account"),
     ("office@mvradiology.example.org", "Email Verification"),
 ]
@@ -63,7 +65,7 @@ def headers(output: str, name: str) -> list[str]:
 
 
 def test_the_demo_tells_every_seed_flow_in_order(story: str) -> None:
-    """Twelve numbered steps, from registration to the enumeration check, then Done."""
+    """Thirteen numbered steps, from registration to the enumeration check, then Done."""
     assert re.findall(r"^== \d+\. (.*)$", story, flags=re.MULTILINE) == STEPS
     first = "provider-identity demo: every seed flow against in-memory adapters."
     assert story.splitlines()[0] == first

@@ -207,6 +207,12 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
     result = service.login("jdoe", "Green-Kestrel-2032")
     demo.say(f"logged in as {result.account.username}")
 
+    demo.step("Forgot user name? (mailed to the stored address; an unknown one gets nothing)")
+    for address in ("JANE.DOE@example.org", "nobody@example.org"):
+        answer = service.request_username_reminder(address)
+        demo.say(f"{address}: answered {answer!r}")
+    demo.new_mail()
+
     demo.step("A radiology group registers and sees every provider under its Tax ID")
     group = service.register(
         demo.request(
