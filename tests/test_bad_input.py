@@ -119,7 +119,9 @@ CALLS: dict[str, Callable[[World, Any], object]] = {
 
 #: Calls whose well-formed text may legitimately change a store (a counted failure, a sent mail).
 MAY_ACT_ON_TEXT = {
-    name for name in CALLS if name.endswith(("(username)", "(client_address)", "(answer)", "(email)"))
+    name
+    for name in CALLS
+    if name.endswith(("(username)", "(client_address)", "(answer)", "(email)"))
 } | {"login(password)", "change_password(current)", "change_password(new)",
      "reset_password(new_password)"}  # fmt: skip
 

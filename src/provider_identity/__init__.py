@@ -61,6 +61,7 @@ from provider_identity.passwords import (
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
+    EventLog,
     EventSink,
     LockoutStore,
     Mailer,
@@ -113,6 +114,7 @@ __all__ = [
     "ConfigurationError",
     "DeliveryQueue",
     "DetailsMismatch",
+    "EventLog",
     "EventSink",
     "FieldError",
     "IdentityError",

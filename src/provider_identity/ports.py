@@ -26,6 +26,7 @@ __all__ = [
     "Clock",
     "DeliveryQueue",
     "DirectoryWithAdd",
+    "EventLog",
     "EventSink",
     "LockoutState",
     "LockoutStore",
@@ -270,6 +271,30 @@ class EventSink(Protocol):
 
     def emit(self, event: AuditEvent) -> None:
         """Record ``event``. Must not raise for a well-formed event."""
+        ...
+
+
+class EventLog(Protocol):
+    """Protocol: the persisted audit trail, read back (``SqlEventSink``, ``MemoryEventLog``)."""
+
+    def query(
+        self,
+        *,
+        account_id: str | None = None,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> Sequence[AuditEvent]:
+        """The events matching every filter given, oldest first.
+
+        Args:
+            account_id: Only events about this account.
+            username: Only events naming this canonical username.
+            since: Only events at or after this moment.
+            until: Only events before this moment.
+            limit: At most this many: the newest ones (still returned oldest first).
+        """
         ...
 
 

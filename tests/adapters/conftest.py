@@ -26,6 +26,7 @@ from provider_identity.adapters.outbox import MemoryOutbox
 from provider_identity.adapters.redis import RedisLockoutStore
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
+    SqlEventSink,
     SqlLockoutStore,
     SqlOutboxStore,
     SqlProviderDirectory,
@@ -34,6 +35,7 @@ from provider_identity.adapters.sql import (
 )
 from provider_identity.testing import (
     MemoryAccountRepository,
+    MemoryEventLog,
     MemoryLockoutStore,
     MemoryProviderDirectory,
 )
@@ -167,6 +169,12 @@ def account_repo(request: pytest.FixtureRequest) -> Any:
 def outbox_store(request: pytest.FixtureRequest) -> Any:
     """An OutboxStore of each kind."""
     return _build(request, MemoryOutbox, SqlOutboxStore)
+
+
+@pytest.fixture(params=SQL_KINDS)
+def event_log(request: pytest.FixtureRequest) -> Any:
+    """A persisted audit trail (EventSink and EventLog) of each kind."""
+    return _build(request, MemoryEventLog, SqlEventSink)
 
 
 @pytest.fixture(params=LOCKOUT_KINDS)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from provider_identity.accounts import Account
+from provider_identity.clock import ensure_utc
 from provider_identity.errors import (
     AccountNotFound,
     AlreadyRegistered,
@@ -18,11 +19,13 @@ from provider_identity.errors import (
     InvalidInput,
     UsernameUnavailable,
 )
+from provider_identity.events import AuditEvent, EventFilter, stored_form
 from provider_identity.ports import LockoutState
 from provider_identity.providers import ProviderRecord
 
 __all__ = [
     "MemoryAccountRepository",
+    "MemoryEventLog",
     "MemoryLockoutStore",
     "MemoryProviderDirectory",
 ]
@@ -204,3 +207,55 @@ class MemoryLockoutStore:
         """Forget ``key``."""
         with self._lock:
             self._states.pop(key, None)
+
+
+class MemoryEventLog:
+    """A persisted-trail stand-in: an EventSink and an EventLog in one list.
+
+    Keeps each event in its :func:`~provider_identity.events.stored_form`, as
+    ``SqlEventSink`` does, so tests see what the database would hold.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[AuditEvent] = []
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def emit(self, event: AuditEvent) -> None:
+        """Keep ``event`` (in its stored form)."""
+        stored = stored_form(event)
+        with self._lock:
+            self._events.append(stored)
+
+    def query(
+        self,
+        *,
+        account_id: str | None = None,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> Sequence[AuditEvent]:
+        """The matching events, oldest first; with ``limit``, the newest ``limit`` of them."""
+        wanted = EventFilter.of(
+            account_id=account_id, username=username, since=since, until=until, limit=limit
+        )
+        with self._lock:
+            found = sorted(
+                (event for event in self._events if wanted.matches(event)),
+                key=lambda event: event.at,
+            )
+        if wanted.limit is not None:
+            found = found[len(found) - wanted.limit :] if wanted.limit else []
+        return tuple(found)
+
+    def purge(self, *, before: datetime) -> int:
+        """Delete the events older than ``before``; return how many."""
+        cutoff = ensure_utc(before)
+        with self._lock:
+            kept = [event for event in self._events if event.at >= cutoff]
+            removed = len(self._events) - len(kept)
+            self._events[:] = kept
+        return removed

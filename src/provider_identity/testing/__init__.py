@@ -17,6 +17,7 @@ import attrs
 
 from provider_identity.adapters.memory import (
     MemoryAccountRepository,
+    MemoryEventLog,
     MemoryLockoutStore,
     MemoryProviderDirectory,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "InlineDelivery",
     "ManualClock",
     "MemoryAccountRepository",
+    "MemoryEventLog",
     "MemoryLockoutStore",
     "MemoryProviderDirectory",
     "RecordingEventSink",

@@ -9,6 +9,7 @@ Build the engine with :func:`make_engine`, create the tables once with
     directory = SqlProviderDirectory(engine)
     accounts = SqlAccountRepository(engine)
     lockouts = SqlLockoutStore(engine)
+    events = SqlEventSink(engine)        # the audit trail, queryable
 
 Uniqueness lives in the database: an account's canonical username and email
 are both rows of ``identity_account_keys`` (one primary key, so neither may
@@ -35,12 +36,14 @@ from provider_identity.adapters.sql._engine import (
 from provider_identity.adapters.sql._schema import metadata
 from provider_identity.adapters.sql.accounts import SqlAccountRepository
 from provider_identity.adapters.sql.directory import SqlProviderDirectory
+from provider_identity.adapters.sql.events import SqlEventSink
 from provider_identity.adapters.sql.lockouts import SqlLockoutStore
 from provider_identity.adapters.sql.outbox import SqlOutboxStore
 
 __all__ = [
     "SQLITE_MIN_VERSION",
     "SqlAccountRepository",
+    "SqlEventSink",
     "SqlLockoutStore",
     "SqlOutboxStore",
     "SqlProviderDirectory",
@@ -57,6 +60,8 @@ if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
 
     from provider_identity.ports import (
         AccountRepository,
+        EventLog,
+        EventSink,
         LockoutStore,
         OutboxStore,
         ProviderDirectory,
@@ -65,11 +70,21 @@ if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
 
     def _ports(
         engine: Engine,
-    ) -> tuple[ProviderDirectory, RosterDestination, AccountRepository, LockoutStore, OutboxStore]:
+    ) -> tuple[
+        ProviderDirectory,
+        RosterDestination,
+        AccountRepository,
+        LockoutStore,
+        OutboxStore,
+        EventSink,
+        EventLog,
+    ]:
         return (
             SqlProviderDirectory(engine),
             SqlProviderDirectory(engine),
             SqlAccountRepository(engine),
             SqlLockoutStore(engine),
             SqlOutboxStore(engine),
+            SqlEventSink(engine),
+            SqlEventSink(engine),
         )
