@@ -36,6 +36,7 @@ CODES = {
     "AccountNotFound": "account_not_found",
     "AlreadyRegistered": "already_registered",
     "AuthenticationError": "authentication_error",
+    "CallerNotVerified": "caller_not_verified",
     "ConcurrentUpdate": "concurrent_update",
     "ConfigurationError": "configuration_error",
     "DetailsMismatch": "details_mismatch",

@@ -23,6 +23,7 @@ from provider_identity.errors import (
     AccountNotFound,
     AlreadyRegistered,
     AuthenticationError,
+    CallerNotVerified,
     ConcurrentUpdate,
     ConfigurationError,
     DetailsMismatch,
@@ -85,6 +86,7 @@ from provider_identity.registration import (
 )
 from provider_identity.security_questions import DEFAULT_QUESTIONS, SecurityQuestions
 from provider_identity.service import AccountView, IdentityService, LoginResult, RegistrationResult
+from provider_identity.support import CallerVerification, DeskView, SupportDesk
 from provider_identity.tokens import TokenClaims, TokenIssuer, TokenPurpose
 
 __all__ = [
@@ -108,11 +110,14 @@ __all__ = [
     "AuthenticationError",
     "BackgroundDelivery",
     "Branding",
+    "CallerNotVerified",
+    "CallerVerification",
     "CanonicalEmail",
     "Clock",
     "ConcurrentUpdate",
     "ConfigurationError",
     "DeliveryQueue",
+    "DeskView",
     "DetailsMismatch",
     "EventLog",
     "EventSink",
@@ -153,6 +158,7 @@ __all__ = [
     "SecurityAnswerMismatch",
     "SecurityQuestions",
     "StoreUnavailable",
+    "SupportDesk",
     "SystemClock",
     "Templates",
     "TokenAlreadyUsed",

@@ -47,6 +47,8 @@ class Action(enum.StrEnum):
     VERIFY_SECURITY_ANSWER = "verify_security_answer"
     UNLOCK = "unlock"
     REQUEST_USERNAME_REMINDER = "request_username_reminder"
+    LOOK_UP_ACCOUNT = "look_up_account"
+    VIEW_HISTORY = "view_history"
 
 
 def _detail(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

@@ -651,26 +651,33 @@ class IdentityService:
         """
         with self._audit(Action.VERIFY_SECURITY_ANSWER, client_address) as audit:
             audit.username = key = canonical_username(username)
-            text = checked_text(
-                "security_answer",
-                answer,
-                label="Security Answer",
-                max_length=self.security_questions.max_answer_length,
-            )
+            text = self._answer_text(answer)
             account = self.accounts.find_by_username(key)
             if account is None:
                 raise AccountNotFound
             audit.account_id = account.id
-            status = self._answers.record_failure(account.id)
-            if not status.admitted:
+            self._check_answer(account, text)
+
+    def _answer_text(self, answer: object) -> str:
+        return checked_text(
+            "security_answer",
+            answer,
+            label="Security Answer",
+            max_length=self.security_questions.max_answer_length,
+        )
+
+    def _check_answer(self, account: Account, text: str) -> None:
+        """Count, then check the answer against its limit (the support desk runs it too)."""
+        status = self._answers.record_failure(account.id)
+        if not status.admitted:
+            raise SecurityAnswerLocked(_until(status))
+        if not self.hasher.verify(account.security_answer_hash, normalize_answer(text)):
+            if status.is_locked:
                 raise SecurityAnswerLocked(_until(status))
-            if not self.hasher.verify(account.security_answer_hash, normalize_answer(text)):
-                if status.is_locked:
-                    raise SecurityAnswerLocked(_until(status))
-                raise SecurityAnswerMismatch(
-                    attempts_left=self.security_questions.attempts.max_failures - status.failures
-                )
-            self._answers.record_success(account.id)
+            raise SecurityAnswerMismatch(
+                attempts_left=self.security_questions.attempts.max_failures - status.failures
+            )
+        self._answers.record_success(account.id)
 
     def accessible_providers(self, account_id: str) -> Sequence[ProviderRecord]:
         """The providers an account may see: its own record, or every record under a Group's Tax ID.
@@ -767,12 +774,16 @@ class IdentityService:
             raise TokenAlreadyUsed from err
 
     @contextmanager
-    def _audit(self, action: Action, client_address: object) -> Iterator[_Draft]:
+    def _audit(
+        self, action: Action, client_address: object, *, agent: str | None = None
+    ) -> Iterator[_Draft]:
         if client_address is not None and (
             not isinstance(client_address, str) or len(client_address) > CLIENT_ADDRESS_MAX_LENGTH
         ):
             raise InvalidInput.single("client_address", "invalid", "Client address is not valid.")
         draft = _Draft()
+        if agent is not None:
+            draft.detail["agent"] = agent
         try:
             yield draft
         except IdentityError as err:
