@@ -12,12 +12,16 @@ from provider_identity.accounts import (
     Account,
     AccountStatus,
     CanonicalEmail,
+    DeactivationReason,
+    PendingEmail,
     canonical_email,
     canonical_username,
+    mask_email,
 )
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
+    AccountDeactivated,
     AccountLocked,
     AccountNotActivated,
     AccountNotFound,
@@ -31,6 +35,7 @@ from provider_identity.errors import (
     IdentityError,
     InvalidCredentials,
     InvalidInput,
+    InvalidTransition,
     MailDeliveryError,
     NotEligibleForGroup,
     PasswordRejected,
@@ -98,6 +103,7 @@ __all__ = [
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
     "Account",
+    "AccountDeactivated",
     "AccountLocked",
     "AccountNotActivated",
     "AccountNotFound",
@@ -116,6 +122,7 @@ __all__ = [
     "Clock",
     "ConcurrentUpdate",
     "ConfigurationError",
+    "DeactivationReason",
     "DeliveryQueue",
     "DeskView",
     "DetailsMismatch",
@@ -126,6 +133,7 @@ __all__ = [
     "IdentityService",
     "InvalidCredentials",
     "InvalidInput",
+    "InvalidTransition",
     "LineOfBusiness",
     "LockoutPolicy",
     "LockoutState",
@@ -143,6 +151,7 @@ __all__ = [
     "PasswordPolicy",
     "PasswordRejected",
     "Payee",
+    "PendingEmail",
     "ProviderCategory",
     "ProviderDetails",
     "ProviderDirectory",
@@ -173,5 +182,6 @@ __all__ = [
     "Violation",
     "canonical_email",
     "canonical_username",
+    "mask_email",
     "suggest_provider_type",
 ]

@@ -49,6 +49,13 @@ class Action(enum.StrEnum):
     REQUEST_USERNAME_REMINDER = "request_username_reminder"
     LOOK_UP_ACCOUNT = "look_up_account"
     VIEW_HISTORY = "view_history"
+    REQUEST_EMAIL_CHANGE = "request_email_change"
+    CONFIRM_EMAIL_CHANGE = "confirm_email_change"
+    CHANGE_SECURITY_ANSWER = "change_security_answer"
+    ACCEPT_AGREEMENT = "accept_agreement"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    PURGE_PENDING = "purge_pending"
 
 
 def _detail(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
