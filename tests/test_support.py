@@ -11,17 +11,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provider_identity import (
+    AccountDeactivated,
     AccountNotFound,
     AccountStatus,
     AuthenticationError,
     CallerNotVerified,
     ConfigurationError,
+    DeactivationReason,
     IdentityService,
     InvalidCredentials,
     InvalidInput,
+    InvalidTransition,
     SecurityAnswerLocked,
     SecurityAnswerMismatch,
     SupportDesk,
+    TokenAlreadyUsed,
+    UsernameUnavailable,
 )
 from provider_identity.events import Action
 from provider_identity.testing import (
@@ -32,7 +37,8 @@ from provider_identity.testing import (
     MemoryLockoutStore,
     RecordingMailer,
 )
-from tests.helpers import PASSWORD, group, practitioner
+from provider_identity.tokens import TokenPurpose
+from tests.helpers import PASSWORD, group, member, practitioner
 
 AGENT = "agent-17"
 RESET_SUBJECT = "CareSource Provider Portal Password"
@@ -293,20 +299,26 @@ def every_call(desk: SupportDesk, agent: Any, account_id: str) -> list[Callable[
         lambda: desk.verify_caller(agent, account_id, "Rex"),
         lambda: desk.send_reset_link(agent, account_id),
         lambda: desk.unlock(agent, account_id),
+        lambda: desk.deactivate(agent, account_id),
+        lambda: desk.reactivate(agent, account_id),
         lambda: desk.history(agent, account_id),
+        lambda: desk.correct_pending_email(agent, account_id, "new@example.org"),
     ]
 
 
 def test_every_call_records_the_agent_in_exactly_one_event(
     desk: SupportDesk, jane: str, trail: MemoryEventLog
 ) -> None:
-    """Five calls, five events, each with the agent's id."""
+    """Eight calls, eight events (the refused one too), each with the agent's id."""
     before = len(trail)
-    for call in every_call(desk, AGENT, jane):
+    for call in every_call(desk, AGENT, jane)[:-1]:
         call()
+    with pytest.raises(InvalidTransition):  # Jane is active: no pending address to correct
+        every_call(desk, AGENT, jane)[-1]()
     added = trail.query()[before:]
-    assert len(added) == 5
+    assert len(added) == 8
     assert {dict(e.detail)["agent"] for e in added} == {AGENT}
+    assert added[-1].outcome == "invalid_transition"
 
 
 @pytest.mark.parametrize("agent", ["", "   ", None, 17, "a\nb", "x" * 129])
@@ -356,3 +368,135 @@ def test_a_reset_link_is_sent_exactly_while_the_window_is_open(
     except CallerNotVerified:
         sent = False
     assert sent is (wait < 15 * 60)
+
+
+# -- a pending account's mistyped address ------------------------------------------------
+
+
+@pytest.fixture
+def typo(portal: IdentityService, mailer: RecordingMailer) -> str:
+    """Jane registered with a mistyped address and never activated; her account id."""
+    account_id = portal.register(practitioner(email="jane.doe@exmaple.org")).account.id
+    mailer.clear()
+    return account_id
+
+
+def test_a_pending_accounts_address_is_corrected_and_its_activation_resent(
+    desk: SupportDesk, portal: IdentityService, typo: str, mailer: RecordingMailer
+) -> None:
+    """The activation goes to the corrected address and works; the old link is dead."""
+    old_link = portal.tokens.issue(TokenPurpose.ACTIVATION, account_id=typo, credential_version=0)
+    desk.verify_caller(AGENT, typo, "Rex")
+    assert desk.correct_pending_email(AGENT, typo, "Jane.Doe@Example.org") is True
+    assert [str(m["To"]) for m in mailer.messages] == ["Jane.Doe@example.org"]
+    with pytest.raises(TokenAlreadyUsed):
+        portal.activate(old_link)
+    portal.activate(mailer.last_token())
+    assert portal.accounts.find_by_email("jane.doe@example.org").id == typo
+    assert not portal.accounts.key_taken("jane.doe@exmaple.org")  # the typo is freed
+
+
+def test_correcting_an_address_needs_a_verified_caller(
+    desk: SupportDesk, portal: IdentityService, typo: str, mailer: RecordingMailer
+) -> None:
+    """Without a verification nothing changes and nothing is sent."""
+    before = portal.accounts.get(typo)
+    with pytest.raises(CallerNotVerified):
+        desk.correct_pending_email(AGENT, typo, "jane.doe@example.org")
+    assert portal.accounts.get(typo) == before
+    assert mailer.messages == []
+
+
+@pytest.mark.parametrize(
+    ("new_email", "error"),
+    [
+        ("not an address", InvalidInput),
+        ("JANE.DOE@exmaple.org", InvalidInput),  # the same address
+        ("Ravi@Example.org", UsernameUnavailable),  # another account's username
+        ("ravi.patel@example.org", UsernameUnavailable),  # another account's email
+    ],
+)
+def test_a_bad_or_taken_address_is_refused_with_nothing_changed(
+    desk: SupportDesk,
+    portal: IdentityService,
+    typo: str,
+    mailer: RecordingMailer,
+    new_email: str,
+    error: type[Exception],
+) -> None:
+    """Typed errors; the account and the key space are as they were, no mail."""
+    portal.register(member("ravi@example.org", email="ravi.patel@example.org"))
+    mailer.clear()
+    desk.verify_caller(AGENT, typo, "Rex")
+    before = portal.accounts.get(typo)
+    with pytest.raises(error):
+        desk.correct_pending_email(AGENT, typo, new_email)
+    assert portal.accounts.get(typo) == before
+    assert portal.accounts.key_taken("jane.doe@exmaple.org")
+    assert mailer.messages == []
+
+
+def test_an_active_accounts_address_is_not_the_desks_to_change(
+    desk: SupportDesk, jane: str
+) -> None:
+    """Only a pending account's address is corrected here; an active one uses email change."""
+    desk.verify_caller(AGENT, jane, "Rex")
+    with pytest.raises(InvalidTransition):
+        desk.correct_pending_email(AGENT, jane, "new@example.org")
+
+
+# -- deactivate and reactivate ------------------------------------------------------------
+
+
+def test_deactivate_switches_the_account_off_and_the_view_says_why(
+    desk: SupportDesk, portal: IdentityService, jane: str, trail: MemoryEventLog
+) -> None:
+    """No login afterwards; the view shows when and why; the event has agent and reason."""
+    view = desk.deactivate(AGENT, jane, DeactivationReason.ADMINISTRATOR)
+    assert view.account.status is AccountStatus.DEACTIVATED
+    assert view.deactivation_reason is DeactivationReason.ADMINISTRATOR
+    assert view.deactivated_at is not None
+    with pytest.raises(AccountDeactivated):
+        portal.login("jdoe", PASSWORD)
+    [event] = [e for e in trail.query(account_id=jane) if e.action is Action.DEACTIVATE]
+    assert dict(event.detail)["agent"] == AGENT
+    assert dict(event.detail)["reason"] == "administrator"
+
+
+def test_a_deactivated_account_gets_no_reset_link_even_after_verification(
+    desk: SupportDesk, jane: str, mailer: RecordingMailer
+) -> None:
+    """The desk cannot mail a switched-off account; reactivate first."""
+    desk.deactivate(AGENT, jane)
+    desk.verify_caller(AGENT, jane, "Rex")
+    with pytest.raises(InvalidTransition):
+        desk.send_reset_link(AGENT, jane)
+    assert mailer.messages == []
+
+
+def test_reactivate_lets_the_account_log_in_again(
+    desk: SupportDesk, portal: IdentityService, jane: str
+) -> None:
+    """Deactivated, then reactivated: active again, and the password works."""
+    desk.deactivate(AGENT, jane)
+    view = desk.reactivate(AGENT, jane)
+    assert view.account.status is AccountStatus.ACTIVE
+    assert (view.deactivated_at, view.deactivation_reason) == (None, None)
+    assert portal.login("jdoe", PASSWORD).account.id == jane
+
+
+def test_the_transitions_refuse_a_state_they_do_not_apply_to(
+    desk: SupportDesk, portal: IdentityService, jane: str
+) -> None:
+    """Reactivating an active account or deactivating twice: InvalidTransition, nothing changed."""
+    with pytest.raises(InvalidTransition):
+        desk.reactivate(AGENT, jane)
+    desk.deactivate(AGENT, jane)
+    before = portal.accounts.get(jane)
+    with pytest.raises(InvalidTransition):
+        desk.deactivate(AGENT, jane)
+    assert portal.accounts.get(jane) == before
+    desk.reactivate(AGENT, jane)
+    with pytest.raises(InvalidInput):
+        desk.deactivate(AGENT, jane, "because")  # type: ignore[arg-type]
+    assert portal.accounts.get(jane).is_active

@@ -49,6 +49,7 @@ class Action(enum.StrEnum):
     REQUEST_USERNAME_REMINDER = "request_username_reminder"
     LOOK_UP_ACCOUNT = "look_up_account"
     VIEW_HISTORY = "view_history"
+    CORRECT_PENDING_EMAIL = "correct_pending_email"
     REQUEST_EMAIL_CHANGE = "request_email_change"
     CONFIRM_EMAIL_CHANGE = "confirm_email_change"
     CHANGE_SECURITY_ANSWER = "change_security_answer"

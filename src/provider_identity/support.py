@@ -9,9 +9,11 @@ one audit event whose ``detail`` holds ``agent`` (the acting agent's id).
 
 A verified answer never logs anyone in and never sets a password: it opens
 a short window (``verification_window``, 15 minutes by default) in which
-*this agent* may send a reset link to the account's *stored* address.
-Looking an account up, unlocking it and reading its history need no
-verification; they are staff actions, audited like the others.
+*this agent* may send a reset link to the account's *stored* address, or
+correct the address of a *pending* account and resend its activation.
+Looking an account up, unlocking, deactivating and reactivating it and
+reading its history need no verification; they are staff actions, audited
+like the others.
 """
 
 from __future__ import annotations
@@ -23,12 +25,19 @@ import attrs
 
 from provider_identity import _checks
 from provider_identity._fields import checked_text
-from provider_identity.accounts import Account, canonical_email, canonical_username
+from provider_identity.accounts import (
+    Account,
+    DeactivationReason,
+    canonical_email,
+    canonical_username,
+)
 from provider_identity.errors import (
     AccountNotFound,
     CallerNotVerified,
     ConfigurationError,
     InvalidInput,
+    InvalidTransition,
+    UsernameUnavailable,
 )
 from provider_identity.events import Action, AuditEvent
 from provider_identity.lockout import LockoutPolicy, LockoutTracker
@@ -40,7 +49,6 @@ from provider_identity.tokens import TokenPurpose
 __all__ = [
     "AGENT_ID_MAX_LENGTH",
     "DEFAULT_HISTORY_LIMIT",
-    "DEFAULT_PENDING_LIFETIME",
     "DEFAULT_VERIFICATION_WINDOW",
     "CallerVerification",
     "DeskView",
@@ -52,8 +60,6 @@ AGENT_ID_MAX_LENGTH = 128
 DEFAULT_VERIFICATION_WINDOW = timedelta(minutes=15)
 #: How many events :meth:`SupportDesk.history` returns unless told otherwise.
 DEFAULT_HISTORY_LIMIT = 100
-#: How long an account may stay pending before it expires (shown on the desk view).
-DEFAULT_PENDING_LIFETIME = timedelta(days=7)
 
 
 @attrs.frozen(kw_only=True)
@@ -66,11 +72,16 @@ class DeskView:
         locked_until: When the login lock ends; ``None`` if not locked.
         answer_locked_until: When the security-answer check may be tried again
             after 3 wrong answers; ``None`` if it may be tried now.
-        pending_expires_at: When a pending account expires; ``None`` once active.
+        pending_expires_at: When a pending account expires (the service's
+            ``pending_lifetime`` after registration); ``None`` otherwise.
         agreement_version: The Provider Agreement version the account accepted.
         agreement_accepted_at: When it accepted it.
+        agreement_required: The service's current agreement version is another one.
         created_at: When the account was registered.
-        activated_at: When it was activated; ``None`` while pending.
+        activated_at: When it was activated; ``None`` if never.
+        deactivated_at: When it was deactivated; ``None`` unless it is.
+        deactivation_reason: Why it was deactivated; ``None`` unless it is.
+        pending_email_requested: An email change waits for its confirmation link.
     """
 
     account: AccountView
@@ -80,8 +91,12 @@ class DeskView:
     pending_expires_at: datetime | None
     agreement_version: str
     agreement_accepted_at: datetime
+    agreement_required: bool
     created_at: datetime
     activated_at: datetime | None
+    deactivated_at: datetime | None
+    deactivation_reason: DeactivationReason | None
+    pending_email_requested: bool
 
 
 @attrs.frozen(kw_only=True)
@@ -114,7 +129,6 @@ class SupportDesk:
             ``service.events``: a ``SqlEventSink`` or ``MemoryEventLog``).
             Without one, :meth:`history` raises ``ConfigurationError``.
         verification_window: How long a verified answer lets the agent act.
-        pending_lifetime: How long a pending account lives (for the view).
     """
 
     service: IdentityService = attrs.field(converter=_service)
@@ -123,9 +137,6 @@ class SupportDesk:
     )
     verification_window: timedelta = attrs.field(
         default=DEFAULT_VERIFICATION_WINDOW, validator=_checks.duration()
-    )
-    pending_lifetime: timedelta = attrs.field(
-        default=DEFAULT_PENDING_LIFETIME, validator=_checks.duration()
     )
 
     _verified: LockoutTracker = attrs.field(init=False, repr=False)
@@ -188,20 +199,25 @@ class SupportDesk:
             return self._view(account)
 
     def _view(self, account: Account) -> DeskView:
-        login = self.service.lockout_status(account.username_key)
-        answers = self.service._answers.check(account.id)
+        service = self.service
+        login = service.lockout_status(account.username_key)
+        answers = service._answers.check(account.id)
         return DeskView(
             account=AccountView.of(account),
             login_failures=login.failures,
             locked_until=login.locked_until,
             answer_locked_until=answers.locked_until,
             pending_expires_at=(
-                None if account.is_active else account.created_at + self.pending_lifetime
+                account.pending_expires_at(service.pending_lifetime) if account.is_pending else None
             ),
             agreement_version=account.agreement_version,
             agreement_accepted_at=account.agreement_accepted_at,
+            agreement_required=account.needs_agreement(service.agreement_version),
             created_at=account.created_at,
             activated_at=account.activated_at,
+            deactivated_at=account.deactivated_at,
+            deactivation_reason=account.deactivation_reason,
+            pending_email_requested=account.pending_email is not None,
         )
 
     # -- the caller's answer ------------------------------------------------------------
@@ -247,16 +263,55 @@ class SupportDesk:
         Raises:
             AccountNotFound: no account has ``account_id``.
             CallerNotVerified: no verified answer by this agent in the window.
+            InvalidTransition: the account is deactivated (reactivate it first).
         """
         agent = self._agent(agent_id)
         service = self.service
         with service._audit(Action.REQUEST_PASSWORD_RESET, None, agent=agent) as audit:
             account = self._account(account_id, audit)
             self._require_verified(account, agent)
+            if account.is_deactivated:
+                raise InvalidTransition("The account is deactivated.")
             message = service._linked_message(
                 TokenPurpose.PASSWORD_RESET, account, account.username_key
             )
             sent = service._deliver(message, audit)
+            if not sent:
+                audit.outcome = "not_sent"
+            return sent
+
+    def correct_pending_email(self, agent_id: str, account_id: str, new_email: str) -> bool:
+        """Fix the address of a pending account and send its activation there.
+
+        For the caller who registered with a mistyped address: the old
+        activation link dies (the credential version moves on), the new
+        address takes the old one's place in the key space atomically, and a
+        fresh activation mail goes to it. Returns whether that mail was handed over.
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            CallerNotVerified: no verified answer by this agent in the window.
+            InvalidTransition: the account is not pending.
+            InvalidInput: ``new_email`` is not an address, or is the current one.
+            UsernameUnavailable: the address is some account's username or email.
+        """
+        agent = self._agent(agent_id)
+        service = self.service
+        with service._audit(Action.CORRECT_PENDING_EMAIL, None, agent=agent) as audit:
+            account = self._account(account_id, audit)
+            self._require_verified(account, agent)
+            if not account.is_pending:
+                raise InvalidTransition(f"The account is {account.status.value}, not pending.")
+            email = canonical_email(new_email)
+            if email.key == account.email_key:
+                raise InvalidInput.single(
+                    "email", "unchanged", "That is the account's email address already."
+                )
+            if service.accounts.key_taken(email.key):
+                raise UsernameUnavailable("email")
+            changed = account.with_email(email.address, email.key)
+            service.accounts.change_email(changed, expected_version=account.credential_version)
+            sent = service._deliver(service._activation_message(changed), audit)
             if not sent:
                 audit.outcome = "not_sent"
             return sent
@@ -272,6 +327,37 @@ class SupportDesk:
         with self.service._audit(Action.UNLOCK, None, agent=self._agent(agent_id)) as audit:
             account = self._account(account_id, audit)
             self.service._logins.unlock(account.username_key)
+
+    def deactivate(
+        self,
+        agent_id: str,
+        account_id: str,
+        reason: DeactivationReason = DeactivationReason.ADMINISTRATOR,
+    ) -> DeskView:
+        """Switch the account off (no login, reset or mail; its links and sessions die).
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            InvalidInput: ``reason`` is not a :class:`DeactivationReason`.
+            InvalidTransition: the account is deactivated already.
+        """
+        with self.service._audit(Action.DEACTIVATE, None, agent=self._agent(agent_id)) as audit:
+            account = self._account(account_id, audit)
+            return self._view(self.service._deactivate(account, reason, audit))
+
+    def reactivate(self, agent_id: str, account_id: str) -> DeskView:
+        """Switch a deactivated account on again (active, or pending if it never was).
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            InvalidTransition: the account is not deactivated.
+        """
+        service = self.service
+        with service._audit(Action.REACTIVATE, None, agent=self._agent(agent_id)) as audit:
+            account = self._account(account_id, audit)
+            changed = account.reactivated(service.clock.now())
+            service.accounts.replace(changed, expected_version=account.credential_version)
+            return self._view(changed)
 
     def history(
         self,
@@ -306,8 +392,4 @@ class SupportDesk:
         ).strip()
 
     def _account(self, account_id: object, audit: _Draft) -> Account:
-        account = self.service.accounts.get(account_id) if isinstance(account_id, str) else None
-        if account is None:
-            raise AccountNotFound
-        audit.username, audit.account_id = account.username_key, account.id
-        return account
+        return self.service._account(account_id, audit)
