@@ -33,6 +33,7 @@ STEPS = [
     "A primary-care group may not register as a Group",
     "A provider that is not in the system",
     "Registering the same practitioner again",
+    "A support-desk call: a registration with a mistyped address",
     "Unknown user and wrong password look the same",
 ]
 
@@ -46,6 +47,9 @@ MAIL = [
     ("Jane.Doe@example.org", "CareSource Provider Portal User Name"),
     ("office@mvradiology.example.org", "Activate Your Provider Portal Account"),
     ("office@mvradiology.example.org", "Email Verification"),
+    ("ravi.patel@exmaple.org", "Activate Your Provider Portal Account"),
+    ("ravi.patel@example.org", "Activate Your Provider Portal Account"),
+    ("ravi.patel@example.org", "Email Verification"),
 ]
 
 
@@ -66,7 +70,7 @@ def headers(output: str, name: str) -> list[str]:
 
 
 def test_the_demo_tells_every_seed_flow_in_order(story: str) -> None:
-    """Thirteen numbered steps, from registration to the enumeration check, then Done."""
+    """Fourteen numbered steps, from registration to the enumeration check, then Done."""
     assert re.findall(r"^== \d+\. (.*)$", story, flags=re.MULTILINE) == STEPS
     first = "provider-identity demo: every seed flow against in-memory adapters."
     assert story.splitlines()[0] == first
@@ -95,6 +99,8 @@ def test_the_demo_prints_the_headers_of_every_message(story: str) -> None:
         "   refused [already_registered]: You are already registered. Please go to the Provider",
         "   Activate Account: https://provider-portal.example/activate?token=",
         "   | Reset Password: https://provider-portal.example/reset-password?token=",
+        "   refused [caller_not_verified]: Verify the caller's security answer first",
+        "     correct_pending_email: success (by agent-017)",
     ],
 )
 def test_the_demo_shows_each_outcome_in_the_seeds_words(story: str, line: str) -> None:
