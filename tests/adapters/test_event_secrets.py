@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from provider_identity import IdentityError, IdentityService
+from provider_identity import IdentityError, IdentityService, SupportDesk
 from provider_identity.adapters.sql import SqlEventSink, metadata
 from provider_identity.events import write_json_lines
 from provider_identity.testing import RecordingMailer
@@ -36,7 +36,7 @@ def stored_texts(event_log: Any) -> list[str]:
 def trail_run(
     event_log: Any, make_service: Callable[..., IdentityService], mailer: RecordingMailer
 ) -> Run:
-    """Every flow, right and wrong, plus Tax IDs typed where a user name belongs."""
+    """Every flow, right and wrong, Tax IDs typed where a user name belongs, and desk calls."""
     run = Run()
     service = make_service(events=event_log)
     every_flow(service, mailer, run)
@@ -46,7 +46,15 @@ def trail_run(
         service.request_password_reset(typed)
         service.resend_activation(typed)
         service.request_username_reminder(f"{typed}@example.org")
-    run.secrets += ["123456789", "123-45-6789"]
+    desk = SupportDesk(service=service)
+    jane = service.accounts.find_by_username("jdoe")
+    assert jane is not None
+    with contextlib.suppress(IdentityError):
+        desk.verify_caller("agent-311234567", jane.id, "Rover")
+    desk.verify_caller("agent-311234567", jane.id, "Rex the Brave")
+    desk.send_reset_link("agent-311234567", jane.id)
+    run.secrets += ["123456789", "123-45-6789", mailer.last_token()]
+    desk.find_account("agent-311234567", provider_id="P1000001")
     return run
 
 
