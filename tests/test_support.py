@@ -137,6 +137,7 @@ def test_an_unknown_key_is_account_not_found(desk: SupportDesk, trail: MemoryEve
     with pytest.raises(AccountNotFound):
         desk.find_account(AGENT, provider_id="P9999999")
     assert agents_of(trail) == [("look_up_account", "account_not_found", AGENT)]
+    assert dict(trail.query()[0].detail) == {"agent": AGENT, "lookup": "provider_id"}
 
 
 # -- verifying the caller ---------------------------------------------------------------

@@ -185,7 +185,7 @@ class SupportDesk:
                     "lookup", "one_key", "Give exactly one of user name, email or Provider ID."
                 )
             ((field, value),) = given.items()
-            audit.detail["by_" + field] = "1"
+            audit.detail["lookup"] = field
             accounts = self.service.accounts
             if field == "username":
                 account = accounts.find_by_username(canonical_username(value))
