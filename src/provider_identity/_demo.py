@@ -18,18 +18,18 @@ from provider_identity.ports import (
 from provider_identity.providers import ProviderRecord, ProviderType
 from provider_identity.registration import RegistrationRequest
 from provider_identity.service import IdentityService
+from provider_identity.support import SupportDesk
 from provider_identity.testing import (
     InlineDelivery,
     ManualClock,
     MemoryAccountRepository,
+    MemoryEventLog,
     MemoryLockoutStore,
     MemoryProviderDirectory,
-    MemoryEventLog,
     RecordingMailer,
     message_text,
     sample_records,
 )
-from provider_identity.support import SupportDesk
 from provider_identity.tokens import TokenIssuer
 
 __all__ = ["DemoStores", "memory_stores", "run_demo"]
