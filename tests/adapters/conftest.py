@@ -24,9 +24,11 @@ from sqlalchemy.engine import Engine
 
 from provider_identity.adapters.outbox import MemoryOutbox
 from provider_identity.adapters.redis import RedisLockoutStore
+from provider_identity.adapters.redis_factors import RedisFactorStore
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
     SqlEventSink,
+    SqlFactorStore,
     SqlLockoutStore,
     SqlOutboxStore,
     SqlProviderDirectory,
@@ -36,6 +38,7 @@ from provider_identity.adapters.sql import (
 from provider_identity.testing import (
     MemoryAccountRepository,
     MemoryEventLog,
+    MemoryFactorStore,
     MemoryLockoutStore,
     MemoryProviderDirectory,
 )
@@ -184,3 +187,12 @@ def lockout_store(request: pytest.FixtureRequest) -> Any:
         client: redis.Redis = request.getfixturevalue("redis_client")
         return RedisLockoutStore(client, prefix=request.getfixturevalue("redis_prefix"))
     return _build(request, MemoryLockoutStore, SqlLockoutStore)
+
+
+@pytest.fixture(params=LOCKOUT_KINDS)
+def factor_store(request: pytest.FixtureRequest) -> Any:
+    """A FactorStore of each kind (memory, SQLite, PostgreSQL, Redis)."""
+    if request.param == "redis":
+        client: redis.Redis = request.getfixturevalue("redis_client")
+        return RedisFactorStore(client, prefix=request.getfixturevalue("redis_prefix"))
+    return _build(request, MemoryFactorStore, SqlFactorStore)

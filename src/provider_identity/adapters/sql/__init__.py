@@ -37,6 +37,7 @@ from provider_identity.adapters.sql._schema import metadata
 from provider_identity.adapters.sql.accounts import SqlAccountRepository
 from provider_identity.adapters.sql.directory import SqlProviderDirectory
 from provider_identity.adapters.sql.events import SqlEventSink
+from provider_identity.adapters.sql.factors import SqlFactorStore
 from provider_identity.adapters.sql.lockouts import SqlLockoutStore
 from provider_identity.adapters.sql.outbox import SqlOutboxStore
 
@@ -44,6 +45,7 @@ __all__ = [
     "SQLITE_MIN_VERSION",
     "SqlAccountRepository",
     "SqlEventSink",
+    "SqlFactorStore",
     "SqlLockoutStore",
     "SqlOutboxStore",
     "SqlProviderDirectory",
@@ -62,11 +64,15 @@ if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
         AccountRepository,
         EventLog,
         EventSink,
+        FactorStore,
         LockoutStore,
         OutboxStore,
         ProviderDirectory,
         RosterDestination,
     )
+
+    def _factor_port(engine: Engine) -> FactorStore:
+        return SqlFactorStore(engine)
 
     def _ports(
         engine: Engine,

@@ -178,3 +178,12 @@ _events = sa.Table(
     sa.Index("ix_identity_events_account", "account_id", "at"),
     sa.Index("ix_identity_events_username", "username", "at"),
 )
+
+_factors = sa.Table(
+    "identity_factors",
+    metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    # The record as JSON: TOTP secrets sealed, recovery codes as keyed digests.
+    sa.Column("data", sa.Text, nullable=False),
+)
