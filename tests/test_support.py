@@ -22,6 +22,7 @@ from provider_identity import (
     InvalidCredentials,
     InvalidInput,
     InvalidTransition,
+    LoginResult,
     SecurityAnswerLocked,
     SecurityAnswerMismatch,
     SupportDesk,
@@ -29,11 +30,14 @@ from provider_identity import (
     UsernameUnavailable,
 )
 from provider_identity.events import Action
+from provider_identity.mfa import SecondFactors, SecretBox
 from provider_identity.testing import (
     FailingMailer,
+    FakeAuthenticator,
     ManualClock,
     MemoryAccountRepository,
     MemoryEventLog,
+    MemoryFactorStore,
     MemoryLockoutStore,
     RecordingMailer,
 )
@@ -501,3 +505,53 @@ def test_the_transitions_refuse_a_state_they_do_not_apply_to(
     with pytest.raises(InvalidInput):
         desk.deactivate(AGENT, jane, "because")  # type: ignore[arg-type]
     assert portal.accounts.get(jane).is_active
+
+
+# -- lost second factors --------------------------------------------------------------------
+
+
+@pytest.fixture
+def mfa_desk(
+    make_service: Callable[..., IdentityService], trail: MemoryEventLog
+) -> tuple[SupportDesk, str, MemoryFactorStore]:
+    """A desk over a service with second factors, Jane enrolled in an authenticator app."""
+    factors = MemoryFactorStore()
+    service = make_service(
+        events=trail,
+        second_factors=SecondFactors(
+            mode="optional", store=factors, secrets=SecretBox(current=b"m" * 32)
+        ),
+    )
+    jane = service.register(practitioner()).account.id
+    service.activate(service.tokens.issue(TokenPurpose.ACTIVATION, account_id=jane,
+                                          credential_version=0))  # fmt: skip
+    enrolment = service.begin_totp_enrolment(jane)
+    service.confirm_totp(jane, FakeAuthenticator.from_enrolment(enrolment, service.clock).code())
+    return SupportDesk(service=service, trail=trail), jane, factors
+
+
+def test_a_verified_caller_who_lost_every_factor_gets_them_reset(
+    mfa_desk: tuple[SupportDesk, str, MemoryFactorStore], trail: MemoryEventLog
+) -> None:
+    """After the answer, the factors go; the password alone logs in; the event has the agent."""
+    desk, jane, _ = mfa_desk
+    desk.verify_caller(AGENT, jane, "Rex")
+    desk.reset_factors(AGENT, jane)
+    assert isinstance(desk.service.login("jdoe", PASSWORD), LoginResult)
+    [event] = [e for e in trail.query(account_id=jane) if e.action is Action.RESET_FACTORS]
+    assert (event.outcome, dict(event.detail)["agent"]) == ("success", AGENT)
+
+
+def test_factors_are_not_reset_without_a_verified_caller(
+    mfa_desk: tuple[SupportDesk, str, MemoryFactorStore], trail: MemoryEventLog
+) -> None:
+    """CallerNotVerified, the factor record untouched, the refusal audited with the agent."""
+    desk, jane, factors = mfa_desk
+    before = factors.get(jane)
+    with pytest.raises(CallerNotVerified):
+        desk.reset_factors(AGENT, jane)
+    with pytest.raises(AccountNotFound):
+        desk.reset_factors(AGENT, "nope")
+    assert factors.get(jane) == before
+    assert not isinstance(desk.service.login("jdoe", PASSWORD), LoginResult)
+    assert agents_of(trail)[-3][:3] == ("reset_factors", "caller_not_verified", AGENT)

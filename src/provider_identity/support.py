@@ -9,8 +9,9 @@ one audit event whose ``detail`` holds ``agent`` (the acting agent's id).
 
 A verified answer never logs anyone in and never sets a password: it opens
 a short window (``verification_window``, 15 minutes by default) in which
-*this agent* may send a reset link to the account's *stored* address, or
-correct the address of a *pending* account and resend its activation.
+*this agent* may send a reset link to the account's *stored* address,
+correct the address of a *pending* account and resend its activation, or
+remove the second factors of a caller who lost them all.
 Looking an account up, unlocking, deactivating and reactivating it and
 reading its history need no verification; they are staff actions, audited
 like the others.
@@ -248,8 +249,11 @@ class SupportDesk:
     def _window_key(self, account: Account, agent: str) -> str:
         return f"{account.id}:{agent}"
 
+    def _is_verified(self, account: Account, agent: str) -> bool:
+        return self._verified.check(self._window_key(account, agent)).is_locked
+
     def _require_verified(self, account: Account, agent: str) -> None:
-        if not self._verified.check(self._window_key(account, agent)).is_locked:
+        if not self._is_verified(account, agent):
             raise CallerNotVerified
 
     # -- actions after a verified answer ----------------------------------------------
@@ -315,6 +319,27 @@ class SupportDesk:
             if not sent:
                 audit.outcome = "not_sent"
             return sent
+
+    def reset_factors(self, agent_id: str, account_id: str) -> None:
+        """Remove every second factor of a caller who lost them all (phone and recovery codes).
+
+        Needs a verified answer from this agent within the window; then it is
+        :meth:`IdentityService.reset_factors` (a notice to the stored address,
+        the password and lockout left alone), with this agent in its event.
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            CallerNotVerified: no verified answer by this agent in the window.
+            SecondFactorsOff: the service has no second factors.
+        """
+        agent = self._agent(agent_id)
+        service = self.service
+        account = service.accounts.get(account_id) if isinstance(account_id, str) else None
+        if account is None or not self._is_verified(account, agent):
+            with service._audit(Action.RESET_FACTORS, None, agent=agent) as audit:
+                self._account(account_id, audit)
+                raise CallerNotVerified
+        service.reset_factors(account.id, agent_id=agent)
 
     # -- staff actions ------------------------------------------------------------------
 
