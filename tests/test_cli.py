@@ -39,6 +39,10 @@ STEPS = [
     "Registering the same practitioner again",
     "A support-desk call: a registration with a mistyped address",
     "Unknown user and wrong password look the same",
+    "A registration with a mistyped email waits for activation",
+    "Seven days later the pending account has expired: registering again replaces it",
+    "Jane changes her email address (confirmed from the new one)",
+    "Ana's provider record ends: reconcile deactivates her account",
 ]
 
 #: (To, Subject) of every message of the story, in order.
@@ -56,6 +60,11 @@ MAIL = [
     ("ravi.patel@exmaple.org", "Activate Your Provider Portal Account"),
     ("ravi.patel@example.org", "Activate Your Provider Portal Account"),
     ("ravi.patel@example.org", "Email Verification"),
+    ("ana.lopz@example.org", "Activate Your Provider Portal Account"),
+    ("ana.lopez@example.org", "Activate Your Provider Portal Account"),
+    ("ana.lopez@example.org", "Email Verification"),
+    ("jane.doe@newclinic.example.org", "Confirm Your New Provider Portal Email Address"),
+    ("Jane.Doe@example.org", "Your Provider Portal Email Address Is Changing"),
 ]
 
 
@@ -76,7 +85,7 @@ def headers(output: str, name: str) -> list[str]:
 
 
 def test_the_demo_tells_every_seed_flow_in_order(story: str) -> None:
-    """Fourteen numbered steps, from registration to the enumeration check, then Done."""
+    """The numbered steps in order, from registration to deprovisioning, then Done."""
     assert re.findall(r"^== \d+\. (.*)$", story, flags=re.MULTILINE) == STEPS
     first = "provider-identity demo: every seed flow against in-memory adapters."
     assert story.splitlines()[0] == first
@@ -107,6 +116,13 @@ def test_the_demo_prints_the_headers_of_every_message(story: str) -> None:
         "   | Reset Password: https://provider-portal.example/reset-password?token=",
         "   refused [caller_not_verified]: Verify the caller's security answer first",
         "     correct_pending_email: success (by agent-017)",
+        "   refused [already_registered]: This provider has a registration waiting for "
+        "activation. The activation email went to a***@e***.org;",
+        "   | Confirm Email Address: https://provider-portal.example/confirm-email?token=",
+        "   deactivated: alopez",
+        "   wrong password: [invalid_credentials]",
+        "   refused [account_deactivated]: Your Provider Portal account is deactivated.",
+        "   forgot password sends nothing: 0 messages",
     ],
 )
 def test_the_demo_shows_each_outcome_in_the_seeds_words(story: str, line: str) -> None:
@@ -115,8 +131,14 @@ def test_the_demo_shows_each_outcome_in_the_seeds_words(story: str, line: str) -
 
 
 def test_the_demo_shows_unknown_user_and_wrong_password_alike(story: str) -> None:
-    """The last step prints one and the same refusal for both."""
-    unknown, wrong = story.splitlines()[-4:-2]
+    """Its step prints one and the same refusal for both."""
+    lines = story.splitlines()
+    [start] = [
+        n
+        for n, line in enumerate(lines)
+        if line.endswith(". Unknown user and wrong password look the same")
+    ]
+    unknown, wrong = lines[start + 1 : start + 3]
     assert unknown.partition(": ")[2] == wrong.partition(": ")[2]
     assert "[invalid_credentials]" in unknown
 
