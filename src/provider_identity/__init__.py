@@ -74,6 +74,14 @@ from provider_identity.passwords import (
     PasswordPolicy,
     Violation,
 )
+from provider_identity.plan import (
+    SEED_LINES_OF_BUSINESS,
+    SEED_PLAN,
+    Plan,
+    PlanLine,
+    PlanLines,
+    TaxonomyMap,
+)
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
@@ -111,6 +119,8 @@ __all__ = [
     "GROUP_ELIGIBLE_CATEGORIES",
     "NIST_POLICY",
     "RFC_9106_LOW_MEMORY",
+    "SEED_LINES_OF_BUSINESS",
+    "SEED_PLAN",
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
     "Account",
@@ -171,6 +181,9 @@ __all__ = [
     "PasswordRejected",
     "Payee",
     "PendingEmail",
+    "Plan",
+    "PlanLine",
+    "PlanLines",
     "ProviderCategory",
     "ProviderDetails",
     "ProviderDirectory",
@@ -193,6 +206,7 @@ __all__ = [
     "StoreUnavailable",
     "SupportDesk",
     "SystemClock",
+    "TaxonomyMap",
     "Templates",
     "TokenAlreadyUsed",
     "TokenClaims",
