@@ -27,6 +27,7 @@ from provider_identity.errors import (
     AccountNotFound,
     AlreadyRegistered,
     AuthenticationError,
+    CallerNotVerified,
     ChallengeExpired,
     ChallengeInvalid,
     CodeAlreadyUsed,
@@ -84,6 +85,7 @@ from provider_identity.plan import (
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
+    EventLog,
     EventSink,
     FactorStore,
     LockoutStore,
@@ -108,6 +110,7 @@ from provider_identity.registration import (
 )
 from provider_identity.security_questions import DEFAULT_QUESTIONS, SecurityQuestions
 from provider_identity.service import AccountView, IdentityService, LoginResult, RegistrationResult
+from provider_identity.support import CallerVerification, DeskView, SupportDesk
 from provider_identity.tokens import TokenClaims, TokenIssuer, TokenPurpose
 
 __all__ = [
@@ -134,6 +137,8 @@ __all__ = [
     "AuthenticationError",
     "BackgroundDelivery",
     "Branding",
+    "CallerNotVerified",
+    "CallerVerification",
     "CanonicalEmail",
     "ChallengeExpired",
     "ChallengeInvalid",
@@ -143,7 +148,9 @@ __all__ = [
     "ConfigurationError",
     "DeactivationReason",
     "DeliveryQueue",
+    "DeskView",
     "DetailsMismatch",
+    "EventLog",
     "EventSink",
     "FactorAlreadyEnrolled",
     "FactorNotEnrolled",
@@ -197,6 +204,7 @@ __all__ = [
     "SecurityAnswerMismatch",
     "SecurityQuestions",
     "StoreUnavailable",
+    "SupportDesk",
     "SystemClock",
     "TaxonomyMap",
     "Templates",
