@@ -27,6 +27,7 @@ from provider_identity.errors import (
     AccountNotFound,
     AlreadyRegistered,
     AuthenticationError,
+    CallerNotVerified,
     ChallengeExpired,
     ChallengeInvalid,
     CodeAlreadyUsed,
@@ -84,6 +85,7 @@ from provider_identity.plan import (
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
+    EventLog,
     EventSink,
     FactorStore,
     LockoutStore,
@@ -110,6 +112,7 @@ from provider_identity.registration import (
 )
 from provider_identity.security_questions import DEFAULT_QUESTIONS, SecurityQuestions
 from provider_identity.service import AccountView, IdentityService, LoginResult, RegistrationResult
+from provider_identity.support import CallerVerification, DeskView, SupportDesk
 from provider_identity.tokens import TokenClaims, TokenIssuer, TokenPurpose
 
 __all__ = [
@@ -136,6 +139,8 @@ __all__ = [
     "AuthenticationError",
     "BackgroundDelivery",
     "Branding",
+    "CallerNotVerified",
+    "CallerVerification",
     "CanonicalEmail",
     "ChallengeExpired",
     "ChallengeInvalid",
@@ -145,7 +150,9 @@ __all__ = [
     "ConfigurationError",
     "DeactivationReason",
     "DeliveryQueue",
+    "DeskView",
     "DetailsMismatch",
+    "EventLog",
     "EventSink",
     "FactorAlreadyEnrolled",
     "FactorNotEnrolled",
@@ -201,6 +208,7 @@ __all__ = [
     "SecurityAnswerMismatch",
     "SecurityQuestions",
     "StoreUnavailable",
+    "SupportDesk",
     "SystemClock",
     "TaxonomyMap",
     "Templates",
