@@ -77,7 +77,7 @@ class World:
     reset_token: str
 
     def snapshot(self) -> tuple[object, ...]:
-        return (list(self.accounts), dict(self.lockouts._states), list(self.mailer.messages))
+        return (list(self.accounts), self.lockouts.states(), list(self.mailer.messages))
 
 
 def world(make_service: Callable[..., IdentityService], *, populated: bool = True) -> World:
@@ -326,7 +326,7 @@ def test_import_roster_refuses_a_batch_size_that_is_not_a_positive_int(batch_siz
     written: list[object] = []
 
     class Destination:
-        def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+        def upsert(self, records: Iterable[ProviderRecord]) -> int:
             written.append(records)
             return 0
 
@@ -364,13 +364,13 @@ def test_a_provider_record_refuses_an_end_date_that_is_not_a_date(end_date: obje
 
 
 def test_a_snapshot_into_a_destination_that_cannot_end_records_writes_nothing() -> None:
-    """A destination with upsert_many only: InvalidInput before any batch is written."""
+    """A destination with upsert only: InvalidInput before any batch is written."""
 
     class UpsertOnly:
         def __init__(self) -> None:
             self.written: list[object] = []
 
-        def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+        def upsert(self, records: Iterable[ProviderRecord]) -> int:
             batch = list(records)
             self.written.extend(batch)
             return len(batch)

@@ -333,12 +333,12 @@ def test_a_bad_agent_id_is_refused_before_anything_happens(
     """Every call refuses it with InvalidInput on agent_id; no event, no mail, no change."""
     lockouts = desk.service.lockouts
     assert isinstance(lockouts, MemoryLockoutStore)
-    before = (len(trail), dict(lockouts._states), list(desk.service.accounts))  # type: ignore[call-overload]
+    before = (len(trail), lockouts.states(), list(desk.service.accounts))  # type: ignore[call-overload]
     for call in every_call(desk, agent, jane):
         with pytest.raises(InvalidInput) as refused:
             call()
         assert refused.value.fields == {"agent_id"}
-    assert (len(trail), dict(lockouts._states), list(desk.service.accounts)) == before  # type: ignore[call-overload]
+    assert (len(trail), lockouts.states(), list(desk.service.accounts)) == before  # type: ignore[call-overload]
     assert mailer.messages == []
 
 

@@ -195,7 +195,7 @@ def test_a_bad_address_is_refused_with_nothing_changed(
         service.request_username_reminder(bad)  # type: ignore[arg-type]
     assert [error.field for error in refused.value.errors] == ["email"]
     assert mailer.messages == []
-    assert lockouts._states == {}
+    assert lockouts.states() == {}
     assert events.outcomes() == [("request_username_reminder", "invalid_input")]
 
 

@@ -92,6 +92,7 @@ from provider_identity.ports import (
     Mailer,
     PasswordBlocklist,
     ProviderDirectory,
+    ProviderPage,
 )
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
@@ -99,6 +100,7 @@ from provider_identity.providers import (
     Payee,
     ProviderCategory,
     ProviderRecord,
+    ProviderSearch,
     ProviderType,
     suggest_provider_type,
 )
@@ -188,7 +190,9 @@ __all__ = [
     "ProviderDetails",
     "ProviderDirectory",
     "ProviderNotFound",
+    "ProviderPage",
     "ProviderRecord",
+    "ProviderSearch",
     "ProviderType",
     "RegistrationError",
     "RegistrationMatcher",

@@ -13,10 +13,10 @@ from provider_identity.mfa import SecondFactorDue, SecondFactors, SecretBox
 from provider_identity.passwords import PasswordHasher
 from provider_identity.ports import (
     AccountRepository,
-    DirectoryWithAdd,
     FactorStore,
     LockoutStore,
     Mailer,
+    WritableDirectory,
 )
 from provider_identity.providers import ProviderRecord, ProviderType
 from provider_identity.registration import RegistrationRequest
@@ -59,7 +59,7 @@ class _Tee:
 class DemoStores:
     """Where the demo keeps its data, and how to name that place."""
 
-    directory: DirectoryWithAdd
+    directory: WritableDirectory
     accounts: AccountRepository
     lockouts: LockoutStore
     description: str
@@ -250,10 +250,12 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
     demo.new_mail()
     for record in service.accessible_providers(group.account.id):
         demo.say(f"can see {record.provider_id} {record.name}")
-    demo.directory.add(
-        ProviderRecord(
-            provider_id="P2000009", tax_id="317654321", name="Lee Chen", zip_codes=("45440",)
-        )
+    demo.directory.upsert(
+        [
+            ProviderRecord(
+                provider_id="P2000009", tax_id="317654321", name="Lee Chen", zip_codes=("45440",)
+            )
+        ]
     )
     demo.say("a provider is added under the group's Tax ID; looked up live:")
     for record in service.accessible_providers(group.account.id):
@@ -391,6 +393,8 @@ def _second_factor_story(demo: _Demo, account_id: str) -> None:
     service.complete_login(again.challenge, codes[0])
     demo.say("logged in; the code is used up and a notice goes to the stored address")
     demo.new_mail()
+
+
 def _account_life(demo: _Demo, jane_id: str) -> None:
     """After registration: expiry, an email change, and a provider leaving the network."""
     service = demo.service
@@ -422,15 +426,13 @@ def _account_life(demo: _Demo, jane_id: str) -> None:
     service.request_email_change(jane_id, "Green-Kestrel-2032", "jane.doe@newclinic.example.org")
     demo.say("a link to the new address, a notice to the old one:")
     demo.new_mail()
-    changed = service.confirm_email_change(
-        demo.mailer.last_token("jane.doe@newclinic.example.org")
-    )
+    changed = service.confirm_email_change(demo.mailer.last_token("jane.doe@newclinic.example.org"))
     demo.say(f"the address is now {changed.email}; her earlier sessions and links are dead")
 
     demo.step("Ana's provider record ends: reconcile deactivates her account")
     record = demo.directory.by_provider_id("P2000003")
     assert record is not None  # noqa: S101  # a sample record
-    demo.directory.add(attrs.evolve(record, end_date=demo.clock.now().date()))
+    demo.directory.upsert([attrs.evolve(record, end_date=demo.clock.now().date())])
     report = service.reconcile()
     demo.say(f"deactivated: {', '.join(report.deactivated)}")
     try:

@@ -184,7 +184,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
         engine = _engine(str(Path(folder) / "demo.sqlite3"))
         try:
             stores = _sql_stores(engine, "a fresh SQLite file (deleted afterwards)")
-            stores.directory.add_all(sample_records())
+            stores.directory.upsert(sample_records())
             return run_demo(out, hasher=hasher, stores=stores, mailer=mailer)
         finally:
             engine.dispose()

@@ -242,6 +242,7 @@ class AlreadyRegistered(RegistrationError):
 
     code = "already_registered"
     default_message = "You are already registered. Please go to the Provider Login page and log in."
+
     def __init__(
         self,
         message: str | None = None,
@@ -374,6 +375,8 @@ class ChallengeInvalid(AuthenticationError):
 
     code = "login_challenge_invalid"
     default_message = "This sign-in cannot be completed. Please log in again."
+
+
 class AccountDeactivated(AuthenticationError):
     """The password is right but the account is deactivated; only the help line can help."""
 

@@ -21,13 +21,12 @@ if TYPE_CHECKING:
     from provider_identity.accounts import Account, AccountStatus
     from provider_identity.events import AuditEvent
     from provider_identity.mfa.records import FactorRecord
-    from provider_identity.providers import ProviderRecord
+    from provider_identity.providers import ProviderRecord, ProviderSearch
 
 __all__ = [
     "AccountRepository",
     "Clock",
     "DeliveryQueue",
-    "DirectoryWithAdd",
     "EventLog",
     "EventSink",
     "FactorStore",
@@ -41,9 +40,12 @@ __all__ = [
     "OutboxStore",
     "PasswordBlocklist",
     "ProviderDirectory",
+    "ProviderPage",
     "Renderer",
     "RosterDestination",
+    "SearchableDirectory",
     "SnapshotDestination",
+    "WritableDirectory",
 ]
 
 
@@ -63,23 +65,49 @@ class ProviderDirectory(Protocol):
         ...
 
 
-class DirectoryWithAdd(ProviderDirectory, Protocol):
-    """Protocol: a provider directory a record can be added to (every one we ship)."""
+@attrs.frozen(kw_only=True)
+class ProviderPage:
+    """One page of a Group's providers, ordered by Provider ID.
 
-    def add(self, record: ProviderRecord) -> None:
-        """Insert or replace a record."""
-        ...
+    Attributes:
+        records: The page's records.
+        next_after: Pass it as ``after`` for the next page; ``None`` on the last page.
+    """
 
-    def add_all(self, records: Iterable[ProviderRecord]) -> None:
-        """Insert or replace many records."""
+    records: tuple[ProviderRecord, ...]
+    next_after: str | None
+
+
+@runtime_checkable
+class SearchableDirectory(ProviderDirectory, Protocol):
+    """Protocol: a directory that pages through a Tax ID's records itself (every one we ship).
+
+    :meth:`~provider_identity.service.IdentityService.accessible_providers_page`
+    uses it when the directory has it, and pages through ``by_tax_id``
+    otherwise.
+    """
+
+    def page_by_tax_id(
+        self, tax_id: str, *, after: str | None, limit: int, search: ProviderSearch | None
+    ) -> Sequence[ProviderRecord]:
+        """Up to ``limit`` records under ``tax_id`` that match ``search``, by Provider ID.
+
+        Only records whose Provider ID sorts after ``after`` (by code point)
+        are listed, so a page starts where the previous one ended (keyset
+        paging: each page costs the same, however deep).
+        """
         ...
 
 
 class RosterDestination(Protocol):
-    """Protocol: where :func:`~provider_identity.roster.import_roster` writes (a SQL directory)."""
+    """Protocol: where :func:`~provider_identity.roster.import_roster` writes records."""
 
-    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
-        """Insert or replace ``records`` in one transaction, idempotently."""
+    def upsert(self, records: Iterable[ProviderRecord]) -> int:
+        """Insert or replace ``records`` atomically and idempotently; return how many distinct.
+
+        All or nothing: an item that is not a ``ProviderRecord`` writes
+        nothing. A Provider ID given twice is stored as given last.
+        """
         ...
 
 
@@ -118,6 +146,10 @@ class SnapshotDestination(RosterDestination, Protocol):
     def end_missing(self, keep: AbstractSet[str], *, on: date) -> tuple[str, ...]:
         """Set ``end_date = on`` on every open record not in ``keep``; return their IDs, sorted."""
         ...
+
+
+class WritableDirectory(SearchableDirectory, RosterDestination, Protocol):
+    """Protocol: a searchable directory that records can be upserted into (every one we ship)."""
 
 
 class AccountRepository(Protocol):

@@ -87,13 +87,18 @@ from provider_identity.ports import (
     LockoutStore,
     Mailer,
     ProviderDirectory,
+    ProviderPage,
+    SearchableDirectory,
 )
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
     LineOfBusiness,
     ProviderCategory,
     ProviderRecord,
+    ProviderSearch,
     ProviderType,
+    normalize_provider_id,
+    page_of,
 )
 from provider_identity.registration import (
     DEFAULT_HELP_LINES,
@@ -114,6 +119,10 @@ __all__ = [
 ]
 
 CLIENT_ADDRESS_MAX_LENGTH = 256
+#: Records per page of :meth:`IdentityService.accessible_providers_page` by default.
+DEFAULT_PAGE_SIZE = 50
+#: The most records one page may hold.
+MAX_PAGE_SIZE = 500
 
 _log = logging.getLogger(__name__)
 
@@ -1096,15 +1105,69 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         Raises:
             AccountNotFound: no account has ``account_id``.
         """
-        account = self.accounts.get(account_id) if isinstance(account_id, str) else None
-        if account is None:
-            raise AccountNotFound
-        record = self.directory.by_provider_id(account.provider_id)
+        account, record = self._own_record(account_id)
         if record is None:
             return ()
         if account.provider_type is ProviderType.GROUP:
             return tuple(self.directory.by_tax_id(record.tax_id))
         return (record,)
+
+    def accessible_providers_page(
+        self,
+        account_id: str,
+        *,
+        after: str | None = None,
+        size: int = DEFAULT_PAGE_SIZE,
+        search: str | None = None,
+    ) -> ProviderPage:
+        """One page of :meth:`accessible_providers`, optionally searched; for groups of thousands.
+
+        Args:
+            account_id: The account.
+            after: ``next_after`` of the previous page; ``None`` for the first.
+            size: Records per page, 1 to :data:`MAX_PAGE_SIZE`.
+            search: A Provider ID or NPI start, or part of a name
+                (see :class:`~provider_identity.providers.ProviderSearch`);
+                blank or ``None`` lists every provider.
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            InvalidInput: ``after``, ``size`` or ``search`` is not valid (fields
+                ``after``, ``size``, ``search``).
+        """
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_PAGE_SIZE:
+            code = "out_of_range" if isinstance(size, int) else "wrong_type"
+            raise InvalidInput.single(
+                "size", code, f"size must be a whole number from 1 to {MAX_PAGE_SIZE}."
+            )
+        start = None if after is None else normalize_provider_id(after, field="after")
+        wanted = ProviderSearch.parse(search) if search is not None else None
+        account, record = self._own_record(account_id)
+        if record is None:
+            return ProviderPage(records=(), next_after=None)
+        if account.provider_type is not ProviderType.GROUP:
+            mine = (start is None or record.provider_id > start) and (
+                wanted is None or wanted.matches(record)
+            )
+            return ProviderPage(records=(record,) if mine else (), next_after=None)
+        directory = self.directory
+        if isinstance(directory, SearchableDirectory):
+            found = directory.page_by_tax_id(
+                record.tax_id, after=start, limit=size + 1, search=wanted
+            )
+        else:
+            found = page_of(
+                directory.by_tax_id(record.tax_id), after=start, limit=size + 1, search=wanted
+            )
+        records = tuple(found[:size])
+        more = len(found) > size
+        return ProviderPage(records=records, next_after=records[-1].provider_id if more else None)
+
+    def _own_record(self, account_id: str) -> tuple[Account, ProviderRecord | None]:
+        account = self.accounts.get(account_id) if isinstance(account_id, str) else None
+        if account is None:
+            raise AccountNotFound
+        return account, self.directory.by_provider_id(account.provider_id)
 
     # -- plumbing ----------------------------------------------------------------------
 

@@ -158,7 +158,7 @@ def _build(
 
 @pytest.fixture(params=SQL_KINDS)
 def directory_store(request: pytest.FixtureRequest) -> Any:
-    """A ProviderDirectory of each kind (with ``add`` and ``add_all``)."""
+    """A WritableDirectory of each kind."""
     return _build(request, MemoryProviderDirectory, SqlProviderDirectory)
 
 

@@ -192,7 +192,7 @@ def test_bound_to_a_connection_the_event_commits_with_the_change(
     sql: Target, make_service: Callable[..., IdentityService], clock: ManualClock
 ) -> None:
     """In a unit of work the account and its register event commit, or roll back, together."""
-    SqlProviderDirectory(sql.engine).add_all(sample_records())
+    SqlProviderDirectory(sql.engine).upsert(sample_records())
 
     class Crash(Exception):
         """The request dies before the commit."""

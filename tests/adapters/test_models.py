@@ -134,14 +134,25 @@ class ForgetfulLockoutStore(MemoryLockoutStore):
 class ExtendingLockoutStore(MemoryLockoutStore):
     """Extends a lock on every failure while locked (the port forbids it)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.extended: dict[str, LockoutState] = {}
+
     def record_failure(
         self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
     ) -> LockoutState:
         state = super().record_failure(key, now=now, max_failures=max_failures, lock_for=lock_for)
         if state.locked_until is not None and state.failures > max_failures:
             state = LockoutState(state.failures, now + lock_for, now + lock_for)
-            self._states[key] = state
+            self.extended[key] = state
         return state
+
+    def get(self, key: str) -> LockoutState | None:
+        return self.extended.get(key) or super().get(key)
+
+    def clear(self, key: str) -> None:
+        self.extended.pop(key, None)
+        super().clear(key)
 
 
 class StaleRepository(MemoryAccountRepository):

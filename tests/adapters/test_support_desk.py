@@ -31,7 +31,7 @@ def test_a_support_call_end_to_end_on_sql(
     sql: Target, make_service: Callable[..., IdentityService], mailer: RecordingMailer
 ) -> None:
     """Look up, verify, correct a typo, then history: all stored and read back from SQL."""
-    SqlProviderDirectory(sql.engine).add_all(sample_records())
+    SqlProviderDirectory(sql.engine).upsert(sample_records())
     trail = SqlEventSink(sql.engine)
     service = make_service(
         directory=SqlProviderDirectory(sql.engine),

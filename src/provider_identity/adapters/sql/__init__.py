@@ -67,8 +67,7 @@ if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
         FactorStore,
         LockoutStore,
         OutboxStore,
-        ProviderDirectory,
-        RosterDestination,
+        WritableDirectory,
     )
 
     def _factor_port(engine: Engine) -> FactorStore:
@@ -77,8 +76,7 @@ if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
     def _ports(
         engine: Engine,
     ) -> tuple[
-        ProviderDirectory,
-        RosterDestination,
+        WritableDirectory,
         AccountRepository,
         LockoutStore,
         OutboxStore,
@@ -86,7 +84,6 @@ if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
         EventLog,
     ]:
         return (
-            SqlProviderDirectory(engine),
             SqlProviderDirectory(engine),
             SqlAccountRepository(engine),
             SqlLockoutStore(engine),

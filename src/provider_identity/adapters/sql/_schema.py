@@ -80,7 +80,7 @@ _providers = sa.Table(
     "identity_providers",
     metadata,
     sa.Column("provider_id", _code_points(30), primary_key=True),
-    sa.Column("tax_id", _code_points(9), nullable=False, index=True),
+    sa.Column("tax_id", _code_points(9), nullable=False),
     sa.Column("npi", _code_points(10), nullable=True, index=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("category", sa.String(32), nullable=False),
@@ -90,6 +90,11 @@ _providers = sa.Table(
     sa.Column("zip_codes", sa.Text, nullable=False),  # "45000,46000", in the record's order
     sa.Column("lines_of_business", sa.Text, nullable=False),  # "Marketplace,Medicaid"
     sa.Column("end_date", sa.String(10), nullable=True),  # ISO "2026-06-30": sorts as dates do
+    # The name's comparison key (ProviderRecord.name_key), for a group's search by name.
+    # Nullable only so that an older table can gain it (see create_schema).
+    sa.Column("name_key", sa.Text, nullable=True),
+    # A Tax ID's records in Provider ID order: a page is one range of the index.
+    sa.Index("ix_identity_providers_tax_id_provider_id", "tax_id", "provider_id"),
 )
 
 _accounts = sa.Table(
