@@ -18,6 +18,7 @@ from provider_identity.accounts import (
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
+    AbuseLimitError,
     AccountLocked,
     AccountNotActivated,
     AccountNotFound,
@@ -27,6 +28,7 @@ from provider_identity.errors import (
     ConfigurationError,
     DetailsMismatch,
     FieldError,
+    HumanCheckRequired,
     IdentityError,
     InvalidCredentials,
     InvalidInput,
@@ -44,9 +46,11 @@ from provider_identity.errors import (
     TokenExpired,
     TokenInvalid,
     TokenWrongPurpose,
+    TooManyAttempts,
     UsernameUnavailable,
 )
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
+from provider_identity.limits import Limiter, LimitKind, RateLimit, RateLimits, Window
 from provider_identity.lockout import LockoutPolicy, LockoutState, LockoutStatus, LockoutTracker
 from provider_identity.mail import Branding, MessageKind, Templates
 from provider_identity.passwords import (
@@ -62,6 +66,7 @@ from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
     EventSink,
+    HumanCheck,
     LockoutStore,
     Mailer,
     PasswordBlocklist,
@@ -94,6 +99,7 @@ __all__ = [
     "RFC_9106_LOW_MEMORY",
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
+    "AbuseLimitError",
     "Account",
     "AccountLocked",
     "AccountNotActivated",
@@ -115,10 +121,14 @@ __all__ = [
     "DetailsMismatch",
     "EventSink",
     "FieldError",
+    "HumanCheck",
+    "HumanCheckRequired",
     "IdentityError",
     "IdentityService",
     "InvalidCredentials",
     "InvalidInput",
+    "LimitKind",
+    "Limiter",
     "LineOfBusiness",
     "LockoutPolicy",
     "LockoutState",
@@ -142,6 +152,8 @@ __all__ = [
     "ProviderNotFound",
     "ProviderRecord",
     "ProviderType",
+    "RateLimit",
+    "RateLimits",
     "RegistrationError",
     "RegistrationMatcher",
     "RegistrationRequest",
@@ -161,8 +173,10 @@ __all__ = [
     "TokenIssuer",
     "TokenPurpose",
     "TokenWrongPurpose",
+    "TooManyAttempts",
     "UsernameUnavailable",
     "Violation",
+    "Window",
     "canonical_email",
     "canonical_username",
     "suggest_provider_type",

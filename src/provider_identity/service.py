@@ -46,10 +46,12 @@ from provider_identity.errors import (
     SecurityAnswerMismatch,
     StoreUnavailable,
     TokenAlreadyUsed,
+    TokenError,
     TokenInvalid,
     UsernameUnavailable,
 )
 from provider_identity.events import Action, AuditEvent
+from provider_identity.limits import Limiter, LimitKind, RateLimits, provider_key
 from provider_identity.lockout import LockoutPolicy, LockoutStatus, LockoutTracker, Throttle
 from provider_identity.mail import (
     Branding,
@@ -68,6 +70,7 @@ from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
     EventSink,
+    HumanCheck,
     LockoutStore,
     Mailer,
     ProviderDirectory,
@@ -143,10 +146,13 @@ class LoginResult:
         account: The account logged in to. Keep ``account.credential_version``
             in the session and check it with :meth:`IdentityService.is_session_current`.
         rehashed: The stored hash was upgraded to the current parameters.
+        device_token: With ``device_lockout`` on: a signed device token to keep
+            in a long-lived cookie and pass back as ``login(device_token=)``.
     """
 
     account: AccountView
     rehashed: bool
+    device_token: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.define
@@ -198,6 +204,12 @@ class IdentityService:
         group_categories: Provider categories that may register as a Group.
         agreement_version: The Provider Agreement version a registrant confirms.
         new_account_id: Makes opaque account ids.
+        limits: Abuse limits per client address and per key, checked before
+            any hash or directory work (``RateLimits.off()`` for none).
+        human_check: Checks human-check answers, for limits with ``human_check_after``.
+        device_lockout: OWASP's device cookies: a login from a browser that
+            shows a valid device token counts failures on that token's own
+            counter, so a stranger's failures do not lock it out (off by default).
     """
 
     directory: ProviderDirectory = attrs.field(
@@ -244,11 +256,20 @@ class IdentityService:
     new_account_id: Callable[[], str] = attrs.field(
         default=_new_account_id, validator=_checks.callable_()
     )
+    limits: RateLimits = attrs.field(
+        default=RateLimits(), validator=_checks.instance_of(RateLimits)
+    )
+    human_check: HumanCheck | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.implements("verify"))
+    )
+    device_lockout: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
 
     _matcher: RegistrationMatcher = attrs.field(init=False, repr=False)
     _logins: LockoutTracker = attrs.field(init=False, repr=False)
     _answers: LockoutTracker = attrs.field(init=False, repr=False)
     _mail: Throttle = attrs.field(init=False, repr=False)
+    _limiter: Limiter = attrs.field(init=False, repr=False)
+    _devices: LockoutTracker = attrs.field(init=False, repr=False)
 
     @_matcher.default
     def _build_matcher(self) -> RegistrationMatcher:
@@ -277,10 +298,26 @@ class IdentityService:
             store=self.lockouts, policy=self.mail_throttle, clock=self.clock, namespace="mail"
         )
 
+    @_limiter.default
+    def _build_limiter(self) -> Limiter:
+        return Limiter(
+            store=self.lockouts, limits=self.limits, clock=self.clock, human_check=self.human_check
+        )
+
+    @_devices.default
+    def _build_devices(self) -> LockoutTracker:
+        return LockoutTracker(
+            store=self.lockouts, policy=self.lockout_policy, clock=self.clock, namespace="device"
+        )
+
     # -- registration -----------------------------------------------------------------
 
     def register(
-        self, request: RegistrationRequest, *, client_address: str | None = None
+        self,
+        request: RegistrationRequest,
+        *,
+        client_address: str | None = None,
+        human_check: str | None = None,
     ) -> RegistrationResult:
         """Match the request against the provider records, store a pending account, send activation.
 
@@ -291,18 +328,28 @@ class IdentityService:
             NotEligibleForGroup: the provider's category may not register as a Group.
             AlreadyRegistered: the provider has an account already.
             UsernameUnavailable: the username or email is taken.
+            TooManyAttempts: too many attempts from ``client_address`` or for the provider.
+            HumanCheckRequired: pass the answer of a human check as ``human_check``.
         """
         with self._audit(Action.REGISTER, client_address) as audit:
             if not isinstance(request, RegistrationRequest):
                 raise InvalidInput.single("request", "wrong_type", "Not a registration request.")
+            guard = functools.partial(
+                self._limiter.check,
+                detail=audit.detail,
+                human_check=human_check,
+                client_address=client_address,
+            )
             valid = validate_registration(
                 request,
                 password_policy=self.password_policy,
                 security_questions=self.security_questions,
             )
+            guard(LimitKind.REGISTRATION, client_address)
             details, username_key, email = valid.details, valid.username_key, valid.email
             audit.username = username_key
             audit.detail["provider_type"] = details.provider_type.value
+            guard(LimitKind.REGISTRATION_PROVIDER, provider_key(details.provider_id, details.npi))
             record = self._matcher.match(details)
             audit.detail["provider_id"] = record.provider_id
             if self.accounts.find_by_provider_id(record.provider_id) is not None:
@@ -348,6 +395,8 @@ class IdentityService:
         """
         with self._audit(Action.RESEND_ACTIVATION, client_address) as audit:
             audit.username = key = canonical_username(username)
+            if self._rate_limited(LimitKind.RESEND_ACTIVATION, client_address, audit):
+                return
             account = self.accounts.find_by_username(key)
             # "?" keeps an unknown name's count apart from the (hex) account ids.
             subject = account.id if account is not None else f"?{key}"
@@ -394,7 +443,13 @@ class IdentityService:
     # -- login and lockout ------------------------------------------------------------
 
     def login(
-        self, username: str, password: str, *, client_address: str | None = None
+        self,
+        username: str,
+        password: str,
+        *,
+        client_address: str | None = None,
+        human_check: str | None = None,
+        device_token: str | None = None,
     ) -> LoginResult:
         """Check a username and password, applying the lockout.
 
@@ -407,30 +462,75 @@ class IdentityService:
             InvalidCredentials: unknown username or wrong password, alike.
             AccountLocked: too many failures; even the right password is refused.
             AccountNotActivated: right password, but the account is pending.
+            TooManyAttempts: too many attempts (or failures) from ``client_address``.
+            HumanCheckRequired: pass the answer of a human check as ``human_check``.
         """
         with self._audit(Action.LOGIN, client_address) as audit:
             audit.username = key = canonical_username(username)
             password = self._bounded_password(password)
-            status = self._logins.record_failure(key)
+            self._limiter.check_login(client_address, audit.detail, human_check=human_check)
+            logins, counter = self._login_counter(key, device_token, audit)
+            status = logins.record_failure(counter)
             account = self.accounts.find_by_username(key)
             if account is not None:
                 audit.account_id = account.id
             if not status.admitted:
                 self.hasher.dummy_verify(password)
+                self._limiter.record(LimitKind.LOGIN_FAILURE, client_address)
                 raise self._locked(status)
             if account is None:
                 self.hasher.dummy_verify(password)
+                self._limiter.record(LimitKind.LOGIN_FAILURE, client_address)
                 _refuse(status, self._locked)
             elif not self.hasher.verify(account.password_hash, password):
+                self._limiter.record(LimitKind.LOGIN_FAILURE, client_address)
                 _refuse(status, self._locked)
             assert account is not None  # noqa: S101  # _refuse raised otherwise
-            self._logins.record_success(key)
+            logins.record_success(counter)
             if not account.is_active:
                 raise AccountNotActivated
             rehashed = self._rehash_if_needed(account, password)
             if rehashed:
                 audit.detail["rehashed"] = "true"
-            return LoginResult(account=AccountView.of(account), rehashed=rehashed)
+            return LoginResult(
+                account=AccountView.of(account),
+                rehashed=rehashed,
+                device_token=self._device_token(account),
+            )
+
+    def _login_counter(
+        self, key: str, device_token: object, audit: _Draft
+    ) -> tuple[LockoutTracker, str]:
+        """The account's failure counter, or a trusted device's own (``device_lockout``).
+
+        A device token counts only while it is genuine, unexpired, and bound to
+        this username's account and its current credential version; any other
+        is ignored, and the attempt counts on the account's counter.
+        """
+        if not self.device_lockout or device_token is None:
+            return self._logins, key
+        try:
+            claims = self.tokens.verify(device_token, TokenPurpose.DEVICE)
+        except TokenError:
+            return self._logins, key
+        account = self.accounts.find_by_username(key)
+        if (
+            account is None
+            or account.id != claims.account_id
+            or account.credential_version != claims.credential_version
+        ):
+            return self._logins, key
+        audit.detail["device"] = "trusted"
+        return self._devices, f"{account.id}:{int(claims.issued_at.timestamp())}"
+
+    def _device_token(self, account: Account) -> str | None:
+        if not self.device_lockout:
+            return None
+        return self.tokens.issue(
+            TokenPurpose.DEVICE,
+            account_id=account.id,
+            credential_version=account.credential_version,
+        )
 
     def _locked(self, status: LockoutStatus) -> AccountLocked:
         return AccountLocked(_until(status), lock_duration=self.lockout_policy.lock_duration)
@@ -497,6 +597,8 @@ class IdentityService:
         """
         with self._audit(Action.REQUEST_PASSWORD_RESET, client_address) as audit:
             audit.username = key = canonical_username(username)
+            if self._rate_limited(LimitKind.PASSWORD_RESET, client_address, audit):
+                return
             account = self.accounts.find_by_username(key)
             admitted = self._mail.allow(f"reset:{key}")
             message = self._linked_message(TokenPurpose.PASSWORD_RESET, account, key)
@@ -685,9 +787,7 @@ class IdentityService:
             account_id=account.id if account else "",
             credential_version=account.credential_version if account else 0,
         )
-        build = (
-            activation_message if purpose is TokenPurpose.ACTIVATION else password_reset_message
-        )
+        build = activation_message if purpose is TokenPurpose.ACTIVATION else password_reset_message
         return build(
             self.branding,
             to=account.email if account else self.branding.sender_address,
@@ -695,6 +795,17 @@ class IdentityService:
             token=token,
             now=self.clock.now(),
         )
+
+    def _rate_limited(self, kind: LimitKind, client_address: str | None, audit: _Draft) -> bool:
+        """The silent flows' guard: True (and the event says which limit) when over the limit.
+
+        Forgot password, resend activation and the user-name reminder answer
+        the same when limited, as they do when the mail throttle refuses.
+        """
+        if self._limiter.allow(kind, client_address, audit.detail):
+            return False
+        audit.outcome = "rate_limited"
+        return True
 
     def _hand_off(self, message: EmailMessage, *, send: bool) -> None:
         # One job on every path, built and submitted alike; unsent, it does

@@ -58,11 +58,14 @@ class TokenPurpose(enum.Enum):
 
     ACTIVATION = "activation"
     PASSWORD_RESET = "password-reset"
+    #: A browser that logged in before (``IdentityService.device_lockout``).
+    DEVICE = "device"
 
 
 DEFAULT_LIFETIMES: Mapping[TokenPurpose, timedelta] = {
     TokenPurpose.ACTIVATION: timedelta(hours=72),
     TokenPurpose.PASSWORD_RESET: timedelta(hours=1),
+    TokenPurpose.DEVICE: timedelta(days=30),
 }
 
 
