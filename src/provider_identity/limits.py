@@ -13,7 +13,9 @@ The counters live in a :class:`~provider_identity.ports.LockoutStore`, the
 contract the lockout already has in memory, SQL and Redis, with its race
 tests: each window is a key of its own, counted with one atomic
 ``record_failure``; an attempt's count in its window is unique, so parallel
-attempts can never admit more than the limit. A ``SLIDING`` window weighs the
+attempts can never admit more than the limit. An attempt that finds the
+limit reached already is refused without being counted, so that hammering
+does not lengthen the wait. A ``SLIDING`` window weighs the
 previous window's count by how much of it still overlaps the last ``period``
 (the "sliding window counter"); a ``FIXED`` window starts from zero at each
 multiple of ``period``.
@@ -223,7 +225,7 @@ class LimitDecision:
     Attributes:
         admitted: Whether the attempt is within the limit.
         count: The attempts counted in the window (weighted, for a sliding one),
-            this one included when it was counted.
+            this one included when it was counted (admitted by :meth:`Limiter.hit`).
         retry_after: For a refused attempt: how long until one is admitted again,
             at the earliest; zero otherwise.
     """
@@ -396,18 +398,24 @@ class Limiter:
         now = self.clock.now()
         period = limit.period // _MICROSECOND
         index, offset = divmod(_micros(now), period)
-        current = self._count(self._key(kind, subject, index), now, limit, count=count)
+        key = self._key(kind, subject, index)
         previous = 0
         if limit.window is Window.SLIDING:
             previous = self._count(self._key(kind, subject, index - 1), now, limit, count=False)
-        weight = (period - offset) / period
-        estimate = current + previous * weight
-        allowed = limit.limit if count else limit.limit - 1
-        if estimate <= allowed:
-            return LimitDecision(admitted=True, count=estimate)
+        carried = previous * (period - offset) / period
+        current = self._count(key, now, limit, count=False)
+        if count and current + carried + 1 <= limit.limit:
+            # Room for one more: count it atomically and decide on the count it got,
+            # which is unique among parallel attempts. A refused attempt is not counted.
+            current = self._count(key, now, limit, count=True)
+            if current + carried <= limit.limit:
+                return LimitDecision(admitted=True, count=current + carried)
+            current -= 1  # the count the refused attempt found
+        elif not count and current + carried + 1 <= limit.limit:
+            return LimitDecision(admitted=True, count=current + carried)
         return LimitDecision(
             admitted=False,
-            count=estimate,
+            count=current + carried,
             retry_after=_retry_after(limit, offset, current, previous),
         )
 
