@@ -187,7 +187,8 @@ def test_a_registration_with_any_junk_field_is_refused_and_stores_nothing(
         if isinstance(err, InvalidInput):
             assert lockouts == {}
         else:
-            assert isinstance(value, str) and err.code in {"details_mismatch", "provider_not_found"}
+            assert isinstance(value, str)
+            assert err.code in {"details_mismatch", "provider_not_found"}
             assert [key.split(":")[1] for key in lockouts] == ["registration_provider"]
     else:  # only what is still valid gets through: an absent optional field, matching text
         assert value is None or isinstance(value, str) or field == "agreement_confirmed"
