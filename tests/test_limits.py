@@ -155,6 +155,7 @@ def test_the_402_guess_zip_attack_from_one_address_is_refused_long_before_it_fin
     assert outcomes == {"details_mismatch": 10, "too_many_attempts": 392}
     assert list(w.accounts) == []
     assert w.directory.lookups == 10
+    assert w.hasher.counts == {}  # no attempt got as far as hashing
 
 
 def test_the_402_guess_zip_attack_from_many_addresses_is_refused_by_the_provider_limit() -> None:
