@@ -32,6 +32,7 @@ from provider_identity.adapters.smtp import UnsafeHeader
 #: The public codes. Renaming one breaks callers: this list must change on purpose.
 CODES = {
     "AbuseLimitError": "abuse_limit",
+    "AccountDeactivated": "account_deactivated",
     "AccountLocked": "account_locked",
     "AccountNotActivated": "account_not_activated",
     "AccountNotFound": "account_not_found",
@@ -44,6 +45,7 @@ CODES = {
     "IdentityError": "identity_error",
     "InvalidCredentials": "invalid_credentials",
     "InvalidInput": "invalid_input",
+    "InvalidTransition": "invalid_transition",
     "MailDeliveryError": "mail_delivery_failed",
     "NotEligibleForGroup": "not_eligible_for_group",
     "PasswordRejected": "password_rejected",

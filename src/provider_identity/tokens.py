@@ -60,23 +60,30 @@ class TokenPurpose(enum.Enum):
     PASSWORD_RESET = "password-reset"
     #: A browser that logged in before (``IdentityService.device_lockout``).
     DEVICE = "device"
+    EMAIL_CHANGE = "email-change"
 
 
 DEFAULT_LIFETIMES: Mapping[TokenPurpose, timedelta] = {
     TokenPurpose.ACTIVATION: timedelta(hours=72),
     TokenPurpose.PASSWORD_RESET: timedelta(hours=1),
     TokenPurpose.DEVICE: timedelta(days=30),
+    TokenPurpose.EMAIL_CHANGE: timedelta(hours=24),
 }
 
 
 @attrs.frozen
 class TokenClaims:
-    """What a verified token says. Compare ``credential_version`` with the account's."""
+    """What a verified token says. Compare ``credential_version`` with the account's.
+
+    ``nonce`` (email change links) names the one request the link confirms;
+    it is random, never an address.
+    """
 
     account_id: str
     purpose: TokenPurpose
     credential_version: int
     issued_at: datetime
+    nonce: str | None = attrs.field(default=None, repr=False)
 
 
 def _key_bytes(key: str | bytes) -> bytes:
@@ -170,16 +177,24 @@ class TokenIssuer:
             for purpose in TokenPurpose
         }
 
-    def issue(self, purpose: TokenPurpose, *, account_id: str, credential_version: int) -> str:
-        """Sign a token for ``purpose`` bound to the account's credential version.
+    def issue(
+        self,
+        purpose: TokenPurpose,
+        *,
+        account_id: str,
+        credential_version: int,
+        nonce: str | None = None,
+    ) -> str:
+        """Sign a token for ``purpose`` bound to the account's credential version (and ``nonce``).
 
         Raises:
             InvalidInput: ``purpose`` is not a :class:`TokenPurpose`.
         """
         _check_purpose(purpose)
-        return self._serializers[purpose].dumps(
-            {"a": account_id, "p": purpose.value, "v": credential_version}
-        )
+        payload: dict[str, object] = {"a": account_id, "p": purpose.value, "v": credential_version}
+        if nonce is not None:
+            payload["n"] = nonce
+        return self._serializers[purpose].dumps(payload)
 
     def verify(self, token: object, purpose: TokenPurpose) -> TokenClaims:
         """Check signature, purpose and age; return the claims.
@@ -246,14 +261,19 @@ class TokenIssuer:
     def _claims(payload: object, purpose: TokenPurpose, signed_at: datetime) -> TokenClaims:
         if not isinstance(payload, dict):
             raise TokenInvalid
-        account_id, version = payload.get("a"), payload.get("v")
+        account_id, version, nonce = payload.get("a"), payload.get("v"), payload.get("n")
         if (
             payload.get("p") != purpose.value
             or not isinstance(account_id, str)
             or not isinstance(version, int)
             or isinstance(version, bool)
+            or not isinstance(nonce, str | None)
         ):
             raise TokenInvalid
         return TokenClaims(
-            account_id=account_id, purpose=purpose, credential_version=version, issued_at=signed_at
+            account_id=account_id,
+            purpose=purpose,
+            credential_version=version,
+            issued_at=signed_at,
+            nonce=nonce,
         )
