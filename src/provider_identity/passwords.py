@@ -661,6 +661,8 @@ class PasswordHasher:
 
     @_ceiling.default
     def _build_ceiling(self) -> tuple[int, int, int]:
+        # Built before the validators run: check the factor first, under its own name.
+        _check_factor(self, attrs.fields(PasswordHasher).max_cost_factor, self.max_cost_factor)
         base, floor = self.parameters, RFC_9106_LOW_MEMORY
         return (
             self.max_cost_factor * max(base.memory_cost, floor.memory_cost),

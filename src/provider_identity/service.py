@@ -344,6 +344,10 @@ class IdentityService:
 
     @_limiter.default
     def _build_limiter(self) -> Limiter:
+        # Built before the validators run: refuse a wrong store under its own name.
+        _checks.implements("record_failure", "get", "clear").check(
+            "IdentityService.lockouts", self.lockouts
+        )
         return Limiter(
             store=self.lockouts, limits=self.limits, clock=self.clock, human_check=self.human_check
         )

@@ -104,7 +104,7 @@ def _checked_key(key: str | bytes, field: str = "current") -> str | bytes:
 def _keys(keys: str | bytes | Iterable[str | bytes]) -> tuple[str | bytes, ...]:
     if isinstance(keys, str | bytes):
         keys = (keys,)
-    elif not isinstance(keys, Iterable):
+    elif not isinstance(keys, Iterable) or isinstance(keys, Mapping):
         raise ConfigurationError("TokenIssuer.previous must be a list of signing keys.")
     return tuple(_checked_key(key, "previous") for key in keys)
 
