@@ -71,6 +71,9 @@ from provider_identity.mail import (
     password_reset_message,
     security_answer_changed_message,
 )
+from provider_identity.mfa.flows import SecondFactorFlows
+from provider_identity.mfa.results import SecondFactorDue
+from provider_identity.mfa.settings import SecondFactors
 from provider_identity.passwords import (
     RAW_LENGTH_FACTOR,
     PasswordHasher,
@@ -171,12 +174,15 @@ class LoginResult:
             the current one: show it, and call :meth:`IdentityService.accept_agreement`.
         device_token: With ``device_lockout`` on: a signed device token to keep
             in a long-lived cookie and pass back as ``login(device_token=)``.
+        enrolment_due: Second factors are required and the account has none:
+            send the user to the set-up page before anything else.
     """
 
     account: AccountView
     rehashed: bool
     agreement_required: bool = False
     device_token: str | None = attrs.field(default=None, repr=False)
+    enrolment_due: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -216,7 +222,7 @@ def _security_questions(value: SecurityQuestions) -> SecurityQuestions:
 
 
 @attrs.frozen(kw_only=True)
-class IdentityService:
+class IdentityService(SecondFactorFlows[LoginResult]):
     """The Provider Portal's identity flows.
 
     Attributes:
@@ -251,6 +257,9 @@ class IdentityService:
         device_lockout: OWASP's device cookies: a login from a browser that
             shows a valid device token counts failures on that token's own
             counter, so a stranger's failures do not lock it out (off by default).
+        second_factors: The MFA policy and its store (off by default; see
+            :class:`~provider_identity.mfa.SecondFactors` and the flows of
+            :class:`~provider_identity.mfa.flows.SecondFactorFlows`).
     """
 
     directory: ProviderDirectory = attrs.field(
@@ -307,6 +316,9 @@ class IdentityService:
         default=None, validator=_checks.optional(_checks.implements("verify"))
     )
     device_lockout: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
+    second_factors: SecondFactors = attrs.field(
+        default=SecondFactors(), validator=_checks.instance_of(SecondFactors)
+    )
 
     _matcher: RegistrationMatcher = attrs.field(init=False, repr=False)
     _logins: LockoutTracker = attrs.field(init=False, repr=False)
@@ -533,12 +545,16 @@ class IdentityService:
         client_address: str | None = None,
         human_check: str | None = None,
         device_token: str | None = None,
-    ) -> LoginResult:
+    ) -> LoginResult | SecondFactorDue:
         """Check a username and password, applying the lockout.
 
         Exactly one password-hash verification runs on every path (a dummy
         hash for unknown or locked accounts), and the attempt is counted
         *before* it runs, so parallel attempts cannot exceed the limit.
+
+        An account with a second factor is not logged in by its password: the
+        result is :class:`~provider_identity.mfa.SecondFactorDue`, finished by
+        :meth:`complete_login`, and the attempt stays counted until then.
 
         Raises:
             InvalidInput: username or password is not usable text.
@@ -560,10 +576,15 @@ class IdentityService:
             if account is not None:
                 audit.account_id = account.id
             try:
-                account = self._verify(status, key, account, password, audit, logins, counter)
+                account = self._verify(
+                    status, key, account, password, audit, logins, counter, end_run=False
+                )
             except (InvalidCredentials, AccountLocked):
                 self._limiter.record(LimitKind.LOGIN_FAILURE, client_address)
                 raise
+            second_step = self._second_step(account) if account.is_active else False
+            if not isinstance(second_step, SecondFactorDue):  # else it counts until the code
+                logins.record_success(counter)
             if account.is_deactivated:
                 raise AccountDeactivated
             if not account.is_active:
@@ -571,15 +592,26 @@ class IdentityService:
             rehashed = self._rehash_if_needed(account, password)
             if rehashed:
                 audit.detail["rehashed"] = "true"
-            required = account.needs_agreement(self.agreement_version)
-            if required:
-                audit.detail["agreement_required"] = "true"
-            return LoginResult(
-                account=AccountView.of(account),
-                rehashed=rehashed,
-                agreement_required=required,
-                device_token=self._device_token(account),
-            )
+            if isinstance(second_step, SecondFactorDue):
+                audit.outcome = "second_factor_due"
+                return second_step
+            if second_step:
+                audit.detail["enrolment_due"] = "true"
+            return self._logged_in(account, audit, rehashed=rehashed, enrolment_due=second_step)
+
+    def _logged_in(
+        self, account: Account, audit: _Draft, *, rehashed: bool, enrolment_due: bool
+    ) -> LoginResult:
+        required = account.needs_agreement(self.agreement_version)
+        if required:
+            audit.detail["agreement_required"] = "true"
+        return LoginResult(
+            account=AccountView.of(account),
+            rehashed=rehashed,
+            agreement_required=required,
+            enrolment_due=enrolment_due,
+            device_token=self._device_token(account),
+        )
 
     def _login_counter(
         self, key: str, device_token: object, audit: _Draft
@@ -624,11 +656,15 @@ class IdentityService:
         audit: _Draft,
         logins: LockoutTracker | None = None,
         counter: str | None = None,
+        *,
+        end_run: bool = True,
     ) -> Account:
         """One hash check on every path, after the attempt was counted; refuse, or end the run.
 
         ``logins`` and ``counter``: where the attempt was counted (a trusted
         device's own counter), the account's login counter by default.
+        ``end_run=False``: a right password does not end the run of failures
+        (the caller does, unless a second factor is due).
         """
         logins = self._logins if logins is None else logins
         if not status.admitted:
@@ -637,7 +673,8 @@ class IdentityService:
         if account is None:
             self.hasher.dummy_verify(password)
         elif self.hasher.verify(account.password_hash, password):
-            logins.record_success(key if counter is None else counter)
+            if end_run:
+                logins.record_success(key if counter is None else counter)
             return account
         lock_started = status.is_locked and status.failures == self.lockout_policy.max_failures
         if lock_started and logins is self._logins:  # a device token's lock sends no notice
@@ -812,7 +849,12 @@ class IdentityService:
     def _with_new_password(
         self, account: Account, password: object, *, now: datetime | None = None
     ) -> Account:
-        self.password_policy.validate(password, username=account.username, email=account.email)
+        self.password_policy.validate(
+            password,
+            username=account.username,
+            email=account.email,
+            second_factor=self.has_second_factor(account.id),
+        )
         assert isinstance(password, str)  # noqa: S101  # validate() refuses anything else
         keep = self.password_policy.history
         if self.hasher.verify_any(password, account.recent_password_hashes(keep)):
