@@ -77,6 +77,14 @@ from provider_identity.passwords import (
     PasswordPolicy,
     Violation,
 )
+from provider_identity.plan import (
+    SEED_LINES_OF_BUSINESS,
+    SEED_PLAN,
+    Plan,
+    PlanLine,
+    PlanLines,
+    TaxonomyMap,
+)
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
@@ -113,6 +121,8 @@ __all__ = [
     "GROUP_ELIGIBLE_CATEGORIES",
     "NIST_POLICY",
     "RFC_9106_LOW_MEMORY",
+    "SEED_LINES_OF_BUSINESS",
+    "SEED_PLAN",
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
     "AbuseLimitError",
@@ -174,6 +184,9 @@ __all__ = [
     "PasswordRejected",
     "Payee",
     "PendingEmail",
+    "Plan",
+    "PlanLine",
+    "PlanLines",
     "ProviderCategory",
     "ProviderDetails",
     "ProviderDirectory",
@@ -197,6 +210,7 @@ __all__ = [
     "SecurityQuestions",
     "StoreUnavailable",
     "SystemClock",
+    "TaxonomyMap",
     "Templates",
     "TokenAlreadyUsed",
     "TokenClaims",
