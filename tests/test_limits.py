@@ -668,3 +668,17 @@ def test_a_mismatched_registration_counts_once_per_attempt() -> None:
     assert w.directory.lookups == 3
     with pytest.raises(TooManyAttempts):
         w.service.register(practitioner())
+
+
+def test_the_username_reminder_is_silent_when_limited() -> None:
+    """Over the per-address limit: None as always, no mail, one rate_limited event."""
+    w = world(limits=RateLimits(username_reminder=RateLimit(limit=1, period=PER_MINUTE)))
+    w.service.register(practitioner())
+    w.mailer.clear()
+    assert w.service.request_username_reminder("nobody@example.org", client_address="::1") is None
+    before = len(w.events.events)
+    answer = w.service.request_username_reminder("jane.doe@example.org", client_address="::1")
+    assert answer is None
+    assert w.mailer.messages == []
+    (event,) = w.events.events[before:]
+    assert (event.outcome, dict(event.detail)["limit"]) == ("rate_limited", "username_reminder")

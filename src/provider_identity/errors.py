@@ -28,7 +28,8 @@ The tree::
     │   └── TokenAlreadyUsed
     ├── SecurityAnswerError
     │   ├── SecurityAnswerMismatch     carries ``attempts_left``
-    │   └── SecurityAnswerLocked       carries ``locked_until``
+    │   ├── SecurityAnswerLocked       carries ``locked_until``
+    │   └── CallerNotVerified          a desk action before a verified answer
     ├── AbuseLimitError
     │   ├── TooManyAttempts            a rate limit refused; carries ``retry_after``
     │   └── HumanCheckRequired         complete the human check, then try again
@@ -65,6 +66,7 @@ __all__ = [
     "AccountNotFound",
     "AlreadyRegistered",
     "AuthenticationError",
+    "CallerNotVerified",
     "ChallengeExpired",
     "ChallengeInvalid",
     "CodeAlreadyUsed",
@@ -503,6 +505,20 @@ class HumanCheckRequired(AbuseLimitError):
 
     code = "human_check_required"
     default_message = "Please complete the check below, then try again."
+
+
+class CallerNotVerified(SecurityAnswerError):
+    """A support-desk action that needs a verified caller came without one (or too late).
+
+    The agent verifies the caller's security answer first
+    (:meth:`~provider_identity.support.SupportDesk.verify_caller`); that opens
+    a short window for this agent and this account only.
+    """
+
+    code = "caller_not_verified"
+    default_message = (
+        "Verify the caller's security answer first; the verification is valid for a short time."
+    )
 
 
 class SecondFactorError(IdentityError):
