@@ -21,6 +21,7 @@ from provider_identity.accounts import (
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
+    AbuseLimitError,
     AccountDeactivated,
     AccountLocked,
     AccountNotActivated,
@@ -38,6 +39,7 @@ from provider_identity.errors import (
     FactorNotEnrolled,
     FactorRequired,
     FieldError,
+    HumanCheckRequired,
     IdentityError,
     InvalidCode,
     InvalidCredentials,
@@ -59,9 +61,11 @@ from provider_identity.errors import (
     TokenExpired,
     TokenInvalid,
     TokenWrongPurpose,
+    TooManyAttempts,
     UsernameUnavailable,
 )
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
+from provider_identity.limits import Limiter, LimitKind, RateLimit, RateLimits, Window
 from provider_identity.lockout import LockoutPolicy, LockoutState, LockoutStatus, LockoutTracker
 from provider_identity.mail import Branding, MessageKind, Templates
 from provider_identity.mfa import SecondFactorDue, SecondFactors, SecretBox
@@ -88,6 +92,7 @@ from provider_identity.ports import (
     EventLog,
     EventSink,
     FactorStore,
+    HumanCheck,
     LockoutStore,
     Mailer,
     PasswordBlocklist,
@@ -125,6 +130,7 @@ __all__ = [
     "SEED_PLAN",
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
+    "AbuseLimitError",
     "Account",
     "AccountDeactivated",
     "AccountLocked",
@@ -159,12 +165,16 @@ __all__ = [
     "FactorRequired",
     "FactorStore",
     "FieldError",
+    "HumanCheck",
+    "HumanCheckRequired",
     "IdentityError",
     "IdentityService",
     "InvalidCode",
     "InvalidCredentials",
     "InvalidInput",
     "InvalidTransition",
+    "LimitKind",
+    "Limiter",
     "LineOfBusiness",
     "LockoutPolicy",
     "LockoutState",
@@ -194,6 +204,8 @@ __all__ = [
     "ProviderRecord",
     "ProviderSearch",
     "ProviderType",
+    "RateLimit",
+    "RateLimits",
     "RegistrationError",
     "RegistrationMatcher",
     "RegistrationRequest",
@@ -220,8 +232,10 @@ __all__ = [
     "TokenIssuer",
     "TokenPurpose",
     "TokenWrongPurpose",
+    "TooManyAttempts",
     "UsernameUnavailable",
     "Violation",
+    "Window",
     "canonical_email",
     "canonical_username",
     "mask_email",

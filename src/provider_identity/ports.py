@@ -30,6 +30,7 @@ __all__ = [
     "EventLog",
     "EventSink",
     "FactorStore",
+    "HumanCheck",
     "ImportProgress",
     "ImportProgressCallback",
     "LockoutState",
@@ -407,6 +408,26 @@ class PasswordBlocklist(Protocol):
 
     def is_blocked(self, password: str) -> bool:
         """True if the whole (NFKC-normalised) password is on the list."""
+        ...
+
+
+class HumanCheck(Protocol):
+    """Protocol: checks the answer of a human check (hCaptcha, Turnstile, reCAPTCHA ...).
+
+    The web layer shows the widget when a flow raises
+    :class:`~provider_identity.errors.HumanCheckRequired` and passes the
+    widget's answer back as the flow's ``human_check=`` argument; this port
+    asks the provider whether it is genuine (usually one HTTPS call).
+    ``provider_identity.testing.FakeHumanCheck`` is a fake.
+    """
+
+    def verify(self, response: str, *, client_address: str | None) -> bool:
+        """True if ``response`` is a fresh, genuine answer given from ``client_address``.
+
+        Must return False (not raise) for an answer that is refused, expired or
+        already used; may raise :class:`~provider_identity.errors.StoreUnavailable`
+        when the provider does not answer.
+        """
         ...
 
 

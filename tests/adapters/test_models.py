@@ -38,6 +38,7 @@ from provider_identity.testing.state_machines import (
     WRONG_PASSWORD,
     AccountLifecycleMachine,
     LockoutStoreMachine,
+    RateLimitMachine,
 )
 from tests.adapters.conftest import Target, empty_tables
 
@@ -191,6 +192,37 @@ def test_lockout_machine_passes_on_shipped_stores(machine: type[LockoutStoreMach
     assert issubclass(machine, LockoutStoreMachine)
 
 
+class SqliteRateLimitMachine(RateLimitMachine):
+    """The rate-limit machine on SqlLockoutStore, one in-memory database per run."""
+
+    def make_store(self) -> LockoutStore:
+        self.engine = sqlite_engine()
+        return SqlLockoutStore(self.engine)
+
+    def teardown(self) -> None:
+        self.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "machine",
+    [
+        pytest.param(RateLimitMachine.with_store(MemoryLockoutStore), id="memory"),
+        pytest.param(SqliteRateLimitMachine, id="sqlite"),
+    ],
+)
+def test_rate_limit_machine_passes_on_shipped_stores(machine: type[RateLimitMachine]) -> None:
+    """The abuse-limit counters on every shipped store admit what a plain count admits."""
+    run_state_machine_as_test(machine, settings=PASSING)
+    assert issubclass(machine, RateLimitMachine)
+
+
+def test_rate_limit_machine_catches_a_store_losing_every_other_failure() -> None:
+    """A store that keeps only every other count admits too much, and is caught."""
+    machine = RateLimitMachine.with_store(ForgetfulLockoutStore)
+    with pytest.raises(AssertionError, match=r"hit\(|peek\("):
+        run_state_machine_as_test(machine, settings=HUNTING)
+
+
 @pytest.mark.parametrize("machine", SHIPPED_LIFECYCLE_MACHINES)
 def test_lifecycle_machine_passes_on_shipped_adapters(
     machine: type[AccountLifecycleMachine],
@@ -241,6 +273,15 @@ def test_both_machines_pass_on_postgresql(postgres: Target) -> None:
     )
     for machine in machines:
         run_state_machine_as_test(machine, settings=PASSING)
+
+    class CleanLimits(RateLimitMachine):
+        def make_store(self) -> LockoutStore:
+            return SqlLockoutStore(postgres.engine)
+
+        def teardown(self) -> None:
+            empty_tables(postgres.engine)
+
+    run_state_machine_as_test(CleanLimits, settings=PASSING)
     assert SqlAccountRepository(postgres.engine).find_by_username("jdoe") is None  # cleaned
 
 
@@ -258,6 +299,15 @@ def test_both_machines_pass_on_redis(redis_client: redis.Redis, redis_prefix: st
     )
     for machine in machines:
         run_state_machine_as_test(machine, settings=PASSING)
+
+    class CleanLimits(RateLimitMachine):
+        def make_store(self) -> LockoutStore:
+            return RedisLockoutStore(redis_client, prefix=redis_prefix)
+
+        def teardown(self) -> None:
+            clean()
+
+    run_state_machine_as_test(CleanLimits, settings=PASSING)
     assert list(redis_client.scan_iter(match=f"{redis_prefix}*")) == []
 
 
