@@ -31,6 +31,8 @@ from provider_identity.adapters.smtp import UnsafeHeader
 
 #: The public codes. Renaming one breaks callers: this list must change on purpose.
 CODES = {
+    "TicketExpired": "ticket_expired",
+    "TicketInvalid": "ticket_invalid",
     "AccountLocked": "account_locked",
     "AccountNotActivated": "account_not_activated",
     "AccountNotFound": "account_not_found",

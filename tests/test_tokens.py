@@ -31,7 +31,7 @@ from provider_identity.tokens import MAX_CLOCK_SKEW, MAX_TOKEN_LENGTH
 from tests.helpers import KEY, practitioner
 
 ACTIVATION, RESET = TokenPurpose.ACTIVATION, TokenPurpose.PASSWORD_RESET
-OTHER = {ACTIVATION: RESET, RESET: ACTIVATION}
+OTHER = {ACTIVATION: RESET, RESET: ACTIVATION, TokenPurpose.REGISTRATION: ACTIVATION}
 OLD, NEW = b"o" * 32, b"n" * 32
 
 purposes = st.sampled_from(TokenPurpose)
@@ -375,4 +375,8 @@ def test_lifetimes_below_one_second_are_refused(purpose: TokenPurpose, lifetime:
 def test_partial_lifetimes_are_merged_with_the_defaults() -> None:
     """Overriding one purpose keeps the other's default."""
     tokens = TokenIssuer(current=KEY, lifetimes={RESET: timedelta(minutes=15)})
-    assert tokens.lifetimes == {ACTIVATION: timedelta(hours=72), RESET: timedelta(minutes=15)}
+    assert tokens.lifetimes == {
+        ACTIVATION: timedelta(hours=72),
+        RESET: timedelta(minutes=15),
+        TokenPurpose.REGISTRATION: timedelta(minutes=30),
+    }

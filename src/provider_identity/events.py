@@ -21,6 +21,7 @@ __all__ = ["Action", "AuditEvent", "LoggingEventSink"]
 class Action(enum.StrEnum):
     """What an audit event is about."""
 
+    CHECK_PROVIDER = "check_provider"
     REGISTER = "register"
     ACTIVATE = "activate"
     RESEND_ACTIVATION = "resend_activation"

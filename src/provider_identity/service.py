@@ -45,7 +45,11 @@ from provider_identity.errors import (
     SecurityAnswerLocked,
     SecurityAnswerMismatch,
     StoreUnavailable,
+    TicketExpired,
+    TicketInvalid,
     TokenAlreadyUsed,
+    TokenError,
+    TokenExpired,
     TokenInvalid,
     UsernameUnavailable,
 )
@@ -63,6 +67,7 @@ from provider_identity.passwords import (
     PasswordHasher,
     PasswordPolicy,
     normalize_password,
+    reused_violation,
 )
 from provider_identity.ports import (
     AccountRepository,
@@ -81,8 +86,15 @@ from provider_identity.providers import (
 )
 from provider_identity.registration import (
     DEFAULT_HELP_LINES,
+    AccountRequest,
+    ProviderCheck,
+    ProviderDetails,
+    ProviderRequest,
     RegistrationMatcher,
     RegistrationRequest,
+    RegistrationTicket,
+    ValidAccount,
+    validate_account,
     validate_registration,
 )
 from provider_identity.security_questions import SecurityQuestions, normalize_answer
@@ -279,13 +291,54 @@ class IdentityService:
 
     # -- registration -----------------------------------------------------------------
 
+    def check_provider(
+        self, request: ProviderRequest, *, client_address: str | None = None
+    ) -> ProviderCheck:
+        """Step 1 of a step-by-step registration: check the provider details alone.
+
+        The same checks, outcomes and codes as :meth:`register` has for the
+        provider details; the result's ticket stands for them in step 3
+        (:class:`AccountRequest`).
+
+        Raises:
+            InvalidInput: field errors of the provider details, all at once.
+            ProviderNotFound: no such provider; ``help_lines`` says whom to call.
+            DetailsMismatch: the details differ from the record.
+            NotEligibleForGroup: the provider's category may not register as a Group.
+            AlreadyRegistered: the provider has an account already.
+        """
+        with self._audit(Action.CHECK_PROVIDER, client_address) as audit:
+            if not isinstance(request, ProviderRequest):
+                raise InvalidInput.single("request", "wrong_type", "Not a provider request.")
+            details = ProviderDetails.parse(request)
+            audit.detail["provider_type"] = details.provider_type.value
+            record = self._matcher.match(details)
+            audit.detail["provider_id"] = record.provider_id
+            self._refuse_registered(record)
+            ticket = RegistrationTicket(
+                provider_id=record.provider_id, provider_type=details.provider_type
+            )
+            return ProviderCheck(
+                ticket=self.tokens.issue_payload(TokenPurpose.REGISTRATION, ticket.payload()),
+                provider_type=details.provider_type,
+                expires_at=self.clock.now() + self.tokens.lifetimes[TokenPurpose.REGISTRATION],
+            )
+
     def register(
-        self, request: RegistrationRequest, *, client_address: str | None = None
+        self,
+        request: RegistrationRequest | AccountRequest,
+        *,
+        client_address: str | None = None,
     ) -> RegistrationResult:
         """Match the request against the provider records, store a pending account, send activation.
 
+        ``request`` is everything at once (:class:`RegistrationRequest`), or
+        step 3 of a step-by-step registration (:class:`AccountRequest`), whose
+        ticket from :meth:`check_provider` stands for the provider details.
+
         Raises:
             InvalidInput: field errors, all at once (``PasswordRejected`` if only the password's).
+            TicketExpired, TicketInvalid: the ticket of an ``AccountRequest`` is unusable.
             ProviderNotFound: no such provider; ``help_lines`` says whom to call.
             DetailsMismatch: the details differ from the record.
             NotEligibleForGroup: the provider's category may not register as a Group.
@@ -293,20 +346,32 @@ class IdentityService:
             UsernameUnavailable: the username or email is taken.
         """
         with self._audit(Action.REGISTER, client_address) as audit:
-            if not isinstance(request, RegistrationRequest):
+            if isinstance(request, AccountRequest):
+                ticket = self._read_ticket(request.ticket)
+                provider_type = ticket.provider_type
+                audit.detail["provider_type"] = provider_type.value
+                valid: ValidAccount = validate_account(
+                    request,
+                    password_policy=self.password_policy,
+                    security_questions=self.security_questions,
+                )
+                audit.username = valid.username_key
+                record = self._matcher.match_ticket(ticket)
+            elif isinstance(request, RegistrationRequest):
+                full = validate_registration(
+                    request,
+                    password_policy=self.password_policy,
+                    security_questions=self.security_questions,
+                )
+                valid, provider_type = full, full.details.provider_type
+                audit.username = valid.username_key
+                audit.detail["provider_type"] = provider_type.value
+                record = self._matcher.match(full.details)
+            else:
                 raise InvalidInput.single("request", "wrong_type", "Not a registration request.")
-            valid = validate_registration(
-                request,
-                password_policy=self.password_policy,
-                security_questions=self.security_questions,
-            )
-            details, username_key, email = valid.details, valid.username_key, valid.email
-            audit.username = username_key
-            audit.detail["provider_type"] = details.provider_type.value
-            record = self._matcher.match(details)
+            username_key, email = valid.username_key, valid.email
             audit.detail["provider_id"] = record.provider_id
-            if self.accounts.find_by_provider_id(record.provider_id) is not None:
-                raise AlreadyRegistered
+            self._refuse_registered(record)
             for field, key in (("username", username_key), ("email", email.key)):
                 if self.accounts.key_taken(key):
                     raise UsernameUnavailable(field)
@@ -318,7 +383,7 @@ class IdentityService:
                 email=email.address,
                 email_key=email.key,
                 status=AccountStatus.PENDING,
-                provider_type=details.provider_type,
+                provider_type=provider_type,
                 provider_id=record.provider_id,
                 password_hash=self.hasher.hash(valid.password),
                 security_question=request.security_question,
@@ -336,6 +401,21 @@ class IdentityService:
             if not sent:
                 audit.detail["activation_mail"] = "not_sent"
             return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
+
+    def _refuse_registered(self, record: ProviderRecord) -> None:
+        if self.accounts.find_by_provider_id(record.provider_id) is not None:
+            raise AlreadyRegistered
+
+    def _read_ticket(self, ticket: object) -> RegistrationTicket:
+        try:
+            payload, _ = self.tokens.verify_payload(ticket, TokenPurpose.REGISTRATION)
+        except TokenExpired:
+            expired = True
+        except TokenError:
+            expired = False
+        else:
+            return RegistrationTicket.from_payload(payload)
+        raise TicketExpired if expired else TicketInvalid
 
     def resend_activation(self, username: str, *, client_address: str | None = None) -> None:
         """Send a fresh activation email to a pending account's stored address.
@@ -584,9 +664,7 @@ class IdentityService:
         keep = self.password_policy.history
         recent = (account.password_hash, *account.password_history)[:keep]
         if self.hasher.verify_any(password, recent):
-            raise PasswordRejected.single(
-                "password", "reused", f"Must not be one of your last {keep} passwords."
-            )
+            raise PasswordRejected([reused_violation(keep).as_field_error()])
         return attrs.evolve(
             account,
             password_hash=self.hasher.hash(password),
