@@ -206,9 +206,7 @@ def test_a_garbled_ticket_is_refused_and_stores_nothing(
     assert service.accounts.find_by_provider_id("P1000001") is None
 
 
-def test_an_activation_link_is_no_ticket(
-    service: IdentityService, mailer: RecordingMailer
-) -> None:
+def test_an_activation_link_is_no_ticket(service: IdentityService, mailer: RecordingMailer) -> None:
     """A genuine token of another purpose is refused as an invalid ticket."""
     service.register(member())
     with pytest.raises(TicketInvalid):

@@ -59,9 +59,7 @@ __all__ = [
 ]
 
 
-def password_checklist(
-    policy: PasswordPolicy, use: PasswordUse
-) -> list[dict[str, object]]:
+def password_checklist(policy: PasswordPolicy, use: PasswordUse) -> list[dict[str, object]]:
     """The requirements of ``policy`` that apply to ``use``, as JSON-ready dictionaries.
 
     Each has ``code``, ``message`` and ``params``: enough for a script beside

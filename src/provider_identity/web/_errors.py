@@ -27,6 +27,7 @@ from provider_identity.errors import (
     TokenAlreadyUsed,
     TokenError,
     TokenExpired,
+    UsernameUnavailable,
 )
 
 __all__ = ["DEFAULT_STATUSES", "ErrorMap", "ErrorView", "error_view"]
@@ -41,6 +42,7 @@ DEFAULT_STATUSES: Mapping[type[IdentityError] | str, int] = MappingProxyType(
         InvalidInput: 422,
         RegistrationError: 422,
         AlreadyRegistered: 409,
+        UsernameUnavailable: 409,
         AuthenticationError: 401,
         AccountNotActivated: 403,
         AccountLocked: 423,

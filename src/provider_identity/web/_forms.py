@@ -46,7 +46,7 @@ def _line_of_business(form: Mapping[str, object]) -> LineOfBusiness | None:
     if not value:
         return None
     for line in LineOfBusiness:
-        if line.value == value:
+        if line.value.casefold() == value:
             return line
     raise InvalidInput.single("line_of_business", "invalid", "Line of business is not valid.")
 
