@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from provider_identity.adapters.outbox import DispatchReport, Dispatcher, MemoryOutbox
+from provider_identity.adapters.outbox import Dispatcher, DispatchReport, MemoryOutbox
 from provider_identity.adapters.sql import SqlOutboxStore
 from provider_identity.testing import ManualClock, RecordingMailer
 from tests.adapters.conftest import Target
@@ -70,7 +70,7 @@ def worker(target: Target, port: int) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "provider_identity", "send-mail", "--watch"]
     command += ["--interval", "0.2", "--database", url, "--smtp-host", "127.0.0.1"]
     command += ["--smtp-port", str(port), "--smtp-security", "none"]
-    return subprocess.Popen(
+    return subprocess.Popen(  # noqa: S603  # our own command, no shell
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
     )
 
@@ -78,7 +78,7 @@ def worker(target: Target, port: int) -> subprocess.Popen[str]:
 def test_several_workers_send_each_row_once_and_stop_on_sigterm(
     postgres: Target, inbox: tuple[CountingInbox, int]
 ) -> None:
-    """Three watching workers deliver 30 queued messages exactly once; SIGTERM stops each cleanly."""
+    """Three watching workers deliver 30 queued messages once each; SIGTERM stops each cleanly."""
     handler, port = inbox
     outbox = SqlOutboxStore(postgres.engine)
     now = datetime.now(UTC)
