@@ -12,6 +12,7 @@ __all__ = [
     "CHECKED_VALUES",
     "account_request",
     "checkbox",
+    "new_password",
     "provider_request",
     "registration_request",
     "text",
@@ -21,7 +22,9 @@ __all__ = [
 CHECKED_VALUES = frozenset({"on", "true", "1", "yes", "y", "checked"})
 
 #: Fields taken exactly as typed: passwords are never trimmed.
-_SECRET = frozenset({"password", "current_password", "new_password", "security_answer"})
+_SECRET = frozenset(
+    {"password", "password_again", "current_password", "new_password", "security_answer"}
+)
 
 
 def text(form: Mapping[str, object], name: str) -> str:
@@ -39,6 +42,18 @@ def text(form: Mapping[str, object], name: str) -> str:
 def checkbox(form: Mapping[str, object], name: str) -> bool:
     """True if the checkbox ``name`` was ticked (present with a "checked" value)."""
     return text(form, name).casefold() in CHECKED_VALUES
+
+
+def new_password(form: Mapping[str, object], *, again: str = "password_again") -> str:
+    """The ``password`` field, once the ``again`` field repeats it exactly.
+
+    Raises:
+        InvalidInput: the two differ (code ``mismatch`` on ``again``).
+    """
+    password = text(form, "password")
+    if text(form, again) != password:
+        raise InvalidInput.single(again, "mismatch", "The passwords do not match.")
+    return password
 
 
 def _line_of_business(form: Mapping[str, object]) -> LineOfBusiness | None:
