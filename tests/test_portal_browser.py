@@ -127,7 +127,9 @@ class Pages:
         row = WebDriverWait(self.driver, 20, poll_frequency=0.2).until(arrived)
         row.find_element(By.TAG_NAME, "a").click()
         self.shot(subject.lower().replace(" ", "-"))
-        self.driver.get(self.driver.find_element(By.CSS_SELECTOR, "#mail pre a").get_attribute("href"))
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        self.driver.find_element(By.CSS_SELECTOR, "#mail pre a").click()
+        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(page))
 
     def register(self, provider: dict[str, str], account: dict[str, str], kind: str) -> None:
         self.open("/register")

@@ -272,9 +272,7 @@ class ProviderIdentity:
         return {
             "account": self.account,
             "form": {
-                key: value
-                for key, value in flask.request.form.items()
-                if key not in _SECRET_FIELDS
+                key: value for key, value in flask.request.form.items() if key not in _SECRET_FIELDS
             },
             "registration_checklist": password_checklist(policy, PasswordUse.REGISTRATION),
             "change_checklist": password_checklist(policy, PasswordUse.CHANGE),
