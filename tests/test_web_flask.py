@@ -75,6 +75,10 @@ def make_app(service: IdentityService) -> tuple[Flask, ProviderIdentity]:
     def forgot() -> Any:
         return identity.form_page("page.html", identity.request_password_reset, done)
 
+    @app.route("/resend", methods=["GET", "POST"])
+    def resend() -> Any:
+        return identity.form_page("page.html", identity.resend_activation, done)
+
     @app.get("/")
     @identity.login_required
     def home() -> Any:
@@ -219,3 +223,25 @@ def test_the_checklists_are_in_every_template(service: IdentityService) -> None:
     assert text.startswith("too_short,missing_lowercase")
     assert "reused" not in text.split("/")[0]
     assert text.endswith("/reused")
+
+
+def test_resend_activation_mails_a_pending_account_and_answers_alike(
+    client: FlaskClient, mailer: RecordingMailer
+) -> None:
+    """Resend answers the same redirect for a pending and an unknown name; only one mails."""
+    register(client)
+    sent = len(mailer.messages)
+    assert post(client, "/resend", {"username": "jdoe"}).status_code == 302
+    assert post(client, "/resend", {"username": "nobody"}).status_code == 302
+    assert len(mailer.messages) == sent + 1
+
+
+def test_step_two_without_the_checkbox_stays_on_step_two(client: FlaskClient) -> None:
+    """An unticked agreement is a field error; the session keeps the ticket, not the agreement."""
+    post(client, "/register", PROVIDER)
+    response = post(client, "/agreement", {})
+    assert response.status_code == 422
+    assert "agreement_confirmed:Please confirm the Provider Agreement." in response.text
+    with client.session_transaction() as session:
+        assert isinstance(session.get("registration_ticket"), str)
+        assert session.get("registration_agreed") is not True

@@ -177,7 +177,10 @@ class TokenIssuer:
         Raises:
             InvalidInput: ``purpose`` is not a :class:`TokenPurpose`.
         """
-        return self.issue_payload(purpose, {"a": account_id, "v": credential_version})
+        _check_purpose(purpose)
+        return self._serializers[purpose].dumps(
+            {"a": account_id, "p": purpose.value, "v": credential_version}
+        )
 
     def issue_payload(self, purpose: TokenPurpose, payload: Mapping[str, str | int]) -> str:
         """Sign ``payload`` (opaque values only, never personal data) for ``purpose``.

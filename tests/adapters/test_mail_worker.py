@@ -129,3 +129,30 @@ def test_watch_with_stop_already_set_sends_nothing() -> None:
     stop.set()
     Dispatcher(outbox=outbox, mailer=RecordingMailer()).watch(stop=stop)
     assert outbox.pending() == 1
+
+
+class StopOnWait(threading.Event):
+    """A stop event that, instead of waiting, notes after how many rounds and stops."""
+
+    def __init__(self, rounds: list[DispatchReport]) -> None:
+        super().__init__()
+        self.rounds, self.waited_after = rounds, []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waited_after.append(len(self.rounds))
+        self.set()
+        return True
+
+
+def test_a_full_batch_is_followed_at_once_by_the_next_round() -> None:
+    """After a round that filled its batch, watch() claims again; it waits after a short one."""
+    clock, mailer, outbox = ManualClock(), RecordingMailer(), MemoryOutbox()
+    for number in range(3):
+        outbox.add(note(number), now=clock.now())
+    rounds: list[DispatchReport] = []
+    stop = StopOnWait(rounds)
+    dispatcher = Dispatcher(outbox=outbox, mailer=mailer, clock=clock, batch=2)
+    dispatcher.watch(interval=timedelta(hours=1), stop=stop, on_round=rounds.append)
+    assert rounds == [DispatchReport(sent=2), DispatchReport(sent=1)]
+    assert stop.waited_after == [2]
+    assert outbox.pending() == 0
