@@ -39,6 +39,7 @@ STEPS = [
 MAIL = [
     ("Jane.Doe@example.org", "Activate Your Provider Portal Account"),
     ("Jane.Doe@example.org", "Email Verification"),
+    ("Jane.Doe@example.org", "Your Provider Portal Account Is Locked"),
     ("Jane.Doe@example.org", "CareSource Provider Portal Password"),
     ("Jane.Doe@example.org", "Your Provider Portal Password Was Changed"),
     ("office@mvradiology.example.org", "Activate Your Provider Portal Account"),

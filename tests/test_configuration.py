@@ -82,12 +82,16 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
         "sender_address": (str,), "activation_url": (str,), "reset_url": (str,),
         "login_url": (str,), "activation_subject": (str,), "verification_subject": (str,),
         "reset_subject": (str,), "password_changed_subject": (str,), "templates": (),
+        "email_change_url": (str,), "email_change_subject": (str,),
+        "email_change_notice_subject": (str,), "security_answer_changed_subject": (str,),
+        "account_locked_subject": (str,),
     }),
     IdentityService: (service_fields, {
         "directory": (), "accounts": (), "lockouts": (), "mailer": (), "events": (), "delivery": (),
         "clock": (), "tokens": (), "hasher": (), "password_policy": (), "lockout_policy": (),
         "mail_throttle": (), "security_questions": (), "branding": (), "help_lines": (dict,),
         "group_categories": (), "agreement_version": (str,), "new_account_id": (),
+        "pending_lifetime": (),
     }),
     SmtpMailer: (lambda: {"host": "relay.example"}, {
         "host": (str,), "port": (int,), "security": (), "username": (str, type(None)),

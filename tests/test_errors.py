@@ -31,6 +31,7 @@ from provider_identity.adapters.smtp import UnsafeHeader
 
 #: The public codes. Renaming one breaks callers: this list must change on purpose.
 CODES = {
+    "AccountDeactivated": "account_deactivated",
     "TicketExpired": "ticket_expired",
     "TicketInvalid": "ticket_invalid",
     "AccountLocked": "account_locked",
@@ -44,6 +45,7 @@ CODES = {
     "IdentityError": "identity_error",
     "InvalidCredentials": "invalid_credentials",
     "InvalidInput": "invalid_input",
+    "InvalidTransition": "invalid_transition",
     "MailDeliveryError": "mail_delivery_failed",
     "NotEligibleForGroup": "not_eligible_for_group",
     "PasswordRejected": "password_rejected",

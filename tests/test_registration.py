@@ -337,13 +337,16 @@ def test_the_default_not_eligible_message_is_the_seeds(service: IdentityService)
     ],
 )
 def test_a_provider_registers_only_once(
-    service: IdentityService, second: RegistrationRequest
+    service: IdentityService, mailer: RecordingMailer, second: RegistrationRequest
 ) -> None:
     """A second account for the same provider is 'already registered', by ID or by NPI."""
-    service.register(practitioner())
+    first = service.register(practitioner())
+    service.activate(mailer.last_token())
     with pytest.raises(AlreadyRegistered) as caught:
         service.register(second)
     assert "log in" in caught.value.message
+    assert caught.value.pending is False
+    assert service.accounts.get(first.account.id) is not None
 
 
 @pytest.mark.parametrize(

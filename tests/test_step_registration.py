@@ -15,6 +15,7 @@ from provider_identity import (
     AccountRequest,
     AccountStatus,
     Action,
+    AlreadyRegistered,
     IdentityError,
     IdentityService,
     InvalidInput,
@@ -265,3 +266,18 @@ def test_check_provider_refuses_what_is_not_a_provider_request(service: Identity
     with pytest.raises(InvalidInput) as caught:
         service.check_provider(practitioner())  # type: ignore[arg-type]
     assert caught.value.fields == {"request"}
+
+
+def test_step_one_says_pending_and_lets_an_expired_pending_account_be_replaced(
+    service: IdentityService, clock: ManualClock
+) -> None:
+    """A pending account refuses step 1 as pending; once expired, the steps replace it."""
+    service.register(practitioner())
+    provider, account = split(practitioner(username="jdoe2", email="jane2@example.org"))
+    with pytest.raises(AlreadyRegistered) as caught:
+        service.check_provider(provider)
+    assert caught.value.pending
+    clock.advance(service.pending_lifetime + timedelta(seconds=1))
+    result = service.register(account(service.check_provider(provider).ticket))
+    assert result.account.username == "jdoe2"
+    assert service.accounts.find_by_username("jdoe") is None

@@ -7,6 +7,8 @@ format changed and every link already in a mailbox dies with the upgrade.
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +26,16 @@ MAILED = {
         "eyJhIjoiYWNjdC0xIiwicCI6InBhc3N3b3JkLXJlc2V0IiwidiI6M30.Z3SFgA."
         "lFDw09rbwome7TOgBeGavDVhsJwAljwfLbt-3t3kkmM"
     ),
+    TokenPurpose.EMAIL_CHANGE: (
+        "eyJhIjoiYWNjdC0xIiwicCI6ImVtYWlsLWNoYW5nZSIsInYiOjN9.Z3SFgA."
+        "YDuBaS5gHOtFAttYUUXtO4FMwkUnDTbaLQ5FrJflbOI"
+    ),
 }
+#: An email change link as mailed: it carries the request's nonce (``n-1``), never an address.
+MAILED_WITH_NONCE = (
+    "eyJhIjoiYWNjdC0xIiwicCI6ImVtYWlsLWNoYW5nZSIsInYiOjMsIm4iOiJuLTEifQ.Z3SFgA."
+    "bpHwT7Yv03rATn1dNyADJroOi7tPiUvmw23gEFVHoA8"
+)
 OTHER_NAMESPACE_ACTIVATION = (
     "eyJhIjoiYWNjdC0xIiwicCI6ImFjdGl2YXRpb24iLCJ2IjozfQ.Z3SFgA."
     "uix9YWyohf5lOJycD-_tJPkeGR8er9xxTBFYab0C32s"
@@ -52,6 +63,20 @@ def test_mailed_tokens_verify_with_their_claims(purpose: TokenPurpose) -> None:
         3,
         ISSUED,
     )
+
+
+def test_an_email_change_link_keeps_its_nonce_and_names_no_address() -> None:
+    """The nonce round-trips; the payload holds account, purpose, version and nonce only."""
+    tokens = issuer()
+    issued = tokens.issue(
+        TokenPurpose.EMAIL_CHANGE, account_id="acct-1", credential_version=3, nonce="n-1"
+    )
+    assert issued == MAILED_WITH_NONCE
+    claims = tokens.verify(MAILED_WITH_NONCE, TokenPurpose.EMAIL_CHANGE)
+    assert claims.nonce == "n-1"
+    assert "n-1" not in repr(claims)
+    payload = base64.urlsafe_b64decode(MAILED_WITH_NONCE.split(".", maxsplit=1)[0] + "==")
+    assert json.loads(payload) == {"a": "acct-1", "p": "email-change", "v": 3, "n": "n-1"}
 
 
 def test_mailed_tokens_are_bound_to_their_purpose() -> None:

@@ -31,7 +31,13 @@ from provider_identity.tokens import MAX_CLOCK_SKEW, MAX_TOKEN_LENGTH
 from tests.helpers import KEY, practitioner
 
 ACTIVATION, RESET = TokenPurpose.ACTIVATION, TokenPurpose.PASSWORD_RESET
-OTHER = {ACTIVATION: RESET, RESET: ACTIVATION, TokenPurpose.REGISTRATION: ACTIVATION}
+EMAIL_CHANGE = TokenPurpose.EMAIL_CHANGE
+OTHER = {
+    ACTIVATION: RESET,
+    RESET: EMAIL_CHANGE,
+    EMAIL_CHANGE: ACTIVATION,
+    TokenPurpose.REGISTRATION: ACTIVATION,
+}
 OLD, NEW = b"o" * 32, b"n" * 32
 
 purposes = st.sampled_from(TokenPurpose)
@@ -107,7 +113,7 @@ def test_signature_is_hmac_sha256_with_a_salt_per_purpose(purpose: TokenPurpose)
 
 @pytest.mark.parametrize("purpose", TokenPurpose)
 def test_token_for_one_purpose_is_refused_for_the_other(purpose: TokenPurpose) -> None:
-    """An activation token is no reset token, and vice versa."""
+    """An activation token is no reset token, a reset token no email change token, and so on."""
     tokens = issuer()
     token = tokens.issue(purpose, account_id="a1", credential_version=1)
     with pytest.raises(TokenWrongPurpose):
@@ -378,5 +384,6 @@ def test_partial_lifetimes_are_merged_with_the_defaults() -> None:
     assert tokens.lifetimes == {
         ACTIVATION: timedelta(hours=72),
         RESET: timedelta(minutes=15),
+        EMAIL_CHANGE: timedelta(hours=24),
         TokenPurpose.REGISTRATION: timedelta(minutes=30),
     }

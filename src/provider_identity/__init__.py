@@ -12,12 +12,16 @@ from provider_identity.accounts import (
     Account,
     AccountStatus,
     CanonicalEmail,
+    DeactivationReason,
+    PendingEmail,
     canonical_email,
     canonical_username,
+    mask_email,
 )
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
+    AccountDeactivated,
     AccountLocked,
     AccountNotActivated,
     AccountNotFound,
@@ -30,6 +34,7 @@ from provider_identity.errors import (
     IdentityError,
     InvalidCredentials,
     InvalidInput,
+    InvalidTransition,
     MailDeliveryError,
     NotEligibleForGroup,
     PasswordRejected,
@@ -102,6 +107,7 @@ __all__ = [
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
     "Account",
+    "AccountDeactivated",
     "AccountLocked",
     "AccountNotActivated",
     "AccountNotFound",
@@ -119,6 +125,7 @@ __all__ = [
     "Clock",
     "ConcurrentUpdate",
     "ConfigurationError",
+    "DeactivationReason",
     "DeliveryQueue",
     "DetailsMismatch",
     "EventSink",
@@ -127,6 +134,7 @@ __all__ = [
     "IdentityService",
     "InvalidCredentials",
     "InvalidInput",
+    "InvalidTransition",
     "LineOfBusiness",
     "LockoutPolicy",
     "LockoutState",
@@ -146,6 +154,7 @@ __all__ = [
     "PasswordRequirement",
     "PasswordUse",
     "Payee",
+    "PendingEmail",
     "ProviderCategory",
     "ProviderCheck",
     "ProviderDetails",
@@ -179,5 +188,6 @@ __all__ = [
     "Violation",
     "canonical_email",
     "canonical_username",
+    "mask_email",
     "suggest_provider_type",
 ]

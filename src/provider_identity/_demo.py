@@ -187,6 +187,8 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
         demo.say("right password while locked:")
         demo.refused(err)
     demo.say(f"locked until {service.lockout_status('jdoe').locked_until}")
+    demo.say("the lock notice goes to the stored address, once per lock:")
+    demo.new_mail()
 
     demo.step("Forgot password? (works while locked)")
     service.request_password_reset("jdoe")

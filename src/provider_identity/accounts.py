@@ -5,15 +5,15 @@ from __future__ import annotations
 import bisect
 import enum
 import unicodedata
-from datetime import datetime
-from typing import Final
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 import attrs
 import email_validator
 
 from provider_identity import _script_table
 from provider_identity._fields import FieldErrors, has_forbidden_characters
-from provider_identity.errors import InvalidInput
+from provider_identity.errors import InvalidInput, InvalidTransition
 from provider_identity.providers import ProviderType
 
 __all__ = [
@@ -23,9 +23,13 @@ __all__ = [
     "Account",
     "AccountStatus",
     "CanonicalEmail",
+    "DeactivationReason",
+    "InvalidTransition",
+    "PendingEmail",
     "canonical_email",
     "canonical_username",
     "canonicalize",
+    "mask_email",
 ]
 
 USERNAME_MIN_LENGTH = 3
@@ -206,6 +210,20 @@ def _validated_email(text: str) -> CanonicalEmail | None:
     return CanonicalEmail(validated.normalized, key)
 
 
+def mask_email(address: str) -> str:
+    """An address with all but the first letter of its local part and domain hidden.
+
+    ``jane.doe@example.org`` becomes ``j***@e***.org``: enough for the owner to
+    see a typo, too little to learn an address from. The last domain label
+    (``org``) stays; a domain of one label shows only its first letter.
+    """
+    local, _, domain = address.rpartition("@")
+    name, dot, suffix = domain.rpartition(".")
+    if not dot:
+        name, suffix = domain, ""
+    return f"{local[:1]}***@{name[:1]}***{dot}{suffix}"
+
+
 class AccountStatus(enum.Enum):
     """Where an account is in its life."""
 
@@ -213,6 +231,36 @@ class AccountStatus(enum.Enum):
     """Registered; the activation link has not been followed yet."""
     ACTIVE = "active"
     """Activated; may log in."""
+    DEACTIVATED = "deactivated"
+    """Switched off (``deactivation_reason`` says why); may not log in, reset or get mail."""
+
+
+class DeactivationReason(enum.StrEnum):
+    """Why an account was deactivated."""
+
+    ADMINISTRATOR = "administrator"
+    """An administrator or the support desk switched it off."""
+    PROVIDER_LEFT_DIRECTORY = "provider_left_directory"
+    """Its provider record is gone from the directory, or has ended (see ``reconcile``)."""
+
+
+@attrs.frozen(kw_only=True)
+class PendingEmail:
+    """A requested, not yet confirmed, new address (``request_email_change``).
+
+    ``nonce`` ties the one confirmation link to this request: a later request
+    replaces it, and the earlier link no longer confirms anything.
+    """
+
+    address: str
+    key: str
+    nonce: str = attrs.field(repr=False)
+    requested_at: datetime
+
+
+def _bumped(account: Account, **changes: Any) -> Account:
+    """``account`` with ``changes`` and the next credential version: outstanding links die."""
+    return attrs.evolve(account, credential_version=account.credential_version + 1, **changes)
 
 
 @attrs.frozen(kw_only=True)
@@ -241,8 +289,155 @@ class Account:
     created_at: datetime
     activated_at: datetime | None = None
     credential_version: int = 0
+    deactivated_at: datetime | None = None
+    deactivation_reason: DeactivationReason | None = None
+    pending_email: PendingEmail | None = None
 
     @property
     def is_active(self) -> bool:
-        """True once the account has been activated."""
+        """True once the account has been activated (and while it is not deactivated)."""
         return self.status is AccountStatus.ACTIVE
+
+    @property
+    def is_pending(self) -> bool:
+        """True until the activation link has been followed."""
+        return self.status is AccountStatus.PENDING
+
+    @property
+    def is_deactivated(self) -> bool:
+        """True while the account is switched off."""
+        return self.status is AccountStatus.DEACTIVATED
+
+    # -- questions the services ask ----------------------------------------------------
+
+    def pending_expires_at(self, lifetime: timedelta) -> datetime:
+        """When a pending account made at ``created_at`` expires."""
+        return self.created_at + lifetime
+
+    def is_expired_pending(self, now: datetime, lifetime: timedelta) -> bool:
+        """True if the account is pending and ``lifetime`` has passed since it was made."""
+        return self.is_pending and now >= self.pending_expires_at(lifetime)
+
+    def recent_password_hashes(self, keep: int) -> tuple[str, ...]:
+        """The current hash and its predecessors, the ``keep`` latest: a new password is none."""
+        return (self.password_hash, *self.password_history)[:keep]
+
+    def needs_agreement(self, version: str) -> bool:
+        """True if the Provider Agreement accepted is not ``version`` (the current one)."""
+        return self.agreement_version != version
+
+    # -- transitions: each returns the next state; the store decides the race ----------
+    # A transition that changes what a link or a session proves (status, password,
+    # address) bumps ``credential_version``; the others keep it.
+
+    def activated(self, now: datetime) -> Account:
+        """Pending to active (the activation link proved the address).
+
+        Raises:
+            InvalidTransition: the account is not pending.
+        """
+        self._require(AccountStatus.PENDING)
+        return _bumped(self, status=AccountStatus.ACTIVE, activated_at=now)
+
+    def with_password(self, new_hash: str, *, keep: int, now: datetime | None = None) -> Account:
+        """A new password: the old hash joins the history (``keep`` hashes in all).
+
+        With ``now`` (a reset link, which proves the address), a pending
+        account becomes active too.
+
+        Raises:
+            InvalidTransition: the account is deactivated.
+        """
+        self._refuse(AccountStatus.DEACTIVATED)
+        recent = self.recent_password_hashes(keep)
+        changed = _bumped(
+            self, password_hash=new_hash, password_history=recent[: max(keep - 1, 0)]
+        )
+        if now is not None and self.is_pending:
+            changed = attrs.evolve(changed, status=AccountStatus.ACTIVE, activated_at=now)
+        return changed
+
+    def with_rehashed_password(self, new_hash: str) -> Account:
+        """The same password under upgraded hash parameters (nothing a link proves changes)."""
+        return attrs.evolve(self, password_hash=new_hash)
+
+    def with_pending_email(self, email: CanonicalEmail, *, nonce: str, now: datetime) -> Account:
+        """A requested new address, waiting for its confirmation link.
+
+        Raises:
+            InvalidTransition: the account is not active.
+        """
+        self._require(AccountStatus.ACTIVE)
+        pending = PendingEmail(address=email.address, key=email.key, nonce=nonce, requested_at=now)
+        return attrs.evolve(self, pending_email=pending)
+
+    def with_email(self, address: str, key: str) -> Account:
+        """The address switched (the pending request, if any, is done).
+
+        Raises:
+            InvalidTransition: the account is deactivated.
+        """
+        self._refuse(AccountStatus.DEACTIVATED)
+        return _bumped(self, email=address, email_key=key, pending_email=None)
+
+    def with_security_answer(self, question: str, answer_hash: str) -> Account:
+        """A new security question and answer (no link is bound to them).
+
+        Raises:
+            InvalidTransition: the account is deactivated.
+        """
+        self._refuse(AccountStatus.DEACTIVATED)
+        return attrs.evolve(self, security_question=question, security_answer_hash=answer_hash)
+
+    def deactivated(self, reason: DeactivationReason, now: datetime) -> Account:
+        """Switched off: every link and session dies.
+
+        Raises:
+            InvalidInput: ``reason`` is not a :class:`DeactivationReason`.
+            InvalidTransition: the account is deactivated already.
+        """
+        if not isinstance(reason, DeactivationReason):
+            raise InvalidInput.single("reason", "wrong_type", "Not a deactivation reason.")
+        self._refuse(AccountStatus.DEACTIVATED)
+        return _bumped(
+            self,
+            status=AccountStatus.DEACTIVATED,
+            deactivated_at=now,
+            deactivation_reason=reason,
+            pending_email=None,
+        )
+
+    def reactivated(self, now: datetime) -> Account:
+        """Switched on again: active if it had been activated, else pending.
+
+        A pending account keeps its ``created_at``: if its lifetime has
+        passed meanwhile, it is an expired pending account like any other.
+
+        Raises:
+            InvalidTransition: the account is not deactivated.
+        """
+        self._require(AccountStatus.DEACTIVATED)
+        if self.activated_at is not None:
+            return _bumped(
+                self, status=AccountStatus.ACTIVE, deactivated_at=None, deactivation_reason=None
+            )
+        return _bumped(
+            self, status=AccountStatus.PENDING, deactivated_at=None, deactivation_reason=None
+        )
+
+    def accepted_agreement(self, version: str, now: datetime) -> Account:
+        """The Provider Agreement ``version`` accepted at ``now``.
+
+        Raises:
+            InvalidTransition: the account is not active.
+        """
+        self._require(AccountStatus.ACTIVE)
+        return attrs.evolve(self, agreement_version=version, agreement_accepted_at=now)
+
+    def _require(self, status: AccountStatus) -> None:
+        if self.status is not status:
+            raise InvalidTransition(f"The account is {self.status.value}, not {status.value}.")
+
+    def _refuse(self, status: AccountStatus) -> None:
+        if self.status is status:
+            raise InvalidTransition(f"The account is {status.value}.")

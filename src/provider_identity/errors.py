@@ -15,7 +15,8 @@ The tree::
     ├── AuthenticationError
     │   ├── InvalidCredentials         unknown user and wrong password alike
     │   ├── AccountLocked              carries ``locked_until``
-    │   └── AccountNotActivated
+    │   ├── AccountNotActivated
+    │   └── AccountDeactivated         right password, account switched off
     ├── TokenError
     │   ├── TokenExpired
     │   │   └── TicketExpired          a registration ticket outlived its lifetime
@@ -27,6 +28,7 @@ The tree::
     │   ├── SecurityAnswerMismatch     carries ``attempts_left``
     │   └── SecurityAnswerLocked       carries ``locked_until``
     ├── AccountNotFound                an administrative call named no account
+    ├── InvalidTransition              the account's state does not allow the change
     ├── ConcurrentUpdate               a repository refused a stale write
     ├── MailDeliveryError              a Mailer could not hand a message over
     └── StoreUnavailable               a store (SQL, Redis) did not answer
@@ -46,6 +48,7 @@ from typing import Any, ClassVar, NoReturn, Self
 import attrs
 
 __all__ = [
+    "AccountDeactivated",
     "AccountLocked",
     "AccountNotActivated",
     "AccountNotFound",
@@ -58,6 +61,7 @@ __all__ = [
     "IdentityError",
     "InvalidCredentials",
     "InvalidInput",
+    "InvalidTransition",
     "MailDeliveryError",
     "NotEligibleForGroup",
     "PasswordRejected",
@@ -222,10 +226,35 @@ class NotEligibleForGroup(RegistrationError):
 
 
 class AlreadyRegistered(RegistrationError):
-    """The provider already has an account."""
+    """The provider already has an account.
+
+    Attributes:
+        pending: The account was never activated (and has not expired yet).
+        expires_at: For a pending account, when it expires and may be registered again.
+        masked_email: For a pending account, its address with most letters hidden
+            (``j***@e***.org``), so the real person can spot a typo and use resend.
+    """
 
     code = "already_registered"
     default_message = "You are already registered. Please go to the Provider Login page and log in."
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        pending: bool = False,
+        expires_at: datetime | None = None,
+        masked_email: str | None = None,
+    ) -> None:
+        self.pending = pending
+        self.expires_at = expires_at
+        self.masked_email = masked_email
+        if message is None and pending and expires_at is not None and masked_email is not None:
+            message = (
+                f"This provider has a registration waiting for activation. The activation "
+                f"email went to {masked_email}; use Resend Activation Email, or register "
+                f"again after {expires_at:%B} {expires_at.day}, {expires_at:%Y}."
+            )
+        super().__init__(message)
 
 
 class UsernameUnavailable(RegistrationError):
@@ -309,6 +338,22 @@ class AccountNotActivated(AuthenticationError):
         "Your account is not activated yet. Open the email Activate Your Provider Portal "
         "Account and click the Activate Account link."
     )
+
+
+class AccountDeactivated(AuthenticationError):
+    """The password is right but the account is deactivated; only the help line can help."""
+
+    code = "account_deactivated"
+    default_message = (
+        "Your Provider Portal account is deactivated. Please call the help line to restore it."
+    )
+
+
+class InvalidTransition(IdentityError):
+    """The account is not in a state this change applies to (for example, not active)."""
+
+    code = "invalid_transition"
+    default_message = "The account cannot be changed this way in its present state."
 
 
 class TokenError(IdentityError):

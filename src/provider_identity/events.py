@@ -31,6 +31,13 @@ class Action(enum.StrEnum):
     CHANGE_PASSWORD = "change_password"
     VERIFY_SECURITY_ANSWER = "verify_security_answer"
     UNLOCK = "unlock"
+    REQUEST_EMAIL_CHANGE = "request_email_change"
+    CONFIRM_EMAIL_CHANGE = "confirm_email_change"
+    CHANGE_SECURITY_ANSWER = "change_security_answer"
+    ACCEPT_AGREEMENT = "accept_agreement"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    PURGE_PENDING = "purge_pending"
 
 
 def _detail(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

@@ -32,10 +32,14 @@ __all__ = [
     "MessageKind",
     "Renderer",
     "Templates",
+    "account_locked_message",
     "activation_message",
+    "email_change_message",
+    "email_change_notice_message",
     "email_verification_message",
     "password_changed_message",
     "password_reset_message",
+    "security_answer_changed_message",
 ]
 
 _TOKEN = "{token}"
@@ -82,8 +86,11 @@ def _check_template(name: str, text: str) -> None:
         )
 
 
-#: What a template may use: ``$username``, ``$link`` and the branding's names.
-PLACEHOLDERS: Final = frozenset({"username", "link", "organisation", "portal_name", "sender_name"})
+#: What a template may use: ``$username``, ``$link``, the branding's names, and
+#: ``$wait`` (the lock notice's "24 hours"; empty in the other messages).
+PLACEHOLDERS: Final = frozenset(
+    {"username", "link", "organisation", "portal_name", "sender_name", "wait"}
+)
 
 _SIGNATURE = "-- $sender_name, $organisation $portal_name"
 
@@ -111,6 +118,32 @@ _DEFAULT_TEXTS: Final = {
         "The password of your $portal_name account was just changed. "
         "If this was not you, use the Forgot password? link on the login page at once "
         "and call the help line.",
+        "Login: $link",
+    ),
+    MessageKind.EMAIL_CHANGE: (
+        "Hello $username,",
+        "You asked to use this address for your $portal_name account. "
+        "Click Confirm Email Address to make the change; until then the old address stays.",
+        "Confirm Email Address: $link",
+    ),
+    MessageKind.EMAIL_CHANGE_NOTICE: (
+        "Hello $username,",
+        "Someone asked to change the email address of your $portal_name account; "
+        "a confirmation link went to the new address. If this was not you, change your "
+        "password at once and call the help line.",
+        "Login: $link",
+    ),
+    MessageKind.SECURITY_ANSWER_CHANGED: (
+        "Hello $username,",
+        "The security question and answer of your $portal_name account were just changed. "
+        "If this was not you, change your password at once and call the help line.",
+        "Login: $link",
+    ),
+    MessageKind.ACCOUNT_LOCKED: (
+        "Hello $username,",
+        "Your $portal_name account is locked due to too many incorrect login attempts. "
+        "Use the Forgot password? link to reset your password, or wait $wait and attempt "
+        "to log in again.",
         "Login: $link",
     ),
 }
@@ -177,7 +210,8 @@ class Templates:
     def from_directory(cls, path: str | os.PathLike[str]) -> Templates:
         """Load ``<kind>.txt`` and ``<kind>.html`` (UTF-8) from a folder; absent ones stay default.
 
-        Kinds: ``activation``, ``verification``, ``password_reset``, ``password_changed``.
+        Kinds: ``activation``, ``verification``, ``password_reset``, ``password_changed``,
+        ``email_change``, ``email_change_notice``, ``security_answer_changed``, ``account_locked``.
         """
         folder = Path(path)
         if not folder.is_dir():
@@ -225,11 +259,20 @@ class Branding:
     reset_url: str = attrs.field(
         default="https://provider-portal.example/reset-password?token={token}", validator=_token_url
     )
+    email_change_url: str = attrs.field(
+        default="https://provider-portal.example/confirm-email?token={token}", validator=_token_url
+    )
     login_url: str = attrs.field(default="https://provider-portal.example/login", validator=_url)
     activation_subject: str = _template("Activate Your $portal_name Account")
     verification_subject: str = _template("Email Verification")
     reset_subject: str = _template("$organisation $portal_name Password")
     password_changed_subject: str = _template("Your $portal_name Password Was Changed")
+    email_change_subject: str = _template("Confirm Your New $portal_name Email Address")
+    email_change_notice_subject: str = _template("Your $portal_name Email Address Is Changing")
+    security_answer_changed_subject: str = _template(
+        "Your $portal_name Security Question Was Changed"
+    )
+    account_locked_subject: str = _template("Your $portal_name Account Is Locked")
     templates: Templates | Renderer = attrs.field(default=Templates(), validator=_renderer)
 
     @property
@@ -259,6 +302,10 @@ _SUBJECTS: Final = {
     MessageKind.VERIFICATION: "verification_subject",
     MessageKind.PASSWORD_RESET: "reset_subject",
     MessageKind.PASSWORD_CHANGED: "password_changed_subject",
+    MessageKind.EMAIL_CHANGE: "email_change_subject",
+    MessageKind.EMAIL_CHANGE_NOTICE: "email_change_notice_subject",
+    MessageKind.SECURITY_ANSWER_CHANGED: "security_answer_changed_subject",
+    MessageKind.ACCOUNT_LOCKED: "account_locked_subject",
 }
 
 
@@ -270,6 +317,7 @@ def _message(
     username: str,
     now: datetime,
     link: str,
+    wait: str = "",
 ) -> EmailMessage:
     values = {
         "username": username,
@@ -277,6 +325,7 @@ def _message(
         "organisation": branding.organisation,
         "portal_name": branding.portal_name,
         "sender_name": branding.sender_name,
+        "wait": wait,
     }
     text, markup = branding.render(kind, values)
     subject = branding.subject(getattr(branding, _SUBJECTS[kind]), **values)
@@ -336,4 +385,57 @@ def password_changed_message(
         username=username,
         now=now,
         link=branding.login_url,
+    )
+
+
+def email_change_message(
+    branding: Branding, *, to: str, username: str, token: str, now: datetime
+) -> EmailMessage:
+    """The confirmation link of an email change, sent to the *new* address."""
+    link = branding.link(branding.email_change_url, token)
+    return _message(
+        branding, MessageKind.EMAIL_CHANGE, to=to, username=username, now=now, link=link
+    )
+
+
+def email_change_notice_message(
+    branding: Branding, *, to: str, username: str, now: datetime
+) -> EmailMessage:
+    """The notice to the *old* address that a change of address was asked for."""
+    return _message(
+        branding,
+        MessageKind.EMAIL_CHANGE_NOTICE,
+        to=to,
+        username=username,
+        now=now,
+        link=branding.login_url,
+    )
+
+
+def security_answer_changed_message(
+    branding: Branding, *, to: str, username: str, now: datetime
+) -> EmailMessage:
+    """The notice that the security question and answer were changed."""
+    return _message(
+        branding,
+        MessageKind.SECURITY_ANSWER_CHANGED,
+        to=to,
+        username=username,
+        now=now,
+        link=branding.login_url,
+    )
+
+
+def account_locked_message(
+    branding: Branding, *, to: str, username: str, now: datetime, wait: str
+) -> EmailMessage:
+    """The notice that a lock started, with the seed's advice (Forgot password? or wait)."""
+    return _message(
+        branding,
+        MessageKind.ACCOUNT_LOCKED,
+        to=to,
+        username=username,
+        now=now,
+        link=branding.login_url,
+        wait=wait,
     )

@@ -672,8 +672,8 @@ def _checked_parameters(value: argon2.Parameters) -> argon2.Parameters:
 
 
 def _check_factor(instance: PasswordHasher, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 1:
-        raise ConfigurationError("max_cost_factor must be at least 1.")
+    if type(value) is not int or value < 1:
+        raise ConfigurationError("PasswordHasher.max_cost_factor must be an int of at least 1.")
 
 
 #: The seed's policy: 12+ characters, one lowercase, one uppercase, one digit,

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Set as AbstractSet
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
 from provider_identity.clock import Clock
 
 if TYPE_CHECKING:
-    from provider_identity.accounts import Account
+    from provider_identity.accounts import Account, AccountStatus
     from provider_identity.events import AuditEvent
     from provider_identity.providers import ProviderRecord
 
@@ -37,6 +38,7 @@ __all__ = [
     "ProviderDirectory",
     "Renderer",
     "RosterDestination",
+    "SnapshotDestination",
 ]
 
 
@@ -73,6 +75,15 @@ class RosterDestination(Protocol):
 
     def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
         """Insert or replace ``records`` in one transaction, idempotently."""
+        ...
+
+
+@runtime_checkable
+class SnapshotDestination(RosterDestination, Protocol):
+    """Protocol: a roster destination that can also end the records a snapshot left out."""
+
+    def end_missing(self, keep: AbstractSet[str], *, on: date) -> tuple[str, ...]:
+        """Set ``end_date = on`` on every open record not in ``keep``; return their IDs, sorted."""
         ...
 
 
@@ -116,6 +127,31 @@ class AccountRepository(Protocol):
             AccountNotFound: no account has ``account.id``.
             ConcurrentUpdate: the stored ``credential_version`` is not ``expected_version``.
         """
+        ...
+
+    def change_email(self, account: Account, *, expected_version: int) -> None:
+        """Like :meth:`replace`, with the email key moved to ``account.email_key`` atomically.
+
+        A race with an :meth:`add` using that key: exactly one succeeds.
+
+        Raises:
+            AccountNotFound: no account has ``account.id``.
+            ConcurrentUpdate: the stored version differs, or the username or provider would change.
+            UsernameUnavailable: the new key is some account's username or email.
+        """
+        ...
+
+    def remove(self, account_id: str, *, expected_version: int) -> None:
+        """Delete the account, freeing its username, email and provider (expired pending ones).
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            ConcurrentUpdate: the stored ``credential_version`` is not ``expected_version``.
+        """
+        ...
+
+    def find_by_status(self, status: AccountStatus) -> Sequence[Account]:
+        """Every account in ``status`` (for purging and reconciling), ordered by id."""
         ...
 
 
@@ -196,6 +232,10 @@ class MessageKind(enum.StrEnum):
     VERIFICATION = "verification"
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
+    EMAIL_CHANGE = "email_change"
+    EMAIL_CHANGE_NOTICE = "email_change_notice"
+    SECURITY_ANSWER_CHANGED = "security_answer_changed"
+    ACCOUNT_LOCKED = "account_locked"
 
 
 class Renderer(Protocol):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
+from datetime import date
 from typing import TypeGuard
 
 import attrs
@@ -228,6 +229,20 @@ def _optional_npi(value: str | None) -> str | None:
     return None if value is None or value == "" else normalize_npi(value)
 
 
+def _optional_end_date(value: date | str | None) -> date | None:
+    """A record's end date: a ``date``, ISO text (``2026-06-30``), or nothing."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and len(value) <= 10:
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidInput.single("end_date", "invalid_date", "End date must be a date: YYYY-MM-DD.")
+
+
 def _lines(values: Iterable[LineOfBusiness]) -> frozenset[LineOfBusiness]:
     return frozenset(values)
 
@@ -253,6 +268,8 @@ class ProviderRecord:
         category: Specialty or facility kind (decides Group eligibility).
         payee: How the welcome letter registered the provider.
         lines_of_business: Products served (decides the help line).
+        end_date: The day the record ends, if it does: from that day on the
+            provider is out of the network (``reconcile`` deactivates its accounts).
     """
 
     provider_id: str = attrs.field(converter=normalize_provider_id)
@@ -265,6 +282,7 @@ class ProviderRecord:
     lines_of_business: frozenset[LineOfBusiness] = attrs.field(
         default=frozenset({LineOfBusiness.MEDICAID}), converter=_lines
     )
+    end_date: date | None = attrs.field(default=None, converter=_optional_end_date)
     name_key: str = attrs.field(init=False, repr=False, eq=False)
 
     @name_key.default

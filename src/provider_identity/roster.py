@@ -2,7 +2,8 @@
 
 A roster is UTF-8 CSV with a header line naming its columns, in any order:
 ``provider_id``, ``tax_id``, ``name`` and ``zip_codes`` are required;
-``npi``, ``category``, ``payee`` and ``lines_of_business`` are optional.
+``npi``, ``category``, ``payee``, ``lines_of_business`` and ``end_date``
+(``YYYY-MM-DD``) are optional.
 ``zip_codes`` and ``lines_of_business`` hold several values separated by
 spaces or semicolons. Each record is one physical line.
 
@@ -17,7 +18,9 @@ rejected. Reasons never contain a Tax ID.
 transaction of the destination (e.g.
 :meth:`~provider_identity.adapters.sql.SqlProviderDirectory.upsert_many`),
 which is idempotent, so an import killed midway and run again ends with every
-good row present exactly once.
+good row present exactly once. In *snapshot* mode (``snapshot=True``: the file
+is the whole directory) the records missing from a file are ended, so that
+``IdentityService.reconcile`` deactivates their accounts.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import csv
 import enum
 import re
 from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypeVar
@@ -34,7 +38,7 @@ import attrs
 
 from provider_identity._fields import collect
 from provider_identity.errors import FieldError, InvalidInput
-from provider_identity.ports import RosterDestination
+from provider_identity.ports import RosterDestination, SnapshotDestination
 from provider_identity.providers import (
     LineOfBusiness,
     Payee,
@@ -56,13 +60,14 @@ __all__ = [
     "Roster",
     "RosterDestination",
     "RosterReport",
+    "SnapshotDestination",
     "import_roster",
     "iter_roster",
     "read_roster",
 ]
 
 REQUIRED_COLUMNS = ("provider_id", "tax_id", "name", "zip_codes")
-OPTIONAL_COLUMNS = ("npi", "category", "payee", "lines_of_business")
+OPTIONAL_COLUMNS = ("npi", "category", "payee", "lines_of_business", "end_date")
 #: Records per destination transaction in :func:`import_roster`.
 DEFAULT_BATCH_SIZE = 20000
 
@@ -111,10 +116,13 @@ class RosterReport:
     Attributes:
         loaded: Distinct records written (good rows, repeats not counted).
         rejected: The rows skipped, in file order.
+        ended: In snapshot mode, the Provider IDs missing from the file that were
+            ended (none when a row was rejected: the file is then not the whole directory).
     """
 
     loaded: int
     rejected: tuple[RejectedRow, ...]
+    ended: tuple[str, ...] = ()
 
 
 def _header_error(code: str, message: str) -> InvalidInput:
@@ -227,6 +235,7 @@ def _build(cells: dict[str, str]) -> ProviderRecord:
         category=_choice(ProviderCategory, "category", cells.get("category") or "other"),
         payee=_choice(Payee, "payee", cells.get("payee") or "individual"),
         lines_of_business=_lines_of_business(cells.get("lines_of_business", "")),
+        end_date=cells.get("end_date", "").strip() or None,
     )
 
 
@@ -323,16 +332,27 @@ def import_roster(
     destination: RosterDestination,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    snapshot: bool = False,
+    today: date | None = None,
 ) -> RosterReport:
     """Write a roster's good rows to ``destination`` in batches; report the rejected ones.
 
     Each batch is one call of ``destination.upsert_many`` (one transaction):
     a crash leaves whole batches only, and running the import again is safe.
+    With ``snapshot=True`` the file is the whole directory: once it is loaded,
+    every open record missing from it is ended on ``today`` (UTC by default)
+    with ``destination.end_missing``, unless a row was rejected (then the
+    file is not whole, and nothing is ended).
 
     Raises:
-        InvalidInput: the header is wrong, or ``batch_size`` is not an int of
-            at least 1 (nothing is written).
+        InvalidInput: the header is wrong, ``batch_size`` is not an int of at
+            least 1, or ``snapshot`` is asked of a destination that cannot end
+            records (nothing is written).
     """
+    if snapshot and not callable(getattr(destination, "end_missing", None)):
+        raise InvalidInput.single(
+            "snapshot", "unsupported", "This destination cannot end records (no end_missing)."
+        )
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         code = "out_of_range" if isinstance(batch_size, int) else "wrong_type"
         message = "batch_size must be a whole number of at least 1."
@@ -340,14 +360,20 @@ def import_roster(
     loaded = 0
     rejected: list[RejectedRow] = []
     batch: list[ProviderRecord] = []
+    seen: set[str] = set()
     for item in iter_roster(lines):
         if isinstance(item, RejectedRow):
             rejected.append(item)
             continue
+        seen.add(item.provider_id)
         batch.append(item)
         if len(batch) == batch_size:
             loaded += destination.upsert_many(batch)
             batch = []
     if batch:
         loaded += destination.upsert_many(batch)
-    return RosterReport(loaded=loaded, rejected=tuple(rejected))
+    ended: tuple[str, ...] = ()
+    if snapshot and not rejected:
+        assert isinstance(destination, SnapshotDestination)  # noqa: S101  # checked above
+        ended = destination.end_missing(seen, on=today or datetime.now(UTC).date())
+    return RosterReport(loaded=loaded, rejected=tuple(rejected), ended=ended)

@@ -10,13 +10,14 @@ outcome; the read-only helpers (``lockout_status``, ``is_session_current``,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
 import attrs
@@ -26,11 +27,15 @@ from provider_identity._fields import checked_text, collect
 from provider_identity.accounts import (
     Account,
     AccountStatus,
+    DeactivationReason,
+    canonical_email,
     canonical_username,
+    mask_email,
 )
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
+    AccountDeactivated,
     AccountLocked,
     AccountNotActivated,
     AccountNotFound,
@@ -52,15 +57,20 @@ from provider_identity.errors import (
     TokenExpired,
     TokenInvalid,
     UsernameUnavailable,
+    _duration_words,
 )
 from provider_identity.events import Action, AuditEvent
 from provider_identity.lockout import LockoutPolicy, LockoutStatus, LockoutTracker, Throttle
 from provider_identity.mail import (
     Branding,
+    account_locked_message,
     activation_message,
+    email_change_message,
+    email_change_notice_message,
     email_verification_message,
     password_changed_message,
     password_reset_message,
+    security_answer_changed_message,
 )
 from provider_identity.passwords import (
     RAW_LENGTH_FACTOR,
@@ -100,7 +110,14 @@ from provider_identity.registration import (
 from provider_identity.security_questions import SecurityQuestions, normalize_answer
 from provider_identity.tokens import TokenIssuer, TokenPurpose
 
-__all__ = ["AccountView", "IdentityService", "LoginResult", "RegistrationResult"]
+__all__ = [
+    "DEFAULT_PENDING_LIFETIME",
+    "AccountView",
+    "IdentityService",
+    "LoginResult",
+    "ReconcileReport",
+    "RegistrationResult",
+]
 
 CLIENT_ADDRESS_MAX_LENGTH = 256
 
@@ -109,6 +126,9 @@ _log = logging.getLogger(__name__)
 
 #: Activation and reset mail per account before a pause (see ``mail_throttle``).
 DEFAULT_MAIL_THROTTLE = LockoutPolicy(max_failures=3, lock_duration=timedelta(hours=1))
+
+#: How long a never-activated account holds its provider, username and email.
+DEFAULT_PENDING_LIFETIME = timedelta(days=7)
 
 
 @attrs.frozen(kw_only=True)
@@ -155,10 +175,26 @@ class LoginResult:
         account: The account logged in to. Keep ``account.credential_version``
             in the session and check it with :meth:`IdentityService.is_session_current`.
         rehashed: The stored hash was upgraded to the current parameters.
+        agreement_required: The account accepted an older Provider Agreement than
+            the current one: show it, and call :meth:`IdentityService.accept_agreement`.
     """
 
     account: AccountView
     rehashed: bool
+    agreement_required: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class ReconcileReport:
+    """What :meth:`IdentityService.reconcile` changed: the usernames, sorted.
+
+    Attributes:
+        deactivated: Accounts whose provider record is gone or ended.
+        reactivated: Accounts deactivated for that reason whose record is back.
+    """
+
+    deactivated: tuple[str, ...] = ()
+    reactivated: tuple[str, ...] = ()
 
 
 @attrs.define
@@ -208,7 +244,11 @@ class IdentityService:
         branding: Sender, subjects and link templates of the messages.
         help_lines: Help line per line of business.
         group_categories: Provider categories that may register as a Group.
-        agreement_version: The Provider Agreement version a registrant confirms.
+        agreement_version: The Provider Agreement version a registrant confirms
+            (the current one: an account that accepted another is asked again).
+        pending_lifetime: How long a never-activated account holds its provider,
+            username and email (7 days by default); after it a matched
+            registration replaces it, and ``purge_pending`` deletes it.
         new_account_id: Makes opaque account ids.
     """
 
@@ -253,6 +293,9 @@ class IdentityService:
         default=GROUP_ELIGIBLE_CATEGORIES, validator=_checks.instance_of(AbstractSet)
     )
     agreement_version: str = attrs.field(default="1", validator=_checks.text())
+    pending_lifetime: timedelta = attrs.field(
+        default=DEFAULT_PENDING_LIFETIME, validator=_checks.duration()
+    )
     new_account_id: Callable[[], str] = attrs.field(
         default=_new_account_id, validator=_checks.callable_()
     )
@@ -371,7 +414,7 @@ class IdentityService:
                 raise InvalidInput.single("request", "wrong_type", "Not a registration request.")
             username_key, email = valid.username_key, valid.email
             audit.detail["provider_id"] = record.provider_id
-            self._refuse_registered(record)
+            self._make_room(self.accounts.find_by_provider_id(record.provider_id), audit)
             for field, key in (("username", username_key), ("email", email.key)):
                 if self.accounts.key_taken(key):
                     raise UsernameUnavailable(field)
@@ -403,8 +446,11 @@ class IdentityService:
             return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
 
     def _refuse_registered(self, record: ProviderRecord) -> None:
-        if self.accounts.find_by_provider_id(record.provider_id) is not None:
-            raise AlreadyRegistered
+        """Step 1's "already registered": as :meth:`_make_room`, but removes nothing."""
+        existing = self.accounts.find_by_provider_id(record.provider_id)
+        if existing is None or existing.is_expired_pending(self.clock.now(), self.pending_lifetime):
+            return
+        raise self._already_registered(existing)
 
     def _read_ticket(self, ticket: object) -> RegistrationTicket:
         try:
@@ -416,6 +462,47 @@ class IdentityService:
         else:
             return RegistrationTicket.from_payload(payload)
         raise TicketExpired if expired else TicketInvalid
+
+    def _make_room(self, existing: Account | None, audit: _Draft) -> None:
+        """Remove ``existing`` if it is an expired pending account, else refuse the registration."""
+        if existing is None:
+            return
+        now = self.clock.now()
+        if existing.is_expired_pending(now, self.pending_lifetime):
+            with contextlib.suppress(AccountNotFound):  # purged meanwhile: the room is there
+                self.accounts.remove(existing.id, expected_version=existing.credential_version)
+            audit.detail["replaced_account"] = existing.id
+            return
+        raise self._already_registered(existing)
+
+    def _already_registered(self, existing: Account) -> AlreadyRegistered:
+        if existing.is_pending:
+            return AlreadyRegistered(
+                pending=True,
+                expires_at=existing.pending_expires_at(self.pending_lifetime),
+                masked_email=mask_email(existing.email),
+            )
+        return AlreadyRegistered()
+
+    def purge_pending(self, *, client_address: str | None = None) -> tuple[str, ...]:
+        """Delete every pending account older than ``pending_lifetime``; return their usernames.
+
+        Each deletion is one audit event. Safe to run again (and beside
+        registrations: an account that changed meanwhile is left alone).
+        """
+        purged = []
+        for account in self.accounts.find_by_status(AccountStatus.PENDING):
+            if not account.is_expired_pending(self.clock.now(), self.pending_lifetime):
+                continue
+            with self._audit(Action.PURGE_PENDING, client_address) as audit:
+                audit.username, audit.account_id = account.username_key, account.id
+                try:
+                    self.accounts.remove(account.id, expected_version=account.credential_version)
+                except (AccountNotFound, ConcurrentUpdate) as err:
+                    audit.outcome = err.code
+                    continue
+                purged.append(account.username)
+        return tuple(purged)
 
     def resend_activation(self, username: str, *, client_address: str | None = None) -> None:
         """Send a fresh activation email to a pending account's stored address.
@@ -446,21 +533,19 @@ class IdentityService:
         """Activate the account an activation link names; send the Email Verification message.
 
         Raises:
-            TokenExpired, TokenInvalid, TokenWrongPurpose: the link is unusable.
+            TokenExpired, TokenInvalid, TokenWrongPurpose: the link is unusable
+                (``TokenExpired`` also once the pending account itself has expired).
             TokenAlreadyUsed: the account is active already (or changed since).
         """
         with self._audit(Action.ACTIVATE, client_address) as audit:
             claims = self.tokens.verify(token, TokenPurpose.ACTIVATION)
             account = self._account_for_token(claims.account_id, audit)
-            if account.is_active or account.credential_version != claims.credential_version:
+            if not account.is_pending or account.credential_version != claims.credential_version:
                 raise TokenAlreadyUsed
             now = self.clock.now()
-            active = attrs.evolve(
-                account,
-                status=AccountStatus.ACTIVE,
-                activated_at=now,
-                credential_version=account.credential_version + 1,
-            )
+            if account.is_expired_pending(now, self.pending_lifetime):
+                raise TokenExpired
+            active = account.activated(now)
             self._mail.reset(f"activation:{account.id}")  # before the commit
             self._replace_for_token(active, account.credential_version)
             self._deliver(
@@ -487,6 +572,8 @@ class IdentityService:
             InvalidCredentials: unknown username or wrong password, alike.
             AccountLocked: too many failures; even the right password is refused.
             AccountNotActivated: right password, but the account is pending.
+            AccountDeactivated: right password, but the account is deactivated
+                (a wrong one is ``InvalidCredentials``, as for anyone).
         """
         with self._audit(Action.LOGIN, client_address) as audit:
             audit.username = key = canonical_username(username)
@@ -495,22 +582,51 @@ class IdentityService:
             account = self.accounts.find_by_username(key)
             if account is not None:
                 audit.account_id = account.id
-            if not status.admitted:
-                self.hasher.dummy_verify(password)
-                raise self._locked(status)
-            if account is None:
-                self.hasher.dummy_verify(password)
-                _refuse(status, self._locked)
-            elif not self.hasher.verify(account.password_hash, password):
-                _refuse(status, self._locked)
-            assert account is not None  # noqa: S101  # _refuse raised otherwise
-            self._logins.record_success(key)
+            account = self._verify(status, key, account, password, audit)
+            if account.is_deactivated:
+                raise AccountDeactivated
             if not account.is_active:
                 raise AccountNotActivated
             rehashed = self._rehash_if_needed(account, password)
             if rehashed:
                 audit.detail["rehashed"] = "true"
-            return LoginResult(account=AccountView.of(account), rehashed=rehashed)
+            required = account.needs_agreement(self.agreement_version)
+            if required:
+                audit.detail["agreement_required"] = "true"
+            return LoginResult(
+                account=AccountView.of(account), rehashed=rehashed, agreement_required=required
+            )
+
+    def _verify(
+        self, status: LockoutStatus, key: str, account: Account | None, password: str, audit: _Draft
+    ) -> Account:
+        """One hash check on every path, after the attempt was counted; refuse, or end the run."""
+        if not status.admitted:
+            self.hasher.dummy_verify(password)
+            raise self._locked(status)
+        if account is None:
+            self.hasher.dummy_verify(password)
+        elif self.hasher.verify(account.password_hash, password):
+            self._logins.record_success(key)
+            return account
+        if status.is_locked and status.failures == self.lockout_policy.max_failures:
+            audit.detail["lock_started"] = "true"
+            self._notify_locked(account, key)
+        _refuse(status, self._locked)
+        raise AssertionError("unreachable")  # pragma: no cover  # _refuse always raises
+
+    def _notify_locked(self, account: Account | None, key: str) -> None:
+        """The lock notice: built and handed off alike on every path, sent to real accounts only."""
+        admitted = self._mail.allow(f"locked:{key}")
+        message = account_locked_message(
+            self.branding,
+            to=account.email if account else self.branding.sender_address,
+            username=account.username if account else key,
+            now=self.clock.now(),
+            wait=_duration_words(self.lockout_policy.lock_duration),
+        )
+        send = account is not None and admitted and not account.is_deactivated
+        self._hand_off(message, send=send)
 
     def _locked(self, status: LockoutStatus) -> AccountLocked:
         return AccountLocked(_until(status), lock_duration=self.lockout_policy.lock_duration)
@@ -539,7 +655,7 @@ class IdentityService:
     def _rehash_if_needed(self, account: Account, password: str) -> bool:
         if not self.hasher.needs_rehash(account.password_hash):
             return False
-        upgraded = attrs.evolve(account, password_hash=self.hasher.hash(password))
+        upgraded = account.with_rehashed_password(self.hasher.hash(password))
         try:
             self.accounts.replace(upgraded, expected_version=account.credential_version)
         except (ConcurrentUpdate, StoreUnavailable):  # decided already; the next login upgrades
@@ -557,11 +673,16 @@ class IdentityService:
             self._logins.unlock(key)
 
     def is_session_current(self, account_id: str, credential_version: int) -> bool:
-        """False once the password changed since the session began (compare at each request)."""
+        """False once the password or address changed since the session began, or the account
+        was deactivated (compare at each request)."""
         if not isinstance(account_id, str) or type(credential_version) is not int:
             return False
         account = self.accounts.get(account_id)
-        return account is not None and account.credential_version == credential_version
+        return (
+            account is not None
+            and not account.is_deactivated
+            and account.credential_version == credential_version
+        )
 
     # -- passwords ---------------------------------------------------------------------
 
@@ -580,12 +701,15 @@ class IdentityService:
             account = self.accounts.find_by_username(key)
             admitted = self._mail.allow(f"reset:{key}")
             message = self._linked_message(TokenPurpose.PASSWORD_RESET, account, key)
-            self._hand_off(message, send=account is not None and admitted)
+            deactivated = account is not None and account.is_deactivated
+            self._hand_off(message, send=account is not None and admitted and not deactivated)
             if account is None:
                 audit.outcome = "unknown_user"
                 return
             audit.account_id = account.id
-            if not admitted:
+            if deactivated:
+                audit.outcome = "deactivated"
+            elif not admitted:
                 audit.outcome = "throttled"
 
     def reset_password(
@@ -608,11 +732,7 @@ class IdentityService:
             account = self._account_for_token(claims.account_id, audit)
             if account.credential_version != claims.credential_version:
                 raise TokenAlreadyUsed
-            changed = self._with_new_password(account, new_password)
-            if not account.is_active:
-                changed = attrs.evolve(
-                    changed, status=AccountStatus.ACTIVE, activated_at=self.clock.now()
-                )
+            changed = self._with_new_password(account, new_password, now=self.clock.now())
             # Unlock before the commit: a lockout store that does not answer then
             # changes nothing and the link stays usable; after the commit nothing
             # but the notice is left, and a failed notice never stops the flow.
@@ -641,36 +761,268 @@ class IdentityService:
             ConcurrentUpdate: the password changed meanwhile.
         """
         with self._audit(Action.CHANGE_PASSWORD, client_address) as audit:
-            account = self.accounts.get(account_id) if isinstance(account_id, str) else None
-            if account is None:
-                raise AccountNotFound
-            audit.username, audit.account_id = account.username_key, account.id
-            current_password = self._bounded_password(current_password)
-            status = self._logins.record_failure(account.username_key)
-            if not status.admitted:
-                self.hasher.dummy_verify(current_password)
-                raise self._locked(status)
-            if not self.hasher.verify(account.password_hash, current_password):
-                _refuse(status, self._locked)
-            self._logins.record_success(account.username_key)
+            account = self._account(account_id, audit)
+            self._check_current_password(account, current_password, audit)
             changed = self._with_new_password(account, new_password)
             self.accounts.replace(changed, expected_version=account.credential_version)
             self._notify_password_changed(changed, audit)
             return AccountView.of(changed)
 
-    def _with_new_password(self, account: Account, password: object) -> Account:
+    def _check_current_password(self, account: Account, password: object, audit: _Draft) -> None:
+        """A logged-in account's password check: counts toward the login lockout."""
+        password = self._bounded_password(password)
+        status = self._logins.record_failure(account.username_key)
+        self._verify(status, account.username_key, account, password, audit)
+        if account.is_deactivated:
+            raise AccountDeactivated
+
+    def _with_new_password(
+        self, account: Account, password: object, *, now: datetime | None = None
+    ) -> Account:
         self.password_policy.validate(password, username=account.username, email=account.email)
         assert isinstance(password, str)  # noqa: S101  # validate() refuses anything else
         keep = self.password_policy.history
-        recent = (account.password_hash, *account.password_history)[:keep]
-        if self.hasher.verify_any(password, recent):
+        if self.hasher.verify_any(password, account.recent_password_hashes(keep)):
             raise PasswordRejected([reused_violation(keep).as_field_error()])
-        return attrs.evolve(
-            account,
-            password_hash=self.hasher.hash(password),
-            password_history=recent[: max(keep - 1, 0)],
-            credential_version=account.credential_version + 1,
+        return account.with_password(self.hasher.hash(password), keep=keep, now=now)
+
+    # -- the account's details --------------------------------------------------------
+
+    def request_email_change(
+        self,
+        account_id: str,
+        current_password: str,
+        new_email: str,
+        *,
+        client_address: str | None = None,
+    ) -> None:
+        """Ask to move a logged-in account to ``new_email``: nothing changes until it is confirmed.
+
+        A confirmation link goes to the new address and a notice to the old
+        one. The link holds no address (the pending one is kept on the
+        account); a later request replaces this one, and its link dies.
+        Wrong current passwords count toward the login lockout. Throttled
+        like the other mail (the audit event says ``throttled``; nothing is stored).
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            InvalidInput: ``new_email`` is not a valid address, or is the current one.
+            InvalidCredentials, AccountLocked: the current password was not accepted.
+            AccountDeactivated, InvalidTransition: the account is not active.
+            UsernameUnavailable: the address is some account's username or email.
+        """
+        with self._audit(Action.REQUEST_EMAIL_CHANGE, client_address) as audit:
+            account = self._account(account_id, audit)
+            email = canonical_email(new_email)
+            if email.key == account.email_key:
+                raise InvalidInput.single(
+                    "email", "unchanged", "That is the email address of your account already."
+                )
+            self._check_current_password(account, current_password, audit)
+            if self.accounts.key_taken(email.key):
+                raise UsernameUnavailable("email")
+            nonce = secrets.token_urlsafe(16)
+            changed = account.with_pending_email(email, nonce=nonce, now=self.clock.now())
+            if not self._mail.allow(f"email-change:{account.id}"):
+                audit.outcome = "throttled"
+                return
+            self.accounts.replace(changed, expected_version=account.credential_version)
+            token = self.tokens.issue(
+                TokenPurpose.EMAIL_CHANGE,
+                account_id=account.id,
+                credential_version=account.credential_version,
+                nonce=nonce,
+            )
+            now = self.clock.now()
+            self._deliver(
+                email_change_message(
+                    self.branding, to=email.address, username=account.username, token=token, now=now
+                ),
+                audit,
+            )
+            self._deliver(
+                email_change_notice_message(
+                    self.branding, to=account.email, username=account.username, now=now
+                ),
+                audit,
+            )
+
+    def confirm_email_change(self, token: str, *, client_address: str | None = None) -> AccountView:
+        """Switch the address from a confirmation link; every outstanding link and session dies.
+
+        The switch is atomic against the one key space of usernames and
+        emails: racing a registration of the same address, exactly one wins.
+
+        Raises:
+            TokenExpired, TokenInvalid, TokenWrongPurpose: the link is unusable.
+            TokenAlreadyUsed: the change was made, replaced by a later request, or
+                the account changed since.
+            UsernameUnavailable: the address was taken meanwhile.
+        """
+        with self._audit(Action.CONFIRM_EMAIL_CHANGE, client_address) as audit:
+            claims = self.tokens.verify(token, TokenPurpose.EMAIL_CHANGE)
+            account = self._account_for_token(claims.account_id, audit)
+            pending = account.pending_email
+            if (
+                pending is None
+                or claims.nonce is None
+                or not secrets.compare_digest(claims.nonce, pending.nonce)
+                or account.credential_version != claims.credential_version
+                or account.is_deactivated
+            ):
+                raise TokenAlreadyUsed
+            changed = account.with_email(pending.address, pending.key)
+            try:
+                self.accounts.change_email(changed, expected_version=account.credential_version)
+            except ConcurrentUpdate as err:
+                raise TokenAlreadyUsed from err
+            return AccountView.of(changed)
+
+    def change_security_answer(
+        self,
+        account_id: str,
+        current_password: str,
+        question: str,
+        answer: str,
+        *,
+        client_address: str | None = None,
+    ) -> AccountView:
+        """Set a new security question and answer; a notice goes to the stored address.
+
+        Wrong current passwords count toward the login lockout.
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            InvalidInput: the question is not offered, or the answer is not usable text.
+            InvalidCredentials, AccountLocked: the current password was not accepted.
+            AccountDeactivated: the account is deactivated.
+            ConcurrentUpdate: the account changed meanwhile.
+        """
+        with self._audit(Action.CHANGE_SECURITY_ANSWER, client_address) as audit:
+            account = self._account(account_id, audit)
+            normalized = self.security_questions.validate(question, answer)
+            self._check_current_password(account, current_password, audit)
+            changed = account.with_security_answer(question, self.hasher.hash(normalized))
+            self.accounts.replace(changed, expected_version=account.credential_version)
+            self._deliver(
+                security_answer_changed_message(
+                    self.branding, to=account.email, username=account.username, now=self.clock.now()
+                ),
+                audit,
+            )
+            return AccountView.of(changed)
+
+    def accept_agreement(
+        self, account_id: str, version: str, *, client_address: str | None = None
+    ) -> AccountView:
+        """Record that the account accepted Provider Agreement ``version`` (the current one), now.
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            InvalidInput: ``version`` is not the current ``agreement_version``.
+            InvalidTransition: the account is not active.
+            ConcurrentUpdate: the account changed meanwhile.
+        """
+        with self._audit(Action.ACCEPT_AGREEMENT, client_address) as audit:
+            account = self._account(account_id, audit)
+            if version != self.agreement_version:
+                raise InvalidInput.single(
+                    "version", "not_current", "That is not the current Provider Agreement."
+                )
+            audit.detail["agreement_version"] = version
+            changed = account.accepted_agreement(version, self.clock.now())
+            self.accounts.replace(changed, expected_version=account.credential_version)
+            return AccountView.of(changed)
+
+    # -- deactivation -------------------------------------------------------------------
+
+    def deactivate(
+        self,
+        account_id: str,
+        reason: DeactivationReason = DeactivationReason.ADMINISTRATOR,
+        *,
+        client_address: str | None = None,
+    ) -> AccountView:
+        """Switch an account off: no login, reset or mail; its links and sessions die.
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            InvalidInput: ``reason`` is not a :class:`DeactivationReason`.
+            InvalidTransition: the account is deactivated already.
+            ConcurrentUpdate: the account changed meanwhile.
+        """
+        with self._audit(Action.DEACTIVATE, client_address) as audit:
+            account = self._account(account_id, audit)
+            return AccountView.of(self._deactivate(account, reason, audit))
+
+    def reactivate(self, account_id: str, *, client_address: str | None = None) -> AccountView:
+        """Switch a deactivated account on again (active, or pending if it never was).
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            InvalidTransition: the account is not deactivated.
+            ConcurrentUpdate: the account changed meanwhile.
+        """
+        with self._audit(Action.REACTIVATE, client_address) as audit:
+            account = self._account(account_id, audit)
+            changed = account.reactivated(self.clock.now())
+            self.accounts.replace(changed, expected_version=account.credential_version)
+            return AccountView.of(changed)
+
+    def reconcile(self, *, client_address: str | None = None) -> ReconcileReport:
+        """Bring accounts in line with the provider directory; safe to run again.
+
+        An account whose record is gone, or has an ``end_date`` on or before
+        today, is deactivated (``provider_left_directory``); one deactivated
+        for that reason whose record is back (and not ended) is reactivated.
+        Each change is one audit event. An account that changes meanwhile is
+        left for the next run.
+        """
+        deactivated: list[str] = []
+        reactivated: list[str] = []
+        today = self.clock.now().date()
+        for account in (
+            *self.accounts.find_by_status(AccountStatus.ACTIVE),
+            *self.accounts.find_by_status(AccountStatus.PENDING),
+        ):
+            if self._listed(account.provider_id, today):
+                continue
+            with self._audit(Action.DEACTIVATE, client_address) as audit:
+                audit.username, audit.account_id = account.username_key, account.id
+                try:
+                    self._deactivate(account, DeactivationReason.PROVIDER_LEFT_DIRECTORY, audit)
+                except (ConcurrentUpdate, AccountNotFound) as err:  # changed meanwhile
+                    audit.outcome = err.code
+                    continue
+                deactivated.append(account.username)
+        for account in self.accounts.find_by_status(AccountStatus.DEACTIVATED):
+            if account.deactivation_reason is not DeactivationReason.PROVIDER_LEFT_DIRECTORY:
+                continue
+            if not self._listed(account.provider_id, today):
+                continue
+            with self._audit(Action.REACTIVATE, client_address) as audit:
+                audit.username, audit.account_id = account.username_key, account.id
+                audit.detail["reason"] = "provider_back_in_directory"
+                changed = account.reactivated(self.clock.now())
+                try:
+                    self.accounts.replace(changed, expected_version=account.credential_version)
+                except (ConcurrentUpdate, AccountNotFound) as err:
+                    audit.outcome = err.code
+                    continue
+                reactivated.append(account.username)
+        return ReconcileReport(
+            deactivated=tuple(sorted(deactivated)), reactivated=tuple(sorted(reactivated))
         )
+
+    def _listed(self, provider_id: str, today: date) -> bool:
+        record = self.directory.by_provider_id(provider_id)
+        return record is not None and (record.end_date is None or record.end_date > today)
+
+    def _deactivate(self, account: Account, reason: DeactivationReason, audit: _Draft) -> Account:
+        audit.detail["reason"] = str(reason)
+        changed = account.deactivated(reason, self.clock.now())
+        self.accounts.replace(changed, expected_version=account.credential_version)
+        return changed
 
     def _notify_password_changed(self, account: Account, audit: _Draft) -> None:
         self._deliver(
@@ -796,6 +1148,13 @@ class IdentityService:
                 audit.detail["mail"] = code
             return False
         return True
+
+    def _account(self, account_id: object, audit: _Draft) -> Account:
+        account = self.accounts.get(account_id) if isinstance(account_id, str) else None
+        if account is None:
+            raise AccountNotFound
+        audit.username, audit.account_id = account.username_key, account.id
+        return account
 
     def _account_for_token(self, account_id: str, audit: _Draft) -> Account:
         account = self.accounts.get(account_id)

@@ -58,6 +58,7 @@ class TokenPurpose(enum.Enum):
 
     ACTIVATION = "activation"
     PASSWORD_RESET = "password-reset"
+    EMAIL_CHANGE = "email-change"
     #: Step 1 of a step-by-step registration: the provider details matched.
     REGISTRATION = "registration"
 
@@ -65,18 +66,24 @@ class TokenPurpose(enum.Enum):
 DEFAULT_LIFETIMES: Mapping[TokenPurpose, timedelta] = {
     TokenPurpose.ACTIVATION: timedelta(hours=72),
     TokenPurpose.PASSWORD_RESET: timedelta(hours=1),
+    TokenPurpose.EMAIL_CHANGE: timedelta(hours=24),
     TokenPurpose.REGISTRATION: timedelta(minutes=30),
 }
 
 
 @attrs.frozen
 class TokenClaims:
-    """What a verified token says. Compare ``credential_version`` with the account's."""
+    """What a verified token says. Compare ``credential_version`` with the account's.
+
+    ``nonce`` (email change links) names the one request the link confirms;
+    it is random, never an address.
+    """
 
     account_id: str
     purpose: TokenPurpose
     credential_version: int
     issued_at: datetime
+    nonce: str | None = attrs.field(default=None, repr=False)
 
 
 def _key_bytes(key: str | bytes) -> bytes:
@@ -171,16 +178,24 @@ class TokenIssuer:
             for purpose in TokenPurpose
         }
 
-    def issue(self, purpose: TokenPurpose, *, account_id: str, credential_version: int) -> str:
-        """Sign a token for ``purpose`` bound to the account's credential version.
+    def issue(
+        self,
+        purpose: TokenPurpose,
+        *,
+        account_id: str,
+        credential_version: int,
+        nonce: str | None = None,
+    ) -> str:
+        """Sign a token for ``purpose`` bound to the account's credential version (and ``nonce``).
 
         Raises:
             InvalidInput: ``purpose`` is not a :class:`TokenPurpose`.
         """
         _check_purpose(purpose)
-        return self._serializers[purpose].dumps(
-            {"a": account_id, "p": purpose.value, "v": credential_version}
-        )
+        payload: dict[str, object] = {"a": account_id, "p": purpose.value, "v": credential_version}
+        if nonce is not None:
+            payload["n"] = nonce
+        return self._serializers[purpose].dumps(payload)
 
     def issue_payload(self, purpose: TokenPurpose, payload: Mapping[str, str | int]) -> str:
         """Sign ``payload`` (opaque values only, never personal data) for ``purpose``.
@@ -270,13 +285,18 @@ class TokenIssuer:
     def _claims(
         payload: Mapping[str, object], purpose: TokenPurpose, signed_at: datetime
     ) -> TokenClaims:
-        account_id, version = payload.get("a"), payload.get("v")
+        account_id, version, nonce = payload.get("a"), payload.get("v"), payload.get("n")
         if (
             not isinstance(account_id, str)
             or not isinstance(version, int)
             or isinstance(version, bool)
+            or not isinstance(nonce, str | None)
         ):
             raise TokenInvalid
         return TokenClaims(
-            account_id=account_id, purpose=purpose, credential_version=version, issued_at=signed_at
+            account_id=account_id,
+            purpose=purpose,
+            credential_version=version,
+            issued_at=signed_at,
+            nonce=nonce,
         )

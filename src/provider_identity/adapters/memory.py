@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Set as AbstractSet
+from datetime import date, datetime, timedelta
 
-from provider_identity.accounts import Account
+import attrs
+
+from provider_identity.accounts import Account, AccountStatus
 from provider_identity.errors import (
     AccountNotFound,
     AlreadyRegistered,
@@ -73,6 +76,18 @@ class MemoryProviderDirectory:
         self._by_tax_id.setdefault(record.tax_id, {})[record.provider_id] = record
         if record.npi is not None:
             self._by_npi.setdefault(record.npi, {})[record.provider_id] = record
+
+    def end_missing(self, keep: AbstractSet[str], *, on: date) -> tuple[str, ...]:
+        """End (``end_date = on``) every open record whose Provider ID is not in ``keep``."""
+        with self._lock:
+            missing = sorted(
+                provider_id
+                for provider_id, record in self._by_id.items()
+                if record.end_date is None and provider_id not in keep
+            )
+            for provider_id in missing:
+                self._put(attrs.evolve(self._by_id[provider_id], end_date=on))
+        return tuple(missing)
 
     def by_provider_id(self, provider_id: str) -> ProviderRecord | None:
         """The record with this Provider ID, if any."""
@@ -148,11 +163,7 @@ class MemoryAccountRepository:
     def replace(self, account: Account, *, expected_version: int) -> None:
         """Overwrite the account if its credential version is still ``expected_version``."""
         with self._lock:
-            stored = self._accounts.get(account.id)
-            if stored is None:
-                raise AccountNotFound
-            if stored.credential_version != expected_version:
-                raise ConcurrentUpdate
+            stored = self._stored(account, expected_version)
             if (stored.username_key, stored.email_key, stored.provider_id) != (
                 account.username_key,
                 account.email_key,
@@ -160,6 +171,54 @@ class MemoryAccountRepository:
             ):
                 raise ConcurrentUpdate.identifiers_changed()
             self._accounts[account.id] = account
+
+    def change_email(self, account: Account, *, expected_version: int) -> None:
+        """Overwrite the account, its email key moved to ``account.email_key``, atomically.
+
+        Raises:
+            AccountNotFound: no account has ``account.id``.
+            ConcurrentUpdate: the stored version differs, or the username or provider would change.
+            UsernameUnavailable: the new email key is some account's username or email.
+        """
+        with self._lock:
+            stored = self._stored(account, expected_version)
+            if (stored.username_key, stored.provider_id) != (
+                account.username_key,
+                account.provider_id,
+            ):
+                raise ConcurrentUpdate.identifiers_changed()
+            if account.email_key != stored.email_key:
+                if account.email_key in self._keys:
+                    raise UsernameUnavailable("email")
+                del self._keys[stored.email_key]
+                self._keys[account.email_key] = account.id
+            self._accounts[account.id] = account
+
+    def remove(self, account_id: str, *, expected_version: int) -> None:
+        """Forget the account and free its keys, if its version is still ``expected_version``."""
+        with self._lock:
+            stored = self._accounts.get(account_id)
+            if stored is None:
+                raise AccountNotFound
+            if stored.credential_version != expected_version:
+                raise ConcurrentUpdate
+            del self._accounts[account_id]
+            del self._keys[stored.username_key], self._keys[stored.email_key]
+            del self._by_provider[stored.provider_id]
+
+    def find_by_status(self, status: AccountStatus) -> Sequence[Account]:
+        """Every account in ``status``, ordered by id."""
+        with self._lock:
+            found = [account for account in self._accounts.values() if account.status is status]
+        return tuple(sorted(found, key=lambda account: account.id))
+
+    def _stored(self, account: Account, expected_version: int) -> Account:
+        stored = self._accounts.get(account.id)
+        if stored is None:
+            raise AccountNotFound
+        if stored.credential_version != expected_version:
+            raise ConcurrentUpdate
+        return stored
 
 
 _NO_FAILURES = LockoutState(failures=0)

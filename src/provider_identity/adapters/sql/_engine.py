@@ -106,9 +106,33 @@ def _check_dialect(engine: Engine) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table and index that does not exist yet (safe to run again)."""
+    """Create every table and index that does not exist yet (safe to run again).
+
+    A table made by an older version gains the nullable columns added since
+    (``ALTER TABLE .. ADD COLUMN``), so running it again is the upgrade.
+    """
     _check_dialect(engine)
     metadata.create_all(engine)
+    with engine.begin() as connection:
+        _add_missing_columns(connection)
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    inspector = sa.inspect(connection)
+    preparer = connection.dialect.identifier_preparer
+    for table in metadata.sorted_tables:
+        schema = connection.schema_for_object(table)
+        present = {column["name"] for column in inspector.get_columns(table.name, schema=schema)}
+        name = preparer.quote(table.name)
+        if schema is not None:
+            name = f"{preparer.quote_schema(schema)}.{preparer.quote(table.name)}"
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.exec_driver_sql(
+                f"ALTER TABLE {name} ADD COLUMN {preparer.quote(column.name)} {kind}"
+            )
 
 
 def schema_sql(dialect: str = "postgresql") -> str:

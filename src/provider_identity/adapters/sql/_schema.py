@@ -89,6 +89,7 @@ _providers = sa.Table(
     # live in its row: a lookup is one index probe, with no join.
     sa.Column("zip_codes", sa.Text, nullable=False),  # "45000,46000", in the record's order
     sa.Column("lines_of_business", sa.Text, nullable=False),  # "Marketplace,Medicaid"
+    sa.Column("end_date", sa.String(10), nullable=True),  # ISO "2026-06-30": sorts as dates do
 )
 
 _accounts = sa.Table(
@@ -111,6 +112,14 @@ _accounts = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("activated_at", UtcDateTime, nullable=True),
     sa.Column("credential_version", sa.Integer, nullable=False),
+    # Added with deactivation and email change; nullable, so ``create_schema``
+    # adds them to an older table (see docs/storage.md, "Upgrading").
+    sa.Column("deactivated_at", UtcDateTime, nullable=True),
+    sa.Column("deactivation_reason", sa.String(32), nullable=True),
+    sa.Column("pending_email", sa.Text, nullable=True),
+    sa.Column("pending_email_key", sa.Text, nullable=True),
+    sa.Column("pending_email_nonce", sa.String(64), nullable=True),
+    sa.Column("pending_email_requested_at", UtcDateTime, nullable=True),
 )
 
 _account_keys = sa.Table(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from provider_identity.accounts import Account, AccountStatus
+from provider_identity.accounts import Account, AccountStatus, DeactivationReason, PendingEmail
 from provider_identity.adapters.sql._base import _Store
 from provider_identity.adapters.sql._schema import _account_keys, _accounts
 from provider_identity.clock import ensure_utc
@@ -59,7 +60,8 @@ class SqlAccountRepository(_Store):
     def _clash(self, account: Account) -> IdentityError:
         """Which taken key refused ``account``, checked in the in-memory adapter's order.
 
-        Rows are never deleted, so the row that made the insert fail is committed and visible.
+        The row that made the insert fail is committed and visible (unless an
+        expired pending account was purged meanwhile: then "username" is answered).
         """
         if self.find_by_provider_id(account.provider_id) is not None:
             return AlreadyRegistered()
@@ -106,6 +108,92 @@ class SqlAccountRepository(_Store):
         with self._writing() as conn:
             if conn.execute(statement).rowcount == 1:
                 return
+        self._explain_refusal(account, expected_version)
+
+    def change_email(self, account: Account, *, expected_version: int) -> None:
+        """Overwrite the account, its email key moved to ``account.email_key``, atomically.
+
+        One transaction: the account row (if its credential version is still
+        ``expected_version``), the old key row out, the new one in. The key
+        table's primary key decides a race with a registration of the address.
+
+        Raises:
+            AccountNotFound: no account has ``account.id``.
+            ConcurrentUpdate: the stored version differs, or the username or provider would change.
+            UsernameUnavailable: the new email key is some account's username or email.
+        """
+        row = _account_row(account)
+        fixed = ("id", "username_key", "provider_id")
+        update = (
+            sa.update(_accounts)
+            .where(
+                _accounts.c.credential_version == expected_version,
+                *(_accounts.c[name] == row[name] for name in fixed),
+            )
+            .values({name: value for name, value in row.items() if name not in fixed})
+        )
+        outcome = "stale"
+        try:
+            with self._writing() as conn:
+                old = conn.execute(
+                    sa.select(_accounts.c.email_key).where(_accounts.c.id == account.id)
+                ).scalar()
+                if old is not None and old != account.email_key:
+                    conn.execute(
+                        sa.insert(_account_keys).values(
+                            key=account.email_key, account_id=account.id, kind="email"
+                        )
+                    )
+                    conn.execute(
+                        sa.delete(_account_keys).where(
+                            _account_keys.c.key == old, _account_keys.c.account_id == account.id
+                        )
+                    )
+                if conn.execute(update).rowcount != 1:
+                    raise _Stale
+                outcome = "done"
+        except _Stale:
+            pass
+        except IntegrityError:
+            outcome = "taken"
+        if outcome == "done":
+            return
+        if outcome == "taken":  # raised here: the IntegrityError's params hold the row
+            raise UsernameUnavailable("email")
+        self._explain_refusal(account, expected_version)
+
+    def remove(self, account_id: str, *, expected_version: int) -> None:
+        """Delete the account and its keys, if its credential version is still ``expected_version``.
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            ConcurrentUpdate: the stored version differs.
+        """
+        statement = sa.delete(_accounts).where(
+            _accounts.c.id == account_id, _accounts.c.credential_version == expected_version
+        )
+        try:
+            with self._writing() as conn:
+                keys = _account_keys.c.account_id == account_id
+                conn.execute(sa.delete(_account_keys).where(keys))
+                if conn.execute(statement).rowcount != 1:
+                    raise _Stale
+        except _Stale:
+            pass
+        else:
+            return
+        if self.get(account_id) is None:
+            raise AccountNotFound
+        raise ConcurrentUpdate
+
+    def find_by_status(self, status: AccountStatus) -> Sequence[Account]:
+        """Every account in ``status``, ordered by id."""
+        query = sa.select(_accounts).where(_accounts.c.status == status.value)
+        with self._reading() as conn:
+            rows = conn.execute(query.order_by(_accounts.c.id)).all()
+        return tuple(_account_from_row(row) for row in rows)
+
+    def _explain_refusal(self, account: Account, expected_version: int) -> None:
         stored = self.get(account.id)
         if stored is None:
             raise AccountNotFound
@@ -138,7 +226,38 @@ def _account_row(account: Account) -> dict[str, object]:
         "created_at": ensure_utc(account.created_at),
         "activated_at": None if account.activated_at is None else ensure_utc(account.activated_at),
         "credential_version": account.credential_version,
+        "deactivated_at": None
+        if account.deactivated_at is None
+        else ensure_utc(account.deactivated_at),
+        "deactivation_reason": None
+        if account.deactivation_reason is None
+        else account.deactivation_reason.value,
+        **_pending_email_columns(account.pending_email),
     }
+
+
+def _pending_email_columns(pending: PendingEmail | None) -> dict[str, object]:
+    return {
+        "pending_email": None if pending is None else pending.address,
+        "pending_email_key": None if pending is None else pending.key,
+        "pending_email_nonce": None if pending is None else pending.nonce,
+        "pending_email_requested_at": None if pending is None else ensure_utc(pending.requested_at),
+    }
+
+
+def _pending_email_from_row(row: Row[Any]) -> PendingEmail | None:
+    if row.pending_email is None:
+        return None
+    return PendingEmail(
+        address=row.pending_email,
+        key=row.pending_email_key,
+        nonce=row.pending_email_nonce,
+        requested_at=row.pending_email_requested_at,
+    )
+
+
+class _Stale(Exception):
+    """Rolls a write back whose account row was not as expected."""
 
 
 def _account_from_row(row: Row[Any]) -> Account:
@@ -160,4 +279,9 @@ def _account_from_row(row: Row[Any]) -> Account:
         created_at=row.created_at,
         activated_at=row.activated_at,
         credential_version=row.credential_version,
+        deactivated_at=row.deactivated_at,
+        deactivation_reason=None
+        if row.deactivation_reason is None
+        else DeactivationReason(row.deactivation_reason),
+        pending_email=_pending_email_from_row(row),
     )

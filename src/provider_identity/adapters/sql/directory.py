@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Set as AbstractSet
+from datetime import date
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -17,6 +19,8 @@ from provider_identity.providers import LineOfBusiness, Payee, ProviderCategory,
 
 __all__ = ["UPSERT_CHUNK", "SqlProviderDirectory"]
 
+_T = TypeVar("_T")
+
 
 #: Records staged and merged at a time in :meth:`SqlProviderDirectory.upsert_many`.
 UPSERT_CHUNK = 20000
@@ -28,7 +32,7 @@ def _invalid_record() -> InvalidInput:
     )
 
 
-def _chunks(items: Sequence[ProviderRecord], size: int) -> Iterator[Sequence[ProviderRecord]]:
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -82,6 +86,25 @@ class SqlProviderDirectory(_Store):
         staging.fill(conn, [_provider_row(record) for record in records])
         conn.execute(staging.merge)
         conn.execute(sa.delete(staging.table))
+
+    def end_missing(self, keep: AbstractSet[str], *, on: date) -> tuple[str, ...]:
+        """End (``end_date = on``) every open record whose Provider ID is not in ``keep``.
+
+        For a roster snapshot: the file is the whole directory. Records
+        already ended keep their date. Returns the Provider IDs ended, sorted.
+        """
+        open_ids = sa.select(_providers.c.provider_id).where(_providers.c.end_date.is_(None))
+        with self._reading() as conn:
+            missing = sorted(set(conn.execute(open_ids).scalars()) - set(keep))
+        if missing:
+            with self._writing() as conn:
+                for chunk in _chunks(missing, 1000):
+                    conn.execute(
+                        sa.update(_providers)
+                        .where(_providers.c.provider_id.in_(chunk), _providers.c.end_date.is_(None))
+                        .values(end_date=on.isoformat())
+                    )
+        return tuple(missing)
 
     def refresh_statistics(self) -> None:
         """Bring the database's statistics of the directory up to date (``ANALYZE``).
@@ -147,6 +170,7 @@ def _provider_row(record: ProviderRecord) -> tuple[str | None, ...]:
         record.payee.value,
         _SEPARATOR.join(record.zip_codes),
         _lines_text(record.lines_of_business),
+        None if record.end_date is None else record.end_date.isoformat(),
     )
 
 
@@ -168,4 +192,5 @@ def _record_from_row(row: Row[Any]) -> ProviderRecord:
         lines_of_business=frozenset(
             LineOfBusiness(line) for line in row.lines_of_business.split(_SEPARATOR) if line
         ),
+        end_date=row.end_date,
     )
