@@ -64,7 +64,9 @@ _Result = TypeVar("_Result")
 _TICKET, _AGREED = "registration_ticket", "registration_agreed"
 
 #: Form fields never sent back into a page.
-_SECRET_FIELDS = frozenset({"password", "password_again", "current_password", "security_answer"})
+_SECRET_FIELDS = frozenset(
+    {"password", "password_again", "current_password", "new_password", "security_answer"}
+)
 
 
 class ProviderIdentity:
