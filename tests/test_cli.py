@@ -28,6 +28,10 @@ STEPS = [
     "Forgot password? (works while locked)",
     "Reset the password from the link",
     "Login with the new password",
+    "Set up an authenticator app (TOTP)",
+    "Login now takes two steps",
+    "The same code again is refused (each code works once)",
+    "The phone is lost: a recovery code instead",
     "A radiology group registers and sees every provider under its Tax ID",
     "A primary-care group may not register as a Group",
     "A provider that is not in the system",
@@ -42,6 +46,8 @@ MAIL = [
     ("Jane.Doe@example.org", "Your Provider Portal Account Is Locked"),
     ("Jane.Doe@example.org", "CareSource Provider Portal Password"),
     ("Jane.Doe@example.org", "Your Provider Portal Password Was Changed"),
+    ("Jane.Doe@example.org", "Provider Portal Security Notice"),
+    ("Jane.Doe@example.org", "Provider Portal Security Notice"),
     ("office@mvradiology.example.org", "Activate Your Provider Portal Account"),
     ("office@mvradiology.example.org", "Email Verification"),
 ]
@@ -349,3 +355,11 @@ def test_every_option_of_every_command_has_help_text() -> None:
         if action.help is None and action.dest != "command"
     ]
     assert missing == []
+
+
+def test_the_demo_refuses_a_replayed_code_and_prints_the_notices(story: str) -> None:
+    """The MFA steps: a replayed code refused, a recovery code used, each notice printed."""
+    assert "refused [code_already_used]" in story
+    assert "An authenticator app was added to your account." in story
+    assert "A recovery code was used to sign in to your account." in story
+    assert "Recovery codes left: 9." in story

@@ -139,6 +139,7 @@ def _database_error(err: Exception) -> str | None:
 def _sql_stores(engine: Engine, description: str) -> DemoStores:
     from provider_identity.adapters.sql import (
         SqlAccountRepository,
+        SqlFactorStore,
         SqlLockoutStore,
         SqlProviderDirectory,
         create_schema,
@@ -150,6 +151,7 @@ def _sql_stores(engine: Engine, description: str) -> DemoStores:
         accounts=SqlAccountRepository(engine),
         lockouts=SqlLockoutStore(engine),
         description=description,
+        factors=SqlFactorStore(engine),
     )
 
 

@@ -20,6 +20,7 @@ from provider_identity.clock import Clock
 if TYPE_CHECKING:
     from provider_identity.accounts import Account, AccountStatus
     from provider_identity.events import AuditEvent
+    from provider_identity.mfa.records import FactorRecord
     from provider_identity.providers import ProviderRecord
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "DeliveryQueue",
     "DirectoryWithAdd",
     "EventSink",
+    "FactorStore",
     "LockoutState",
     "LockoutStore",
     "Mailer",
@@ -313,4 +315,28 @@ class PasswordBlocklist(Protocol):
 
     def is_blocked(self, password: str) -> bool:
         """True if the whole (NFKC-normalised) password is on the list."""
+        ...
+
+
+class FactorStore(Protocol):
+    """Protocol: every second factor of an account as one record, written by compare-and-set.
+
+    The compare-and-set on ``revision`` is what makes a TOTP code single use
+    (the last accepted step is part of the record) and a recovery code too:
+    of two writes from the same revision exactly one succeeds.
+    """
+
+    def get(self, account_id: str) -> FactorRecord | None:
+        """The account's record, if it has one."""
+        ...
+
+    def put(self, record: FactorRecord, *, expected_revision: int) -> None:
+        """Store ``record`` if the stored revision is ``expected_revision``, in one atomic step.
+
+        ``expected_revision`` 0 means no record is stored yet. ``record.revision``
+        must be ``expected_revision + 1``.
+
+        Raises:
+            ConcurrentUpdate: the stored revision is another one.
+        """
         ...

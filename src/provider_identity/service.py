@@ -72,6 +72,9 @@ from provider_identity.mail import (
     password_reset_message,
     security_answer_changed_message,
 )
+from provider_identity.mfa.flows import SecondFactorFlows
+from provider_identity.mfa.results import SecondFactorDue
+from provider_identity.mfa.settings import SecondFactors
 from provider_identity.passwords import (
     RAW_LENGTH_FACTOR,
     PasswordHasher,
@@ -177,11 +180,14 @@ class LoginResult:
         rehashed: The stored hash was upgraded to the current parameters.
         agreement_required: The account accepted an older Provider Agreement than
             the current one: show it, and call :meth:`IdentityService.accept_agreement`.
+        enrolment_due: Second factors are required and the account has none:
+            send the user to the set-up page before anything else.
     """
 
     account: AccountView
     rehashed: bool
     agreement_required: bool = False
+    enrolment_due: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -221,7 +227,7 @@ def _security_questions(value: SecurityQuestions) -> SecurityQuestions:
 
 
 @attrs.frozen(kw_only=True)
-class IdentityService:
+class IdentityService(SecondFactorFlows[LoginResult]):
     """The Provider Portal's identity flows.
 
     Attributes:
@@ -250,6 +256,9 @@ class IdentityService:
             username and email (7 days by default); after it a matched
             registration replaces it, and ``purge_pending`` deletes it.
         new_account_id: Makes opaque account ids.
+        second_factors: The MFA policy and its store (off by default; see
+            :class:`~provider_identity.mfa.SecondFactors` and the flows of
+            :class:`~provider_identity.mfa.flows.SecondFactorFlows`).
     """
 
     directory: ProviderDirectory = attrs.field(
@@ -298,6 +307,9 @@ class IdentityService:
     )
     new_account_id: Callable[[], str] = attrs.field(
         default=_new_account_id, validator=_checks.callable_()
+    )
+    second_factors: SecondFactors = attrs.field(
+        default=SecondFactors(), validator=_checks.instance_of(SecondFactors)
     )
 
     _matcher: RegistrationMatcher = attrs.field(init=False, repr=False)
@@ -560,12 +572,16 @@ class IdentityService:
 
     def login(
         self, username: str, password: str, *, client_address: str | None = None
-    ) -> LoginResult:
+    ) -> LoginResult | SecondFactorDue:
         """Check a username and password, applying the lockout.
 
         Exactly one password-hash verification runs on every path (a dummy
         hash for unknown or locked accounts), and the attempt is counted
         *before* it runs, so parallel attempts cannot exceed the limit.
+
+        An account with a second factor is not logged in by its password: the
+        result is :class:`~provider_identity.mfa.SecondFactorDue`, finished by
+        :meth:`complete_login`, and the attempt stays counted until then.
 
         Raises:
             InvalidInput: username or password is not usable text.
@@ -582,7 +598,10 @@ class IdentityService:
             account = self.accounts.find_by_username(key)
             if account is not None:
                 audit.account_id = account.id
-            account = self._verify(status, key, account, password, audit)
+            account = self._verify(status, key, account, password, audit, end_run=False)
+            second_step = self._second_step(account) if account.is_active else False
+            if not isinstance(second_step, SecondFactorDue):  # else it counts until the code
+                self._logins.record_success(key)
             if account.is_deactivated:
                 raise AccountDeactivated
             if not account.is_active:
@@ -590,24 +609,49 @@ class IdentityService:
             rehashed = self._rehash_if_needed(account, password)
             if rehashed:
                 audit.detail["rehashed"] = "true"
-            required = account.needs_agreement(self.agreement_version)
-            if required:
-                audit.detail["agreement_required"] = "true"
-            return LoginResult(
-                account=AccountView.of(account), rehashed=rehashed, agreement_required=required
-            )
+            if isinstance(second_step, SecondFactorDue):
+                audit.outcome = "second_factor_due"
+                return second_step
+            if second_step:
+                audit.detail["enrolment_due"] = "true"
+            return self._logged_in(account, audit, rehashed=rehashed, enrolment_due=second_step)
+
+    def _logged_in(
+        self, account: Account, audit: _Draft, *, rehashed: bool, enrolment_due: bool
+    ) -> LoginResult:
+        required = account.needs_agreement(self.agreement_version)
+        if required:
+            audit.detail["agreement_required"] = "true"
+        return LoginResult(
+            account=AccountView.of(account),
+            rehashed=rehashed,
+            agreement_required=required,
+            enrolment_due=enrolment_due,
+        )
 
     def _verify(
-        self, status: LockoutStatus, key: str, account: Account | None, password: str, audit: _Draft
+        self,
+        status: LockoutStatus,
+        key: str,
+        account: Account | None,
+        password: str,
+        audit: _Draft,
+        *,
+        end_run: bool = True,
     ) -> Account:
-        """One hash check on every path, after the attempt was counted; refuse, or end the run."""
+        """One hash check on every path, after the attempt was counted; refuse, or end the run.
+
+        ``end_run=False``: a right password does not end the run of failures
+        (the caller does, unless a second factor is due).
+        """
         if not status.admitted:
             self.hasher.dummy_verify(password)
             raise self._locked(status)
         if account is None:
             self.hasher.dummy_verify(password)
         elif self.hasher.verify(account.password_hash, password):
-            self._logins.record_success(key)
+            if end_run:
+                self._logins.record_success(key)
             return account
         if status.is_locked and status.failures == self.lockout_policy.max_failures:
             audit.detail["lock_started"] = "true"
@@ -779,7 +823,12 @@ class IdentityService:
     def _with_new_password(
         self, account: Account, password: object, *, now: datetime | None = None
     ) -> Account:
-        self.password_policy.validate(password, username=account.username, email=account.email)
+        self.password_policy.validate(
+            password,
+            username=account.username,
+            email=account.email,
+            second_factor=self.has_second_factor(account.id),
+        )
         assert isinstance(password, str)  # noqa: S101  # validate() refuses anything else
         keep = self.password_policy.history
         if self.hasher.verify_any(password, account.recent_password_hashes(keep)):

@@ -9,11 +9,15 @@ Every state the store returns or keeps must be the one
 
 :class:`AccountLifecycleMachine` registers, activates, logs in with right and
 wrong passwords (so accounts lock), waits, resets passwords and unlocks,
-through two ``IdentityService`` objects in lockstep: one on the adapters under
-test, one on the in-memory reference adapters. Every outcome, message, audit
+and, with the ``mfa`` extra installed, enrols authenticator apps, finishes
+logins with app, replayed, wrong and recovery codes, removes factors and has
+the support desk reset them, through two ``IdentityService`` objects in
+lockstep: one on the adapters under test, one on the in-memory reference
+adapters. Every outcome, message, audit
 event, stored account and lockout status must agree, and the lifecycle rules
 must hold (a locked account refuses even the right password, a pending one
-cannot log in, a reset unlocks...).
+cannot log in, a reset unlocks but keeps the second factor, a code is
+accepted once...).
 
 Run them against your own adapters (each run gets fresh ones)::
 
@@ -33,6 +37,7 @@ or subclass and override ``make_store`` / ``make_accounts`` / ``make_lockouts``
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
@@ -45,7 +50,13 @@ from provider_identity.testing.strategies import registration_requests
 
 # isort: split
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from provider_identity.accounts import Account, canonical_email, canonical_username
 from provider_identity.adapters.memory import (
@@ -56,13 +67,16 @@ from provider_identity.adapters.memory import (
 from provider_identity.errors import IdentityError
 from provider_identity.lockout import LockoutPolicy, LockoutState
 from provider_identity.mail import Branding
+from provider_identity.mfa import SecondFactorDue, SecondFactors, SecretBox
 from provider_identity.passwords import PasswordHasher
-from provider_identity.ports import AccountRepository, LockoutStore
+from provider_identity.ports import AccountRepository, FactorStore, LockoutStore
 from provider_identity.providers import ProviderRecord
 from provider_identity.service import IdentityService, RegistrationResult
 from provider_identity.testing import (
+    FakeAuthenticator,
     InlineDelivery,
     ManualClock,
+    MemoryFactorStore,
     RecordingEventSink,
     RecordingMailer,
     cheapest_hasher,
@@ -228,19 +242,29 @@ _ACTIVATION_SUBJECT: Final = _BRANDING.subject(_BRANDING.activation_subject)
 _RESET_SUBJECT: Final = _BRANDING.subject(_BRANDING.reset_subject)
 
 
+#: Whether pyotp (the ``mfa`` extra) is there: the second-factor rules need it.
+_MFA: Final = importlib.util.find_spec("pyotp") is not None
+_CODE_KINDS: Final = ("app", "replay", "wrong", "recovery")
+
+
 @attrs.frozen(kw_only=True)
 class _Side:
-    """One IdentityService with the fakes it was built on."""
+    """One IdentityService with the fakes it was built on, and each account's phone."""
 
     service: IdentityService
     accounts: AccountRepository
     mailer: RecordingMailer
     events: RecordingEventSink
+    factors: FactorStore
+    apps: dict[str, FakeAuthenticator] = attrs.Factory(dict)
+    recovery: dict[str, list[str]] = attrs.Factory(dict)
+    accepted: dict[str, str] = attrs.Factory(dict)  # the last code each account logged in with
 
 
 def _side(
     accounts: AccountRepository,
     lockouts: LockoutStore,
+    factors: FactorStore,
     *,
     clock: ManualClock,
     directory: MemoryProviderDirectory,
@@ -260,8 +284,11 @@ def _side(
         hasher=hasher,
         lockout_policy=_LOGIN_LOCKOUT,
         new_account_id=lambda: f"account-{next(numbers)}",
+        second_factors=SecondFactors(
+            mode="optional", store=factors, secrets=SecretBox(current=_SIGNING_KEY)
+        ),
     )
-    return _Side(service=service, accounts=accounts, mailer=mailer, events=events)
+    return _Side(service=service, accounts=accounts, mailer=mailer, events=events, factors=factors)
 
 
 @attrs.frozen
@@ -329,12 +356,14 @@ def _news(side: _Side, seen: tuple[int, int]) -> tuple[list[object], list[object
 class _Known:
     """What the machine knows of an account it registered."""
 
+    username: str
     account_id: str
     provider_id: str
     email: str
     email_key: str
     password: str
     active: bool = False
+    totp: bool = False
 
 
 class AccountLifecycleMachine(RuleBasedStateMachine):
@@ -355,6 +384,7 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         self.subject = _side(
             self.make_accounts(),
             self.make_lockouts(),
+            self.make_factors(),
             clock=self.clock,
             directory=directory,
             hasher=self.hasher,
@@ -362,6 +392,7 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         self.reference = _side(
             MemoryAccountRepository(),
             MemoryLockoutStore(),
+            MemoryFactorStore(),
             clock=self.clock,
             directory=directory,
             hasher=self.hasher,
@@ -377,12 +408,17 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         """A fresh, empty lockout store for one run. Override it for your adapter."""
         return MemoryLockoutStore()
 
+    def make_factors(self) -> FactorStore:
+        """A fresh, empty second-factor store for one run. Override it for your adapter."""
+        return MemoryFactorStore()
+
     @classmethod
     def with_adapters(
         cls,
         *,
         accounts: Callable[[], AccountRepository] | None = None,
         lockouts: Callable[[], LockoutStore] | None = None,
+        factors: Callable[[], FactorStore] | None = None,
     ) -> type[Self]:
         """This machine, run against the adapters the factories make (fresh ones per run)."""
         factories: dict[str, Callable[[], object]] = {}
@@ -390,6 +426,8 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
             factories["make_accounts"] = accounts
         if lockouts is not None:
             factories["make_lockouts"] = lockouts
+        if factors is not None:
+            factories["make_factors"] = factors
         return _configured(cls, **factories)
 
     def _both(self, action: Callable[[_Side], object]) -> _Outcome:
@@ -400,6 +438,13 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
 
     def _known(self, username: str) -> _Known | None:
         return self.known.get(canonical_username(username))
+
+    @initialize(data=st.data(), record=st.sampled_from(_RECORDS))
+    def one_active_account(self, data: st.DataObject, record: ProviderRecord) -> None:
+        """Start with one registered, activated account, so every rule has one to work on."""
+        self.register(data, record)
+        for known in self.known.values():
+            self.activate(known.username)
 
     @rule(data=st.data(), record=st.sampled_from(_RECORDS))
     def register(self, data: st.DataObject, record: ProviderRecord) -> None:
@@ -426,6 +471,7 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         _expect(outcome.code, expected, f"register({username!r}, {email!r})")
         if isinstance(outcome.value, RegistrationResult):
             self.known[key] = _Known(
+                username=username,
                 account_id=outcome.value.account.id,
                 provider_id=record.provider_id,
                 email=outcome.value.account.email,
@@ -503,6 +549,123 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
     def unlock(self, username: str) -> None:
         """An administrator ends a lock."""
         self._both(lambda side: side.service.unlock(username))
+
+    # -- second factors -----------------------------------------------------------------
+
+    def _sides(self) -> tuple[_Side, _Side]:
+        return (self.reference, self.subject)
+
+    def _pick(self, data: st.DataObject, wanted: Callable[[_Known], bool]) -> tuple[str, _Known]:
+        keys = sorted(key for key, known in self.known.items() if wanted(known))
+        key = data.draw(st.sampled_from(keys), label="account")
+        return key, self.known[key]
+
+    @precondition(lambda self: _MFA and any(k.active for k in self.known.values()))
+    @rule(data=st.data())
+    def enrol_totp(self, data: st.DataObject) -> None:
+        """Enrol an authenticator app and confirm it: once per account, until removed."""
+        key, known = self._pick(data, lambda known: known.active)
+        username = known.username
+
+        def enrol(side: _Side) -> object:
+            enrolment = side.service.begin_totp_enrolment(known.account_id)
+            app = FakeAuthenticator.from_enrolment(enrolment, self.clock)
+            confirmed = side.service.confirm_totp(known.account_id, app.code())
+            side.apps[key], side.accepted[key] = app, app.code()
+            if confirmed.recovery_codes is not None:
+                side.recovery[key] = list(confirmed.recovery_codes.codes)
+            return confirmed.recovery_codes is not None
+
+        outcome = self._both(enrol)
+        expected = "factor_already_enrolled" if known.totp else "success"
+        _expect(outcome.code, expected, f"enrol_totp({username!r})")
+        known.totp = True
+
+    def _code(self, side: _Side, key: str, kind: str) -> str:
+        app = side.apps[key]
+        if kind == "app":
+            return app.code()
+        if kind == "replay":
+            return side.accepted.get(key, app.code())
+        if kind == "recovery":
+            codes = side.recovery.get(key, [])
+            return codes.pop(0) if codes else "aaaaa-aaaaa"
+        window = {
+            other.apps[key].code(steps=offset) for other in self._sides() for offset in (-1, 0, 1)
+        }
+        return next(code for code in ("000000", "111111", "222222", "333333") if code not in window)
+
+    @precondition(lambda self: _MFA and any(k.totp for k in self.known.values()))
+    @rule(data=st.data(), kind=st.sampled_from(_CODE_KINDS))
+    def login_with_code(self, data: st.DataObject, kind: str) -> None:
+        """Right password, then a code: the next app code works once, others never."""
+        key, known = self._pick(data, lambda known: known.totp)
+        username = known.username
+        if kind == "app":
+            self.clock.advance(30)  # the app shows its next code
+
+        def two_steps(side: _Side) -> object:
+            result = side.service.login(username, known.password)
+            if not isinstance(result, SecondFactorDue):
+                raise AssertionError(f"login({username!r}) of an enrolled account: {result!r}")
+            code = self._code(side, key, kind)
+            done = side.service.complete_login(result.challenge, code)
+            side.accepted[key] = code
+            return done
+
+        outcome = self._both(two_steps)
+        if kind in ("wrong", "replay"):
+            _expect_in(
+                outcome.code,
+                {"invalid_code", "code_already_used", "account_locked", "account_not_activated"},
+                f"complete_login({username!r}) with a {kind} code",
+            )
+
+    @precondition(lambda self: _MFA and any(k.totp for k in self.known.values()))
+    @rule(data=st.data())
+    def remove_totp(self, data: st.DataObject) -> None:
+        """Remove the app with the password and a current code."""
+        key, known = self._pick(data, lambda known: known.totp)
+        outcome = self._both(
+            lambda side: side.service.remove_factor(
+                known.account_id, "totp", password=known.password, code=side.apps[key].code()
+            )
+        )
+        if outcome.code == "success":
+            known.totp = False
+
+    @precondition(lambda self: _MFA and any(k.totp for k in self.known.values()))
+    @rule(data=st.data())
+    def reset_factors(self, data: st.DataObject) -> None:
+        """The support desk removes every factor."""
+        _, known = self._pick(data, lambda known: known.totp)
+        username = known.username
+        outcome = self._both(
+            lambda side: side.service.reset_factors(known.account_id, agent_id="agent-7")
+        )
+        _expect(outcome.code, "success", f"reset_factors({username!r})")
+        known.totp = False
+
+    @invariant()
+    def same_factors(self) -> None:
+        """Both factor stores hold the same factors; a password reset never removed one."""
+        for key, known in self.known.items():
+            shapes = []
+            for side in self._sides():
+                record = side.factors.get(known.account_id)
+                shapes.append(
+                    None
+                    if record is None
+                    else (
+                        record.revision,
+                        None if record.totp is None else record.totp.last_step,
+                        record.pending_totp is not None,
+                        None if record.recovery is None else record.recovery.remaining,
+                    )
+                )
+            _expect(shapes[1], shapes[0], f"factors of {key!r}")
+            has = self.subject.service.has_second_factor(known.account_id)
+            _expect(has, known.totp, f"has_second_factor({key!r})")
 
     @rule(step=st.sampled_from(_WAITS))
     def wait(self, step: timedelta) -> None:

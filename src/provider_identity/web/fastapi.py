@@ -32,6 +32,7 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
     ) from err
 
 from provider_identity.errors import IdentityError, InvalidInput
+from provider_identity.mfa import SecondFactorDue
 from provider_identity.passwords import PasswordUse
 from provider_identity.ports import LockoutStore
 from provider_identity.registration import AccountRequest, ProviderRequest
@@ -51,6 +52,7 @@ from provider_identity.web._sessions import (
 __all__ = [
     "AccountBody",
     "AgreementBody",
+    "CodeBody",
     "CredentialsBody",
     "PasswordResetBody",
     "ProviderBody",
@@ -62,6 +64,7 @@ __all__ = [
 _Result = TypeVar("_Result")
 
 _TICKET, _AGREED = "registration_ticket", "registration_agreed"
+_CHALLENGE = "second_factor_challenge"
 
 
 class ProviderBody(BaseModel):
@@ -109,6 +112,12 @@ class UsernameBody(BaseModel):
     """Forgot password, resend activation."""
 
     username: str = ""
+
+
+class CodeBody(BaseModel):
+    """The second step of a login: a TOTP or recovery code."""
+
+    code: str = ""
 
 
 class TokenBody(BaseModel):
@@ -238,7 +247,26 @@ def identity_router(
         result = await run(
             service.login, body.username, body.password, client_address=address(request)
         )
+        if isinstance(result, SecondFactorDue):  # nobody logged in until POST /login/code
+            request.session.clear()
+            request.session[_CHALLENGE] = result.challenge
+            return {
+                "second_factor_due": sorted(result.methods),
+                "csrf_token": csrf_token(request.session),
+            }
         sessions.start(result, request.session)  # a fresh session: a fresh CSRF token too
+        return {**_account(result.account), "csrf_token": csrf_token(request.session)}
+
+    @posting.post("/login/code")
+    async def complete_login(body: CodeBody, request: Request) -> dict[str, object]:
+        challenge = request.session.get(_CHALLENGE)
+        result = await run(
+            service.complete_login,
+            challenge if isinstance(challenge, str) else "",
+            body.code,
+            client_address=address(request),
+        )
+        sessions.start(result, request.session)
         return {**_account(result.account), "csrf_token": csrf_token(request.session)}
 
     @posting.post("/logout", status_code=204)

@@ -38,6 +38,7 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
     ) from err
 
 from provider_identity.errors import IdentityError, InvalidInput
+from provider_identity.mfa import SecondFactorDue
 from provider_identity.passwords import PasswordUse
 from provider_identity.ports import LockoutStore
 from provider_identity.registration import ProviderCheck
@@ -62,6 +63,7 @@ _Result = TypeVar("_Result")
 
 #: Session keys of a registration in progress.
 _TICKET, _AGREED = "registration_ticket", "registration_agreed"
+_CHALLENGE = "second_factor_challenge"
 
 #: Form fields never sent back into a page.
 _SECRET_FIELDS = frozenset(
@@ -118,10 +120,15 @@ class ProviderIdentity:
         """The logged-in account of this request (checked against the store), or ``None``."""
         return cast(AccountView | None, flask.g.get("provider_identity_account"))
 
-    def login(self, username: str | None = None, password: str | None = None) -> LoginResult:
+    def login(
+        self, username: str | None = None, password: str | None = None
+    ) -> LoginResult | SecondFactorDue:
         """Log in and start a fresh session (see :meth:`IdentityService.login` for the errors).
 
         ``username`` and ``password`` default to the submitted form's fields.
+        For an account with a second factor nobody is logged in yet: the
+        challenge waits in the session for :meth:`complete_login`
+        (:attr:`second_factor_due` is then true).
         """
         form = flask.request.form
         result = self.service.login(
@@ -129,9 +136,32 @@ class ProviderIdentity:
             text(form, "password") if password is None else password,
             client_address=self.client_address(),
         )
+        if isinstance(result, SecondFactorDue):
+            flask.session.clear()
+            flask.session[_CHALLENGE] = result.challenge
+            return result
+        self._start(result)
+        return result
+
+    @property
+    def second_factor_due(self) -> bool:
+        """A password was accepted and the second step (a code) is due."""
+        return isinstance(flask.session.get(_CHALLENGE), str)
+
+    def complete_login(self) -> LoginResult:
+        """The second step: the submitted ``code`` (TOTP or recovery code) for the challenge."""
+        challenge = flask.session.get(_CHALLENGE)
+        result = self.service.complete_login(
+            challenge if isinstance(challenge, str) else "",
+            text(flask.request.form, "code"),
+            client_address=self.client_address(),
+        )
+        self._start(result)
+        return result
+
+    def _start(self, result: LoginResult) -> None:
         self.sessions.start(result, flask.session)
         flask.g.provider_identity_account = result.account
-        return result
 
     def logout(self) -> None:
         """End the session for real: a copy of the cookie no longer logs in."""
