@@ -37,6 +37,10 @@ STEPS = [
     "A provider that is not in the system",
     "Registering the same practitioner again",
     "Unknown user and wrong password look the same",
+    "A registration with a mistyped email waits for activation",
+    "Seven days later the pending account has expired: registering again replaces it",
+    "Jane changes her email address (confirmed from the new one)",
+    "Ana's provider record ends: reconcile deactivates her account",
 ]
 
 #: (To, Subject) of every message of the story, in order.
@@ -50,6 +54,11 @@ MAIL = [
     ("Jane.Doe@example.org", "Provider Portal Security Notice"),
     ("office@mvradiology.example.org", "Activate Your Provider Portal Account"),
     ("office@mvradiology.example.org", "Email Verification"),
+    ("ana.lopz@example.org", "Activate Your Provider Portal Account"),
+    ("ana.lopez@example.org", "Activate Your Provider Portal Account"),
+    ("ana.lopez@example.org", "Email Verification"),
+    ("jane.doe@newclinic.example.org", "Confirm Your New Provider Portal Email Address"),
+    ("Jane.Doe@example.org", "Your Provider Portal Email Address Is Changing"),
 ]
 
 
@@ -99,6 +108,13 @@ def test_the_demo_prints_the_headers_of_every_message(story: str) -> None:
         "   refused [already_registered]: You are already registered. Please go to the Provider",
         "   Activate Account: https://provider-portal.example/activate?token=",
         "   | Reset Password: https://provider-portal.example/reset-password?token=",
+        "   refused [already_registered]: This provider has a registration waiting for "
+        "activation. The activation email went to a***@e***.org;",
+        "   | Confirm Email Address: https://provider-portal.example/confirm-email?token=",
+        "   deactivated: alopez",
+        "   wrong password: [invalid_credentials]",
+        "   refused [account_deactivated]: Your Provider Portal account is deactivated.",
+        "   forgot password sends nothing: 0 messages",
     ],
 )
 def test_the_demo_shows_each_outcome_in_the_seeds_words(story: str, line: str) -> None:
@@ -107,8 +123,15 @@ def test_the_demo_shows_each_outcome_in_the_seeds_words(story: str, line: str) -
 
 
 def test_the_demo_shows_unknown_user_and_wrong_password_alike(story: str) -> None:
-    """The last step prints one and the same refusal for both."""
-    unknown, wrong = story.splitlines()[-4:-2]
+    """Its step prints one and the same refusal for both."""
+    lines = story.splitlines()
+    start = next(  # by its title: the steps before it are numbered as the story grows
+        number
+        for number, text in enumerate(lines)
+        if text.startswith("== ")
+        and text.endswith(". Unknown user and wrong password look the same")
+    )
+    unknown, wrong = lines[start + 1 : start + 3]
     assert unknown.partition(": ")[2] == wrong.partition(": ")[2]
     assert "[invalid_credentials]" in unknown
 

@@ -51,6 +51,7 @@ def build(cls: type[IdentityError]) -> IdentityError:
     args: dict[str, object] = {
         "locked_until": datetime(2030, 1, 1, tzinfo=UTC),
         "attempts_left": 2,
+        "reason": "policy",
         "errors": [],
     }
     wanted = inspect.signature(cls).parameters

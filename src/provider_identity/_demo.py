@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import TextIO
 
@@ -304,6 +305,7 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
             service.login(username, "Not-The-Password-1")
         except InvalidCredentials as err:
             demo.say(f"{username}: [{err.code}] {err.message}")
+    _account_life(demo, result.account.id)
     print("\nDone.", file=out)
     return 0
 
@@ -344,3 +346,56 @@ def _second_factor_story(demo: _Demo, account_id: str) -> None:
     service.complete_login(again.challenge, codes[0])
     demo.say("logged in; the code is used up and a notice goes to the stored address")
     demo.new_mail()
+def _account_life(demo: _Demo, jane_id: str) -> None:
+    """After registration: expiry, an email change, and a provider leaving the network."""
+    service = demo.service
+    ana = demo.request(
+        provider_type="practitioner",
+        name="Ana Lopez",
+        tax_id="31-7654321",
+        zip_code="45459",
+        provider_id="P2000003",
+        username="alopez",
+        email="ana.lopz@example.org",  # mistyped: the activation mail never arrives
+    )
+    demo.step("A registration with a mistyped email waits for activation")
+    service.register(ana)
+    demo.new_mail()
+    try:
+        service.register(attrs.evolve(ana, email="ana.lopez@example.org"))
+    except IdentityError as err:
+        demo.refused(err)
+
+    demo.step("Seven days later the pending account has expired: registering again replaces it")
+    demo.clock.advance(timedelta(days=7))
+    service.register(attrs.evolve(ana, email="ana.lopez@example.org"))
+    demo.new_mail()
+    service.activate(demo.token())
+    demo.new_mail()
+
+    demo.step("Jane changes her email address (confirmed from the new one)")
+    service.request_email_change(jane_id, "Green-Kestrel-2032", "jane.doe@newclinic.example.org")
+    demo.say("a link to the new address, a notice to the old one:")
+    demo.new_mail()
+    changed = service.confirm_email_change(
+        demo.mailer.last_token("jane.doe@newclinic.example.org")
+    )
+    demo.say(f"the address is now {changed.email}; her earlier sessions and links are dead")
+
+    demo.step("Ana's provider record ends: reconcile deactivates her account")
+    record = demo.directory.by_provider_id("P2000003")
+    assert record is not None  # noqa: S101  # a sample record
+    demo.directory.add(attrs.evolve(record, end_date=demo.clock.now().date()))
+    report = service.reconcile()
+    demo.say(f"deactivated: {', '.join(report.deactivated)}")
+    try:
+        service.login("alopez", "Not-The-Password-1")
+    except IdentityError as err:
+        demo.say(f"wrong password: [{err.code}]")
+    try:
+        service.login("alopez", "Blue-Heron-2031")
+    except IdentityError as err:
+        demo.say("right password:")
+        demo.refused(err)
+    service.request_password_reset("alopez")
+    demo.say(f"forgot password sends nothing: {len(demo.new_mail())} messages")

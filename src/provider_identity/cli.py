@@ -5,6 +5,8 @@
     init-db         create the tables
     import-roster   load provider records from a CSV roster
     unlock          end a user's login lock
+    purge-pending   delete pending accounts never activated within their lifetime
+    reconcile       deactivate accounts whose provider left the directory (and back)
     send-mail       drain the outbox through an SMTP relay (--watch: keep draining)
 
 Commands that take ``--database`` accept an SQLAlchemy URL
@@ -19,12 +21,14 @@ import getpass
 import importlib
 import importlib.util
 import os
+import secrets
 import signal
 import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
@@ -32,12 +36,14 @@ from provider_identity._demo import DemoStores, memory_stores, run_demo
 from provider_identity.accounts import canonical_username
 from provider_identity.adapters.outbox import DispatchReport, FileOutboxMailer
 from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity
-from provider_identity.errors import IdentityError, InvalidInput
+from provider_identity.errors import IdentityError, InvalidInput, MailDeliveryError
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
 from provider_identity.passwords import NIST_POLICY, SEED_POLICY, PasswordHasher
 from provider_identity.ports import Mailer
 from provider_identity.roster import DEFAULT_BATCH_SIZE, EXAMPLE_ROSTER
+from provider_identity.service import IdentityService
 from provider_identity.testing import cheapest_hasher, sample_records
+from provider_identity.tokens import TokenIssuer
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -241,11 +247,20 @@ def _import_roster(args: argparse.Namespace, out: TextIO) -> int:
     with roster:
         lines = _with_progress(roster, path.stat().st_size, sys.stderr)
         directory = SqlProviderDirectory(engine)
-        report = import_roster(lines, directory, batch_size=args.batch_size)
+        report = import_roster(
+            lines, directory, batch_size=args.batch_size, snapshot=args.snapshot
+        )
     directory.refresh_statistics()
     for row in report.rejected:
         print(f"line {row.line}: {row.reason}", file=out)
     print(f"{report.loaded} records loaded, {len(report.rejected)} rows rejected", file=out)
+    if args.snapshot:
+        if report.rejected:
+            print("snapshot: a row was rejected, so no record was ended", file=out)
+        else:
+            print(f"snapshot: {len(report.ended)} records ended", file=out)
+            for provider_id in report.ended:
+                print(f"  ended {provider_id}", file=out)
     return 1 if args.strict and report.rejected else 0
 
 
@@ -283,6 +298,57 @@ def _unlock(args: argparse.Namespace, out: TextIO) -> int:
         )
     )
     print(f"{key} is unlocked (its failure count is zero)", file=out)
+    return 0
+
+
+class _NoMail:
+    """The maintenance commands send no mail; a message handed over is a bug, refused."""
+
+    def send(self, message: EmailMessage) -> None:
+        raise MailDeliveryError
+
+
+def _maintenance_service(engine: Engine, pending_days: int = 7) -> IdentityService:
+    """An IdentityService over the database's stores, for the commands that sweep accounts."""
+    from provider_identity.adapters.sql import (
+        SqlAccountRepository,
+        SqlLockoutStore,
+        SqlProviderDirectory,
+    )
+
+    if pending_days < 1:
+        raise CommandError("--pending-days must be at least 1.")
+    return IdentityService(
+        directory=SqlProviderDirectory(engine),
+        accounts=SqlAccountRepository(engine),
+        lockouts=SqlLockoutStore(engine),
+        mailer=_NoMail(),
+        events=LoggingEventSink(),
+        tokens=TokenIssuer(current=secrets.token_bytes(32)),  # signs nothing
+        pending_lifetime=timedelta(days=pending_days),
+    )
+
+
+def _purge_pending(args: argparse.Namespace, out: TextIO) -> int:
+    engine = _engine(args.database)
+    _require_schema(engine)
+    purged = _maintenance_service(engine, args.pending_days).purge_pending(client_address="cli")
+    print(f"{len(purged)} expired pending accounts deleted", file=out)
+    for username in purged:
+        print(f"  deleted {username}", file=out)
+    return 0
+
+
+def _reconcile(args: argparse.Namespace, out: TextIO) -> int:
+    engine = _engine(args.database)
+    _require_schema(engine)
+    report = _maintenance_service(engine).reconcile(client_address="cli")
+    print(f"{len(report.deactivated)} accounts deactivated", file=out)
+    for username in report.deactivated:
+        print(f"  deactivated {username}", file=out)
+    print(f"{len(report.reactivated)} accounts reactivated", file=out)
+    for username in report.reactivated:
+        print(f"  reactivated {username}", file=out)
     return 0
 
 
@@ -405,6 +471,25 @@ def _parser() -> argparse.ArgumentParser:
     roster.add_argument(
         "--strict", action="store_true", help="exit with status 1 if any row was rejected"
     )
+    roster.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="the file is the whole directory: end every record missing from it",
+    )
+
+    purge = commands.add_parser(
+        "purge-pending", help="delete pending accounts older than their lifetime"
+    )
+    purge.add_argument(
+        "--pending-days", type=int, default=7, help="a pending account's lifetime (default 7)"
+    )
+    _database_option(purge)
+
+    _database_option(
+        commands.add_parser(
+            "reconcile", help="deactivate accounts whose provider left the directory"
+        )
+    )
 
     unlock = commands.add_parser("unlock", help="end a user's login lock and zero the count")
     unlock.add_argument("username", help="the user name whose lock to end")
@@ -452,6 +537,8 @@ def main(
         "init-db": lambda: _init_db(args, out),
         "import-roster": lambda: _import_roster(args, out),
         "unlock": lambda: _unlock(args, out),
+        "purge-pending": lambda: _purge_pending(args, out),
+        "reconcile": lambda: _reconcile(args, out),
         "send-mail": lambda: _send_mail(args, out),
     }
     try:

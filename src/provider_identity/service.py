@@ -369,7 +369,7 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             audit.detail["provider_type"] = details.provider_type.value
             record = self._matcher.match(details)
             audit.detail["provider_id"] = record.provider_id
-            self._refuse_registered(record)
+            self._expired_holder(self.accounts.find_by_provider_id(record.provider_id))
             ticket = RegistrationTicket(
                 provider_id=record.provider_id, provider_type=details.provider_type
             )
@@ -426,9 +426,10 @@ class IdentityService(SecondFactorFlows[LoginResult]):
                 raise InvalidInput.single("request", "wrong_type", "Not a registration request.")
             username_key, email = valid.username_key, valid.email
             audit.detail["provider_id"] = record.provider_id
-            self._make_room(self.accounts.find_by_provider_id(record.provider_id), audit)
+            expired = self._expired_holder(self.accounts.find_by_provider_id(record.provider_id))
+            freed = () if expired is None else (expired.username_key, expired.email_key)
             for field, key in (("username", username_key), ("email", email.key)):
-                if self.accounts.key_taken(key):
+                if key not in freed and self.accounts.key_taken(key):
                     raise UsernameUnavailable(field)
             now = self.clock.now()
             account = Account(
@@ -450,19 +451,16 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             # The throttle is counted before the commit: a lockout store that does
             # not answer then stores nothing, and the retry is not "already registered".
             admitted = self._mail.allow(f"activation:{account.id}")
+            if expired is not None:
+                with contextlib.suppress(AccountNotFound):  # purged meanwhile: the room is there
+                    self.accounts.remove(expired.id, expected_version=expired.credential_version)
+                audit.detail["replaced_account"] = expired.id
             self.accounts.add(account)
             audit.account_id = account.id
             sent = admitted and self._deliver(self._activation_message(account), None)
             if not sent:
                 audit.detail["activation_mail"] = "not_sent"
             return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
-
-    def _refuse_registered(self, record: ProviderRecord) -> None:
-        """Step 1's "already registered": as :meth:`_make_room`, but removes nothing."""
-        existing = self.accounts.find_by_provider_id(record.provider_id)
-        if existing is None or existing.is_expired_pending(self.clock.now(), self.pending_lifetime):
-            return
-        raise self._already_registered(existing)
 
     def _read_ticket(self, ticket: object) -> RegistrationTicket:
         try:
@@ -475,26 +473,17 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             return RegistrationTicket.from_payload(payload)
         raise TicketExpired if expired else TicketInvalid
 
-    def _make_room(self, existing: Account | None, audit: _Draft) -> None:
-        """Remove ``existing`` if it is an expired pending account, else refuse the registration."""
-        if existing is None:
-            return
-        now = self.clock.now()
-        if existing.is_expired_pending(now, self.pending_lifetime):
-            with contextlib.suppress(AccountNotFound):  # purged meanwhile: the room is there
-                self.accounts.remove(existing.id, expected_version=existing.credential_version)
-            audit.detail["replaced_account"] = existing.id
-            return
-        raise self._already_registered(existing)
-
-    def _already_registered(self, existing: Account) -> AlreadyRegistered:
+    def _expired_holder(self, existing: Account | None) -> Account | None:
+        """``existing`` if it is an expired pending account (to be replaced); refuse any other."""
+        if existing is None or existing.is_expired_pending(self.clock.now(), self.pending_lifetime):
+            return existing
         if existing.is_pending:
-            return AlreadyRegistered(
+            raise AlreadyRegistered(
                 pending=True,
                 expires_at=existing.pending_expires_at(self.pending_lifetime),
                 masked_email=mask_email(existing.email),
             )
-        return AlreadyRegistered()
+        raise AlreadyRegistered
 
     def purge_pending(self, *, client_address: str | None = None) -> tuple[str, ...]:
         """Delete every pending account older than ``pending_lifetime``; return their usernames.
@@ -502,6 +491,7 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         Each deletion is one audit event. Safe to run again (and beside
         registrations: an account that changed meanwhile is left alone).
         """
+        _check_client_address(client_address)
         purged = []
         for account in self.accounts.find_by_status(AccountStatus.PENDING):
             if not account.is_expired_pending(self.clock.now(), self.pending_lifetime):
@@ -1027,6 +1017,7 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         Each change is one audit event. An account that changes meanwhile is
         left for the next run.
         """
+        _check_client_address(client_address)
         deactivated: list[str] = []
         reactivated: list[str] = []
         today = self.clock.now().date()
@@ -1220,10 +1211,7 @@ class IdentityService(SecondFactorFlows[LoginResult]):
 
     @contextmanager
     def _audit(self, action: Action, client_address: object) -> Iterator[_Draft]:
-        if client_address is not None and (
-            not isinstance(client_address, str) or len(client_address) > CLIENT_ADDRESS_MAX_LENGTH
-        ):
-            raise InvalidInput.single("client_address", "invalid", "Client address is not valid.")
+        address = _check_client_address(client_address)
         draft = _Draft()
         try:
             yield draft
@@ -1243,10 +1231,18 @@ class IdentityService(SecondFactorFlows[LoginResult]):
                     at=self.clock.now(),
                     username=draft.username,
                     account_id=draft.account_id,
-                    client_address=client_address,
+                    client_address=address,
                     detail=draft.detail,
                 )
             )
+
+
+def _check_client_address(client_address: object) -> str | None:
+    if client_address is None or (
+        isinstance(client_address, str) and len(client_address) <= CLIENT_ADDRESS_MAX_LENGTH
+    ):
+        return client_address
+    raise InvalidInput.single("client_address", "invalid", "Client address is not valid.")
 
 
 def _until(status: LockoutStatus) -> datetime:

@@ -1,4 +1,4 @@
-"""The database commands of the CLI: init-db, import-roster, unlock, demo, send-mail."""
+"""The database commands of the CLI: init-db, import-roster, unlock, purge-pending, reconcile..."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from provider_identity import AccountStatus, IdentityService, TokenIssuer
 from provider_identity.adapters.outbox import OutboxMailer
 from provider_identity.adapters.sql import (
+    SqlAccountRepository,
     SqlLockoutStore,
     SqlOutboxStore,
     SqlProviderDirectory,
@@ -16,7 +18,15 @@ from provider_identity.adapters.sql import (
 )
 from provider_identity.cli import database_url, main
 from provider_identity.lockout import LockoutTracker
-from provider_identity.testing import ManualClock
+from provider_identity.testing import (
+    InlineDelivery,
+    ManualClock,
+    RecordingEventSink,
+    RecordingMailer,
+    cheapest_hasher,
+    sample_records,
+)
+from tests.helpers import KEY, practitioner
 from tests.test_cli import refusal
 from tests.test_outbox import note
 
@@ -219,3 +229,73 @@ def test_import_roster_wants_exactly_one_roster(
     assert capsys.readouterr().err == (
         "provider-identity import-roster: give either a roster file or --example.\n"
     )
+
+
+def _service_on(database: str) -> IdentityService:
+    """A service on the file's stores, its clock at ManualClock's start (months ago)."""
+    engine = make_engine(database_url(database))
+    clock = ManualClock()
+    return IdentityService(
+        directory=SqlProviderDirectory(engine),
+        accounts=SqlAccountRepository(engine),
+        lockouts=SqlLockoutStore(engine),
+        mailer=RecordingMailer(),
+        events=RecordingEventSink(),
+        delivery=InlineDelivery(),
+        clock=clock,
+        tokens=TokenIssuer(current=KEY, clock=clock),
+        hasher=cheapest_hasher(),
+    )
+
+
+def test_purge_pending_deletes_the_expired_and_names_them(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pending account registered months ago goes; a second run deletes nothing."""
+    run("import-roster", "--example", "--database", database)
+    service = _service_on(database)
+    service.register(practitioner())
+    status, output = run("purge-pending", "--database", database)
+    assert (status, output.splitlines()) == (
+        0,
+        ["1 expired pending accounts deleted", "  deleted jdoe"],
+    )
+    assert service.accounts.find_by_username("jdoe") is None
+    assert run("purge-pending", "--database", database)[1].startswith("0 expired")
+    capsys.readouterr()
+    [line] = refusal(capsys, "purge-pending", "--database", database, "--pending-days", "0")
+    assert "--pending-days must be at least 1." in line
+
+
+def test_a_snapshot_import_then_reconcile_deactivates_the_provider_that_left(
+    database: str, tmp_path: Path
+) -> None:
+    """The roster without P1000001 ends it; reconcile deactivates jdoe once, then reports none."""
+    run("import-roster", "--example", "--database", database)
+    service = _service_on(database)
+    service.register(practitioner())
+    mailer = service.mailer
+    assert isinstance(mailer, RecordingMailer)
+    service.activate(mailer.last_token())
+    snapshot = tmp_path / "snapshot.csv"
+    snapshot.write_text(
+        "provider_id,tax_id,name,zip_codes\n"
+        + "".join(
+            f"{r.provider_id},{r.tax_id},{r.name},{' '.join(r.zip_codes)}\n"
+            for r in sample_records()
+            if r.provider_id != "P1000001"
+        ),
+        encoding="utf-8",
+    )
+    status, output = run("import-roster", str(snapshot), "--snapshot", "--database", database)
+    assert status == 0
+    assert "snapshot: 1 records ended\n  ended P1000001" in output
+    status, output = run("reconcile", "--database", database)
+    assert (status, output.splitlines()) == (
+        0,
+        ["1 accounts deactivated", "  deactivated jdoe", "0 accounts reactivated"],
+    )
+    assert run("reconcile", "--database", database)[1].startswith("0 accounts deactivated")
+    account = service.accounts.find_by_username("jdoe")
+    assert account is not None
+    assert account.status is AccountStatus.DEACTIVATED

@@ -8,16 +8,18 @@ Every state the store returns or keeps must be the one
 :meth:`LockoutState.after_failure` computes.
 
 :class:`AccountLifecycleMachine` registers, activates, logs in with right and
-wrong passwords (so accounts lock), waits, resets passwords and unlocks,
-and, with the ``mfa`` extra installed, enrols authenticator apps, finishes
-logins with app, replayed, wrong and recovery codes, removes factors and has
-the support desk reset them, through two ``IdentityService`` objects in
-lockstep: one on the adapters under test, one on the in-memory reference
-adapters. Every outcome, message, audit
-event, stored account and lockout status must agree, and the lifecycle rules
-must hold (a locked account refuses even the right password, a pending one
-cannot log in, a reset unlocks but keeps the second factor, a code is
-accepted once...).
+wrong passwords (so accounts lock), waits (past a pending account's lifetime
+too), resets passwords, unlocks, changes email addresses, deactivates,
+reactivates and purges expired pending accounts and, with the ``mfa`` extra
+installed, enrols authenticator apps, finishes logins with app, replayed,
+wrong and recovery codes, removes factors and has the support desk reset
+them, through two ``IdentityService`` objects in lockstep: one on the
+adapters under test, one on the in-memory reference adapters. Every outcome,
+message, audit event, stored account and lockout status must agree, and the
+lifecycle rules must hold (a locked account refuses even the right password,
+a pending one cannot log in, a deactivated one says so only to the right
+password, a reset unlocks but keeps the second factor, a code is accepted
+once, an expired pending account gives way to a new registration...).
 
 Run them against your own adapters (each run gets fresh ones)::
 
@@ -58,7 +60,12 @@ from hypothesis.stateful import (
     rule,
 )
 
-from provider_identity.accounts import Account, canonical_email, canonical_username
+from provider_identity.accounts import (
+    Account,
+    AccountStatus,
+    canonical_email,
+    canonical_username,
+)
 from provider_identity.adapters.memory import (
     MemoryAccountRepository,
     MemoryLockoutStore,
@@ -235,11 +242,14 @@ _WAITS: Final = (
     timedelta(hours=1, seconds=1),
     timedelta(hours=24),
     timedelta(hours=72, seconds=1),
+    timedelta(days=7),
 )
 _LOGIN_LOCKOUT: Final = LockoutPolicy(max_failures=3)
 _BRANDING: Final = Branding()
 _ACTIVATION_SUBJECT: Final = _BRANDING.subject(_BRANDING.activation_subject)
 _RESET_SUBJECT: Final = _BRANDING.subject(_BRANDING.reset_subject)
+_EMAIL_CHANGE_SUBJECT: Final = _BRANDING.subject(_BRANDING.email_change_subject)
+_PENDING_LIFETIME: Final = timedelta(days=7)
 
 
 #: Whether pyotp (the ``mfa`` extra) is there: the second-factor rules need it.
@@ -283,6 +293,7 @@ def _side(
         tokens=TokenIssuer(current=_SIGNING_KEY, clock=clock),
         hasher=hasher,
         lockout_policy=_LOGIN_LOCKOUT,
+        pending_lifetime=_PENDING_LIFETIME,
         new_account_id=lambda: f"account-{next(numbers)}",
         second_factors=SecondFactors(
             mode="optional", store=factors, secrets=SecretBox(current=_SIGNING_KEY)
@@ -311,11 +322,13 @@ def _stored(account: Account | None) -> Account | None:
     """An account without its salted hashes, which differ between two stores by design."""
     if account is None:
         return None
+    pending = account.pending_email
     return attrs.evolve(
         account,
         password_hash="",
         security_answer_hash="",
         password_history=("",) * len(account.password_history),
+        pending_email=None if pending is None else attrs.evolve(pending, nonce=""),
     )
 
 
@@ -345,11 +358,16 @@ def _news(side: _Side, seen: tuple[int, int]) -> tuple[list[object], list[object
     messages, events = seen
     return (
         [
-            (str(m["To"]), str(m["Subject"]), message_link(m))
+            # An email change link holds a random nonce: the same on neither side.
+            (str(m["To"]), str(m["Subject"]), "" if _is_email_change(m) else message_link(m))
             for m in side.mailer.messages[messages:]
         ],
         list(side.events.events[events:]),
     )
+
+
+def _is_email_change(message: object) -> bool:
+    return str(message["Subject"]) == _EMAIL_CHANGE_SUBJECT  # type: ignore[index]
 
 
 @attrs.define
@@ -362,8 +380,15 @@ class _Known:
     email: str
     email_key: str
     password: str
-    active: bool = False
+    created_at: datetime
+    status: AccountStatus = AccountStatus.PENDING
+    activated_once: bool = False
+    reactivated: bool = False  # links mailed before may have died
+    pending_email: str | None = None
     totp: bool = False
+
+    def expired(self, now: datetime) -> bool:
+        return self.status is AccountStatus.PENDING and now >= self.created_at + _PENDING_LIFETIME
 
 
 class AccountLifecycleMachine(RuleBasedStateMachine):
@@ -372,8 +397,8 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
     Accounts are registered for the sample provider records with the
     :data:`USERNAMES`, :data:`EMAILS` and :data:`PASSWORDS` pools (so clashes,
     case variants included, happen often). Logins lock after 3 failures for
-    24 hours. Waits of a second up to 72 hours cross the lock's end and the
-    reset and activation links' lifetimes.
+    24 hours. Waits of a second up to 7 days cross the lock's end, the reset
+    and activation links' lifetimes and a pending account's (7 days).
     """
 
     def __init__(self) -> None:
@@ -460,8 +485,13 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         )
         username, email, password = request.username, request.email, request.password
         key, email_key = canonical_username(username), canonical_email(email).key
-        taken = {k for known_key, known in self.known.items() for k in (known_key, known.email_key)}
-        if any(known.provider_id == record.provider_id for known in self.known.values()):
+        holder = next(
+            (k for k, known in self.known.items() if known.provider_id == record.provider_id), None
+        )
+        replaced = holder is not None and self.known[holder].expired(self.clock.now())
+        others = {k: known for k, known in self.known.items() if not (replaced and k == holder)}
+        taken = {k for known_key, known in others.items() for k in (known_key, known.email_key)}
+        if holder is not None and not replaced:
             expected = "already_registered"
         elif key in taken or email_key in taken:
             expected = "username_unavailable"
@@ -470,6 +500,9 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         outcome = self._both(lambda side: side.service.register(request))
         _expect(outcome.code, expected, f"register({username!r}, {email!r})")
         if isinstance(outcome.value, RegistrationResult):
+            if replaced:
+                assert holder is not None  # noqa: S101  # replaced implies a holder
+                del self.known[holder]
             self.known[key] = _Known(
                 username=username,
                 account_id=outcome.value.account.id,
@@ -477,6 +510,7 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
                 email=outcome.value.account.email,
                 email_key=email_key,
                 password=password,
+                created_at=self.clock.now(),
             )
 
     @rule(username=st.sampled_from(USERNAMES))
@@ -493,9 +527,15 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         outcome = self._follow(known, _ACTIVATION_SUBJECT, lambda s, token: s.activate(token))
         if outcome is None:
             return
-        allowed = {"token_already_used" if known.active else "success", "token_expired"}
+        if known.status is AccountStatus.PENDING:
+            allowed = {"success", "token_expired"} | (
+                {"token_already_used"} if known.reactivated else set()
+            )
+        else:
+            allowed = {"token_already_used", "token_expired"}
         _expect_in(outcome.code, allowed, f"activate({username!r})")
-        known.active = known.active or outcome.code == "success"
+        if outcome.code == "success":
+            known.status, known.activated_once = AccountStatus.ACTIVE, True
 
     def _follow(
         self, known: _Known, subject: str, use: Callable[[IdentityService, str], object]
@@ -521,7 +561,13 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         elif known is None or not right:
             allowed = {"invalid_credentials", "account_locked"}
         else:
-            allowed = {"success" if known.active else "account_not_activated"}
+            allowed = {
+                {
+                    AccountStatus.ACTIVE: "success",
+                    AccountStatus.PENDING: "account_not_activated",
+                    AccountStatus.DEACTIVATED: "account_deactivated",
+                }[known.status]
+            }
         _expect_in(outcome.code, allowed, f"login({username!r}, right={right})")
 
     @rule(username=st.sampled_from(USERNAMES))
@@ -541,7 +587,10 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         )
         if outcome is None or outcome.code != "success":
             return
-        known.password, known.active = password, True
+        _expect(
+            known.status is AccountStatus.DEACTIVATED, False, "a reset of a deactivated account"
+        )
+        known.password, known.status, known.activated_once = password, AccountStatus.ACTIVE, True
         status = self.subject.service.lockout_status(username)
         _expect((status.failures, status.locked_until), (0, None), "lockout after a reset")
 
@@ -560,11 +609,13 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         key = data.draw(st.sampled_from(keys), label="account")
         return key, self.known[key]
 
-    @precondition(lambda self: _MFA and any(k.active for k in self.known.values()))
+    @precondition(
+        lambda self: _MFA and any(k.status is AccountStatus.ACTIVE for k in self.known.values())
+    )
     @rule(data=st.data())
     def enrol_totp(self, data: st.DataObject) -> None:
         """Enrol an authenticator app and confirm it: once per account, until removed."""
-        key, known = self._pick(data, lambda known: known.active)
+        key, known = self._pick(data, lambda known: known.status is AccountStatus.ACTIVE)
         username = known.username
 
         def enrol(side: _Side) -> object:
@@ -617,7 +668,13 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         if kind in ("wrong", "replay"):
             _expect_in(
                 outcome.code,
-                {"invalid_code", "code_already_used", "account_locked", "account_not_activated"},
+                {
+                    "invalid_code",
+                    "code_already_used",
+                    "account_locked",
+                    "account_not_activated",
+                    "account_deactivated",
+                },
                 f"complete_login({username!r}) with a {kind} code",
             )
 
@@ -667,6 +724,97 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
             has = self.subject.service.has_second_factor(known.account_id)
             _expect(has, known.totp, f"has_second_factor({key!r})")
 
+    @rule(username=st.sampled_from(USERNAMES))
+    def deactivate(self, username: str) -> None:
+        """Switch an account off: once; its links and sessions die."""
+        known = self._known(username)
+        if known is None:
+            return
+        outcome = self._both(lambda side: side.service.deactivate(known.account_id))
+        off = known.status is AccountStatus.DEACTIVATED
+        _expect(
+            outcome.code, "invalid_transition" if off else "success", f"deactivate({username!r})"
+        )
+        known.status, known.pending_email = AccountStatus.DEACTIVATED, None
+
+    @rule(username=st.sampled_from(USERNAMES))
+    def reactivate(self, username: str) -> None:
+        """Switch a deactivated account on again: active, or pending if it never was active."""
+        known = self._known(username)
+        if known is None:
+            return
+        outcome = self._both(lambda side: side.service.reactivate(known.account_id))
+        off = known.status is AccountStatus.DEACTIVATED
+        _expect(
+            outcome.code, "success" if off else "invalid_transition", f"reactivate({username!r})"
+        )
+        if off:
+            known.status = AccountStatus.ACTIVE if known.activated_once else AccountStatus.PENDING
+            known.reactivated = True
+
+    @rule(username=st.sampled_from(USERNAMES), email=st.sampled_from(EMAILS), right=st.booleans())
+    def request_email_change(self, username: str, email: str, right: bool) -> None:
+        """Ask for a new address: only an active account with the right password, to a free one."""
+        known = self._known(username)
+        if known is None:
+            return
+        password = known.password if right else WRONG_PASSWORD
+        locked = self.reference.service.lockout_status(username).is_locked
+        outcome = self._both(
+            lambda side: side.service.request_email_change(known.account_id, password, email)
+        )
+        key = canonical_email(email).key
+        taken = {k for known_key, other in self.known.items() for k in (known_key, other.email_key)}
+        if key == known.email_key:
+            allowed = {"invalid_input"}
+        elif locked:
+            allowed = {"account_locked"}
+        elif not right:
+            allowed = {"invalid_credentials", "account_locked"}
+        elif known.status is AccountStatus.DEACTIVATED:
+            allowed = {"account_deactivated"}
+        elif key in taken:
+            allowed = {"username_unavailable"}
+        else:
+            allowed = {"success" if known.status is AccountStatus.ACTIVE else "invalid_transition"}
+        _expect_in(outcome.code, allowed, f"request_email_change({username!r}, {email!r})")
+        stored = self.reference.accounts.get(known.account_id)
+        pending = None if stored is None else stored.pending_email
+        known.pending_email = None if pending is None else pending.address
+
+    @rule(username=st.sampled_from(USERNAMES))
+    def confirm_email_change(self, username: str) -> None:
+        """Follow the newest email change link: the address moves, atomically, once."""
+        known = self._known(username)
+        if known is None or known.pending_email is None:
+            return
+        address = known.pending_email
+        try:
+            self.reference.mailer.last(address, subject=_EMAIL_CHANGE_SUBJECT)
+        except LookupError:
+            return
+        outcome = self._both(
+            lambda side: side.service.confirm_email_change(
+                side.mailer.last_token(address, subject=_EMAIL_CHANGE_SUBJECT)
+            )
+        )
+        allowed = {"success", "token_already_used", "token_expired", "username_unavailable"}
+        _expect_in(outcome.code, allowed, f"confirm_email_change({username!r})")
+        if outcome.code == "success":
+            known.email, known.email_key = address, canonical_email(address).key
+            known.pending_email = None
+
+    @rule()
+    def purge_pending(self) -> None:
+        """Delete the expired pending accounts: exactly those, on both sides alike."""
+        now = self.clock.now()
+        expected = sorted(key for key, known in self.known.items() if known.expired(now))
+        outcome = self._both(lambda side: side.service.purge_pending())
+        purged = sorted(canonical_username(name) for name in cast("tuple[str, ...]", outcome.value))
+        _expect(purged, expected, "purge_pending()")
+        for key in purged:
+            del self.known[key]
+
     @rule(step=st.sampled_from(_WAITS))
     def wait(self, step: timedelta) -> None:
         """Let time pass: locks end after 24 hours, reset links after 1, activation after 72."""
@@ -705,7 +853,9 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
             if account is None:
                 raise AssertionError(f"get({known.account_id!r}): the account is gone")
             _expect(
-                (account.username_key, account.is_active), (key, known.active), "stored account"
+                (account.username_key, account.status, account.email_key),
+                (key, known.status, known.email_key),
+                "stored account",
             )
             if not self.hasher.verify(account.password_hash, known.password):
                 raise AssertionError(f"{key!r}: the stored hash does not match the password")
