@@ -125,12 +125,8 @@ def test_the_demo_shows_each_outcome_in_the_seeds_words(story: str, line: str) -
 def test_the_demo_shows_unknown_user_and_wrong_password_alike(story: str) -> None:
     """Its step prints one and the same refusal for both."""
     lines = story.splitlines()
-    start = next(  # by its title: the steps before it are numbered as the story grows
-        number
-        for number, text in enumerate(lines)
-        if text.startswith("== ")
-        and text.endswith(". Unknown user and wrong password look the same")
-    )
+    step = "Unknown user and wrong password look the same"
+    start = lines.index(f"== {STEPS.index(step) + 1}. {step}")
     unknown, wrong = lines[start + 1 : start + 3]
     assert unknown.partition(": ")[2] == wrong.partition(": ")[2]
     assert "[invalid_credentials]" in unknown

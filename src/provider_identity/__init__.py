@@ -77,6 +77,14 @@ from provider_identity.passwords import (
     PasswordUse,
     Violation,
 )
+from provider_identity.plan import (
+    SEED_LINES_OF_BUSINESS,
+    SEED_PLAN,
+    Plan,
+    PlanLine,
+    PlanLines,
+    TaxonomyMap,
+)
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
@@ -115,6 +123,8 @@ __all__ = [
     "GROUP_ELIGIBLE_CATEGORIES",
     "NIST_POLICY",
     "RFC_9106_LOW_MEMORY",
+    "SEED_LINES_OF_BUSINESS",
+    "SEED_PLAN",
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
     "Account",
@@ -174,6 +184,9 @@ __all__ = [
     "PasswordUse",
     "Payee",
     "PendingEmail",
+    "Plan",
+    "PlanLine",
+    "PlanLines",
     "ProviderCategory",
     "ProviderCheck",
     "ProviderDetails",
@@ -197,6 +210,7 @@ __all__ = [
     "SecurityQuestions",
     "StoreUnavailable",
     "SystemClock",
+    "TaxonomyMap",
     "Templates",
     "TicketExpired",
     "TicketInvalid",

@@ -30,6 +30,8 @@ __all__ = [
     "DirectoryWithAdd",
     "EventSink",
     "FactorStore",
+    "ImportProgress",
+    "ImportProgressCallback",
     "LockoutState",
     "LockoutStore",
     "Mailer",
@@ -77,6 +79,34 @@ class RosterDestination(Protocol):
 
     def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
         """Insert or replace ``records`` in one transaction, idempotently."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class ImportProgress:
+    """How far an import has come, as handed to an :class:`ImportProgressCallback`.
+
+    Attributes:
+        rows: Rows read so far (loaded, rejected and skipped together).
+        loaded: Distinct records written so far.
+        rejected: Rows rejected so far.
+        done: True on the last call, once every row is read and written.
+    """
+
+    rows: int
+    loaded: int
+    rejected: int
+    done: bool = False
+
+
+class ImportProgressCallback(Protocol):
+    """Protocol: told how an import goes, after each batch it writes and once at the end.
+
+    A callable of one argument will do, e.g. ``lambda progress: print(progress.rows)``.
+    """
+
+    def __call__(self, progress: ImportProgress, /) -> None:
+        """Take note of ``progress``; must be quick (the import waits for it)."""
         ...
 
 

@@ -82,6 +82,7 @@ from provider_identity.passwords import (
     normalize_password,
     reused_violation,
 )
+from provider_identity.plan import PlanLines
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
@@ -226,6 +227,11 @@ def _security_questions(value: SecurityQuestions) -> SecurityQuestions:
     return value
 
 
+def _plan_lines(value: Mapping[LineOfBusiness, str]) -> Mapping[LineOfBusiness, str]:
+    """A plain mapping becomes :class:`PlanLines`; anything else is left for the validator."""
+    return PlanLines.from_help_lines(value) if isinstance(value, Mapping) else value
+
+
 @attrs.frozen(kw_only=True)
 class IdentityService(SecondFactorFlows[LoginResult]):
     """The Provider Portal's identity flows.
@@ -248,7 +254,9 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             (3, then 1 hour, by default); refused sends are silent.
         security_questions: Questions, answer rules and the wrong-answer limit.
         branding: Sender, subjects and link templates of the messages.
-        help_lines: Help line per line of business.
+        help_lines: Help line per line of business: a
+            :class:`~provider_identity.plan.PlanLines` (a plan's own lines,
+            with display names) or a plain ``{line: number}`` mapping.
         group_categories: Provider categories that may register as a Group.
         agreement_version: The Provider Agreement version a registrant confirms
             (the current one: an account that accepted another is asked again).
@@ -296,7 +304,9 @@ class IdentityService(SecondFactorFlows[LoginResult]):
     )
     branding: Branding = attrs.field(default=Branding(), validator=_checks.instance_of(Branding))
     help_lines: Mapping[LineOfBusiness, str] = attrs.field(
-        default=DEFAULT_HELP_LINES, validator=_checks.instance_of(Mapping)
+        default=DEFAULT_HELP_LINES,
+        validator=_checks.instance_of(Mapping),
+        converter=_plan_lines,
     )
     group_categories: frozenset[ProviderCategory] = attrs.field(
         default=GROUP_ELIGIBLE_CATEGORIES, validator=_checks.instance_of(AbstractSet)
@@ -1155,9 +1165,7 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             account_id=account.id if account else "",
             credential_version=account.credential_version if account else 0,
         )
-        build = (
-            activation_message if purpose is TokenPurpose.ACTIVATION else password_reset_message
-        )
+        build = activation_message if purpose is TokenPurpose.ACTIVATION else password_reset_message
         return build(
             self.branding,
             to=account.email if account else self.branding.sender_address,

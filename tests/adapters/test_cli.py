@@ -231,6 +231,99 @@ def test_import_roster_wants_exactly_one_roster(
     )
 
 
+def test_import_roster_prints_plain_progress_lines_when_stderr_is_no_terminal(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Off a terminal the import ends with one plain progress line on stderr, totals included."""
+    assert run("import-roster", str(ROSTER), "--database", database)[0] == 0
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("11 rows (6 loaded, 5 rejected), ")
+    assert ", done in " in last
+
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_import_roster_reads_a_plans_roster_through_its_mapping(database: str) -> None:
+    """--mapping: the plan's columns, its third line, fixed dirt; the bad row named by column."""
+    status, output = run(
+        "import-roster", str(EXAMPLES / "plan-roster.csv"),
+        "--mapping", str(EXAMPLES / "plan-mapping.toml"), "--database", database,
+    )  # fmt: skip
+    assert status == 0
+    assert output.splitlines() == [
+        "line 5: Tax ID is required (Tax ID).",
+        "3 records loaded, 1 rows rejected",
+    ]
+    ann = SqlProviderDirectory(make_engine(database_url(database))).by_provider_id("P5000001")
+    assert ann is not None
+    assert ann.zip_codes == ("02101", "02110")
+
+
+def test_import_roster_reads_the_nppes_file_enriching_the_plans_roster(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--format nppes --enrich: Jane gains her NPPES practice ZIP; other NPIs are skipped."""
+    status, output = run(
+        "import-roster", str(EXAMPLES / "npidata-sample.csv"), "--format", "nppes",
+        "--enrich", str(ROSTER), "--database", database,
+    )  # fmt: skip
+    assert (status, output) == (0, "1 records loaded, 0 rows rejected, 2 skipped\n")
+    jane = SqlProviderDirectory(make_engine(database_url(database))).by_npi("1234567893")
+    assert jane is not None
+    assert (jane.provider_id, "43215" in jane.zip_codes) == ("P1000001", True)
+    assert "--enrich: 5 rows of roster.csv are rejected" in capsys.readouterr().err
+
+
+def test_import_roster_reads_the_nppes_file_alone(database: str) -> None:
+    """Without --enrich, organizations with an EIN load; individuals and deactivated are skipped."""
+    status, output = run(
+        "import-roster", str(EXAMPLES / "npidata-sample.csv"), "--format", "nppes",
+        "--database", database,
+    )  # fmt: skip
+    assert (status, output) == (0, "1 records loaded, 0 rows rejected, 2 skipped\n")
+
+
+def test_import_roster_reads_a_plan_net_bundle(database: str) -> None:
+    """--format plan-net with the mapping's networks: Joe Smith lands under Marketplace."""
+    status, output = run(
+        "import-roster", str(EXAMPLES / "plan-net-bundle.json"), "--format", "plan-net",
+        "--mapping", str(EXAMPLES / "plan-mapping.toml"), "--database", database,
+    )  # fmt: skip
+    assert (status, output) == (0, "3 records loaded, 0 rows rejected, 1 skipped\n")
+    joe = SqlProviderDirectory(make_engine(database_url(database))).by_npi("1765432103")
+    assert joe is not None
+    assert [line.value for line in joe.lines_of_business] == ["Marketplace"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--enrich", "x.csv"], "--enrich goes with --format nppes."),
+        (["--example", "--format", "nppes"], "--example is a roster in our own layout"),
+        (["--format", "nppes", "--snapshot"], "--snapshot takes the plan's whole roster"),
+    ],
+)
+def test_import_roster_refuses_options_that_do_not_go_together(
+    database: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """Contradictory options are refused with one line and status 2."""
+    file = [] if "--example" in argv else [str(ROSTER)]
+    assert run("import-roster", *file, *argv, "--database", database)[0] == 2
+    assert message in capsys.readouterr().err
+
+
+def test_import_roster_refuses_a_broken_mapping_file(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mapping that is not TOML is one line naming the file, status 2."""
+    mapping = tmp_path / "plan.toml"
+    mapping.write_text("[columns\n")
+    argv = ["import-roster", str(ROSTER), "--mapping", str(mapping), "--database", database]
+    assert run(*argv)[0] == 2
+    assert "plan.toml" in capsys.readouterr().err
+
+
 def _service_on(database: str) -> IdentityService:
     """A service on the file's stores, its clock at ManualClock's start (months ago)."""
     engine = make_engine(database_url(database))

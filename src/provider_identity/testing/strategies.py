@@ -259,7 +259,7 @@ def _records(kind: ProviderType) -> st.SearchStrategy[ProviderRecord]:
             npi=st.none() | npis(),
             category=st.just(category),
             payee=st.just(payee),
-            lines_of_business=st.frozensets(st.sampled_from(LineOfBusiness), min_size=1),
+            lines_of_business=st.frozensets(st.sampled_from(tuple(LineOfBusiness)), min_size=1),
         )
     )
 
