@@ -375,7 +375,7 @@ def bench_match(records: int, samples: int) -> None:
     )
 
 
-# -- enumeration timing of forgot password and resend activation ------------------------
+# -- enumeration timing of forgot password, resend activation and the user-name reminder --
 
 JANE = RegistrationRequest(
     provider_type="practitioner",
@@ -467,9 +467,13 @@ def enumeration_service(
 
 
 def known_and_unknown(
-    call: Callable[[str], None], known: str, settle: Callable[[], None], rounds: int
+    call: Callable[[str], None],
+    known: str,
+    unknown: str,
+    settle: Callable[[], None],
+    rounds: int,
 ) -> tuple[float, float]:
-    """Median seconds of ``call(known)`` and ``call("nobody")``, alternating.
+    """Median seconds of ``call(known)`` and ``call(unknown)``, alternating.
 
     Before each timed call, off the clock, one real delivery runs to its end:
     both sides then start from the same state (a relay and a database still
@@ -478,7 +482,7 @@ def known_and_unknown(
     a: list[float] = []
     b: list[float] = []
     for _ in range(rounds):
-        for username, samples in ((known, a), ("nobody", b)):
+        for username, samples in ((known, a), (unknown, b)):
             settle()
             call(known)
             settle()
@@ -490,12 +494,17 @@ def known_and_unknown(
 
 
 def bench_enumeration(ports: Ports, rounds: int, repeat: int) -> None:
-    """Known / unknown time of both flows with background delivery; the inline figure beside."""
-    flows = (("reset", "request_password_reset", "jdoe"), ("resend", "resend_activation", "rpatel"))
-    for label, flow, known in flows:
+    """Known / unknown time of each flow with background delivery; the inline figure beside."""
+    flows = (
+        ("reset", "request_password_reset", "jdoe", "nobody"),
+        ("resend", "resend_activation", "rpatel", "nobody"),
+        ("reminder", "request_username_reminder", "jane.doe@example.org", "nobody@example.org"),
+    )
+    for label, flow, known, unknown in flows:
         service, settle = enumeration_service(ports, inline=False)
         runs = [
-            known_and_unknown(getattr(service, flow), known, settle, rounds) for _ in range(repeat)
+            known_and_unknown(getattr(service, flow), known, unknown, settle, rounds)
+            for _ in range(repeat)
         ]
         runs.sort(key=lambda run: run[0] / run[1])
         k, u = runs[len(runs) // 2]  # the run with the median ratio (repeat is odd)
@@ -509,7 +518,7 @@ def bench_enumeration(ports: Ports, rounds: int, repeat: int) -> None:
         )
         print(f"{'  (each run)':<44} {', '.join(f'{r:.3f}' for r in ratios):>28}")
         inline, settle = enumeration_service(ports, inline=True)
-        k, u = known_and_unknown(getattr(inline, flow), known, settle, max(rounds // 4, 5))
+        k, u = known_and_unknown(getattr(inline, flow), known, unknown, settle, max(rounds // 4, 5))
         figure = f"{k * 1e3:.3f} ms / {u * 1e3:.3f} ms = {k / u:.3f}"
         print(f"{'  (InlineDelivery: mail sent in the request)':<44} {figure:>28}")
 

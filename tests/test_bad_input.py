@@ -101,6 +101,7 @@ CALLS: dict[str, Callable[[World, Any], object]] = {
     "lockout_status(username)": lambda w, v: w.service.lockout_status(v),
     "unlock(username)": lambda w, v: w.service.unlock(v),
     "request_password_reset(username)": lambda w, v: w.service.request_password_reset(v),
+    "request_username_reminder(email)": lambda w, v: w.service.request_username_reminder(v),
     "reset_password(token)": lambda w, v: w.service.reset_password(v, NEW),
     "reset_password(new_password)": lambda w, v: w.service.reset_password(w.reset_token, v),
     "change_password(account_id)": lambda w, v: w.service.change_password(v, PASSWORD, NEW),
@@ -148,7 +149,9 @@ CALLS: dict[str, Callable[[World, Any], object]] = {
 
 #: Calls whose well-formed text may legitimately change a store (a counted failure, a sent mail).
 MAY_ACT_ON_TEXT = {
-    name for name in CALLS if name.endswith(("(username)", "(client_address)", "(answer)"))
+    name
+    for name in CALLS
+    if name.endswith(("(username)", "(client_address)", "(answer)", "(email)"))
 } | {"login(password)", "change_password(current)", "change_password(new)",
      "reset_password(new_password)", "request_email_change(current)",
      "request_email_change(new_email)", "change_security_answer(current)",

@@ -40,6 +40,7 @@ CODES = {
     "AccountNotFound": "account_not_found",
     "AlreadyRegistered": "already_registered",
     "AuthenticationError": "authentication_error",
+    "CallerNotVerified": "caller_not_verified",
     "ChallengeExpired": "login_challenge_expired",
     "ChallengeInvalid": "login_challenge_invalid",
     "CodeAlreadyUsed": "code_already_used",

@@ -27,6 +27,7 @@ from provider_identity.errors import (
     AccountNotFound,
     AlreadyRegistered,
     AuthenticationError,
+    CallerNotVerified,
     ChallengeExpired,
     ChallengeInvalid,
     CodeAlreadyUsed,
@@ -88,6 +89,7 @@ from provider_identity.plan import (
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
+    EventLog,
     EventSink,
     FactorStore,
     LockoutStore,
@@ -115,6 +117,7 @@ from provider_identity.registration import (
 )
 from provider_identity.security_questions import DEFAULT_QUESTIONS, SecurityQuestions
 from provider_identity.service import AccountView, IdentityService, LoginResult, RegistrationResult
+from provider_identity.support import CallerVerification, DeskView, SupportDesk
 from provider_identity.tokens import TokenClaims, TokenIssuer, TokenPurpose
 
 __all__ = [
@@ -142,6 +145,8 @@ __all__ = [
     "AuthenticationError",
     "BackgroundDelivery",
     "Branding",
+    "CallerNotVerified",
+    "CallerVerification",
     "CanonicalEmail",
     "ChallengeExpired",
     "ChallengeInvalid",
@@ -151,7 +156,9 @@ __all__ = [
     "ConfigurationError",
     "DeactivationReason",
     "DeliveryQueue",
+    "DeskView",
     "DetailsMismatch",
+    "EventLog",
     "EventSink",
     "FactorAlreadyEnrolled",
     "FactorNotEnrolled",
@@ -209,6 +216,7 @@ __all__ = [
     "SecurityAnswerMismatch",
     "SecurityQuestions",
     "StoreUnavailable",
+    "SupportDesk",
     "SystemClock",
     "TaxonomyMap",
     "Templates",

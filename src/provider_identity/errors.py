@@ -30,7 +30,8 @@ The tree::
     │   └── TokenAlreadyUsed
     ├── SecurityAnswerError
     │   ├── SecurityAnswerMismatch     carries ``attempts_left``
-    │   └── SecurityAnswerLocked       carries ``locked_until``
+    │   ├── SecurityAnswerLocked       carries ``locked_until``
+    │   └── CallerNotVerified          a desk action before a verified answer
     ├── SecondFactorError
     │   ├── SecondFactorsOff           the service's MFA mode is "off"
     │   ├── FactorNotEnrolled          no such factor (or no enrolment to confirm)
@@ -63,6 +64,7 @@ __all__ = [
     "AccountNotFound",
     "AlreadyRegistered",
     "AuthenticationError",
+    "CallerNotVerified",
     "ChallengeExpired",
     "ChallengeInvalid",
     "CodeAlreadyUsed",
@@ -483,6 +485,20 @@ class SecurityAnswerLocked(SecurityAnswerError):
     def __init__(self, locked_until: datetime, message: str | None = None) -> None:
         self.locked_until = locked_until
         super().__init__(message)
+
+
+class CallerNotVerified(SecurityAnswerError):
+    """A support-desk action that needs a verified caller came without one (or too late).
+
+    The agent verifies the caller's security answer first
+    (:meth:`~provider_identity.support.SupportDesk.verify_caller`); that opens
+    a short window for this agent and this account only.
+    """
+
+    code = "caller_not_verified"
+    default_message = (
+        "Verify the caller's security answer first; the verification is valid for a short time."
+    )
 
 
 class SecondFactorError(IdentityError):

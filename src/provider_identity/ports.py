@@ -28,6 +28,7 @@ __all__ = [
     "Clock",
     "DeliveryQueue",
     "DirectoryWithAdd",
+    "EventLog",
     "EventSink",
     "FactorStore",
     "ImportProgress",
@@ -148,6 +149,10 @@ class AccountRepository(Protocol):
         """The account registered for this provider, if any."""
         ...
 
+    def find_by_email(self, email_key: str) -> Account | None:
+        """The account whose canonical email is ``email_key``, if any."""
+        ...
+
     def key_taken(self, key: str) -> bool:
         """True if ``key`` is some account's canonical username or email."""
         ...
@@ -264,6 +269,7 @@ class MessageKind(enum.StrEnum):
     VERIFICATION = "verification"
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
+    USERNAME_REMINDER = "username_reminder"
     EMAIL_CHANGE = "email_change"
     EMAIL_CHANGE_NOTICE = "email_change_notice"
     SECURITY_ANSWER_CHANGED = "security_answer_changed"
@@ -337,6 +343,30 @@ class EventSink(Protocol):
 
     def emit(self, event: AuditEvent) -> None:
         """Record ``event``. Must not raise for a well-formed event."""
+        ...
+
+
+class EventLog(Protocol):
+    """Protocol: the persisted audit trail, read back (``SqlEventSink``, ``MemoryEventLog``)."""
+
+    def query(
+        self,
+        *,
+        account_id: str | None = None,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> Sequence[AuditEvent]:
+        """The events matching every filter given, oldest first.
+
+        Args:
+            account_id: Only events about this account.
+            username: Only events naming this canonical username.
+            since: Only events at or after this moment.
+            until: Only events before this moment.
+            limit: At most this many: the newest ones (still returned oldest first).
+        """
         ...
 
 

@@ -71,6 +71,7 @@ from provider_identity.mail import (
     password_changed_message,
     password_reset_message,
     security_answer_changed_message,
+    username_reminder_message,
 )
 from provider_identity.mfa.flows import SecondFactorFlows
 from provider_identity.mfa.results import SecondFactorDue
@@ -756,6 +757,42 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             elif not admitted:
                 audit.outcome = "throttled"
 
+    def request_username_reminder(self, email: str, *, client_address: str | None = None) -> None:
+        """Forgotten user name: mail the user name to the stored address.
+
+        Answers the same (returns ``None``) whether or not an account has the
+        address, whether it is pending, active or deactivated (which gets no
+        mail), when throttled and when the mail fails, and does the same work
+        on each path up to the hand-off to ``delivery`` (one lookup, one
+        throttle count, one message, one job), as :meth:`request_password_reset`
+        does; only a real account's job sends, and always to the stored
+        address. The audit event records which path it was.
+
+        Raises:
+            InvalidInput: ``email`` is not a valid address (whether or not it is known).
+        """
+        with self._audit(Action.REQUEST_USERNAME_REMINDER, client_address) as audit:
+            key = canonical_email(email).key
+            audit.detail["email"] = key
+            account = self.accounts.find_by_email(key)
+            admitted = self._mail.allow(f"reminder:{key}")
+            message = username_reminder_message(
+                self.branding,
+                to=account.email if account else self.branding.sender_address,
+                username=account.username if account else key,
+                now=self.clock.now(),
+            )
+            deactivated = account is not None and account.is_deactivated
+            self._hand_off(message, send=account is not None and admitted and not deactivated)
+            if account is None:
+                audit.outcome = "unknown_email"
+                return
+            audit.username, audit.account_id = account.username_key, account.id
+            if deactivated:
+                audit.outcome = "deactivated"
+            elif not admitted:
+                audit.outcome = "throttled"
+
     def reset_password(
         self, token: str, new_password: str, *, client_address: str | None = None
     ) -> AccountView:
@@ -1097,26 +1134,33 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         """
         with self._audit(Action.VERIFY_SECURITY_ANSWER, client_address) as audit:
             audit.username = key = canonical_username(username)
-            text = checked_text(
-                "security_answer",
-                answer,
-                label="Security Answer",
-                max_length=self.security_questions.max_answer_length,
-            )
+            text = self._answer_text(answer)
             account = self.accounts.find_by_username(key)
             if account is None:
                 raise AccountNotFound
             audit.account_id = account.id
-            status = self._answers.record_failure(account.id)
-            if not status.admitted:
+            self._check_answer(account, text)
+
+    def _answer_text(self, answer: object) -> str:
+        return checked_text(
+            "security_answer",
+            answer,
+            label="Security Answer",
+            max_length=self.security_questions.max_answer_length,
+        )
+
+    def _check_answer(self, account: Account, text: str) -> None:
+        """Count, then check the answer against its limit (the support desk runs it too)."""
+        status = self._answers.record_failure(account.id)
+        if not status.admitted:
+            raise SecurityAnswerLocked(_until(status))
+        if not self.hasher.verify(account.security_answer_hash, normalize_answer(text)):
+            if status.is_locked:
                 raise SecurityAnswerLocked(_until(status))
-            if not self.hasher.verify(account.security_answer_hash, normalize_answer(text)):
-                if status.is_locked:
-                    raise SecurityAnswerLocked(_until(status))
-                raise SecurityAnswerMismatch(
-                    attempts_left=self.security_questions.attempts.max_failures - status.failures
-                )
-            self._answers.record_success(account.id)
+            raise SecurityAnswerMismatch(
+                attempts_left=self.security_questions.attempts.max_failures - status.failures
+            )
+        self._answers.record_success(account.id)
 
     def accessible_providers(self, account_id: str) -> Sequence[ProviderRecord]:
         """The providers an account may see: its own record, or every record under a Group's Tax ID.
@@ -1218,9 +1262,13 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             raise TokenAlreadyUsed from err
 
     @contextmanager
-    def _audit(self, action: Action, client_address: object) -> Iterator[_Draft]:
+    def _audit(
+        self, action: Action, client_address: object, *, agent: str | None = None
+    ) -> Iterator[_Draft]:
         address = _check_client_address(client_address)
         draft = _Draft()
+        if agent is not None:
+            draft.detail["agent"] = agent
         try:
             yield draft
         except IdentityError as err:

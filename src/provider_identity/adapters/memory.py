@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 import attrs
 
 from provider_identity.accounts import Account, AccountStatus
+from provider_identity.clock import ensure_utc
 from provider_identity.errors import (
     AccountNotFound,
     AlreadyRegistered,
@@ -21,12 +22,14 @@ from provider_identity.errors import (
     InvalidInput,
     UsernameUnavailable,
 )
+from provider_identity.events import AuditEvent, EventFilter, stored_form
 from provider_identity.mfa.records import FactorRecord
 from provider_identity.ports import LockoutState
 from provider_identity.providers import ProviderRecord
 
 __all__ = [
     "MemoryAccountRepository",
+    "MemoryEventLog",
     "MemoryFactorStore",
     "MemoryLockoutStore",
     "MemoryProviderDirectory",
@@ -158,6 +161,11 @@ class MemoryAccountRepository:
         """The account registered for this provider, if any."""
         return self._accounts.get(self._by_provider.get(provider_id, ""))
 
+    def find_by_email(self, email_key: str) -> Account | None:
+        """The account whose canonical email is ``email_key``, if any."""
+        account = self._accounts.get(self._keys.get(email_key, ""))
+        return account if account is not None and account.email_key == email_key else None
+
     def key_taken(self, key: str) -> bool:
         """True if ``key`` is some account's canonical username or email."""
         return key in self._keys
@@ -260,6 +268,58 @@ class MemoryLockoutStore:
         """Forget ``key``."""
         with self._lock:
             self._states.pop(key, None)
+
+
+class MemoryEventLog:
+    """A persisted-trail stand-in: an EventSink and an EventLog in one list.
+
+    Keeps each event in its :func:`~provider_identity.events.stored_form`, as
+    ``SqlEventSink`` does, so tests see what the database would hold.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[AuditEvent] = []
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def emit(self, event: AuditEvent) -> None:
+        """Keep ``event`` (in its stored form)."""
+        stored = stored_form(event)
+        with self._lock:
+            self._events.append(stored)
+
+    def query(
+        self,
+        *,
+        account_id: str | None = None,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> Sequence[AuditEvent]:
+        """The matching events, oldest first; with ``limit``, the newest ``limit`` of them."""
+        wanted = EventFilter.of(
+            account_id=account_id, username=username, since=since, until=until, limit=limit
+        )
+        with self._lock:
+            found = sorted(
+                (event for event in self._events if wanted.matches(event)),
+                key=lambda event: event.at,
+            )
+        if wanted.limit is not None:
+            found = found[len(found) - wanted.limit :] if wanted.limit else []
+        return tuple(found)
+
+    def purge(self, *, before: datetime) -> int:
+        """Delete the events older than ``before``; return how many."""
+        cutoff = ensure_utc(before)
+        with self._lock:
+            kept = [event for event in self._events if event.at >= cutoff]
+            removed = len(self._events) - len(kept)
+            self._events[:] = kept
+        return removed
 
 
 class MemoryFactorStore:

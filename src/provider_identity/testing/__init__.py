@@ -17,6 +17,7 @@ import attrs
 
 from provider_identity.adapters.memory import (
     MemoryAccountRepository,
+    MemoryEventLog,
     MemoryFactorStore,
     MemoryLockoutStore,
     MemoryProviderDirectory,
@@ -41,6 +42,7 @@ __all__ = [
     "InlineDelivery",
     "ManualClock",
     "MemoryAccountRepository",
+    "MemoryEventLog",
     "MemoryFactorStore",
     "MemoryLockoutStore",
     "MemoryProviderDirectory",

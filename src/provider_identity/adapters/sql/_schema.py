@@ -158,6 +158,27 @@ _outbox = sa.Table(
     sa.Index("ix_identity_outbox_due", "sent_at", "due_at"),
 )
 
+_events = sa.Table(
+    "identity_events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),  # SQLite's rowid, counting up
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("username", sa.Text, nullable=True),
+    sa.Column("account_id", sa.String(64), nullable=True),
+    sa.Column("client_address", sa.Text, nullable=True),
+    sa.Column("detail", sa.JSON, nullable=False),  # [[key, value], ...], sorted
+    sa.Index("ix_identity_events_at", "at"),
+    sa.Index("ix_identity_events_account", "account_id", "at"),
+    sa.Index("ix_identity_events_username", "username", "at"),
+)
+
 _factors = sa.Table(
     "identity_factors",
     metadata,
