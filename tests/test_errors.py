@@ -34,6 +34,8 @@ from provider_identity.adapters.smtp import UnsafeHeader
 CODES = {
     "AbuseLimitError": "abuse_limit",
     "AccountDeactivated": "account_deactivated",
+    "TicketExpired": "ticket_expired",
+    "TicketInvalid": "ticket_invalid",
     "AccountLocked": "account_locked",
     "AccountNotActivated": "account_not_activated",
     "AccountNotFound": "account_not_found",

@@ -37,6 +37,7 @@ OTHER = {
     RESET: EMAIL_CHANGE,
     EMAIL_CHANGE: ACTIVATION,
     TokenPurpose.DEVICE: ACTIVATION,
+    TokenPurpose.REGISTRATION: ACTIVATION,
 }
 OLD, NEW = b"o" * 32, b"n" * 32
 
@@ -386,4 +387,5 @@ def test_partial_lifetimes_are_merged_with_the_defaults() -> None:
         RESET: timedelta(minutes=15),
         TokenPurpose.DEVICE: timedelta(days=30),
         EMAIL_CHANGE: timedelta(hours=24),
+        TokenPurpose.REGISTRATION: timedelta(minutes=30),
     }

@@ -7,7 +7,7 @@
     unlock          end a user's login lock
     purge-pending   delete pending accounts never activated within their lifetime
     reconcile       deactivate accounts whose provider left the directory (and back)
-    send-mail       drain the outbox through an SMTP relay
+    send-mail       drain the outbox through an SMTP relay (--watch: keep draining)
     purge-events    delete audit events older than a number of days
     export-events   write the audit trail as JSON lines
 
@@ -24,8 +24,10 @@ import importlib
 import importlib.util
 import os
 import secrets
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from provider_identity._demo import DemoStores, memory_stores, run_demo
 from provider_identity.accounts import canonical_username
-from provider_identity.adapters.outbox import FileOutboxMailer
+from provider_identity.adapters.outbox import DispatchReport, FileOutboxMailer
 from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity
 from provider_identity.errors import IdentityError, InvalidInput, MailDeliveryError
 from provider_identity.events import Action, AuditEvent, LoggingEventSink, write_json_lines
@@ -423,12 +425,33 @@ def _send_mail(args: argparse.Namespace, out: TextIO) -> int:
     from provider_identity.adapters.outbox import Dispatcher
     from provider_identity.adapters.sql import SqlOutboxStore
 
-    report = Dispatcher(outbox=SqlOutboxStore(engine), mailer=relay).drain()
+    dispatcher = Dispatcher(outbox=SqlOutboxStore(engine), mailer=relay)
+    if not args.watch:
+        report = dispatcher.drain()
+    else:
+        if args.interval <= 0:
+            raise CommandError("--interval must be a positive number of seconds.")
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        print(f"watching the outbox every {args.interval:g} s (SIGTERM stops)", file=out)
+        out.flush()
+        report = dispatcher.watch(
+            interval=timedelta(seconds=args.interval),
+            stop=stop,
+            on_round=lambda round_: _print_report(round_, out),
+        )
+        print("stopped", file=out)
+    _print_report(report, out)
+    return 1 if report.given_up else 0
+
+
+def _print_report(report: DispatchReport, out: TextIO) -> None:
     print(
         f"{report.sent} sent, {report.retried} to retry later, {report.given_up} given up",
         file=out,
+        flush=True,
     )
-    return 1 if report.given_up else 0
 
 
 def _purge_events(args: argparse.Namespace, out: TextIO) -> int:
@@ -597,8 +620,22 @@ def _parser() -> argparse.ArgumentParser:
     unlock.add_argument("username", help="the user name whose lock to end")
     _database_option(unlock)
 
-    send = commands.add_parser("send-mail", help="send what the outbox holds, then stop")
+    send = commands.add_parser(
+        "send-mail", help="send what the outbox holds, then stop (or keep watching)"
+    )
     _database_option(send)
+    send.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep draining the outbox until SIGTERM (several workers may run at once)",
+    )
+    send.add_argument(
+        "--interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --watch: the wait between rounds that found nothing (default 5)",
+    )
     send.add_argument("--smtp-host", required=True, help="the relay's host name")
     send.add_argument("--smtp-port", type=int, default=587, help="the relay's port (default 587)")
     send.add_argument(

@@ -23,7 +23,9 @@ The tree::
     │   └── ChallengeInvalid           forged, or already used, or the account changed
     ├── TokenError
     │   ├── TokenExpired
+    │   │   └── TicketExpired          a registration ticket outlived its lifetime
     │   ├── TokenInvalid               forged, truncated, garbled
+    │   │   └── TicketInvalid          a registration ticket that is not one
     │   ├── TokenWrongPurpose
     │   └── TokenAlreadyUsed
     ├── SecurityAnswerError
@@ -52,7 +54,7 @@ message ever contains a password, security answer, token, hash or full Tax ID.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, NoReturn, Self
 
@@ -94,6 +96,8 @@ __all__ = [
     "SecurityAnswerLocked",
     "SecurityAnswerMismatch",
     "StoreUnavailable",
+    "TicketExpired",
+    "TicketInvalid",
     "TokenAlreadyUsed",
     "TokenError",
     "TokenExpired",
@@ -142,6 +146,11 @@ class ConfigurationError(IdentityError, ValueError):
     default_message = "The configuration is not valid."
 
 
+def params_dict(values: Mapping[str, int | str]) -> dict[str, int | str]:
+    """An attrs converter: a message's parameters, as a dictionary of its own."""
+    return dict(values)
+
+
 @attrs.frozen(kw_only=True)
 class FieldError:
     """One problem with one input field, ready to show beside the field.
@@ -150,11 +159,15 @@ class FieldError:
         field: The request field's name, e.g. ``"tax_id"``.
         code: Stable identifier, e.g. ``"required"`` or ``"too_short"``.
         message: User-facing wording.
+        params: The values the wording states (``{"min": 12}`` for
+            "Must be a minimum of 12 characters."), so a translation keyed by
+            ``code`` can state them too. Never a secret.
     """
 
     field: str
     code: str
     message: str
+    params: dict[str, int | str] = attrs.field(factory=dict, converter=params_dict, hash=False)
 
 
 class InvalidInput(IdentityError, ValueError):
@@ -172,9 +185,11 @@ class InvalidInput(IdentityError, ValueError):
         super().__init__(message)
 
     @classmethod
-    def single(cls, field: str, code: str, message: str) -> Self:
+    def single(
+        cls, field: str, code: str, message: str, params: Mapping[str, int | str] | None = None
+    ) -> Self:
         """The error for one problem with one field."""
-        return cls([FieldError(field=field, code=code, message=message)])
+        return cls([FieldError(field=field, code=code, message=message, params=params or {})])
 
     @property
     def fields(self) -> frozenset[str]:
@@ -417,6 +432,22 @@ class TokenInvalid(TokenError):
 
     code = "token_invalid"
     default_message = "This link is not valid."
+
+
+class TicketExpired(TokenExpired):
+    """The registration ticket of step 1 is older than its lifetime: start again."""
+
+    code = "ticket_expired"
+    default_message = (
+        "Your registration has timed out. Please enter your provider information again."
+    )
+
+
+class TicketInvalid(TokenInvalid):
+    """The registration ticket is forged, garbled, or not a registration ticket."""
+
+    code = "ticket_invalid"
+    default_message = "Please start your registration again from the provider information."
 
 
 class TokenWrongPurpose(TokenError):

@@ -37,6 +37,7 @@ __all__ = [
 class Action(enum.StrEnum):
     """What an audit event is about."""
 
+    CHECK_PROVIDER = "check_provider"
     REGISTER = "register"
     ACTIVATE = "activate"
     RESEND_ACTIVATION = "resend_activation"

@@ -17,6 +17,7 @@ normalisation nor a hash.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import importlib.resources
 import itertools
@@ -33,7 +34,13 @@ import argon2.profiles
 import attrs
 
 from provider_identity import _checks
-from provider_identity.errors import ConfigurationError, FieldError, InvalidInput, PasswordRejected
+from provider_identity.errors import (
+    ConfigurationError,
+    FieldError,
+    InvalidInput,
+    PasswordRejected,
+    params_dict,
+)
 from provider_identity.ports import PasswordBlocklist
 
 __all__ = [
@@ -47,6 +54,8 @@ __all__ = [
     "VIOLATION_CODES",
     "PasswordHasher",
     "PasswordPolicy",
+    "PasswordRequirement",
+    "PasswordUse",
     "StaticBlocklist",
     "Violation",
     "common_passwords",
@@ -54,6 +63,7 @@ __all__ = [
     "context_word_keys",
     "identifier_keys",
     "normalize_password",
+    "reused_violation",
 ]
 
 #: Words that make a password guessable for this portal, matched
@@ -123,10 +133,11 @@ class Violation:
 
     code: str
     message: str
+    params: dict[str, int | str] = attrs.field(factory=dict, converter=params_dict, hash=False)
 
     def as_field_error(self, field: str = "password") -> FieldError:
         """The same problem, as a field error for a form."""
-        return FieldError(field=field, code=self.code, message=self.message)
+        return FieldError(field=field, code=self.code, message=self.message, params=self.params)
 
 
 _FLAG = _checks.instance_of(bool)
@@ -353,6 +364,37 @@ _COMMON_PATTERN = Violation(
 )
 
 
+class PasswordUse(enum.Enum):
+    """Where a password is chosen: on the registration form, or when changing or resetting it."""
+
+    REGISTRATION = "registration"
+    CHANGE = "change"
+
+
+@attrs.frozen(kw_only=True)
+class PasswordRequirement:
+    """One rule of a :class:`PasswordPolicy`, as a form's checklist shows it.
+
+    Attributes:
+        code: The code of the violation that breaking the rule gives.
+        message: Its wording (the violation's).
+        params: The values the wording states, e.g. ``{"min": 12}``.
+        applies_to: Where the rule is checked: registration, change (and reset), or both.
+    """
+
+    code: str
+    message: str
+    params: dict[str, int | str] = attrs.field(factory=dict, converter=params_dict, hash=False)
+    applies_to: frozenset[PasswordUse]
+
+
+def reused_violation(history: int) -> Violation:
+    """The violation of a new password that is one of the last ``history`` ones."""
+    return Violation(
+        "reused", f"Must not be one of your last {history} passwords.", {"count": history}
+    )
+
+
 @attrs.frozen
 class _Rules:
     """What a policy decides once, at construction, so each check only compares."""
@@ -459,8 +501,16 @@ class PasswordPolicy:
     @_rules.default
     def _compile(self) -> _Rules:
         return _Rules(
-            too_short=Violation("too_short", f"Must be a minimum of {self.min_length} characters."),
-            too_long=Violation("too_long", f"Must be at most {self.max_length} characters."),
+            too_short=Violation(
+                "too_short",
+                f"Must be a minimum of {self.min_length} characters.",
+                {"min": self.min_length},
+            ),
+            too_long=Violation(
+                "too_long",
+                f"Must be at most {self.max_length} characters.",
+                {"max": self.max_length},
+            ),
             classes=tuple(
                 (name, Violation(code, f"Must contain {what}."))
                 for flag, name, code, what in _CLASS_RULES
@@ -544,6 +594,45 @@ class PasswordPolicy:
         )
         if violations:
             raise PasswordRejected([violation.as_field_error() for violation in violations])
+
+    def requirements(self, use: PasswordUse | None = None) -> tuple[PasswordRequirement, ...]:
+        """Every rule of this policy as data, for a checklist beside the password field.
+
+        Each requirement has the ``code`` (and wording, and ``params``) of the
+        violation that breaking it gives, so a form can tick a line off by code.
+
+        Args:
+            use: Only the requirements that apply to a registration or to a
+                change (``reused`` applies to a change and a reset only);
+                ``None``: all of them.
+        """
+        rules = self._rules
+        both, change = frozenset(PasswordUse), frozenset({PasswordUse.CHANGE})
+        found: list[tuple[Violation, frozenset[PasswordUse]]] = [
+            (rules.too_short, both),
+            *((violation, both) for _, violation in rules.classes),
+            (rules.too_long, both),
+        ]
+        if self.reject_identifiers:
+            found.append((_IDENTIFIER, both))
+        if rules.words:
+            found.append((_CONTEXT_WORD, both))
+        if self.blocklist is not None:
+            found.append((_BLOCKLISTED, both))
+        if self.reject_common_patterns:
+            found.append((_COMMON_PATTERN, both))
+        if self.history:
+            found.append((reused_violation(self.history), change))
+        return tuple(
+            PasswordRequirement(
+                code=violation.code,
+                message=violation.message,
+                params=violation.params,
+                applies_to=uses,
+            )
+            for violation, uses in found
+            if use is None or use in uses
+        )
 
     def describe(self) -> tuple[str, ...]:
         """The requirement lines to print beside the password field, in the seed's words."""

@@ -9,7 +9,8 @@ profile, any ZIP code from the profile will work."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from types import MappingProxyType
 
@@ -24,6 +25,7 @@ from provider_identity.errors import (
     NotEligibleForGroup,
     PasswordRejected,
     ProviderNotFound,
+    TicketInvalid,
 )
 from provider_identity.passwords import PasswordPolicy
 from provider_identity.plan import SEED_LINES_OF_BUSINESS, PlanLines
@@ -45,10 +47,16 @@ from provider_identity.security_questions import SecurityQuestions
 
 __all__ = [
     "DEFAULT_HELP_LINES",
+    "AccountRequest",
+    "ProviderCheck",
     "ProviderDetails",
+    "ProviderRequest",
     "RegistrationMatcher",
     "RegistrationRequest",
+    "RegistrationTicket",
+    "ValidAccount",
     "ValidRegistration",
+    "validate_account",
     "validate_registration",
 ]
 
@@ -136,6 +144,85 @@ class RegistrationRequest:
 
 
 @attrs.frozen(kw_only=True)
+class ProviderRequest:
+    """Step 1 of a step-by-step registration: the provider details alone, as typed.
+
+    Checked by :meth:`IdentityService.check_provider`; the fields mean what
+    they mean on :class:`RegistrationRequest`.
+    """
+
+    provider_type: ProviderType | str
+    name: str
+    tax_id: str = attrs.field(repr=tax_id_repr)
+    zip_code: str
+    provider_id: str = ""
+    npi: str = ""
+    line_of_business: LineOfBusiness | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AccountRequest:
+    """Step 3 of a step-by-step registration: the user account, with step 1's ticket.
+
+    Attributes:
+        ticket: :attr:`ProviderCheck.ticket`, from step 1.
+        agreement_confirmed: The Provider Agreement was confirmed (step 2).
+
+    The other fields mean what they mean on :class:`RegistrationRequest`.
+    """
+
+    ticket: str = attrs.field(repr=False)
+    username: str
+    password: str = attrs.field(repr=False)
+    email: str
+    security_question: str
+    security_answer: str = attrs.field(repr=False)
+    agreement_confirmed: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class ProviderCheck:
+    """The provider details of step 1 matched a record that may register.
+
+    Attributes:
+        ticket: Signed and short-lived; names the matched record by its
+            Provider ID and the provider type, nothing personal. Carry it to
+            step 3 (a hidden field or the session) in an :class:`AccountRequest`.
+        provider_type: Practitioner or Group, as chosen.
+        expires_at: When the ticket stops being accepted.
+    """
+
+    ticket: str = attrs.field(repr=False)
+    provider_type: ProviderType
+    expires_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class RegistrationTicket:
+    """What a verified ticket says: the matched record and the provider type chosen."""
+
+    provider_id: str
+    provider_type: ProviderType
+
+    def payload(self) -> dict[str, str | int]:
+        """The signed form (opaque: a Provider ID is the plan's number, not personal data)."""
+        return {"r": self.provider_id, "t": self.provider_type.value}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, object]) -> RegistrationTicket:
+        """Read a verified payload back.
+
+        Raises:
+            TicketInvalid: the payload is not a ticket's.
+        """
+        provider_id, kind = payload.get("r"), payload.get("t")
+        types = {member.value: member for member in ProviderType}
+        if not isinstance(provider_id, str) or not isinstance(kind, str) or kind not in types:
+            raise TicketInvalid
+        return cls(provider_id=provider_id, provider_type=types[kind])
+
+
+@attrs.frozen(kw_only=True)
 class ProviderDetails:
     """The provider part of a request, normalised for comparison."""
 
@@ -148,7 +235,7 @@ class ProviderDetails:
     line_of_business: LineOfBusiness | None = None
 
     @classmethod
-    def parse(cls, request: RegistrationRequest) -> ProviderDetails:
+    def parse(cls, request: RegistrationRequest | ProviderRequest) -> ProviderDetails:
         """Normalise the provider fields of ``request``.
 
         Raises:
@@ -194,11 +281,10 @@ class ProviderDetails:
 
 
 @attrs.frozen(kw_only=True)
-class ValidRegistration:
-    """A registration request that passed every field check, normalised.
+class ValidAccount:
+    """The user-account fields of a request, checked and normalised.
 
     Attributes:
-        details: The provider fields, normalised for matching.
         username: The User Name as typed, trimmed (what the account shows).
         username_key: Its canonical form (what lookups and uniqueness use).
         email: The canonical email address and its key.
@@ -206,12 +292,22 @@ class ValidRegistration:
         password: The password as typed.
     """
 
-    details: ProviderDetails
     username: str
     username_key: str
     email: CanonicalEmail
     answer: str = attrs.field(repr=False)
     password: str = attrs.field(repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class ValidRegistration(ValidAccount):
+    """A registration request that passed every field check, normalised.
+
+    Attributes:
+        details: The provider fields, normalised for matching.
+    """
+
+    details: ProviderDetails
 
 
 def validate_registration(
@@ -228,6 +324,34 @@ def validate_registration(
     """
     errors: list[FieldError] = []
     details = collect(errors, partial(ProviderDetails.parse, request))
+    account = validate_account(
+        request,
+        password_policy=password_policy,
+        security_questions=security_questions,
+        earlier=errors,
+    )
+    assert details is not None  # noqa: S101  # its errors were raised above
+    return ValidRegistration(details=details, **attrs.asdict(account, recurse=False))
+
+
+def validate_account(
+    request: RegistrationRequest | AccountRequest,
+    *,
+    password_policy: PasswordPolicy,
+    security_questions: SecurityQuestions,
+    earlier: Sequence[FieldError] = (),
+) -> ValidAccount:
+    """Check the user-account fields of ``request`` (and the agreement); return them normalised.
+
+    Args:
+        earlier: Field errors found before (the provider fields'), reported
+            first, together with these.
+
+    Raises:
+        InvalidInput: every field problem at once, the password's included.
+        PasswordRejected: the password's problems, when they are the only ones.
+    """
+    errors: list[FieldError] = list(earlier)
     username_key = collect(errors, partial(canonical_username, request.username))
     email = collect(errors, partial(canonical_email, request.email))
     answer = collect(
@@ -253,13 +377,11 @@ def validate_registration(
     if password_errors:
         raise PasswordRejected(password_errors)
     # Each None above recorded an error, and a password with no violation is text.
-    assert details is not None  # noqa: S101
     assert username_key is not None  # noqa: S101
     assert email is not None  # noqa: S101
     assert answer is not None  # noqa: S101
     assert isinstance(request.password, str)  # noqa: S101
-    return ValidRegistration(
-        details=details,
+    return ValidAccount(
         username=request.username.strip(),
         username_key=username_key,
         email=email,
@@ -330,6 +452,23 @@ class RegistrationMatcher:
             raise DetailsMismatch
         if (
             details.provider_type is ProviderType.GROUP
+            and record.category not in self.group_categories
+        ):
+            raise NotEligibleForGroup(_not_eligible_message(self.group_categories))
+        return record
+
+    def match_ticket(self, ticket: RegistrationTicket) -> ProviderRecord:
+        """The record a verified ticket names, if it still exists and may still register so.
+
+        Raises:
+            ProviderNotFound: the record left the directory since step 1.
+            NotEligibleForGroup: its category may no longer register as a Group.
+        """
+        record = self.directory.by_provider_id(ticket.provider_id)
+        if record is None:
+            raise ProviderNotFound(self.help_lines_for(None))
+        if (
+            ticket.provider_type is ProviderType.GROUP
             and record.category not in self.group_categories
         ):
             raise NotEligibleForGroup(_not_eligible_message(self.group_categories))

@@ -50,6 +50,8 @@ from provider_identity.errors import (
     SecurityAnswerLocked,
     SecurityAnswerMismatch,
     StoreUnavailable,
+    TicketExpired,
+    TicketInvalid,
     TokenAlreadyUsed,
     TokenError,
     TokenExpired,
@@ -80,6 +82,7 @@ from provider_identity.passwords import (
     PasswordHasher,
     PasswordPolicy,
     normalize_password,
+    reused_violation,
 )
 from provider_identity.plan import PlanLines
 from provider_identity.ports import (
@@ -105,8 +108,15 @@ from provider_identity.providers import (
 )
 from provider_identity.registration import (
     DEFAULT_HELP_LINES,
+    AccountRequest,
+    ProviderCheck,
+    ProviderDetails,
+    ProviderRequest,
     RegistrationMatcher,
     RegistrationRequest,
+    RegistrationTicket,
+    ValidAccount,
+    validate_account,
     validate_registration,
 )
 from provider_identity.security_questions import SecurityQuestions, normalize_answer
@@ -392,17 +402,69 @@ class IdentityService(SecondFactorFlows[LoginResult]):
 
     # -- registration -----------------------------------------------------------------
 
+    def check_provider(
+        self,
+        request: ProviderRequest,
+        *,
+        client_address: str | None = None,
+        human_check: str | None = None,
+    ) -> ProviderCheck:
+        """Step 1 of a step-by-step registration: check the provider details alone.
+
+        The same checks, outcomes and codes as :meth:`register` has for the
+        provider details; the result's ticket stands for them in step 3
+        (:class:`AccountRequest`).
+
+        Raises:
+            InvalidInput: field errors of the provider details, all at once.
+            ProviderNotFound: no such provider; ``help_lines`` says whom to call.
+            DetailsMismatch: the details differ from the record.
+            NotEligibleForGroup: the provider's category may not register as a Group.
+            AlreadyRegistered: the provider has an account already.
+            TooManyAttempts: too many checks from ``client_address`` or for the provider.
+            HumanCheckRequired: pass the answer of a human check as ``human_check``.
+        """
+        with self._audit(Action.CHECK_PROVIDER, client_address) as audit:
+            if not isinstance(request, ProviderRequest):
+                raise InvalidInput.single("request", "wrong_type", "Not a provider request.")
+            details = ProviderDetails.parse(request)
+            guard = functools.partial(
+                self._limiter.check,
+                detail=audit.detail,
+                human_check=human_check,
+                client_address=client_address,
+            )
+            guard(LimitKind.CHECK_PROVIDER, client_address)
+            audit.detail["provider_type"] = details.provider_type.value
+            guard(LimitKind.REGISTRATION_PROVIDER, provider_key(details.provider_id, details.npi))
+            record = self._matcher.match(details)
+            audit.detail["provider_id"] = record.provider_id
+            self._expired_holder(self.accounts.find_by_provider_id(record.provider_id))
+            ticket = RegistrationTicket(
+                provider_id=record.provider_id, provider_type=details.provider_type
+            )
+            return ProviderCheck(
+                ticket=self.tokens.issue_payload(TokenPurpose.REGISTRATION, ticket.payload()),
+                provider_type=details.provider_type,
+                expires_at=self.clock.now() + self.tokens.lifetimes[TokenPurpose.REGISTRATION],
+            )
+
     def register(
         self,
-        request: RegistrationRequest,
+        request: RegistrationRequest | AccountRequest,
         *,
         client_address: str | None = None,
         human_check: str | None = None,
     ) -> RegistrationResult:
         """Match the request against the provider records, store a pending account, send activation.
 
+        ``request`` is everything at once (:class:`RegistrationRequest`), or
+        step 3 of a step-by-step registration (:class:`AccountRequest`), whose
+        ticket from :meth:`check_provider` stands for the provider details.
+
         Raises:
             InvalidInput: field errors, all at once (``PasswordRejected`` if only the password's).
+            TicketExpired, TicketInvalid: the ticket of an ``AccountRequest`` is unusable.
             ProviderNotFound: no such provider; ``help_lines`` says whom to call.
             DetailsMismatch: the details differ from the record.
             NotEligibleForGroup: the provider's category may not register as a Group.
@@ -412,25 +474,43 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             HumanCheckRequired: pass the answer of a human check as ``human_check``.
         """
         with self._audit(Action.REGISTER, client_address) as audit:
-            if not isinstance(request, RegistrationRequest):
-                raise InvalidInput.single("request", "wrong_type", "Not a registration request.")
             guard = functools.partial(
                 self._limiter.check,
                 detail=audit.detail,
                 human_check=human_check,
                 client_address=client_address,
             )
-            valid = validate_registration(
-                request,
-                password_policy=self.password_policy,
-                security_questions=self.security_questions,
-            )
-            guard(LimitKind.REGISTRATION, client_address)
-            details, username_key, email = valid.details, valid.username_key, valid.email
-            audit.username = username_key
-            audit.detail["provider_type"] = details.provider_type.value
-            guard(LimitKind.REGISTRATION_PROVIDER, provider_key(details.provider_id, details.npi))
-            record = self._matcher.match(details)
+            if isinstance(request, AccountRequest):
+                ticket = self._read_ticket(request.ticket)
+                provider_type = ticket.provider_type
+                audit.detail["provider_type"] = provider_type.value
+                valid: ValidAccount = validate_account(
+                    request,
+                    password_policy=self.password_policy,
+                    security_questions=self.security_questions,
+                )
+                guard(LimitKind.REGISTRATION, client_address)
+                audit.username = valid.username_key
+                # The ticket's record was matched (and counted) by check_provider.
+                record = self._matcher.match_ticket(ticket)
+            elif isinstance(request, RegistrationRequest):
+                full = validate_registration(
+                    request,
+                    password_policy=self.password_policy,
+                    security_questions=self.security_questions,
+                )
+                guard(LimitKind.REGISTRATION, client_address)
+                valid, provider_type = full, full.details.provider_type
+                audit.username = valid.username_key
+                audit.detail["provider_type"] = provider_type.value
+                details = full.details
+                guard(
+                    LimitKind.REGISTRATION_PROVIDER, provider_key(details.provider_id, details.npi)
+                )
+                record = self._matcher.match(details)
+            else:
+                raise InvalidInput.single("request", "wrong_type", "Not a registration request.")
+            username_key, email = valid.username_key, valid.email
             audit.detail["provider_id"] = record.provider_id
             expired = self._expired_holder(self.accounts.find_by_provider_id(record.provider_id))
             freed = () if expired is None else (expired.username_key, expired.email_key)
@@ -445,7 +525,7 @@ class IdentityService(SecondFactorFlows[LoginResult]):
                 email=email.address,
                 email_key=email.key,
                 status=AccountStatus.PENDING,
-                provider_type=details.provider_type,
+                provider_type=provider_type,
                 provider_id=record.provider_id,
                 password_hash=self.hasher.hash(valid.password),
                 security_question=request.security_question,
@@ -467,6 +547,17 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             if not sent:
                 audit.detail["activation_mail"] = "not_sent"
             return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
+
+    def _read_ticket(self, ticket: object) -> RegistrationTicket:
+        try:
+            payload, _ = self.tokens.verify_payload(ticket, TokenPurpose.REGISTRATION)
+        except TokenExpired:
+            expired = True
+        except TokenError:
+            expired = False
+        else:
+            return RegistrationTicket.from_payload(payload)
+        raise TicketExpired if expired else TicketInvalid
 
     def _expired_holder(self, existing: Account | None) -> Account | None:
         """``existing`` if it is an expired pending account (to be replaced); refuse any other."""
@@ -916,9 +1007,7 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         assert isinstance(password, str)  # noqa: S101  # validate() refuses anything else
         keep = self.password_policy.history
         if self.hasher.verify_any(password, account.recent_password_hashes(keep)):
-            raise PasswordRejected.single(
-                "password", "reused", f"Must not be one of your last {keep} passwords."
-            )
+            raise PasswordRejected([reused_violation(keep).as_field_error()])
         return account.with_password(self.hasher.hash(password), keep=keep, now=now)
 
     # -- the account's details --------------------------------------------------------

@@ -61,6 +61,8 @@ class TokenPurpose(enum.Enum):
     #: A browser that logged in before (``IdentityService.device_lockout``).
     DEVICE = "device"
     EMAIL_CHANGE = "email-change"
+    #: Step 1 of a step-by-step registration: the provider details matched.
+    REGISTRATION = "registration"
 
 
 DEFAULT_LIFETIMES: Mapping[TokenPurpose, timedelta] = {
@@ -68,6 +70,7 @@ DEFAULT_LIFETIMES: Mapping[TokenPurpose, timedelta] = {
     TokenPurpose.PASSWORD_RESET: timedelta(hours=1),
     TokenPurpose.DEVICE: timedelta(days=30),
     TokenPurpose.EMAIL_CHANGE: timedelta(hours=24),
+    TokenPurpose.REGISTRATION: timedelta(minutes=30),
 }
 
 
@@ -140,8 +143,9 @@ class TokenIssuer:
         current: The key that signs (and verifies). At least 32 bytes.
         previous: Retired keys that still verify, never sign.
         clock: Where "now" comes from for signing and expiry.
-        lifetimes: Lifetime per purpose (activation 72 h, reset 1 h by default;
-            mail can be delayed, so activation is not short).
+        lifetimes: Lifetime per purpose (activation 72 h, reset 1 h and
+            registration ticket 30 min by default; mail can be delayed, so
+            activation is not short).
         namespace: Mixed into every salt, so two deployments sharing a key
             cannot accept each other's tokens.
     """
@@ -196,6 +200,15 @@ class TokenIssuer:
             payload["n"] = nonce
         return self._serializers[purpose].dumps(payload)
 
+    def issue_payload(self, purpose: TokenPurpose, payload: Mapping[str, str | int]) -> str:
+        """Sign ``payload`` (opaque values only, never personal data) for ``purpose``.
+
+        Raises:
+            InvalidInput: ``purpose`` is not a :class:`TokenPurpose`.
+        """
+        _check_purpose(purpose)
+        return self._serializers[purpose].dumps({**payload, "p": purpose.value})
+
     def verify(self, token: object, purpose: TokenPurpose) -> TokenClaims:
         """Check signature, purpose and age; return the claims.
 
@@ -210,6 +223,18 @@ class TokenIssuer:
             TokenInvalid: forged, truncated, garbled, oversized, future-dated or
                 not a string.
             InvalidInput: ``purpose`` is not a :class:`TokenPurpose` (whatever the token).
+        """
+        payload, signed_at = self.verify_payload(token, purpose)
+        return self._claims(payload, purpose, signed_at)
+
+    def verify_payload(
+        self, token: object, purpose: TokenPurpose
+    ) -> tuple[Mapping[str, object], datetime]:
+        """Check signature, purpose and age as :meth:`verify` does; the payload and signing time.
+
+        Raises:
+            TokenExpired, TokenWrongPurpose, TokenInvalid: as :meth:`verify`.
+            InvalidInput: ``purpose`` is not a :class:`TokenPurpose`.
         """
         _check_purpose(purpose)
         if (
@@ -231,7 +256,9 @@ class TokenIssuer:
             raise TokenInvalid
         if age > self.lifetimes[purpose].total_seconds():
             raise TokenExpired
-        return self._claims(payload, purpose, signed_at)
+        if not isinstance(payload, dict) or payload.get("p") != purpose.value:
+            raise TokenInvalid
+        return payload, signed_at
 
     def _load(self, token: str, purpose: TokenPurpose) -> tuple[object, datetime] | None:
         """The payload and signing time, or None if the signature does not hold.
@@ -258,13 +285,12 @@ class TokenIssuer:
         return False
 
     @staticmethod
-    def _claims(payload: object, purpose: TokenPurpose, signed_at: datetime) -> TokenClaims:
-        if not isinstance(payload, dict):
-            raise TokenInvalid
+    def _claims(
+        payload: Mapping[str, object], purpose: TokenPurpose, signed_at: datetime
+    ) -> TokenClaims:
         account_id, version, nonce = payload.get("a"), payload.get("v"), payload.get("n")
         if (
-            payload.get("p") != purpose.value
-            or not isinstance(account_id, str)
+            not isinstance(account_id, str)
             or not isinstance(version, int)
             or isinstance(version, bool)
             or not isinstance(nonce, str | None)

@@ -19,7 +19,7 @@ import email.policy
 import os
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -136,6 +136,14 @@ class DispatchReport:
     retried: int = 0
     given_up: int = 0
 
+    def plus(self, other: DispatchReport) -> DispatchReport:
+        """The totals of both reports."""
+        return DispatchReport(
+            sent=self.sent + other.sent,
+            retried=self.retried + other.retried,
+            given_up=self.given_up + other.given_up,
+        )
+
 
 @attrs.frozen(kw_only=True)
 class Dispatcher:
@@ -190,11 +198,34 @@ class Dispatcher:
             report = self.run_once()
             if report == DispatchReport():
                 return total
-            total = DispatchReport(
-                sent=total.sent + report.sent,
-                retried=total.retried + report.retried,
-                given_up=total.given_up + report.given_up,
-            )
+            total = total.plus(report)
+
+    def watch(
+        self,
+        *,
+        interval: timedelta = timedelta(seconds=5),
+        stop: threading.Event,
+        on_round: Callable[[DispatchReport], None] | None = None,
+    ) -> DispatchReport:
+        """Keep draining: a :meth:`drain`, then a wait of ``interval``, until ``stop`` is set.
+
+        ``stop`` is checked between entries' batches and ends the wait at once,
+        so a SIGTERM handler that sets it stops the worker within one send.
+        Several workers may watch one outbox: a claimed entry is leased to one
+        of them (the SQL store skips rows another transaction holds).
+
+        Returns:
+            The totals of every round.
+        """
+        total = DispatchReport()
+        while not stop.is_set():
+            report = self.run_once()
+            total = total.plus(report)
+            if on_round is not None and report != DispatchReport():
+                on_round(report)
+            if report.sent + report.retried + report.given_up < self.batch:  # none left due
+                stop.wait(interval.total_seconds())
+        return total
 
     def _retry_at(self, entry: OutboxEntry, err: MailDeliveryError) -> datetime | None:
         permanent = err.smtp_code is None or err.smtp_code >= 500

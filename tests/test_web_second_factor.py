@@ -1,0 +1,93 @@
+"""Both integrations with a second factor: the password step logs nobody in; the code does."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from flask import Flask, redirect
+from jinja2 import DictLoader
+from starlette.middleware.sessions import SessionMiddleware
+
+from provider_identity import IdentityService, SecondFactors, SecretBox
+from provider_identity.testing import FakeAuthenticator, ManualClock, MemoryFactorStore
+from provider_identity.web.fastapi import identity_router
+from provider_identity.web.flask import ProviderIdentity
+from tests.helpers import PASSWORD, practitioner
+
+
+@pytest.fixture
+def enrolled(
+    make_service: Callable[..., IdentityService], clock: ManualClock, mailer: Any
+) -> tuple[IdentityService, FakeAuthenticator]:
+    """A service with second factors on, and an active account with an authenticator app."""
+    factors = SecondFactors(
+        mode="optional",  # type: ignore[arg-type]
+        store=MemoryFactorStore(),
+        secrets=SecretBox(current=b"m" * 32),
+    )
+    service = make_service(second_factors=factors)
+    account = service.register(practitioner()).account
+    service.activate(mailer.last_token())
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account.id), clock)
+    service.confirm_totp(account.id, app.code())
+    clock.advance(30)
+    return service, app
+
+
+def test_flask_login_waits_for_the_code(
+    enrolled: tuple[IdentityService, FakeAuthenticator],
+) -> None:
+    """After the password the session holds only the challenge; the code logs in."""
+    service, authenticator = enrolled
+    app = Flask(__name__)
+    app.secret_key = b"s" * 32
+    app.config["WTF_CSRF_ENABLED"] = False  # CSRF is tested in test_web_flask.py
+    app.jinja_loader = DictLoader({"p.html": "{{ account.username if account }}"})
+    identity = ProviderIdentity(app, service=service)
+    after = lambda _: redirect("/")  # noqa: E731
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        return identity.form_page("p.html", identity.login, after)
+
+    @app.route("/code", methods=["POST"])
+    def code() -> Any:
+        return identity.form_page("p.html", identity.complete_login, after)
+
+    @app.get("/")
+    def home() -> Any:
+        return identity.render("p.html") if identity.account else ("second step", 401)
+
+    client = app.test_client()
+    client.post("/login", data={"username": "jdoe", "password": PASSWORD})
+    assert client.get("/").status_code == 401
+    with client.session_transaction() as session:
+        assert set(session) == {"second_factor_challenge"}
+    assert client.post("/code", data={"code": authenticator.code(steps=10)}).status_code == 401
+    assert client.post("/code", data={"code": authenticator.code()}).status_code == 302
+    assert client.get("/").text == "jdoe"
+
+
+def test_fastapi_login_waits_for_the_code(
+    enrolled: tuple[IdentityService, FakeAuthenticator],
+) -> None:
+    """POST /login answers second_factor_due; POST /login/code logs in."""
+    service, authenticator = enrolled
+    api = FastAPI()
+    api.include_router(identity_router(service))
+    api.add_middleware(SessionMiddleware, secret_key="s" * 32)
+    client = TestClient(api)
+    csrf = {"X-CSRF-Token": client.get("/csrf").json()["csrf_token"]}
+    answer = client.post("/login", headers=csrf, json={"username": "jdoe", "password": PASSWORD})
+    assert answer.json()["second_factor_due"] == ["recovery_code", "totp"]
+    assert client.get("/me").status_code == 401
+    csrf = {"X-CSRF-Token": answer.json()["csrf_token"]}
+    answer = client.post("/login/code", headers=csrf, json={"code": authenticator.code()})
+    assert answer.status_code == 200, answer.text
+    assert client.get("/me").json()["username"] == "jdoe"
+    assert re.fullmatch(r"[\w-]+", answer.json()["csrf_token"])
