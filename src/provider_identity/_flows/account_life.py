@@ -114,12 +114,8 @@ class AccountLifeFlows(ServiceBase):
             claims = self.tokens.verify(token, TokenPurpose.EMAIL_CHANGE)
             account = self._account_for_token(claims.account_id, audit)
             pending = account.pending_email
-            if (
-                pending is None
-                or claims.nonce is None
-                or not secrets.compare_digest(claims.nonce, pending.nonce)
-                or account.credential_version != claims.credential_version
-                or account.is_deactivated
+            if pending is None or not account.confirms_pending_email(
+                claims.nonce, claims.credential_version
             ):
                 raise TokenAlreadyUsed
             changed = account.with_email(pending.address, pending.key)

@@ -78,7 +78,7 @@ class DirectoryFlows(ServiceBase):
 
     def _listed(self, provider_id: str, today: date) -> bool:
         record = self.directory.by_provider_id(provider_id)
-        return record is not None and (record.end_date is None or record.end_date > today)
+        return record is not None and record.is_current_on(today)
 
     def accessible_providers(self, account_id: str) -> Sequence[ProviderRecord]:
         """The providers an account may see: its own record, or every record under a Group's Tax ID.
