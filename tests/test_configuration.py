@@ -72,7 +72,7 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
     PasswordHasher: (dict, {"parameters": (), "max_cost_factor": (int,)}),
     LockoutPolicy: (dict, {"max_failures": (int,), "lock_duration": ()}),
     TokenIssuer: (lambda: {"current": KEY, "clock": CLOCK}, {
-        "current": (), "previous": (), "clock": (), "lifetimes": (), "namespace": (str,),
+        "current": (), "previous": (), "clock": (), "lifetimes": (dict,), "namespace": (str,),
     }),
     SecurityQuestions: (dict, {
         "questions": (str,), "max_answer_length": (int,), "attempts": (),

@@ -14,7 +14,7 @@ converter instead, which runs as the field is set: ``Check.check`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -128,6 +128,8 @@ def text_tuple(name: str, values: Iterable[str]) -> tuple[str, ...]:
     if isinstance(values, str):
         return (values,)
     refusal = f"{name} must be a list of text."
+    if isinstance(values, bytes | bytearray | Mapping):  # empty ones iterate to no text at all
+        raise ConfigurationError(refusal)
     try:
         items = tuple(values)
     except TypeError:

@@ -582,9 +582,11 @@ def _checked_parameters(value: argon2.Parameters) -> argon2.Parameters:
     return value
 
 
-def _check_factor(instance: PasswordHasher, attribute: attrs.Attribute[int], value: int) -> None:
+def _checked_factor(value: int) -> int:
+    # A converter, not a validator: the ceiling's default reads the factor before validators run.
     if type(value) is not int or value < 1:
         raise ConfigurationError("PasswordHasher.max_cost_factor must be an int of at least 1.")
+    return value
 
 
 #: The seed's policy: 12+ characters, one lowercase, one uppercase, one digit,
@@ -651,7 +653,7 @@ class PasswordHasher:
     parameters: argon2.Parameters = attrs.field(
         default=RFC_9106_LOW_MEMORY, converter=_checked_parameters
     )
-    max_cost_factor: int = attrs.field(default=4, validator=_check_factor)
+    max_cost_factor: int = attrs.field(default=4, converter=_checked_factor)
     _hasher: argon2.PasswordHasher = attrs.field(init=False, repr=False, eq=False)
     _ceiling: tuple[int, int, int] = attrs.field(init=False, repr=False, eq=False)
 
