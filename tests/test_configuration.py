@@ -72,7 +72,7 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
     PasswordHasher: (dict, {"parameters": (), "max_cost_factor": (int,)}),
     LockoutPolicy: (dict, {"max_failures": (int,), "lock_duration": ()}),
     TokenIssuer: (lambda: {"current": KEY, "clock": CLOCK}, {
-        "current": (), "previous": (), "clock": (), "lifetimes": (dict,), "namespace": (str,),
+        "current": (), "previous": (), "clock": (), "lifetimes": (), "namespace": (str,),
     }),
     SecurityQuestions: (dict, {
         "questions": (str,), "max_answer_length": (int,), "attempts": (),
@@ -115,7 +115,7 @@ JUNK = st.one_of(
     st.text(max_size=5),
     st.binary(max_size=5),
     st.lists(st.integers(), min_size=1, max_size=2),
-    st.dictionaries(st.integers(), st.integers(), max_size=2),
+    st.dictionaries(st.integers(), st.integers(), min_size=1, max_size=2),
     st.builds(object),
 )
 
