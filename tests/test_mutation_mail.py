@@ -22,13 +22,16 @@ from provider_identity.mail import (
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SIGNATURE = "-- webmaster, CareSource Provider Portal"
+ABSOLUTE = "must be an absolute http(s) URL."
+ONCE = "must contain {token} exactly once."
 
 
 def parts(message: EmailMessage) -> tuple[str, str]:
     """The text and HTML bodies of ``message``."""
     text = message.get_body(preferencelist=("plain",))
     markup = message.get_body(preferencelist=("html",))
-    assert text is not None and markup is not None
+    assert text is not None
+    assert markup is not None
     return str(text.get_content()), str(markup.get_content())
 
 
@@ -85,7 +88,7 @@ def test_the_other_emails_read_as_written() -> None:
 
 
 def test_headers_name_the_sender_the_recipient_the_date_and_the_senders_domain() -> None:
-    """From is 'webmaster <address>', Date is the clock's, the Message-ID is on the sender's domain."""
+    """From is 'webmaster <address>', Date is the clock's, Message-ID on the sender's domain."""
     branding = Branding(sender_address="noreply@mail.acme.example")
     message = email_verification_message(branding, to="jane@example.org", username="j", now=NOW)
     assert message["From"] == "webmaster <noreply@mail.acme.example>"
@@ -118,9 +121,9 @@ def test_a_subject_with_a_line_break_is_refused_in_words() -> None:
         ("organisation", " ", "Branding.organisation must be non-blank text."),
         ("sender_name", 7, "Branding.sender_name must be non-blank text."),
         ("portal_name", "a\0b", "Branding.portal_name may not contain CR, LF or NUL."),
-        ("login_url", "mailto:x@example.org", "Branding.login_url must be an absolute http(s) URL."),
-        ("login_url", "https://", "Branding.login_url must be an absolute http(s) URL."),
-        ("reset_url", "https://p.example/r", "Branding.reset_url must contain {token} exactly once."),
+        ("login_url", "mailto:x@example.org", f"Branding.login_url {ABSOLUTE}"),
+        ("login_url", "https://", f"Branding.login_url {ABSOLUTE}"),
+        ("reset_url", "https://p.example/r", f"Branding.reset_url {ONCE}"),
         ("templates", "text", "Branding.templates must be a Templates or a callable."),
         (
             "activation_subject",
@@ -160,14 +163,14 @@ def test_html_values_are_escaped_quotes_included() -> None:
     text, markup = Templates().render(
         MessageKind.ACTIVATION,
         {
-            "username": "<b>\"O'Hara\"</b>",
+            "username": '<b>"O\'Hara"</b>',
             "link": "https://p.example/a",
             "organisation": "Acme",
             "portal_name": "Portal",
             "sender_name": "web",
         },
     )
-    assert text.startswith("Hello <b>\"O'Hara\"</b>,")
+    assert text.startswith('Hello <b>"O\'Hara"</b>,')
     assert "<p>Hello &lt;b&gt;&quot;O&#x27;Hara&quot;&lt;/b&gt;,</p>" in markup
 
 
