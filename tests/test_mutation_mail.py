@@ -14,10 +14,14 @@ import pytest
 
 from provider_identity import Branding, ConfigurationError, MessageKind, Templates
 from provider_identity.mail import (
+    account_locked_message,
     activation_message,
+    email_change_message,
+    email_change_notice_message,
     email_verification_message,
     password_changed_message,
     password_reset_message,
+    security_answer_changed_message,
 )
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -218,3 +222,54 @@ def test_a_callable_renderer_gets_the_kind_and_every_value() -> None:
             },
         )
     ]
+
+
+def test_the_email_change_messages_read_as_written() -> None:
+    """The new address gets the Confirm Email Address link; the old one a notice."""
+    link = "https://provider-portal.example/confirm-email?token=t%2B1"
+    confirm = email_change_message(
+        Branding(), to="new@example.org", username="jdoe", token="t+1", now=NOW
+    )
+    assert confirm["To"] == "new@example.org"
+    assert confirm["Subject"] == "Confirm Your New Provider Portal Email Address"
+    assert parts(confirm)[0] == (
+        "Hello jdoe,\n\nYou asked to use this address for your Provider Portal account. "
+        "Click Confirm Email Address to make the change; until then the old address stays."
+        f"\n\nConfirm Email Address: {link}\n\n{SIGNATURE}\n"
+    )
+    notice = email_change_notice_message(Branding(), to="old@example.org", username="jdoe", now=NOW)
+    assert notice["To"] == "old@example.org"
+    assert notice["Subject"] == "Your Provider Portal Email Address Is Changing"
+    assert parts(notice)[0] == (
+        "Hello jdoe,\n\nSomeone asked to change the email address of your Provider Portal "
+        "account; a confirmation link went to the new address. If this was not you, change "
+        "your password at once and call the help line.\n\n"
+        f"Login: https://provider-portal.example/login\n\n{SIGNATURE}\n"
+    )
+
+
+def test_the_security_answer_and_lock_notices_read_as_written() -> None:
+    """The answer-changed notice, and the lock notice with the seed's advice and the wait."""
+    login = "https://provider-portal.example/login"
+    answer = security_answer_changed_message(
+        Branding(), to="jane@example.org", username="jdoe", now=NOW
+    )
+    assert answer["To"] == "jane@example.org"
+    assert answer["Subject"] == "Your Provider Portal Security Question Was Changed"
+    assert parts(answer)[0] == (
+        "Hello jdoe,\n\nThe security question and answer of your Provider Portal account were "
+        "just changed. If this was not you, change your password at once and call the help "
+        f"line.\n\nLogin: {login}\n\n{SIGNATURE}\n"
+    )
+    locked = account_locked_message(
+        Branding(), to="jane@example.org", username="jdoe", now=NOW, wait="24 hours"
+    )
+    assert locked["To"] == "jane@example.org"
+    assert locked["Subject"] == "Your Provider Portal Account Is Locked"
+    text, markup = parts(locked)
+    assert text == (
+        "Hello jdoe,\n\nYour Provider Portal account is locked due to too many incorrect login "
+        "attempts. Use the Forgot password? link to reset your password, or wait 24 hours and "
+        f"attempt to log in again.\n\nLogin: {login}\n\n{SIGNATURE}\n"
+    )
+    assert f'<p><a href="{login}">Login</a></p>' in markup
