@@ -146,6 +146,12 @@ def test_branding_refusals_say_which_setting_and_why(
     assert caught.value.message == message
 
 
+def test_names_with_any_letter_are_accepted() -> None:
+    """Only CR, LF and NUL are refused in a name: 'X' and 'x' are letters like any other."""
+    branding = Branding(organisation="Xenia Health", portal_name="Portal X")
+    assert (branding.organisation, branding.portal_name) == ("Xenia Health", "Portal X")
+
+
 def test_plain_http_links_are_accepted() -> None:
     """http:// is allowed (a development portal), as https:// is."""
     branding = Branding(login_url="http://localhost:8000/login")
