@@ -9,6 +9,7 @@ from provider_identity import (
     IdentityError,
     IdentityService,
     RegistrationRequest,
+    SecondFactorDue,
     TokenIssuer,
 )
 from provider_identity.testing import (
@@ -63,6 +64,9 @@ def main() -> None:
     service.activate(mailer.last_token())
     print("sent:", mailer.last()["Subject"])
     result = service.login("jdoe", "Blue-Heron-2031")
+    if isinstance(result, SecondFactorDue):  # the account has a second factor
+        print("second factor due:", ", ".join(sorted(result.methods)))
+        return
     print("logged in:", result.account.username, result.account.status.value)
 
 

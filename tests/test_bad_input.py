@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -34,6 +34,7 @@ from tests.helpers import KEY, PASSWORD, practitioner
 from tests.test_errors import CODES
 
 NEW = "Green-Kestrel-2032"
+QUESTION = "What is the name of your first pet?"
 
 #: Text no form should send: controls, bidi and invisible characters, lone surrogates.
 NASTY_CHARS = (
@@ -114,13 +115,44 @@ CALLS: dict[str, Callable[[World, Any], object]] = {
         "jdoe", client_address=v
     ),
     "unlock(client_address)": lambda w, v: w.service.unlock("jdoe", client_address=v),
+    "request_email_change(account_id)": lambda w, v: w.service.request_email_change(
+        v, PASSWORD, "jane@new.example.org"
+    ),
+    "request_email_change(current)": lambda w, v: w.service.request_email_change(
+        w.account_id, v, "jane@new.example.org"
+    ),
+    "request_email_change(new_email)": lambda w, v: w.service.request_email_change(
+        w.account_id, PASSWORD, v
+    ),
+    "confirm_email_change(token)": lambda w, v: w.service.confirm_email_change(v),
+    "change_security_answer(account_id)": lambda w, v: w.service.change_security_answer(
+        v, PASSWORD, QUESTION, "Fido"
+    ),
+    "change_security_answer(current)": lambda w, v: w.service.change_security_answer(
+        w.account_id, v, QUESTION, "Fido"
+    ),
+    "change_security_answer(question)": lambda w, v: w.service.change_security_answer(
+        w.account_id, PASSWORD, v, "Fido"
+    ),
+    "change_security_answer(answer)": lambda w, v: w.service.change_security_answer(
+        w.account_id, PASSWORD, QUESTION, v
+    ),
+    "accept_agreement(account_id)": lambda w, v: w.service.accept_agreement(v, "1"),
+    "accept_agreement(version)": lambda w, v: w.service.accept_agreement(w.account_id, v),
+    "deactivate(account_id)": lambda w, v: w.service.deactivate(v),
+    "deactivate(reason)": lambda w, v: w.service.deactivate(w.account_id, v),
+    "reactivate(account_id)": lambda w, v: w.service.reactivate(v),
+    "purge_pending(client_address)": lambda w, v: w.service.purge_pending(client_address=v),
+    "reconcile(client_address)": lambda w, v: w.service.reconcile(client_address=v),
 }
 
 #: Calls whose well-formed text may legitimately change a store (a counted failure, a sent mail).
 MAY_ACT_ON_TEXT = {
     name for name in CALLS if name.endswith(("(username)", "(client_address)", "(answer)"))
 } | {"login(password)", "change_password(current)", "change_password(new)",
-     "reset_password(new_password)"}  # fmt: skip
+     "reset_password(new_password)", "request_email_change(current)",
+     "request_email_change(new_email)", "change_security_answer(current)",
+     "accept_agreement(version)"}  # fmt: skip
 
 
 def attempt(call: Callable[[], object]) -> IdentityError | None:
@@ -311,3 +343,38 @@ def test_ensure_utc_refuses_naive_and_non_datetimes_with_a_typed_error(moment: o
         ensure_utc(moment)  # type: ignore[arg-type]
     assert isinstance(caught.value, ValueError)
     assert_well_typed(caught.value)
+
+
+@pytest.mark.parametrize("end_date", ["2026-13-01", "tomorrow", "x" * 40, 20260101, ["2026-01-01"]])
+def test_a_provider_record_refuses_an_end_date_that_is_not_a_date(end_date: object) -> None:
+    """A typed InvalidInput on the end_date field; an ISO date or a date is taken as the date."""
+    with pytest.raises(InvalidInput) as caught:
+        ProviderRecord(
+            provider_id="P1", tax_id="311234567", name="A", zip_codes=("45402",),
+            end_date=end_date,  # type: ignore[arg-type]  # the point
+        )  # fmt: skip
+    assert caught.value.errors[0].field == "end_date"
+    record = ProviderRecord(
+        provider_id="P1", tax_id="311234567", name="A", zip_codes=("45402",), end_date="2026-06-30"
+    )
+    assert record.end_date == date(2026, 6, 30)
+
+
+def test_a_snapshot_into_a_destination_that_cannot_end_records_writes_nothing() -> None:
+    """A destination with upsert_many only: InvalidInput before any batch is written."""
+
+    class UpsertOnly:
+        def __init__(self) -> None:
+            self.written: list[object] = []
+
+        def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+            batch = list(records)
+            self.written.extend(batch)
+            return len(batch)
+
+    destination = UpsertOnly()
+    lines = [b"provider_id,tax_id,name,zip_codes", b"P1,311234567,A,45402"]
+    with pytest.raises(InvalidInput) as caught:
+        import_roster(lines, destination, snapshot=True)
+    assert caught.value.errors[0].field == "snapshot"
+    assert destination.written == []

@@ -28,11 +28,19 @@ STEPS = [
     "Forgot password? (works while locked)",
     "Reset the password from the link",
     "Login with the new password",
+    "Set up an authenticator app (TOTP)",
+    "Login now takes two steps",
+    "The same code again is refused (each code works once)",
+    "The phone is lost: a recovery code instead",
     "A radiology group registers and sees every provider under its Tax ID",
     "A primary-care group may not register as a Group",
     "A provider that is not in the system",
     "Registering the same practitioner again",
     "Unknown user and wrong password look the same",
+    "A registration with a mistyped email waits for activation",
+    "Seven days later the pending account has expired: registering again replaces it",
+    "Jane changes her email address (confirmed from the new one)",
+    "Ana's provider record ends: reconcile deactivates her account",
 ]
 
 #: (To, Subject) of every message of the story, in order.
@@ -42,8 +50,15 @@ MAIL = [
     ("Jane.Doe@example.org", "Your Provider Portal Account Is Locked"),
     ("Jane.Doe@example.org", "CareSource Provider Portal Password"),
     ("Jane.Doe@example.org", "Your Provider Portal Password Was Changed"),
+    ("Jane.Doe@example.org", "Provider Portal Security Notice"),
+    ("Jane.Doe@example.org", "Provider Portal Security Notice"),
     ("office@mvradiology.example.org", "Activate Your Provider Portal Account"),
     ("office@mvradiology.example.org", "Email Verification"),
+    ("ana.lopz@example.org", "Activate Your Provider Portal Account"),
+    ("ana.lopez@example.org", "Activate Your Provider Portal Account"),
+    ("ana.lopez@example.org", "Email Verification"),
+    ("jane.doe@newclinic.example.org", "Confirm Your New Provider Portal Email Address"),
+    ("Jane.Doe@example.org", "Your Provider Portal Email Address Is Changing"),
 ]
 
 
@@ -93,6 +108,13 @@ def test_the_demo_prints_the_headers_of_every_message(story: str) -> None:
         "   refused [already_registered]: You are already registered. Please go to the Provider",
         "   Activate Account: https://provider-portal.example/activate?token=",
         "   | Reset Password: https://provider-portal.example/reset-password?token=",
+        "   refused [already_registered]: This provider has a registration waiting for "
+        "activation. The activation email went to a***@e***.org;",
+        "   | Confirm Email Address: https://provider-portal.example/confirm-email?token=",
+        "   deactivated: alopez",
+        "   wrong password: [invalid_credentials]",
+        "   refused [account_deactivated]: Your Provider Portal account is deactivated.",
+        "   forgot password sends nothing: 0 messages",
     ],
 )
 def test_the_demo_shows_each_outcome_in_the_seeds_words(story: str, line: str) -> None:
@@ -101,8 +123,11 @@ def test_the_demo_shows_each_outcome_in_the_seeds_words(story: str, line: str) -
 
 
 def test_the_demo_shows_unknown_user_and_wrong_password_alike(story: str) -> None:
-    """The last step prints one and the same refusal for both."""
-    unknown, wrong = story.splitlines()[-4:-2]
+    """Its step prints one and the same refusal for both."""
+    lines = story.splitlines()
+    step = "Unknown user and wrong password look the same"
+    start = lines.index(f"== {STEPS.index(step) + 1}. {step}")
+    unknown, wrong = lines[start + 1 : start + 3]
     assert unknown.partition(": ")[2] == wrong.partition(": ")[2]
     assert "[invalid_credentials]" in unknown
 
@@ -349,3 +374,11 @@ def test_every_option_of_every_command_has_help_text() -> None:
         if action.help is None and action.dest != "command"
     ]
     assert missing == []
+
+
+def test_the_demo_refuses_a_replayed_code_and_prints_the_notices(story: str) -> None:
+    """The MFA steps: a replayed code refused, a recovery code used, each notice printed."""
+    assert "refused [code_already_used]" in story
+    assert "An authenticator app was added to your account." in story
+    assert "A recovery code was used to sign in to your account." in story
+    assert "Recovery codes left: 9." in story

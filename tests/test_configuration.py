@@ -31,6 +31,7 @@ from provider_identity.adapters.outbox import (
     OutboxMailer,
 )
 from provider_identity.adapters.smtp import SmtpMailer
+from provider_identity.mfa import RelyingParty, SecondFactors, SecretBox, TotpSettings
 from provider_identity.testing import (
     ManualClock,
     MemoryAccountRepository,
@@ -67,8 +68,19 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
         "require_uppercase": (bool,), "require_digit": (bool,), "require_symbol": (bool,),
         "context_words": (str,), "reject_identifiers": (bool,), "reject_common_patterns": (bool,),
         "blocklist": (type(None),),
-        "history": (int,),
+        "history": (int,), "min_length_with_second_factor": (int, type(None)),
     }),
+    SecondFactors: (dict, {
+        "mode": (str,), "store": (type(None),), "secrets": (type(None),), "totp": (),
+        "recovery_codes": (int,), "challenge_lifetime": (), "relying_party": (type(None),),
+    }),
+    TotpSettings: (dict, {
+        "issuer": (str,), "digits": (int,), "period": (int,), "window": (int,),
+    }),
+    RelyingParty: (lambda: {"id": "portal.example", "origins": ("https://portal.example",)}, {
+        "id": (str,), "name": (str,), "origins": (str, list, tuple),
+    }),
+    SecretBox: (lambda: {"current": KEY}, {"current": (), "previous": ()}),
     PasswordHasher: (dict, {"parameters": (), "max_cost_factor": (int,)}),
     LockoutPolicy: (dict, {"max_failures": (int,), "lock_duration": ()}),
     TokenIssuer: (lambda: {"current": KEY, "clock": CLOCK}, {
@@ -91,7 +103,7 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
         "clock": (), "tokens": (), "hasher": (), "password_policy": (), "lockout_policy": (),
         "mail_throttle": (), "security_questions": (), "branding": (), "help_lines": (dict,),
         "group_categories": (), "agreement_version": (str,), "new_account_id": (),
-        "pending_lifetime": (),
+        "pending_lifetime": (), "second_factors": (),
     }),
     SmtpMailer: (lambda: {"host": "relay.example"}, {
         "host": (str,), "port": (int,), "security": (), "username": (str, type(None)),
@@ -204,3 +216,10 @@ def test_a_configuration_error_never_quotes_the_value() -> None:
 def test_the_file_outbox_takes_a_path(tmp_path: Path) -> None:
     """A str or a Path names the folder."""
     assert FileOutboxMailer(tmp_path).folder == FileOutboxMailer(str(tmp_path)).folder
+
+
+@pytest.mark.parametrize("factor", [None, "4", 4.0])
+def test_a_non_int_cost_factor_is_a_configuration_error(factor: object) -> None:
+    """PasswordHasher(max_cost_factor=None) is refused, not a TypeError from the ceiling."""
+    with pytest.raises(ConfigurationError, match="max_cost_factor"):
+        PasswordHasher(max_cost_factor=factor)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ import pytest
 import provider_identity
 from provider_identity import (
     AccountLocked,
+    FactorRequired,
     FieldError,
     IdentityError,
     InvalidInput,
@@ -37,10 +38,17 @@ CODES = {
     "AccountNotFound": "account_not_found",
     "AlreadyRegistered": "already_registered",
     "AuthenticationError": "authentication_error",
+    "ChallengeExpired": "login_challenge_expired",
+    "ChallengeInvalid": "login_challenge_invalid",
+    "CodeAlreadyUsed": "code_already_used",
     "ConcurrentUpdate": "concurrent_update",
     "ConfigurationError": "configuration_error",
     "DetailsMismatch": "details_mismatch",
+    "FactorAlreadyEnrolled": "factor_already_enrolled",
+    "FactorNotEnrolled": "factor_not_enrolled",
+    "FactorRequired": "factor_required",
     "IdentityError": "identity_error",
+    "InvalidCode": "invalid_code",
     "InvalidCredentials": "invalid_credentials",
     "InvalidInput": "invalid_input",
     "InvalidTransition": "invalid_transition",
@@ -49,6 +57,8 @@ CODES = {
     "PasswordRejected": "password_rejected",
     "ProviderNotFound": "provider_not_found",
     "RegistrationError": "registration_error",
+    "SecondFactorError": "second_factor_error",
+    "SecondFactorsOff": "second_factors_off",
     "SecurityAnswerError": "security_answer_error",
     "SecurityAnswerLocked": "security_answer_locked",
     "SecurityAnswerMismatch": "security_answer_mismatch",
@@ -129,6 +139,7 @@ REUSED = FieldError(field="password", code="reused", message="Must be new.")
 SAMPLES: dict[str, Callable[..., IdentityError]] = {
     **{name: PUBLIC_ERRORS[name] for name in CODES},  # those that need no argument
     "AccountLocked": functools.partial(AccountLocked, UNTIL),
+    "FactorRequired": functools.partial(FactorRequired, "policy"),
     "InvalidInput": functools.partial(InvalidInput, [ZIP]),
     "MailDeliveryError": functools.partial(MailDeliveryError, 550),
     "PasswordRejected": functools.partial(PasswordRejected, [REUSED]),

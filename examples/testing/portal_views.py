@@ -27,6 +27,7 @@ from provider_identity import (
     NotEligibleForGroup,
     ProviderNotFound,
     RegistrationRequest,
+    SecondFactorDue,
     SecurityAnswerError,
     TokenError,
     UsernameUnavailable,
@@ -111,6 +112,8 @@ def login_view(service: IdentityService, form: Mapping[str, str]) -> Response:
         result = service.login(form.get("username", ""), form.get("password", ""))
     except IdentityError as err:
         return error_response(err)
+    if isinstance(result, SecondFactorDue):  # show the code page; nobody is logged in yet
+        return Response(202, {"second_factor": sorted(result.methods)})
     account = result.account
     return Response(
         200, {"account_id": account.id, "credential_version": account.credential_version}

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import TextIO
 
 import attrs
 
 from provider_identity.errors import IdentityError, InvalidCredentials
+from provider_identity.mfa import SecondFactorDue, SecondFactors, SecretBox
 from provider_identity.passwords import PasswordHasher
 from provider_identity.ports import (
     AccountRepository,
     DirectoryWithAdd,
+    FactorStore,
     LockoutStore,
     Mailer,
 )
 from provider_identity.providers import ProviderRecord, ProviderType
 from provider_identity.registration import RegistrationRequest
-from provider_identity.service import IdentityService
+from provider_identity.service import IdentityService, LoginResult
 from provider_identity.testing import (
+    FakeAuthenticator,
     InlineDelivery,
     ManualClock,
     MemoryAccountRepository,
+    MemoryFactorStore,
     MemoryLockoutStore,
     MemoryProviderDirectory,
     RecordingEventSink,
@@ -57,6 +62,7 @@ class DemoStores:
     accounts: AccountRepository
     lockouts: LockoutStore
     description: str
+    factors: FactorStore | None = None
 
 
 def memory_stores() -> DemoStores:
@@ -77,6 +83,7 @@ class _Demo:
         self.clock = ManualClock()
         self.mailer = RecordingMailer()
         self.directory = stores.directory
+        self.factors = stores.factors if stores.factors is not None else MemoryFactorStore()
         self.service = IdentityService(
             directory=self.directory,
             accounts=stores.accounts,
@@ -87,6 +94,9 @@ class _Demo:
             clock=self.clock,
             tokens=TokenIssuer(current=_DEMO_KEY, clock=self.clock),
             hasher=hasher,
+            second_factors=SecondFactors(
+                mode="optional", store=self.factors, secrets=SecretBox(current=_DEMO_KEY)
+            ),
         )
         self.step_number = 0
         self.seen_mail = 0
@@ -113,6 +123,10 @@ class _Demo:
                 print(f"   | {line}".rstrip(), file=self.out)
             print("   +" + "-" * 58, file=self.out)
         return messages
+
+    def logged_in(self, result: LoginResult | SecondFactorDue) -> LoginResult:
+        assert isinstance(result, LoginResult)  # noqa: S101  # no factor is enrolled at this point
+        return result
 
     def token(self) -> str:
         return self.mailer.last_token()
@@ -172,7 +186,7 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
     demo.new_mail()
 
     demo.step("Login with the right password")
-    result = service.login("JDoe", "Blue-Heron-2031")
+    result = demo.logged_in(service.login("JDoe", "Blue-Heron-2031"))
     demo.say(f"logged in as {result.account.username} (status {result.account.status.value})")
 
     demo.step("Five wrong passwords lock the account")
@@ -206,8 +220,10 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
     demo.new_mail()
 
     demo.step("Login with the new password")
-    result = service.login("jdoe", "Green-Kestrel-2032")
+    result = demo.logged_in(service.login("jdoe", "Green-Kestrel-2032"))
     demo.say(f"logged in as {result.account.username}")
+
+    _second_factor_story(demo, result.account.id)
 
     demo.step("A radiology group registers and sees every provider under its Tax ID")
     group = service.register(
@@ -289,5 +305,97 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
             service.login(username, "Not-The-Password-1")
         except InvalidCredentials as err:
             demo.say(f"{username}: [{err.code}] {err.message}")
+    _account_life(demo, result.account.id)
     print("\nDone.", file=out)
     return 0
+
+
+def _second_factor_story(demo: _Demo, account_id: str) -> None:
+    service, clock = demo.service, demo.clock
+    demo.step("Set up an authenticator app (TOTP)")
+    enrolment = service.begin_totp_enrolment(account_id)
+    kind = "an SVG QR code" if enrolment.qr_svg.startswith("<svg") else "a QR code"
+    demo.say(f"the set-up page shows {kind} of the otpauth:// URI, and the secret for")
+    demo.say("apps that cannot scan; neither is ever logged, stored in clear or audited")
+    app = FakeAuthenticator.from_enrolment(enrolment, clock)
+    confirmed = service.confirm_totp(account_id, app.code())
+    assert confirmed.recovery_codes is not None  # noqa: S101  # the account's first factor
+    codes = confirmed.recovery_codes.codes
+    demo.say(f"first code accepted; {len(codes)} recovery codes, shown this once")
+    demo.say(f"(each like {'x' * 5}-{'x' * 5}; only keyed digests are kept)")
+    demo.new_mail()
+
+    demo.step("Login now takes two steps")
+    clock.advance(30)
+    step = service.login("jdoe", "Green-Kestrel-2032")
+    assert isinstance(step, SecondFactorDue)  # noqa: S101  # the account has a factor now
+    demo.say(f"right password: second factor due ({', '.join(sorted(step.methods))})")
+    code = app.code()
+    result = service.complete_login(step.challenge, code)
+    demo.say(f"the app's current code: logged in as {result.account.username}")
+
+    demo.step("The same code again is refused (each code works once)")
+    again = service.login("jdoe", "Green-Kestrel-2032")
+    assert isinstance(again, SecondFactorDue)  # noqa: S101
+    try:
+        service.complete_login(again.challenge, code)
+    except IdentityError as err:
+        demo.refused(err)
+
+    demo.step("The phone is lost: a recovery code instead")
+    service.complete_login(again.challenge, codes[0])
+    demo.say("logged in; the code is used up and a notice goes to the stored address")
+    demo.new_mail()
+def _account_life(demo: _Demo, jane_id: str) -> None:
+    """After registration: expiry, an email change, and a provider leaving the network."""
+    service = demo.service
+    ana = demo.request(
+        provider_type="practitioner",
+        name="Ana Lopez",
+        tax_id="31-7654321",
+        zip_code="45459",
+        provider_id="P2000003",
+        username="alopez",
+        email="ana.lopz@example.org",  # mistyped: the activation mail never arrives
+    )
+    demo.step("A registration with a mistyped email waits for activation")
+    service.register(ana)
+    demo.new_mail()
+    try:
+        service.register(attrs.evolve(ana, email="ana.lopez@example.org"))
+    except IdentityError as err:
+        demo.refused(err)
+
+    demo.step("Seven days later the pending account has expired: registering again replaces it")
+    demo.clock.advance(timedelta(days=7))
+    service.register(attrs.evolve(ana, email="ana.lopez@example.org"))
+    demo.new_mail()
+    service.activate(demo.token())
+    demo.new_mail()
+
+    demo.step("Jane changes her email address (confirmed from the new one)")
+    service.request_email_change(jane_id, "Green-Kestrel-2032", "jane.doe@newclinic.example.org")
+    demo.say("a link to the new address, a notice to the old one:")
+    demo.new_mail()
+    changed = service.confirm_email_change(
+        demo.mailer.last_token("jane.doe@newclinic.example.org")
+    )
+    demo.say(f"the address is now {changed.email}; her earlier sessions and links are dead")
+
+    demo.step("Ana's provider record ends: reconcile deactivates her account")
+    record = demo.directory.by_provider_id("P2000003")
+    assert record is not None  # noqa: S101  # a sample record
+    demo.directory.add(attrs.evolve(record, end_date=demo.clock.now().date()))
+    report = service.reconcile()
+    demo.say(f"deactivated: {', '.join(report.deactivated)}")
+    try:
+        service.login("alopez", "Not-The-Password-1")
+    except IdentityError as err:
+        demo.say(f"wrong password: [{err.code}]")
+    try:
+        service.login("alopez", "Blue-Heron-2031")
+    except IdentityError as err:
+        demo.say("right password:")
+        demo.refused(err)
+    service.request_password_reset("alopez")
+    demo.say(f"forgot password sends nothing: {len(demo.new_mail())} messages")

@@ -3,8 +3,10 @@
     demo            walk through every seed flow (SQLite by default)
     check-password  list every rule a password breaks
     init-db         create the tables
-    import-roster   load provider records from a CSV roster
+    import-roster   load provider records: a CSV roster (ours or mapped), NPPES, Plan-Net
     unlock          end a user's login lock
+    purge-pending   delete pending accounts never activated within their lifetime
+    reconcile       deactivate accounts whose provider left the directory (and back)
     send-mail       drain the outbox through an SMTP relay
 
 Commands that take ``--database`` accept an SQLAlchemy URL
@@ -19,23 +21,30 @@ import getpass
 import importlib
 import importlib.util
 import os
+import secrets
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from provider_identity._demo import DemoStores, memory_stores, run_demo
 from provider_identity.accounts import canonical_username
 from provider_identity.adapters.outbox import FileOutboxMailer
 from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity
-from provider_identity.errors import IdentityError, InvalidInput
+from provider_identity.errors import IdentityError, InvalidInput, MailDeliveryError
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
 from provider_identity.passwords import NIST_POLICY, SEED_POLICY, PasswordHasher
 from provider_identity.ports import Mailer
-from provider_identity.roster import DEFAULT_BATCH_SIZE, EXAMPLE_ROSTER
+from provider_identity.progress import RichProgress, progress_display
+from provider_identity.providers import ProviderRecord
+from provider_identity.roster import DEFAULT_BATCH_SIZE, EXAMPLE_ROSTER, RejectedRow, SkippedRow
+from provider_identity.service import IdentityService
+from provider_identity.sources.mapping import RosterMapping, load_mapping
 from provider_identity.testing import cheapest_hasher, sample_records
+from provider_identity.tokens import TokenIssuer
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -137,6 +146,7 @@ def _database_error(err: Exception) -> str | None:
 def _sql_stores(engine: Engine, description: str) -> DemoStores:
     from provider_identity.adapters.sql import (
         SqlAccountRepository,
+        SqlFactorStore,
         SqlLockoutStore,
         SqlProviderDirectory,
         create_schema,
@@ -148,6 +158,7 @@ def _sql_stores(engine: Engine, description: str) -> DemoStores:
         accounts=SqlAccountRepository(engine),
         lockouts=SqlLockoutStore(engine),
         description=description,
+        factors=SqlFactorStore(engine),
     )
 
 
@@ -224,9 +235,20 @@ def _import_roster(args: argparse.Namespace, out: TextIO) -> int:
         raise CommandError("give either a roster file or --example.")
     if args.batch_size < 1:
         raise CommandError("--batch-size must be at least 1.")
+    if args.enrich and args.format != "nppes":
+        raise CommandError("--enrich goes with --format nppes.")
+    if args.snapshot and args.format != "csv":
+        raise CommandError(
+            "--snapshot takes the plan's whole roster (csv): NPPES and Plan-Net are not "
+            "the plan's directory."
+        )
+    if args.example and (args.format != "csv" or args.mapping):
+        raise CommandError("--example is a roster in our own layout: no --format or --mapping.")
+    mapping = _mapping(args.mapping)
+    enrich = _enrichment(Path(args.enrich), mapping) if args.enrich else None
     engine = _engine(args.database)
     from provider_identity.adapters.sql import SqlProviderDirectory, create_schema
-    from provider_identity.roster import import_roster
+    from provider_identity.roster import import_records
 
     create_schema(engine)
     path = EXAMPLE_ROSTER if args.example else Path(args.file)
@@ -235,30 +257,83 @@ def _import_roster(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as err:
         raise CommandError(f"cannot read {path}: {err.strerror}") from err
     with roster:
-        lines = _with_progress(roster, path.stat().st_size, sys.stderr)
+        display = progress_display(sys.stderr, path.stat().st_size)
         directory = SqlProviderDirectory(engine)
-        report = import_roster(lines, directory, batch_size=args.batch_size)
+        try:
+            items = _items(args.format, display.count(roster), mapping, enrich)
+            report = import_records(
+                items,
+                directory,
+                batch_size=args.batch_size,
+                progress=display,
+                snapshot=args.snapshot,
+            )
+        finally:
+            if isinstance(display, RichProgress):
+                display.close()
     directory.refresh_statistics()
     for row in report.rejected:
         print(f"line {row.line}: {row.reason}", file=out)
-    print(f"{report.loaded} records loaded, {len(report.rejected)} rows rejected", file=out)
+    skipped = f", {report.skipped} skipped" if report.skipped else ""
+    print(
+        f"{report.loaded} records loaded, {len(report.rejected)} rows rejected{skipped}", file=out
+    )
+    if args.snapshot:
+        if report.rejected:
+            print("snapshot: a row was rejected, so no record was ended", file=out)
+        else:
+            print(f"snapshot: {len(report.ended)} records ended", file=out)
+            for provider_id in report.ended:
+                print(f"  ended {provider_id}", file=out)
     return 1 if args.strict and report.rejected else 0
 
 
-def _with_progress(file: BinaryIO, size: int, terminal: TextIO) -> Iterator[bytes]:
-    """The file's lines; a progress line on ``terminal`` if it is one."""
-    if not terminal.isatty() or size == 0:
-        yield from file
-        return
-    done = shown = 0
-    for line in file:
-        done += len(line)
-        percent = done * 100 // size
-        if percent != shown:
-            shown = percent
-            print(f"\rimporting ... {percent:3d}%", end="", file=terminal, flush=True)
-        yield line
-    print("\r" + " " * 20 + "\r", end="", file=terminal, flush=True)
+def _mapping(value: str | None) -> RosterMapping | None:
+    if value is None:
+        return None
+    try:
+        return load_mapping(value)
+    except OSError as err:
+        raise CommandError(f"cannot read {value}: {err.strerror}") from err
+
+
+def _items(
+    source: str,
+    lines: Iterator[bytes],
+    mapping: RosterMapping | None,
+    enrich: Mapping[str, ProviderRecord] | None,
+) -> Iterator[ProviderRecord | RejectedRow | SkippedRow]:
+    from provider_identity.plan import SEED_PLAN
+    from provider_identity.roster import iter_roster
+    from provider_identity.sources import iter_mapped_roster, iter_nppes, iter_plan_net
+
+    plan = SEED_PLAN if mapping is None else mapping.plan
+    if source == "nppes":
+        return iter_nppes(lines, plan=plan, roster=enrich)
+    if source == "plan-net":
+        return iter_plan_net(b"".join(lines), mapping)
+    if mapping is not None and mapping.columns:
+        return iter_mapped_roster(lines, mapping)
+    return iter_roster(lines, plan=plan)
+
+
+def _enrichment(path: Path, mapping: RosterMapping | None) -> dict[str, ProviderRecord]:
+    """The good records of the plan's roster at ``path``, by NPI."""
+    from provider_identity.sources import enrich_by_npi
+
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise CommandError(f"cannot read {path}: {err.strerror}") from err
+    items = list(_items("csv", iter(data.splitlines(keepends=True)), mapping, None))
+    bad = sum(isinstance(item, RejectedRow) for item in items)
+    if bad:
+        print(
+            f"provider-identity import-roster: --enrich: {bad} rows of {path.name} are rejected "
+            "and enrich nothing (import that roster to see why).",
+            file=sys.stderr,
+        )
+    return enrich_by_npi(item for item in items if isinstance(item, ProviderRecord))
 
 
 def _unlock(args: argparse.Namespace, out: TextIO) -> int:
@@ -279,6 +354,57 @@ def _unlock(args: argparse.Namespace, out: TextIO) -> int:
         )
     )
     print(f"{key} is unlocked (its failure count is zero)", file=out)
+    return 0
+
+
+class _NoMail:
+    """The maintenance commands send no mail; a message handed over is a bug, refused."""
+
+    def send(self, message: EmailMessage) -> None:
+        raise MailDeliveryError
+
+
+def _maintenance_service(engine: Engine, pending_days: int = 7) -> IdentityService:
+    """An IdentityService over the database's stores, for the commands that sweep accounts."""
+    from provider_identity.adapters.sql import (
+        SqlAccountRepository,
+        SqlLockoutStore,
+        SqlProviderDirectory,
+    )
+
+    if pending_days < 1:
+        raise CommandError("--pending-days must be at least 1.")
+    return IdentityService(
+        directory=SqlProviderDirectory(engine),
+        accounts=SqlAccountRepository(engine),
+        lockouts=SqlLockoutStore(engine),
+        mailer=_NoMail(),
+        events=LoggingEventSink(),
+        tokens=TokenIssuer(current=secrets.token_bytes(32)),  # signs nothing
+        pending_lifetime=timedelta(days=pending_days),
+    )
+
+
+def _purge_pending(args: argparse.Namespace, out: TextIO) -> int:
+    engine = _engine(args.database)
+    _require_schema(engine)
+    purged = _maintenance_service(engine, args.pending_days).purge_pending(client_address="cli")
+    print(f"{len(purged)} expired pending accounts deleted", file=out)
+    for username in purged:
+        print(f"  deleted {username}", file=out)
+    return 0
+
+
+def _reconcile(args: argparse.Namespace, out: TextIO) -> int:
+    engine = _engine(args.database)
+    _require_schema(engine)
+    report = _maintenance_service(engine).reconcile(client_address="cli")
+    print(f"{len(report.deactivated)} accounts deactivated", file=out)
+    for username in report.deactivated:
+        print(f"  deactivated {username}", file=out)
+    print(f"{len(report.reactivated)} accounts reactivated", file=out)
+    for username in report.reactivated:
+        print(f"  reactivated {username}", file=out)
     return 0
 
 
@@ -366,8 +492,31 @@ def _parser() -> argparse.ArgumentParser:
 
     _database_option(commands.add_parser("init-db", help="create the tables (safe to repeat)"))
 
-    roster = commands.add_parser("import-roster", help="load provider records from a CSV roster")
-    roster.add_argument("file", metavar="FILE.csv", nargs="?", help="the roster to load")
+    roster = commands.add_parser(
+        "import-roster",
+        help="load provider records from a roster, the NPPES file or a FHIR Plan-Net export",
+    )
+    roster.add_argument(
+        "file", metavar="FILE", nargs="?", help="the roster, NPPES file or Plan-Net bundle to load"
+    )
+    roster.add_argument(
+        "--format",
+        choices=("csv", "nppes", "plan-net"),
+        default="csv",
+        help="csv: a roster (ours, or the plan's through --mapping; the default); "
+        "nppes: the NPPES NPI dissemination file; plan-net: a FHIR Plan-Net Bundle or NDJSON",
+    )
+    roster.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="a TOML or JSON file: the plan's columns, lines of business, fixes, networks",
+    )
+    roster.add_argument(
+        "--enrich",
+        metavar="ROSTER",
+        help="with --format nppes: the plan's roster (CSV, read through --mapping if given); "
+        "NPPES rows add ZIP codes to its records by NPI, other NPIs are skipped",
+    )
     roster.add_argument(
         "--example",
         action="store_true",
@@ -379,6 +528,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     roster.add_argument(
         "--strict", action="store_true", help="exit with status 1 if any row was rejected"
+    )
+    roster.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="the file is the whole directory: end every record missing from it",
+    )
+
+    purge = commands.add_parser(
+        "purge-pending", help="delete pending accounts older than their lifetime"
+    )
+    purge.add_argument(
+        "--pending-days", type=int, default=7, help="a pending account's lifetime (default 7)"
+    )
+    _database_option(purge)
+
+    _database_option(
+        commands.add_parser(
+            "reconcile", help="deactivate accounts whose provider left the directory"
+        )
     )
 
     unlock = commands.add_parser("unlock", help="end a user's login lock and zero the count")
@@ -413,6 +581,8 @@ def main(
         "init-db": lambda: _init_db(args, out),
         "import-roster": lambda: _import_roster(args, out),
         "unlock": lambda: _unlock(args, out),
+        "purge-pending": lambda: _purge_pending(args, out),
+        "reconcile": lambda: _reconcile(args, out),
         "send-mail": lambda: _send_mail(args, out),
     }
     try:

@@ -16,7 +16,11 @@ The tree::
     │   ├── InvalidCredentials         unknown user and wrong password alike
     │   ├── AccountLocked              carries ``locked_until``
     │   ├── AccountNotActivated
-    │   └── AccountDeactivated         right password, account switched off
+    │   ├── AccountDeactivated         right password, account switched off
+    │   ├── InvalidCode                a wrong second-factor code or passkey answer
+    │   │   └── CodeAlreadyUsed        a TOTP code (or its step) accepted before
+    │   ├── ChallengeExpired           the login challenge is too old: log in again
+    │   └── ChallengeInvalid           forged, or already used, or the account changed
     ├── TokenError
     │   ├── TokenExpired
     │   ├── TokenInvalid               forged, truncated, garbled
@@ -25,6 +29,11 @@ The tree::
     ├── SecurityAnswerError
     │   ├── SecurityAnswerMismatch     carries ``attempts_left``
     │   └── SecurityAnswerLocked       carries ``locked_until``
+    ├── SecondFactorError
+    │   ├── SecondFactorsOff           the service's MFA mode is "off"
+    │   ├── FactorNotEnrolled          no such factor (or no enrolment to confirm)
+    │   ├── FactorAlreadyEnrolled      remove the factor first
+    │   └── FactorRequired             the policy needs the last factor kept
     ├── AccountNotFound                an administrative call named no account
     ├── InvalidTransition              the account's state does not allow the change
     ├── ConcurrentUpdate               a repository refused a stale write
@@ -52,11 +61,18 @@ __all__ = [
     "AccountNotFound",
     "AlreadyRegistered",
     "AuthenticationError",
+    "ChallengeExpired",
+    "ChallengeInvalid",
+    "CodeAlreadyUsed",
     "ConcurrentUpdate",
     "ConfigurationError",
     "DetailsMismatch",
+    "FactorAlreadyEnrolled",
+    "FactorNotEnrolled",
+    "FactorRequired",
     "FieldError",
     "IdentityError",
+    "InvalidCode",
     "InvalidCredentials",
     "InvalidInput",
     "InvalidTransition",
@@ -65,6 +81,8 @@ __all__ = [
     "PasswordRejected",
     "ProviderNotFound",
     "RegistrationError",
+    "SecondFactorError",
+    "SecondFactorsOff",
     "SecurityAnswerError",
     "SecurityAnswerLocked",
     "SecurityAnswerMismatch",
@@ -325,6 +343,35 @@ class AccountNotActivated(AuthenticationError):
     )
 
 
+class InvalidCode(AuthenticationError):
+    """The second-factor code (TOTP or recovery code) or passkey answer is wrong.
+
+    Counts toward the login lockout, as a wrong password does.
+    """
+
+    code = "invalid_code"
+    default_message = "The code is incorrect."
+
+
+class CodeAlreadyUsed(InvalidCode):
+    """The TOTP code was right but its time step was accepted before (a replay)."""
+
+    code = "code_already_used"
+    default_message = "This code was already used. Wait for the next one and try again."
+
+
+class ChallengeExpired(AuthenticationError):
+    """The login challenge of the second step is older than its lifetime."""
+
+    code = "login_challenge_expired"
+    default_message = "Your sign-in took too long. Please log in again."
+
+
+class ChallengeInvalid(AuthenticationError):
+    """The login challenge is forged or garbled, was used already, or the account changed."""
+
+    code = "login_challenge_invalid"
+    default_message = "This sign-in cannot be completed. Please log in again."
 class AccountDeactivated(AuthenticationError):
     """The password is right but the account is deactivated; only the help line can help."""
 
@@ -404,6 +451,49 @@ class SecurityAnswerLocked(SecurityAnswerError):
 
     def __init__(self, locked_until: datetime, message: str | None = None) -> None:
         self.locked_until = locked_until
+        super().__init__(message)
+
+
+class SecondFactorError(IdentityError):
+    """A second-factor management call (enrol, confirm, remove) was refused."""
+
+    code = "second_factor_error"
+
+
+class SecondFactorsOff(SecondFactorError):
+    """The service's MFA mode is ``"off"``: factors can be neither enrolled nor used."""
+
+    code = "second_factors_off"
+    default_message = "Two-step verification is not available."
+
+
+class FactorNotEnrolled(SecondFactorError):
+    """The account has no such factor, or no enrolment waiting for its first code."""
+
+    code = "factor_not_enrolled"
+    default_message = "This sign-in method is not set up."
+
+
+class FactorAlreadyEnrolled(SecondFactorError):
+    """The account has this factor already; remove it before enrolling another."""
+
+    code = "factor_already_enrolled"
+    default_message = "This sign-in method is already set up."
+
+
+class FactorRequired(SecondFactorError):
+    """The last factor may not be removed: the policy requires one, or the password is too short.
+
+    Attributes:
+        reason: ``"policy"`` (MFA is required) or ``"password_too_short"``
+            (the password meets only the shorter minimum a second factor allows).
+    """
+
+    code = "factor_required"
+    default_message = "Your account needs a second sign-in method; add another one first."
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        self.reason = reason
         super().__init__(message)
 
 

@@ -429,6 +429,9 @@ class PasswordPolicy:
             "WelcomeSummer2024!", "P@ssw0rd123"), and keyboard walks
             ("Qwerty12345678!", "1qaz2wsx3edc!Q").
         history: How many previous passwords a change may not reuse (0: none).
+        min_length_with_second_factor: A shorter minimum for accounts with a
+            second factor (NIST SP 800-63B rev 4: 8 then, 15 otherwise);
+            ``None``: ``min_length`` for every account.
     """
 
     min_length: int = attrs.field(default=12, validator=_checks.integer(minimum=1))
@@ -448,6 +451,9 @@ class PasswordPolicy:
     )
     reject_common_patterns: bool = attrs.field(default=True, validator=_FLAG)
     history: int = attrs.field(default=5, validator=_checks.integer(minimum=0))
+    min_length_with_second_factor: int | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.integer(minimum=1))
+    )
     _rules: _Rules = attrs.field(init=False, repr=False, eq=False)
 
     @_rules.default
@@ -466,14 +472,25 @@ class PasswordPolicy:
     def __attrs_post_init__(self) -> None:
         if self.min_length > self.max_length:
             raise ConfigurationError("min_length may not exceed max_length.")
+        shorter = self.min_length_with_second_factor
+        if shorter is not None and shorter > self.min_length:
+            raise ConfigurationError(
+                "min_length_with_second_factor may not exceed min_length."
+            )
 
     def check(
-        self, password: object, *, username: str | None = None, email: str | None = None
+        self,
+        password: object,
+        *,
+        username: str | None = None,
+        email: str | None = None,
+        second_factor: bool = False,
     ) -> tuple[Violation, ...]:
         """Return every rule ``password`` breaks; an empty tuple means it is acceptable.
 
         ``username`` and ``email`` are the account's identifiers, for the
-        rule that a password may not contain them. History is not checked here
+        rule that a password may not contain them. ``second_factor``: the
+        account has one, so ``min_length_with_second_factor`` applies. History is not checked here
         (it needs the hasher): :class:`~provider_identity.IdentityService` does it.
 
         Raises:
@@ -489,7 +506,13 @@ class PasswordPolicy:
         if len(password) > self.max_length:
             return (self._rules.too_long,)
         rules = self._rules
-        violations = [rules.too_short] if len(password) < self.min_length else []
+        minimum = self.min_length
+        if second_factor and self.min_length_with_second_factor is not None:
+            minimum = self.min_length_with_second_factor
+        too_short = rules.too_short
+        if minimum != self.min_length:
+            too_short = Violation("too_short", f"Must be a minimum of {minimum} characters.")
+        violations = [too_short] if len(password) < minimum else []
         classes = _character_classes(password)
         if "control" in classes:
             violations.append(_CONTROL)
@@ -510,10 +533,17 @@ class PasswordPolicy:
         return tuple(violations)
 
     def validate(
-        self, password: object, *, username: str | None = None, email: str | None = None
+        self,
+        password: object,
+        *,
+        username: str | None = None,
+        email: str | None = None,
+        second_factor: bool = False,
     ) -> None:
         """Raise :class:`PasswordRejected` listing every violation, if there is any."""
-        violations = self.check(password, username=username, email=email)
+        violations = self.check(
+            password, username=username, email=email, second_factor=second_factor
+        )
         if violations:
             raise PasswordRejected([violation.as_field_error() for violation in violations])
 
@@ -583,7 +613,7 @@ def _checked_parameters(value: argon2.Parameters) -> argon2.Parameters:
 
 
 def _checked_factor(value: int) -> int:
-    # A converter, not a validator: the ceiling's default reads the factor before validators run.
+    # A converter, not a validator: the ceiling is computed from it as soon as it is set.
     if type(value) is not int or value < 1:
         raise ConfigurationError("PasswordHasher.max_cost_factor must be an int of at least 1.")
     return value
@@ -594,11 +624,12 @@ def _checked_factor(value: int) -> int:
 #: variant with ``attrs.evolve(SEED_POLICY, history=10)``, which mypy checks.
 SEED_POLICY: Final = PasswordPolicy()
 
-#: NIST SP 800-63B rev 4: 15+ characters, no composition rules, the small
+#: NIST SP 800-63B rev 4: 15+ characters (8+ with a second factor), no composition rules, the small
 #: built-in blocklist, context words. Plug a larger corpus in production:
 #: ``attrs.evolve(NIST_POLICY, blocklist=my_blocklist)``.
 NIST_POLICY: Final = PasswordPolicy(
     min_length=15,
+    min_length_with_second_factor=8,
     require_lowercase=False,
     require_uppercase=False,
     require_digit=False,

@@ -20,6 +20,7 @@ from provider_identity.clock import Clock
 if TYPE_CHECKING:
     from provider_identity.accounts import Account, AccountStatus
     from provider_identity.events import AuditEvent
+    from provider_identity.mfa.records import FactorRecord
     from provider_identity.providers import ProviderRecord
 
 __all__ = [
@@ -28,6 +29,9 @@ __all__ = [
     "DeliveryQueue",
     "DirectoryWithAdd",
     "EventSink",
+    "FactorStore",
+    "ImportProgress",
+    "ImportProgressCallback",
     "LockoutState",
     "LockoutStore",
     "Mailer",
@@ -75,6 +79,34 @@ class RosterDestination(Protocol):
 
     def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
         """Insert or replace ``records`` in one transaction, idempotently."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class ImportProgress:
+    """How far an import has come, as handed to an :class:`ImportProgressCallback`.
+
+    Attributes:
+        rows: Rows read so far (loaded, rejected and skipped together).
+        loaded: Distinct records written so far.
+        rejected: Rows rejected so far.
+        done: True on the last call, once every row is read and written.
+    """
+
+    rows: int
+    loaded: int
+    rejected: int
+    done: bool = False
+
+
+class ImportProgressCallback(Protocol):
+    """Protocol: told how an import goes, after each batch it writes and once at the end.
+
+    A callable of one argument will do, e.g. ``lambda progress: print(progress.rows)``.
+    """
+
+    def __call__(self, progress: ImportProgress, /) -> None:
+        """Take note of ``progress``; must be quick (the import waits for it)."""
         ...
 
 
@@ -313,4 +345,28 @@ class PasswordBlocklist(Protocol):
 
     def is_blocked(self, password: str) -> bool:
         """True if the whole (NFKC-normalised) password is on the list."""
+        ...
+
+
+class FactorStore(Protocol):
+    """Protocol: every second factor of an account as one record, written by compare-and-set.
+
+    The compare-and-set on ``revision`` is what makes a TOTP code single use
+    (the last accepted step is part of the record) and a recovery code too:
+    of two writes from the same revision exactly one succeeds.
+    """
+
+    def get(self, account_id: str) -> FactorRecord | None:
+        """The account's record, if it has one."""
+        ...
+
+    def put(self, record: FactorRecord, *, expected_revision: int) -> None:
+        """Store ``record`` if the stored revision is ``expected_revision``, in one atomic step.
+
+        ``expected_revision`` 0 means no record is stored yet. ``record.revision``
+        must be ``expected_revision + 1``.
+
+        Raises:
+            ConcurrentUpdate: the stored revision is another one.
+        """
         ...

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
-from typing import TypeGuard
+from typing import ClassVar, TypeGuard, TypeVar
 
 import attrs
 
 from provider_identity._fields import checked_text, fold_words
-from provider_identity.errors import InvalidInput
+from provider_identity.errors import ConfigurationError, InvalidInput
 
 __all__ = [
     "GROUP_ELIGIBLE_CATEGORIES",
@@ -55,11 +55,53 @@ class ProviderType(enum.Enum):
     GROUP = "group"
 
 
-class LineOfBusiness(enum.Enum):
-    """The health plan product a provider serves; it decides the help line."""
+class _Seeded(type):
+    """Iterating the class gives the seed's members, as iterating an enum would."""
 
-    MEDICAID = "Medicaid"
-    MARKETPLACE = "Marketplace"
+    _seed: tuple[object, ...]
+
+    def __iter__(cls: type[_V]) -> Iterator[_V]:
+        return iter(cls._seed)  # type: ignore[attr-defined]  # set right after each class
+
+
+_V = TypeVar("_V")
+_LINE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", re.ASCII)
+_CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{0,49}", re.ASCII)
+
+
+def _code(
+    pattern: re.Pattern[str], what: str
+) -> Callable[[object, attrs.Attribute[str], str], None]:
+    def check(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
+        if not isinstance(value, str) or pattern.fullmatch(value) is None:
+            raise ConfigurationError(f"{what} must match {pattern.pattern}, not {value!r}.")
+
+    return check
+
+
+@attrs.frozen(order=True)
+class LineOfBusiness(metaclass=_Seeded):
+    """A health plan product a provider serves (it decides the help line): a plan's own values.
+
+    ``LineOfBusiness("MedicareAdvantage")`` is a line as good as the seed's two
+    (``LineOfBusiness.MEDICAID``, ``LineOfBusiness.MARKETPLACE``); iterating the
+    class gives those two. Its help line and display name are the plan's
+    configuration: :class:`~provider_identity.plan.PlanLines`.
+
+    Attributes:
+        value: The code as rosters and stored records hold it (letters,
+            digits, ``_ . -``; no spaces).
+    """
+
+    value: str = attrs.field(validator=_code(_LINE_CODE, "A line of business code"))
+
+    MEDICAID: ClassVar[LineOfBusiness]
+    MARKETPLACE: ClassVar[LineOfBusiness]
+
+
+LineOfBusiness.MEDICAID = LineOfBusiness("Medicaid")
+LineOfBusiness.MARKETPLACE = LineOfBusiness("Marketplace")
+LineOfBusiness._seed = (LineOfBusiness.MEDICAID, LineOfBusiness.MARKETPLACE)
 
 
 class Payee(enum.Enum):
@@ -71,22 +113,65 @@ class Payee(enum.Enum):
     """Registered as an individual."""
 
 
-class ProviderCategory(enum.Enum):
-    """A provider's specialty or facility kind, as far as group eligibility cares."""
+@attrs.frozen(order=True)
+class ProviderCategory(metaclass=_Seeded):
+    """A provider's specialty or facility kind, as far as group eligibility cares.
 
-    RADIOLOGY = "radiology"
-    ANESTHESIOLOGY = "anesthesiology"
-    PATHOLOGY = "pathology"
-    HOSPITALIST = "hospitalist"
-    EMERGENCY_URGENT_CARE = "emergency_urgent_care"
-    LABORATORY = "laboratory"
-    HOSPITAL = "hospital"
-    SKILLED_NURSING_FACILITY = "skilled_nursing_facility"
-    OTHER_FACILITY = "other_facility"
-    PRIMARY_CARE = "primary_care"
-    SPECIALIST = "specialist"
-    BEHAVIORAL_HEALTH = "behavioral_health"
-    OTHER = "other"
+    The seed's categories are class attributes (``ProviderCategory.RADIOLOGY``
+    ...; iterating the class gives them); a plan may use its own
+    (``ProviderCategory("dialysis")``) and add it to the group-eligible set.
+    NUCC taxonomy codes map to categories through
+    :class:`~provider_identity.plan.TaxonomyMap`.
+
+    Attributes:
+        value: Lower-case letters, digits and ``_``, as stored.
+    """
+
+    value: str = attrs.field(validator=_code(_CATEGORY_CODE, "A provider category"))
+
+    RADIOLOGY: ClassVar[ProviderCategory]
+    ANESTHESIOLOGY: ClassVar[ProviderCategory]
+    PATHOLOGY: ClassVar[ProviderCategory]
+    HOSPITALIST: ClassVar[ProviderCategory]
+    EMERGENCY_URGENT_CARE: ClassVar[ProviderCategory]
+    LABORATORY: ClassVar[ProviderCategory]
+    HOSPITAL: ClassVar[ProviderCategory]
+    SKILLED_NURSING_FACILITY: ClassVar[ProviderCategory]
+    OTHER_FACILITY: ClassVar[ProviderCategory]
+    PRIMARY_CARE: ClassVar[ProviderCategory]
+    SPECIALIST: ClassVar[ProviderCategory]
+    BEHAVIORAL_HEALTH: ClassVar[ProviderCategory]
+    OTHER: ClassVar[ProviderCategory]
+
+
+ProviderCategory.RADIOLOGY = ProviderCategory("radiology")
+ProviderCategory.ANESTHESIOLOGY = ProviderCategory("anesthesiology")
+ProviderCategory.PATHOLOGY = ProviderCategory("pathology")
+ProviderCategory.HOSPITALIST = ProviderCategory("hospitalist")
+ProviderCategory.EMERGENCY_URGENT_CARE = ProviderCategory("emergency_urgent_care")
+ProviderCategory.LABORATORY = ProviderCategory("laboratory")
+ProviderCategory.HOSPITAL = ProviderCategory("hospital")
+ProviderCategory.SKILLED_NURSING_FACILITY = ProviderCategory("skilled_nursing_facility")
+ProviderCategory.OTHER_FACILITY = ProviderCategory("other_facility")
+ProviderCategory.PRIMARY_CARE = ProviderCategory("primary_care")
+ProviderCategory.SPECIALIST = ProviderCategory("specialist")
+ProviderCategory.BEHAVIORAL_HEALTH = ProviderCategory("behavioral_health")
+ProviderCategory.OTHER = ProviderCategory("other")
+ProviderCategory._seed = (
+    ProviderCategory.RADIOLOGY,
+    ProviderCategory.ANESTHESIOLOGY,
+    ProviderCategory.PATHOLOGY,
+    ProviderCategory.HOSPITALIST,
+    ProviderCategory.EMERGENCY_URGENT_CARE,
+    ProviderCategory.LABORATORY,
+    ProviderCategory.HOSPITAL,
+    ProviderCategory.SKILLED_NURSING_FACILITY,
+    ProviderCategory.OTHER_FACILITY,
+    ProviderCategory.PRIMARY_CARE,
+    ProviderCategory.SPECIALIST,
+    ProviderCategory.BEHAVIORAL_HEALTH,
+    ProviderCategory.OTHER,
+)
 
 
 #: "Group registration is available for radiologists, anesthesiologists,

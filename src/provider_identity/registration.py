@@ -26,6 +26,7 @@ from provider_identity.errors import (
     ProviderNotFound,
 )
 from provider_identity.passwords import PasswordPolicy
+from provider_identity.plan import SEED_LINES_OF_BUSINESS, PlanLines
 from provider_identity.ports import ProviderDirectory
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
@@ -51,13 +52,9 @@ __all__ = [
     "validate_registration",
 ]
 
-#: "you can call the help line at 1-855-202-1058 (Medicaid) or 1-833-230-2030 (Marketplace)"
-DEFAULT_HELP_LINES: Mapping[LineOfBusiness, str] = MappingProxyType(
-    {
-        LineOfBusiness.MEDICAID: "1-855-202-1058",
-        LineOfBusiness.MARKETPLACE: "1-833-230-2030",
-    }
-)
+#: "you can call the help line at 1-855-202-1058 (Medicaid) or 1-833-230-2030 (Marketplace)":
+#: the seed's :class:`~provider_identity.plan.PlanLines` (a mapping of line to help line).
+DEFAULT_HELP_LINES: Mapping[LineOfBusiness, str] = SEED_LINES_OF_BUSINESS
 
 
 #: How the refusal names each category, in the seed's order of mention.
@@ -89,6 +86,10 @@ def _not_eligible_message(categories: frozenset[ProviderCategory]) -> str:
     if categories == GROUP_ELIGIBLE_CATEGORIES:
         return NotEligibleForGroup.default_message
     words = [word for category, word in _GROUP_WORDS.items() if category in categories]
+    words += [  # a plan's own categories, after the seed's, by their codes
+        f"{category.value.replace('_', ' ')} providers"
+        for category in sorted(categories - _GROUP_WORDS.keys())
+    ]
     if not words:
         return "Group registration is not available. Please register as a Practitioner."
     listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
@@ -282,18 +283,24 @@ def _provider_type(value: object, errors: FieldErrors) -> ProviderType | None:
     return None
 
 
+def _help_lines(value: Mapping[LineOfBusiness, str]) -> PlanLines:
+    return PlanLines.from_help_lines(value)
+
+
 @attrs.frozen(kw_only=True)
 class RegistrationMatcher:
     """Finds the provider record a registration names and checks every detail against it.
 
     Attributes:
         directory: Where provider records are looked up.
-        help_lines: Help line per line of business, for "provider does not exist".
+        help_lines: Help line per line of business, for "provider does not exist":
+            a :class:`~provider_identity.plan.PlanLines` (with display names)
+            or a plain ``{line: number}`` mapping.
         group_categories: Categories that may register as a Group.
     """
 
     directory: ProviderDirectory
-    help_lines: Mapping[LineOfBusiness, str] = DEFAULT_HELP_LINES
+    help_lines: PlanLines = attrs.field(default=SEED_LINES_OF_BUSINESS, converter=_help_lines)
     group_categories: frozenset[ProviderCategory] = GROUP_ELIGIBLE_CATEGORIES
 
     def match(self, details: ProviderDetails) -> ProviderRecord:
@@ -329,7 +336,8 @@ class RegistrationMatcher:
         return record
 
     def help_lines_for(self, line: LineOfBusiness | None) -> tuple[tuple[str, str], ...]:
-        """``(line of business, number)`` pairs: the one asked for, or all of them."""
-        if line is not None and line in self.help_lines:
-            return ((line.value, self.help_lines[line]),)
-        return tuple((name.value, number) for name, number in self.help_lines.items())
+        """``(display name, number)`` pairs: the line asked for, or all of the plan's."""
+        lines = self.help_lines
+        if line is not None and line in lines:
+            return ((lines.display_name(line), lines[line]),)
+        return tuple((lines.display_name(name), number) for name, number in lines.items())

@@ -26,7 +26,6 @@ is the whole directory) the records missing from a file are ended, so that
 from __future__ import annotations
 
 import csv
-import enum
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
@@ -38,7 +37,13 @@ import attrs
 
 from provider_identity._fields import collect
 from provider_identity.errors import FieldError, InvalidInput
-from provider_identity.ports import RosterDestination, SnapshotDestination
+from provider_identity.plan import SEED_PLAN, Plan
+from provider_identity.ports import (
+    ImportProgress,
+    ImportProgressCallback,
+    RosterDestination,
+    SnapshotDestination,
+)
 from provider_identity.providers import (
     LineOfBusiness,
     Payee,
@@ -55,12 +60,17 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "EXAMPLE_ROSTER",
     "OPTIONAL_COLUMNS",
+    "PROGRESS_ROWS",
     "REQUIRED_COLUMNS",
+    "ImportProgress",
+    "ImportProgressCallback",
     "RejectedRow",
     "Roster",
     "RosterDestination",
     "RosterReport",
+    "SkippedRow",
     "SnapshotDestination",
+    "import_records",
     "import_roster",
     "iter_roster",
     "read_roster",
@@ -68,6 +78,9 @@ __all__ = [
 
 REQUIRED_COLUMNS = ("provider_id", "tax_id", "name", "zip_codes")
 OPTIONAL_COLUMNS = ("npi", "category", "payee", "lines_of_business", "end_date")
+#: Rows between two progress calls when no batch is written meanwhile (a
+#: source that skips most rows, e.g. NPPES enriching a plan's roster).
+PROGRESS_ROWS = 10_000
 #: Records per destination transaction in :func:`import_roster`.
 DEFAULT_BATCH_SIZE = 20000
 
@@ -102,6 +115,21 @@ class RejectedRow:
 
 
 @attrs.frozen(kw_only=True)
+class SkippedRow:
+    """A source row left out on purpose, not an error (e.g. a deactivated NPI in NPPES).
+
+    :func:`import_records` counts these and keeps none of them.
+
+    Attributes:
+        line: 1-based line (or resource) number in the source.
+        reason: A short code: ``deactivated``, ``not_in_plan``, ``no_tax_id`` ...
+    """
+
+    line: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
 class Roster:
     """A whole roster read into memory: the good records and the rejected rows."""
 
@@ -115,13 +143,15 @@ class RosterReport:
 
     Attributes:
         loaded: Distinct records written (good rows, repeats not counted).
-        rejected: The rows skipped, in file order.
+        rejected: The rows refused, in file order.
+        skipped: Rows a source leaves out on purpose (:class:`SkippedRow`), counted.
         ended: In snapshot mode, the Provider IDs missing from the file that were
             ended (none when a row was rejected: the file is then not the whole directory).
     """
 
     loaded: int
     rejected: tuple[RejectedRow, ...]
+    skipped: int = 0
     ended: tuple[str, ...] = ()
 
 
@@ -179,25 +209,15 @@ def _cells(line: bytes, width: int) -> list[str] | tuple[FieldError, ...]:
     return cells
 
 
-_MEMBERS: dict[type[enum.Enum], dict[str, enum.Enum]] = {
-    kind: {member.value.casefold(): member for member in kind}
-    for kind in (ProviderCategory, Payee, LineOfBusiness)
-}
+_PAYEES = {payee.value: payee for payee in Payee}
 
 
-def _choice(kind: type[_E], field: str, text: str) -> _E:
-    """The member of ``kind`` whose value is ``text`` (case-insensitive)."""
-    member = _MEMBERS[kind].get(text.strip().casefold())
-    if member is not None:
-        return member  # type: ignore[return-value]  # _MEMBERS[kind] holds members of kind
-    choices = ", ".join(member.value for member in kind)
-    raise InvalidInput(
-        [
-            FieldError(
-                field=field, code="invalid_choice", message=f"{field} must be one of {choices}."
-            )
-        ]
-    )
+def _payee(text: str) -> Payee:
+    payee = _PAYEES.get(text.strip().casefold())
+    if payee is None:
+        choices = ", ".join(_PAYEES)
+        raise InvalidInput.single("payee", "invalid_choice", f"payee must be one of {choices}.")
+    return payee
 
 
 def _values(text: str) -> list[str]:
@@ -205,41 +225,41 @@ def _values(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=256)
-def _lines_of_business(text: str) -> frozenset[LineOfBusiness]:
-    """A ``lines_of_business`` cell's members (a roster repeats a handful of cells)."""
-    return frozenset(
-        _choice(LineOfBusiness, "lines_of_business", value)
-        for value in _values(text) or ["Medicaid"]
-    )
+def _lines_of_business(text: str, plan: Plan) -> frozenset[LineOfBusiness]:
+    """A ``lines_of_business`` cell's lines (a roster repeats a handful of cells)."""
+    values = _values(text)
+    if not values:
+        return frozenset({plan.default_line})
+    return frozenset(plan.lines.parse(value) for value in values)
 
 
-def _record(cells: dict[str, str]) -> ProviderRecord | tuple[FieldError, ...]:
+def _record(cells: dict[str, str], plan: Plan) -> ProviderRecord | tuple[FieldError, ...]:
     """The row's record, or every problem of the row.
 
     A good row is normalised once, by ``ProviderRecord`` itself; only a bad
     one is checked field by field, so that its report lists every problem.
     """
     try:
-        return _build(cells)
+        return _build(cells, plan)
     except InvalidInput as err:
-        return _problems(cells) or err.errors
+        return _problems(cells, plan) or err.errors
 
 
-def _build(cells: dict[str, str]) -> ProviderRecord:
+def _build(cells: dict[str, str], plan: Plan) -> ProviderRecord:
     return ProviderRecord(
         provider_id=cells["provider_id"],
         tax_id=cells["tax_id"],
         name=cells["name"].strip(),
         zip_codes=_values(cells["zip_codes"]) or [""],
         npi=cells.get("npi", "").strip() or None,
-        category=_choice(ProviderCategory, "category", cells.get("category") or "other"),
-        payee=_choice(Payee, "payee", cells.get("payee") or "individual"),
-        lines_of_business=_lines_of_business(cells.get("lines_of_business", "")),
+        category=plan.category(cells.get("category") or "other"),
+        payee=_payee(cells.get("payee") or "individual"),
+        lines_of_business=_lines_of_business(cells.get("lines_of_business", ""), plan),
         end_date=cells.get("end_date", "").strip() or None,
     )
 
 
-def _problems(cells: dict[str, str]) -> tuple[FieldError, ...]:
+def _problems(cells: dict[str, str], plan: Plan) -> tuple[FieldError, ...]:
     """Every problem of a row, each field checked on its own."""
     errors: list[FieldError] = []
     for column, check in (
@@ -255,15 +275,21 @@ def _problems(cells: dict[str, str]) -> tuple[FieldError, ...]:
     if npi is not None:
         collect(errors, partial(normalize_npi, npi))
     category = cells.get("category") or "other"
-    collect(errors, partial(_choice, ProviderCategory, "category", category))
-    collect(errors, partial(_choice, Payee, "payee", cells.get("payee") or "individual"))
-    for value in _values(cells.get("lines_of_business", "")) or ["Medicaid"]:
-        collect(errors, partial(_choice, LineOfBusiness, "lines_of_business", value))
+    collect(errors, partial(plan.category, category))
+    collect(errors, partial(_payee, cells.get("payee") or "individual"))
+    for value in _values(cells.get("lines_of_business", "")):
+        collect(errors, partial(plan.lines.parse, value))
     return tuple(errors)
 
 
-def iter_roster(lines: Iterable[bytes]) -> Iterator[ProviderRecord | RejectedRow]:
+def iter_roster(
+    lines: Iterable[bytes], *, plan: Plan = SEED_PLAN
+) -> Iterator[ProviderRecord | RejectedRow]:
     """Read a roster line by line (e.g. a file opened ``"rb"``), yielding records and rejections.
+
+    ``plan`` says which lines of business and categories a cell may name
+    (the seed's by default); a row without lines of business gets the
+    plan's ``default_line``.
 
     Memory grows only with the number of distinct Provider IDs (a line number
     and a hash of the record each, to tell repeats from conflicts).
@@ -290,7 +316,9 @@ def iter_roster(lines: Iterable[bytes]) -> Iterator[ProviderRecord | RejectedRow
             continue
         cells = _cells(line, len(header))
         outcome = (
-            cells if isinstance(cells, tuple) else _record(dict(zip(header, cells, strict=True)))
+            cells
+            if isinstance(cells, tuple)
+            else _record(dict(zip(header, cells, strict=True)), plan)
         )
         if isinstance(outcome, tuple):
             yield RejectedRow(line=number, errors=outcome)
@@ -308,7 +336,7 @@ def iter_roster(lines: Iterable[bytes]) -> Iterator[ProviderRecord | RejectedRow
         raise _header_error("required", "The roster is empty: a header line is required.")
 
 
-def read_roster(data: bytes) -> Roster:
+def read_roster(data: bytes, *, plan: Plan = SEED_PLAN) -> Roster:
     """Read a whole roster held in memory.
 
     Raises:
@@ -319,7 +347,7 @@ def read_roster(data: bytes) -> Roster:
         raise _wrong_type()
     records: list[ProviderRecord] = []
     rejected: list[RejectedRow] = []
-    for item in iter_roster(data.splitlines()):
+    for item in iter_roster(data.splitlines(), plan=plan):
         if isinstance(item, RejectedRow):
             rejected.append(item)
         else:
@@ -332,6 +360,8 @@ def import_roster(
     destination: RosterDestination,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ImportProgressCallback | None = None,
+    plan: Plan = SEED_PLAN,
     snapshot: bool = False,
     today: date | None = None,
 ) -> RosterReport:
@@ -339,6 +369,9 @@ def import_roster(
 
     Each batch is one call of ``destination.upsert_many`` (one transaction):
     a crash leaves whole batches only, and running the import again is safe.
+    ``progress``, if given, is called after each batch, every
+    :data:`PROGRESS_ROWS` rows, and once at the end (``done=True``) with the
+    rows read, loaded and rejected so far.
     With ``snapshot=True`` the file is the whole directory: once it is loaded,
     every open record missing from it is ended on ``today`` (UTC by default)
     with ``destination.end_missing``, unless a row was rejected (then the
@@ -349,31 +382,73 @@ def import_roster(
             least 1, or ``snapshot`` is asked of a destination that cannot end
             records (nothing is written).
     """
+    return import_records(
+        iter_roster(lines, plan=plan),
+        destination,
+        batch_size=batch_size,
+        progress=progress,
+        snapshot=snapshot,
+        today=today,
+    )
+
+
+def import_records(
+    items: Iterable[ProviderRecord | RejectedRow | SkippedRow],
+    destination: RosterDestination,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ImportProgressCallback | None = None,
+    snapshot: bool = False,
+    today: date | None = None,
+) -> RosterReport:
+    """Write what any reader yields (this module's, or ``provider_identity.sources``') in batches.
+
+    Records go to ``destination.upsert_many`` ``batch_size`` at a time;
+    rejected rows are reported; skipped rows are counted only (memory does
+    not grow with them). ``progress`` and ``snapshot`` work as in
+    :func:`import_roster`.
+
+    Raises:
+        InvalidInput: ``batch_size`` is not an int of at least 1, ``snapshot``
+            is asked of a destination that cannot end records (nothing is
+            written), or the reader refuses its input before the first row.
+    """
     if snapshot and not callable(getattr(destination, "end_missing", None)):
         raise InvalidInput.single(
             "snapshot", "unsupported", "This destination cannot end records (no end_missing)."
         )
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         code = "out_of_range" if isinstance(batch_size, int) else "wrong_type"
-        message = "batch_size must be a whole number of at least 1."
-        raise InvalidInput([FieldError(field="batch_size", code=code, message=message)])
-    loaded = 0
+        raise InvalidInput.single(
+            "batch_size", code, "batch_size must be a whole number of at least 1."
+        )
+    loaded = rows = skipped = 0
     rejected: list[RejectedRow] = []
     batch: list[ProviderRecord] = []
     seen: set[str] = set()
-    for item in iter_roster(lines):
+    for item in items:
+        rows += 1
+        wrote = False
         if isinstance(item, RejectedRow):
             rejected.append(item)
-            continue
-        seen.add(item.provider_id)
-        batch.append(item)
-        if len(batch) == batch_size:
-            loaded += destination.upsert_many(batch)
-            batch = []
+        elif isinstance(item, SkippedRow):
+            skipped += 1
+        else:
+            if snapshot:
+                seen.add(item.provider_id)
+            batch.append(item)
+            if len(batch) == batch_size:
+                loaded += destination.upsert_many(batch)
+                batch = []
+                wrote = True
+        if progress is not None and (wrote or rows % PROGRESS_ROWS == 0):
+            progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected)))
     if batch:
         loaded += destination.upsert_many(batch)
+    if progress is not None:
+        progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected), done=True))
     ended: tuple[str, ...] = ()
     if snapshot and not rejected:
         assert isinstance(destination, SnapshotDestination)  # noqa: S101  # checked above
         ended = destination.end_missing(seen, on=today or datetime.now(UTC).date())
-    return RosterReport(loaded=loaded, rejected=tuple(rejected), ended=ended)
+    return RosterReport(loaded=loaded, rejected=tuple(rejected), skipped=skipped, ended=ended)

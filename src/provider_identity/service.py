@@ -69,12 +69,16 @@ from provider_identity.mail import (
     password_reset_message,
     security_answer_changed_message,
 )
+from provider_identity.mfa.flows import SecondFactorFlows
+from provider_identity.mfa.results import SecondFactorDue
+from provider_identity.mfa.settings import SecondFactors
 from provider_identity.passwords import (
     RAW_LENGTH_FACTOR,
     PasswordHasher,
     PasswordPolicy,
     normalize_password,
 )
+from provider_identity.plan import PlanLines
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
@@ -166,11 +170,14 @@ class LoginResult:
         rehashed: The stored hash was upgraded to the current parameters.
         agreement_required: The account accepted an older Provider Agreement than
             the current one: show it, and call :meth:`IdentityService.accept_agreement`.
+        enrolment_due: Second factors are required and the account has none:
+            send the user to the set-up page before anything else.
     """
 
     account: AccountView
     rehashed: bool
     agreement_required: bool = False
+    enrolment_due: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -209,8 +216,13 @@ def _security_questions(value: SecurityQuestions) -> SecurityQuestions:
     return value
 
 
+def _plan_lines(value: Mapping[LineOfBusiness, str]) -> Mapping[LineOfBusiness, str]:
+    """A plain mapping becomes :class:`PlanLines`; anything else is left for the validator."""
+    return PlanLines.from_help_lines(value) if isinstance(value, Mapping) else value
+
+
 @attrs.frozen(kw_only=True)
-class IdentityService:
+class IdentityService(SecondFactorFlows[LoginResult]):
     """The Provider Portal's identity flows.
 
     Attributes:
@@ -231,7 +243,9 @@ class IdentityService:
             (3, then 1 hour, by default); refused sends are silent.
         security_questions: Questions, answer rules and the wrong-answer limit.
         branding: Sender, subjects and link templates of the messages.
-        help_lines: Help line per line of business.
+        help_lines: Help line per line of business: a
+            :class:`~provider_identity.plan.PlanLines` (a plan's own lines,
+            with display names) or a plain ``{line: number}`` mapping.
         group_categories: Provider categories that may register as a Group.
         agreement_version: The Provider Agreement version a registrant confirms
             (the current one: an account that accepted another is asked again).
@@ -239,6 +253,9 @@ class IdentityService:
             username and email (7 days by default); after it a matched
             registration replaces it, and ``purge_pending`` deletes it.
         new_account_id: Makes opaque account ids.
+        second_factors: The MFA policy and its store (off by default; see
+            :class:`~provider_identity.mfa.SecondFactors` and the flows of
+            :class:`~provider_identity.mfa.flows.SecondFactorFlows`).
     """
 
     directory: ProviderDirectory = attrs.field(
@@ -276,7 +293,9 @@ class IdentityService:
     )
     branding: Branding = attrs.field(default=Branding(), validator=_checks.instance_of(Branding))
     help_lines: Mapping[LineOfBusiness, str] = attrs.field(
-        default=DEFAULT_HELP_LINES, validator=_checks.instance_of(Mapping)
+        default=DEFAULT_HELP_LINES,
+        validator=_checks.instance_of(Mapping),
+        converter=_plan_lines,
     )
     group_categories: frozenset[ProviderCategory] = attrs.field(
         default=GROUP_ELIGIBLE_CATEGORIES, validator=_checks.instance_of(AbstractSet)
@@ -287,6 +306,9 @@ class IdentityService:
     )
     new_account_id: Callable[[], str] = attrs.field(
         default=_new_account_id, validator=_checks.callable_()
+    )
+    second_factors: SecondFactors = attrs.field(
+        default=SecondFactors(), validator=_checks.instance_of(SecondFactors)
     )
 
     _matcher: RegistrationMatcher = attrs.field(init=False, repr=False)
@@ -349,9 +371,10 @@ class IdentityService:
             audit.detail["provider_type"] = details.provider_type.value
             record = self._matcher.match(details)
             audit.detail["provider_id"] = record.provider_id
-            self._make_room(self.accounts.find_by_provider_id(record.provider_id), audit)
+            expired = self._expired_holder(self.accounts.find_by_provider_id(record.provider_id))
+            freed = () if expired is None else (expired.username_key, expired.email_key)
             for field, key in (("username", username_key), ("email", email.key)):
-                if self.accounts.key_taken(key):
+                if key not in freed and self.accounts.key_taken(key):
                     raise UsernameUnavailable(field)
             now = self.clock.now()
             account = Account(
@@ -373,6 +396,10 @@ class IdentityService:
             # The throttle is counted before the commit: a lockout store that does
             # not answer then stores nothing, and the retry is not "already registered".
             admitted = self._mail.allow(f"activation:{account.id}")
+            if expired is not None:
+                with contextlib.suppress(AccountNotFound):  # purged meanwhile: the room is there
+                    self.accounts.remove(expired.id, expected_version=expired.credential_version)
+                audit.detail["replaced_account"] = expired.id
             self.accounts.add(account)
             audit.account_id = account.id
             sent = admitted and self._deliver(self._activation_message(account), None)
@@ -380,16 +407,10 @@ class IdentityService:
                 audit.detail["activation_mail"] = "not_sent"
             return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
 
-    def _make_room(self, existing: Account | None, audit: _Draft) -> None:
-        """Remove ``existing`` if it is an expired pending account, else refuse the registration."""
-        if existing is None:
-            return
-        now = self.clock.now()
-        if existing.is_expired_pending(now, self.pending_lifetime):
-            with contextlib.suppress(AccountNotFound):  # purged meanwhile: the room is there
-                self.accounts.remove(existing.id, expected_version=existing.credential_version)
-            audit.detail["replaced_account"] = existing.id
-            return
+    def _expired_holder(self, existing: Account | None) -> Account | None:
+        """``existing`` if it is an expired pending account (to be replaced); refuse any other."""
+        if existing is None or existing.is_expired_pending(self.clock.now(), self.pending_lifetime):
+            return existing
         if existing.is_pending:
             raise AlreadyRegistered(
                 pending=True,
@@ -404,6 +425,7 @@ class IdentityService:
         Each deletion is one audit event. Safe to run again (and beside
         registrations: an account that changed meanwhile is left alone).
         """
+        _check_client_address(client_address)
         purged = []
         for account in self.accounts.find_by_status(AccountStatus.PENDING):
             if not account.is_expired_pending(self.clock.now(), self.pending_lifetime):
@@ -474,12 +496,16 @@ class IdentityService:
 
     def login(
         self, username: str, password: str, *, client_address: str | None = None
-    ) -> LoginResult:
+    ) -> LoginResult | SecondFactorDue:
         """Check a username and password, applying the lockout.
 
         Exactly one password-hash verification runs on every path (a dummy
         hash for unknown or locked accounts), and the attempt is counted
         *before* it runs, so parallel attempts cannot exceed the limit.
+
+        An account with a second factor is not logged in by its password: the
+        result is :class:`~provider_identity.mfa.SecondFactorDue`, finished by
+        :meth:`complete_login`, and the attempt stays counted until then.
 
         Raises:
             InvalidInput: username or password is not usable text.
@@ -496,7 +522,10 @@ class IdentityService:
             account = self.accounts.find_by_username(key)
             if account is not None:
                 audit.account_id = account.id
-            account = self._verify(status, key, account, password, audit)
+            account = self._verify(status, key, account, password, audit, end_run=False)
+            second_step = self._second_step(account) if account.is_active else False
+            if not isinstance(second_step, SecondFactorDue):  # else it counts until the code
+                self._logins.record_success(key)
             if account.is_deactivated:
                 raise AccountDeactivated
             if not account.is_active:
@@ -504,24 +533,49 @@ class IdentityService:
             rehashed = self._rehash_if_needed(account, password)
             if rehashed:
                 audit.detail["rehashed"] = "true"
-            required = account.needs_agreement(self.agreement_version)
-            if required:
-                audit.detail["agreement_required"] = "true"
-            return LoginResult(
-                account=AccountView.of(account), rehashed=rehashed, agreement_required=required
-            )
+            if isinstance(second_step, SecondFactorDue):
+                audit.outcome = "second_factor_due"
+                return second_step
+            if second_step:
+                audit.detail["enrolment_due"] = "true"
+            return self._logged_in(account, audit, rehashed=rehashed, enrolment_due=second_step)
+
+    def _logged_in(
+        self, account: Account, audit: _Draft, *, rehashed: bool, enrolment_due: bool
+    ) -> LoginResult:
+        required = account.needs_agreement(self.agreement_version)
+        if required:
+            audit.detail["agreement_required"] = "true"
+        return LoginResult(
+            account=AccountView.of(account),
+            rehashed=rehashed,
+            agreement_required=required,
+            enrolment_due=enrolment_due,
+        )
 
     def _verify(
-        self, status: LockoutStatus, key: str, account: Account | None, password: str, audit: _Draft
+        self,
+        status: LockoutStatus,
+        key: str,
+        account: Account | None,
+        password: str,
+        audit: _Draft,
+        *,
+        end_run: bool = True,
     ) -> Account:
-        """One hash check on every path, after the attempt was counted; refuse, or end the run."""
+        """One hash check on every path, after the attempt was counted; refuse, or end the run.
+
+        ``end_run=False``: a right password does not end the run of failures
+        (the caller does, unless a second factor is due).
+        """
         if not status.admitted:
             self.hasher.dummy_verify(password)
             raise self._locked(status)
         if account is None:
             self.hasher.dummy_verify(password)
         elif self.hasher.verify(account.password_hash, password):
-            self._logins.record_success(key)
+            if end_run:
+                self._logins.record_success(key)
             return account
         if status.is_locked and status.failures == self.lockout_policy.max_failures:
             audit.detail["lock_started"] = "true"
@@ -693,7 +747,12 @@ class IdentityService:
     def _with_new_password(
         self, account: Account, password: object, *, now: datetime | None = None
     ) -> Account:
-        self.password_policy.validate(password, username=account.username, email=account.email)
+        self.password_policy.validate(
+            password,
+            username=account.username,
+            email=account.email,
+            second_factor=self.has_second_factor(account.id),
+        )
         assert isinstance(password, str)  # noqa: S101  # validate() refuses anything else
         keep = self.password_policy.history
         if self.hasher.verify_any(password, account.recent_password_hashes(keep)):
@@ -894,6 +953,7 @@ class IdentityService:
         Each change is one audit event. An account that changes meanwhile is
         left for the next run.
         """
+        _check_client_address(client_address)
         deactivated: list[str] = []
         reactivated: list[str] = []
         today = self.clock.now().date()
@@ -1031,9 +1091,7 @@ class IdentityService:
             account_id=account.id if account else "",
             credential_version=account.credential_version if account else 0,
         )
-        build = (
-            activation_message if purpose is TokenPurpose.ACTIVATION else password_reset_message
-        )
+        build = activation_message if purpose is TokenPurpose.ACTIVATION else password_reset_message
         return build(
             self.branding,
             to=account.email if account else self.branding.sender_address,
@@ -1087,10 +1145,7 @@ class IdentityService:
 
     @contextmanager
     def _audit(self, action: Action, client_address: object) -> Iterator[_Draft]:
-        if client_address is not None and (
-            not isinstance(client_address, str) or len(client_address) > CLIENT_ADDRESS_MAX_LENGTH
-        ):
-            raise InvalidInput.single("client_address", "invalid", "Client address is not valid.")
+        address = _check_client_address(client_address)
         draft = _Draft()
         try:
             yield draft
@@ -1110,10 +1165,18 @@ class IdentityService:
                     at=self.clock.now(),
                     username=draft.username,
                     account_id=draft.account_id,
-                    client_address=client_address,
+                    client_address=address,
                     detail=draft.detail,
                 )
             )
+
+
+def _check_client_address(client_address: object) -> str | None:
+    if client_address is None or (
+        isinstance(client_address, str) and len(client_address) <= CLIENT_ADDRESS_MAX_LENGTH
+    ):
+        return client_address
+    raise InvalidInput.single("client_address", "invalid", "Client address is not valid.")
 
 
 def _until(status: LockoutStatus) -> datetime:

@@ -24,8 +24,10 @@ from sqlalchemy.engine import Engine
 
 from provider_identity.adapters.outbox import MemoryOutbox
 from provider_identity.adapters.redis import RedisLockoutStore
+from provider_identity.adapters.redis_factors import RedisFactorStore
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
+    SqlFactorStore,
     SqlLockoutStore,
     SqlOutboxStore,
     SqlProviderDirectory,
@@ -34,6 +36,7 @@ from provider_identity.adapters.sql import (
 )
 from provider_identity.testing import (
     MemoryAccountRepository,
+    MemoryFactorStore,
     MemoryLockoutStore,
     MemoryProviderDirectory,
 )
@@ -176,3 +179,12 @@ def lockout_store(request: pytest.FixtureRequest) -> Any:
         client: redis.Redis = request.getfixturevalue("redis_client")
         return RedisLockoutStore(client, prefix=request.getfixturevalue("redis_prefix"))
     return _build(request, MemoryLockoutStore, SqlLockoutStore)
+
+
+@pytest.fixture(params=LOCKOUT_KINDS)
+def factor_store(request: pytest.FixtureRequest) -> Any:
+    """A FactorStore of each kind (memory, SQLite, PostgreSQL, Redis)."""
+    if request.param == "redis":
+        client: redis.Redis = request.getfixturevalue("redis_client")
+        return RedisFactorStore(client, prefix=request.getfixturevalue("redis_prefix"))
+    return _build(request, MemoryFactorStore, SqlFactorStore)

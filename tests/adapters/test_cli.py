@@ -1,4 +1,4 @@
-"""The database commands of the CLI: init-db, import-roster, unlock, demo, send-mail."""
+"""The database commands of the CLI: init-db, import-roster, unlock, purge-pending, reconcile..."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from provider_identity import AccountStatus, IdentityService, TokenIssuer
 from provider_identity.adapters.outbox import OutboxMailer
 from provider_identity.adapters.sql import (
+    SqlAccountRepository,
     SqlLockoutStore,
     SqlOutboxStore,
     SqlProviderDirectory,
@@ -16,7 +18,15 @@ from provider_identity.adapters.sql import (
 )
 from provider_identity.cli import database_url, main
 from provider_identity.lockout import LockoutTracker
-from provider_identity.testing import ManualClock
+from provider_identity.testing import (
+    InlineDelivery,
+    ManualClock,
+    RecordingEventSink,
+    RecordingMailer,
+    cheapest_hasher,
+    sample_records,
+)
+from tests.helpers import KEY, practitioner
 from tests.test_cli import refusal
 from tests.test_outbox import note
 
@@ -219,3 +229,166 @@ def test_import_roster_wants_exactly_one_roster(
     assert capsys.readouterr().err == (
         "provider-identity import-roster: give either a roster file or --example.\n"
     )
+
+
+def test_import_roster_prints_plain_progress_lines_when_stderr_is_no_terminal(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Off a terminal the import ends with one plain progress line on stderr, totals included."""
+    assert run("import-roster", str(ROSTER), "--database", database)[0] == 0
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("11 rows (6 loaded, 5 rejected), ")
+    assert ", done in " in last
+
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_import_roster_reads_a_plans_roster_through_its_mapping(database: str) -> None:
+    """--mapping: the plan's columns, its third line, fixed dirt; the bad row named by column."""
+    status, output = run(
+        "import-roster", str(EXAMPLES / "plan-roster.csv"),
+        "--mapping", str(EXAMPLES / "plan-mapping.toml"), "--database", database,
+    )  # fmt: skip
+    assert status == 0
+    assert output.splitlines() == [
+        "line 5: Tax ID is required (Tax ID).",
+        "3 records loaded, 1 rows rejected",
+    ]
+    ann = SqlProviderDirectory(make_engine(database_url(database))).by_provider_id("P5000001")
+    assert ann is not None
+    assert ann.zip_codes == ("02101", "02110")
+
+
+def test_import_roster_reads_the_nppes_file_enriching_the_plans_roster(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--format nppes --enrich: Jane gains her NPPES practice ZIP; other NPIs are skipped."""
+    status, output = run(
+        "import-roster", str(EXAMPLES / "npidata-sample.csv"), "--format", "nppes",
+        "--enrich", str(ROSTER), "--database", database,
+    )  # fmt: skip
+    assert (status, output) == (0, "1 records loaded, 0 rows rejected, 2 skipped\n")
+    jane = SqlProviderDirectory(make_engine(database_url(database))).by_npi("1234567893")
+    assert jane is not None
+    assert (jane.provider_id, "43215" in jane.zip_codes) == ("P1000001", True)
+    assert "--enrich: 5 rows of roster.csv are rejected" in capsys.readouterr().err
+
+
+def test_import_roster_reads_the_nppes_file_alone(database: str) -> None:
+    """Without --enrich, organizations with an EIN load; individuals and deactivated are skipped."""
+    status, output = run(
+        "import-roster", str(EXAMPLES / "npidata-sample.csv"), "--format", "nppes",
+        "--database", database,
+    )  # fmt: skip
+    assert (status, output) == (0, "1 records loaded, 0 rows rejected, 2 skipped\n")
+
+
+def test_import_roster_reads_a_plan_net_bundle(database: str) -> None:
+    """--format plan-net with the mapping's networks: Joe Smith lands under Marketplace."""
+    status, output = run(
+        "import-roster", str(EXAMPLES / "plan-net-bundle.json"), "--format", "plan-net",
+        "--mapping", str(EXAMPLES / "plan-mapping.toml"), "--database", database,
+    )  # fmt: skip
+    assert (status, output) == (0, "3 records loaded, 0 rows rejected, 1 skipped\n")
+    joe = SqlProviderDirectory(make_engine(database_url(database))).by_npi("1765432103")
+    assert joe is not None
+    assert [line.value for line in joe.lines_of_business] == ["Marketplace"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--enrich", "x.csv"], "--enrich goes with --format nppes."),
+        (["--example", "--format", "nppes"], "--example is a roster in our own layout"),
+        (["--format", "nppes", "--snapshot"], "--snapshot takes the plan's whole roster"),
+    ],
+)
+def test_import_roster_refuses_options_that_do_not_go_together(
+    database: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """Contradictory options are refused with one line and status 2."""
+    file = [] if "--example" in argv else [str(ROSTER)]
+    assert run("import-roster", *file, *argv, "--database", database)[0] == 2
+    assert message in capsys.readouterr().err
+
+
+def test_import_roster_refuses_a_broken_mapping_file(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mapping that is not TOML is one line naming the file, status 2."""
+    mapping = tmp_path / "plan.toml"
+    mapping.write_text("[columns\n")
+    argv = ["import-roster", str(ROSTER), "--mapping", str(mapping), "--database", database]
+    assert run(*argv)[0] == 2
+    assert "plan.toml" in capsys.readouterr().err
+
+
+def _service_on(database: str) -> IdentityService:
+    """A service on the file's stores, its clock at ManualClock's start (months ago)."""
+    engine = make_engine(database_url(database))
+    clock = ManualClock()
+    return IdentityService(
+        directory=SqlProviderDirectory(engine),
+        accounts=SqlAccountRepository(engine),
+        lockouts=SqlLockoutStore(engine),
+        mailer=RecordingMailer(),
+        events=RecordingEventSink(),
+        delivery=InlineDelivery(),
+        clock=clock,
+        tokens=TokenIssuer(current=KEY, clock=clock),
+        hasher=cheapest_hasher(),
+    )
+
+
+def test_purge_pending_deletes_the_expired_and_names_them(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pending account registered months ago goes; a second run deletes nothing."""
+    run("import-roster", "--example", "--database", database)
+    service = _service_on(database)
+    service.register(practitioner())
+    status, output = run("purge-pending", "--database", database)
+    assert (status, output.splitlines()) == (
+        0,
+        ["1 expired pending accounts deleted", "  deleted jdoe"],
+    )
+    assert service.accounts.find_by_username("jdoe") is None
+    assert run("purge-pending", "--database", database)[1].startswith("0 expired")
+    capsys.readouterr()
+    [line] = refusal(capsys, "purge-pending", "--database", database, "--pending-days", "0")
+    assert "--pending-days must be at least 1." in line
+
+
+def test_a_snapshot_import_then_reconcile_deactivates_the_provider_that_left(
+    database: str, tmp_path: Path
+) -> None:
+    """The roster without P1000001 ends it; reconcile deactivates jdoe once, then reports none."""
+    run("import-roster", "--example", "--database", database)
+    service = _service_on(database)
+    service.register(practitioner())
+    mailer = service.mailer
+    assert isinstance(mailer, RecordingMailer)
+    service.activate(mailer.last_token())
+    snapshot = tmp_path / "snapshot.csv"
+    snapshot.write_text(
+        "provider_id,tax_id,name,zip_codes\n"
+        + "".join(
+            f"{r.provider_id},{r.tax_id},{r.name},{' '.join(r.zip_codes)}\n"
+            for r in sample_records()
+            if r.provider_id != "P1000001"
+        ),
+        encoding="utf-8",
+    )
+    status, output = run("import-roster", str(snapshot), "--snapshot", "--database", database)
+    assert status == 0
+    assert "snapshot: 1 records ended\n  ended P1000001" in output
+    status, output = run("reconcile", "--database", database)
+    assert (status, output.splitlines()) == (
+        0,
+        ["1 accounts deactivated", "  deactivated jdoe", "0 accounts reactivated"],
+    )
+    assert run("reconcile", "--database", database)[1].startswith("0 accounts deactivated")
+    account = service.accounts.find_by_username("jdoe")
+    assert account is not None
+    assert account.status is AccountStatus.DEACTIVATED

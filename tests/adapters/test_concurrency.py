@@ -15,22 +15,24 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from provider_identity import LockoutPolicy
+from provider_identity import LockoutPolicy, PasswordHasher
 from provider_identity.adapters.redis import RedisLockoutStore
 from provider_identity.adapters.sql import SqlLockoutStore, metadata
 from provider_identity.passwords import TEST_ONLY_CHEAPEST
-from provider_identity.testing import MemoryLockoutStore
+from provider_identity.testing import MemoryLockoutStore, RecordingMailer
 from tests.adapters.conftest import Target
 from tests.adapters.workers import (
     ATTEMPTS,
     PROCESSES,
+    RACED_EMAIL,
     CountingHasher,
     LockoutBackend,
+    confirm_or_register,
     register,
     service,
     wrong_logins,
 )
-from tests.helpers import practitioner
+from tests.helpers import PASSWORD, practitioner
 
 TIMEOUT = 60
 
@@ -124,3 +126,40 @@ def test_parallel_registrations_store_exactly_one_account(
     count = sa.select(sa.func.count()).select_from(metadata.tables["identity_accounts"])
     with target.engine.connect() as conn:
         assert conn.execute(count).scalar_one() == 1
+
+
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+def test_an_email_change_racing_registrations_of_the_address_has_exactly_one_winner(
+    context: Any, request: pytest.FixtureRequest, database: str
+) -> None:
+    """1 confirmation and 7 registrations of one address at once: one owner, one key row."""
+    target: Target = request.getfixturevalue(database)
+    setup = service(
+        target.engine, MemoryLockoutStore(), PasswordHasher(parameters=TEST_ONLY_CHEAPEST)
+    )
+    account_id = setup.register(practitioner()).account.id
+    mailer = setup.mailer
+    assert isinstance(mailer, RecordingMailer)
+    setup.activate(mailer.last_token())
+    setup.request_email_change(account_id, PASSWORD, RACED_EMAIL)
+    token = mailer.last_token(RACED_EMAIL)
+    roles = [("confirm", 0)] + [("register", n) for n in range(1, PROCESSES)]
+
+    outcomes = race(
+        context,
+        confirm_or_register,
+        [(target.database, role, n, token) for role, n in roles],
+    )
+
+    winners = [outcome for outcome in outcomes if outcome in {"confirmed", "registered"}]
+    assert len(winners) == 1
+    assert Counter(outcomes)["username_unavailable"] == PROCESSES - 1
+    keys = metadata.tables["identity_account_keys"]
+    owners = sa.select(keys.c.account_id).where(keys.c.key == RACED_EMAIL)
+    with target.engine.connect() as conn:
+        (owner,) = conn.execute(owners).scalars().all()
+    jane = setup.accounts.get(account_id)
+    assert jane is not None
+    assert (owner == account_id) == (winners == ["confirmed"])
+    assert (jane.email_key == RACED_EMAIL) == (winners == ["confirmed"])
+    assert setup.accounts.key_taken("jane.doe@example.org") == (winners != ["confirmed"])

@@ -15,15 +15,22 @@ from sqlalchemy.engine import Engine
 from provider_identity import PasswordPolicy
 from provider_identity.accounts import Account
 from provider_identity.adapters.redis import RedisLockoutStore
+from provider_identity.adapters.redis_factors import RedisFactorStore
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
+    SqlFactorStore,
     SqlLockoutStore,
     create_schema,
     make_engine,
 )
 from provider_identity.lockout import LockoutState
-from provider_identity.ports import AccountRepository, LockoutStore
-from provider_identity.testing import MemoryAccountRepository, MemoryLockoutStore
+from provider_identity.mfa import FactorRecord
+from provider_identity.ports import AccountRepository, FactorStore, LockoutStore
+from provider_identity.testing import (
+    MemoryAccountRepository,
+    MemoryFactorStore,
+    MemoryLockoutStore,
+)
 from provider_identity.testing.state_machines import (
     EMAILS,
     PASSWORDS,
@@ -66,6 +73,9 @@ class SqliteLifecycleMachine(AccountLifecycleMachine):
     def make_lockouts(self) -> LockoutStore:
         return SqlLockoutStore(self.engine)
 
+    def make_factors(self) -> FactorStore:
+        return SqlFactorStore(self.engine)
+
     def teardown(self) -> None:
         self.engine.dispose()
 
@@ -79,7 +89,9 @@ SHIPPED_LOCKOUT_MACHINES = [
 SHIPPED_LIFECYCLE_MACHINES = [
     pytest.param(
         AccountLifecycleMachine.with_adapters(
-            accounts=MemoryAccountRepository, lockouts=MemoryLockoutStore
+            accounts=MemoryAccountRepository,
+            lockouts=MemoryLockoutStore,
+            factors=MemoryFactorStore,
         ),
         id="memory",
     ),
@@ -142,6 +154,18 @@ class StaleRepository(MemoryAccountRepository):
         super().replace(stored, expected_version=account.credential_version)
 
 
+class StepForgettingFactorStore(MemoryFactorStore):
+    """Writes every record but keeps the TOTP step it had: accepted codes work again."""
+
+    def put(self, record: FactorRecord, *, expected_revision: int) -> None:
+        stored = self.get(record.account_id)
+        if stored is not None and stored.totp is not None and record.totp is not None:
+            record = attrs.evolve(
+                record, totp=attrs.evolve(record.totp, last_step=stored.totp.last_step)
+            )
+        super().put(record, expected_revision=expected_revision)
+
+
 class CaseSensitiveRepository(MemoryAccountRepository):
     """Treats email keys as taken only when spelled the same way, ignoring the canonical form."""
 
@@ -169,6 +193,7 @@ def on_service(
     store: Callable[[], LockoutStore],
     accounts: Callable[[], AccountRepository] = MemoryAccountRepository,
     clean: Callable[[], None] = lambda: None,
+    factors: Callable[[], FactorStore] = MemoryFactorStore,
 ) -> tuple[type[LockoutStoreMachine], type[AccountLifecycleMachine]]:
     """Both machines on a service's stores, emptied after each run."""
 
@@ -186,6 +211,9 @@ def on_service(
         def make_lockouts(self) -> LockoutStore:
             return store()
 
+        def make_factors(self) -> FactorStore:
+            return factors()
+
         def teardown(self) -> None:
             clean()
 
@@ -193,11 +221,12 @@ def on_service(
 
 
 def test_both_machines_pass_on_postgresql(postgres: Target) -> None:
-    """The PostgreSQL repository and lockout store agree with the reference."""
+    """The PostgreSQL repository, lockout and factor stores agree with the reference."""
     machines = on_service(
         store=lambda: SqlLockoutStore(postgres.engine),
         accounts=lambda: SqlAccountRepository(postgres.engine),
         clean=lambda: empty_tables(postgres.engine),
+        factors=lambda: SqlFactorStore(postgres.engine),
     )
     for machine in machines:
         run_state_machine_as_test(machine, settings=PASSING)
@@ -205,14 +234,16 @@ def test_both_machines_pass_on_postgresql(postgres: Target) -> None:
 
 
 def test_both_machines_pass_on_redis(redis_client: redis.Redis, redis_prefix: str) -> None:
-    """The Redis lockout store agrees with the reference."""
+    """The Redis lockout and factor stores agree with the reference."""
 
     def clean() -> None:
         for key in redis_client.scan_iter(match=f"{redis_prefix}*"):
             redis_client.delete(key)
 
     machines = on_service(
-        store=lambda: RedisLockoutStore(redis_client, prefix=redis_prefix), clean=clean
+        store=lambda: RedisLockoutStore(redis_client, prefix=redis_prefix),
+        clean=clean,
+        factors=lambda: RedisFactorStore(redis_client, prefix=redis_prefix + "factors:"),
     )
     for machine in machines:
         run_state_machine_as_test(machine, settings=PASSING)
@@ -251,6 +282,13 @@ def test_lifecycle_machine_catches_a_repository_ignoring_canonical_emails() -> N
     """A repository that lets ``Alice@Example.org`` in beside ``alice@example.org`` is caught."""
     machine = AccountLifecycleMachine.with_adapters(accounts=CaseSensitiveRepository)
     with pytest.raises(AssertionError):
+        run_state_machine_as_test(machine, settings=HUNTING)
+
+
+def test_lifecycle_machine_catches_a_factor_store_forgetting_steps() -> None:
+    """A factor store that loses the last accepted TOTP step (replays pass) is caught."""
+    machine = AccountLifecycleMachine.with_adapters(factors=StepForgettingFactorStore)
+    with pytest.raises(AssertionError, match=r"factors of|outcome"):
         run_state_machine_as_test(machine, settings=HUNTING)
 
 

@@ -303,6 +303,7 @@ def test_the_sql_package_exports_the_names_the_module_did() -> None:
     expected = {
         "SQLITE_MIN_VERSION",
         "SqlAccountRepository",
+        "SqlFactorStore",
         "SqlLockoutStore",
         "SqlOutboxStore",
         "SqlProviderDirectory",

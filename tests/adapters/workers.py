@@ -185,6 +185,43 @@ def register(
         results.put("registered")
 
 
+RACED_EMAIL = "race@example.org"
+
+
+def confirm_or_register(
+    accounts: Database,
+    role: str,
+    n: int,
+    token: str,
+    barrier: Barrier,
+    results: Queue[str],
+) -> None:
+    """Confirm the email change to RACED_EMAIL, or register racer ``n`` with that address."""
+    identity = service(
+        accounts.engine(), MemoryLockoutStore(), PasswordHasher(parameters=TEST_ONLY_CHEAPEST)
+    )
+    record = race_records()[n]
+    request = practitioner(
+        name=record.name,
+        tax_id=record.tax_id,
+        provider_id=record.provider_id,
+        username=f"racer{n}",
+        email=RACED_EMAIL,
+    )
+    barrier.wait()
+    try:
+        if role == "confirm":
+            identity.confirm_email_change(token)
+        else:
+            identity.register(request)
+    except UsernameUnavailable as err:
+        results.put(err.code)
+    except IdentityError as err:  # pragma: no cover  # reported to the parent as a failure
+        results.put(f"unexpected {err.code}")
+    else:
+        results.put(f"{role}ed")
+
+
 def import_and_die(database: Database, roster: bytes, batch_size: int, die_at_batch: int) -> None:
     """Import ``roster``; SIGKILL this process inside batch ``die_at_batch``, before it commits."""
     engine = database.engine()

@@ -21,11 +21,13 @@ from provider_identity.errors import (
     InvalidInput,
     UsernameUnavailable,
 )
+from provider_identity.mfa.records import FactorRecord
 from provider_identity.ports import LockoutState
 from provider_identity.providers import ProviderRecord
 
 __all__ = [
     "MemoryAccountRepository",
+    "MemoryFactorStore",
     "MemoryLockoutStore",
     "MemoryProviderDirectory",
 ]
@@ -258,3 +260,25 @@ class MemoryLockoutStore:
         """Forget ``key``."""
         with self._lock:
             self._states.pop(key, None)
+
+
+class MemoryFactorStore:
+    """Second-factor records in a dictionary; each write a compare-and-set under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[str, FactorRecord] = {}
+
+    def get(self, account_id: str) -> FactorRecord | None:
+        """The account's record, if any."""
+        return self._records.get(account_id)
+
+    def put(self, record: FactorRecord, *, expected_revision: int) -> None:
+        """Store ``record`` if the stored revision is still ``expected_revision`` (0: none)."""
+        if record.revision != expected_revision + 1:
+            raise ConcurrentUpdate("A factor record's revision goes up by one per write.")
+        with self._lock:
+            stored = self._records.get(record.account_id)
+            if (0 if stored is None else stored.revision) != expected_revision:
+                raise ConcurrentUpdate
+            self._records[record.account_id] = record

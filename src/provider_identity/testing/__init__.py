@@ -17,13 +17,16 @@ import attrs
 
 from provider_identity.adapters.memory import (
     MemoryAccountRepository,
+    MemoryFactorStore,
     MemoryLockoutStore,
     MemoryProviderDirectory,
 )
-from provider_identity.clock import ensure_utc
+from provider_identity.clock import Clock, ensure_utc
 from provider_identity.delivery import run_job
 from provider_identity.errors import MailDeliveryError
 from provider_identity.events import AuditEvent
+from provider_identity.mfa._extras import need
+from provider_identity.mfa.totp import TotpEnrolment
 from provider_identity.passwords import TEST_ONLY_CHEAPEST, PasswordHasher
 from provider_identity.providers import (
     LineOfBusiness,
@@ -34,9 +37,11 @@ from provider_identity.providers import (
 
 __all__ = [
     "FailingMailer",
+    "FakeAuthenticator",
     "InlineDelivery",
     "ManualClock",
     "MemoryAccountRepository",
+    "MemoryFactorStore",
     "MemoryLockoutStore",
     "MemoryProviderDirectory",
     "RecordingEventSink",
@@ -71,6 +76,35 @@ class ManualClock:
     def set(self, moment: datetime) -> None:
         """Jump to ``moment`` (aware)."""
         self.current = ensure_utc(moment)
+
+
+@attrs.define(eq=False)
+class FakeAuthenticator:
+    """An authenticator app whose time is a (manual) clock: it shows the code of "now".
+
+    Made from what the set-up page shows (the ``otpauth://`` URI, read with
+    pyotp), so a test also proves that the URI works in an app. Needs the
+    ``mfa`` extra.
+
+    Attributes:
+        uri: The enrolment's ``otpauth://`` URI.
+        clock: The service's clock (a :class:`ManualClock` in tests).
+    """
+
+    uri: str = attrs.field(repr=False)
+    clock: Clock
+
+    @classmethod
+    def from_enrolment(cls, enrolment: TotpEnrolment, clock: Clock) -> FakeAuthenticator:
+        """The app that scanned ``enrolment``'s QR code."""
+        return cls(uri=enrolment.uri, clock=clock)
+
+    def code(self, *, steps: int = 0) -> str:
+        """The code shown now, or ``steps`` time steps later (earlier if negative)."""
+        totp = need("pyotp", "mfa").parse_uri(self.uri)
+        step = int(self.clock.now().timestamp()) // totp.interval + steps
+        code: str = totp.generate_otp(step)
+        return code
 
 
 def message_text(message: EmailMessage) -> str:

@@ -8,12 +8,18 @@ Every state the store returns or keeps must be the one
 :meth:`LockoutState.after_failure` computes.
 
 :class:`AccountLifecycleMachine` registers, activates, logs in with right and
-wrong passwords (so accounts lock), waits, resets passwords and unlocks,
-through two ``IdentityService`` objects in lockstep: one on the adapters under
-test, one on the in-memory reference adapters. Every outcome, message, audit
-event, stored account and lockout status must agree, and the lifecycle rules
-must hold (a locked account refuses even the right password, a pending one
-cannot log in, a reset unlocks...).
+wrong passwords (so accounts lock), waits (past a pending account's lifetime
+too), resets passwords, unlocks, changes email addresses, deactivates,
+reactivates and purges expired pending accounts and, with the ``mfa`` extra
+installed, enrols authenticator apps, finishes logins with app, replayed,
+wrong and recovery codes, removes factors and has the support desk reset
+them, through two ``IdentityService`` objects in lockstep: one on the
+adapters under test, one on the in-memory reference adapters. Every outcome,
+message, audit event, stored account and lockout status must agree, and the
+lifecycle rules must hold (a locked account refuses even the right password,
+a pending one cannot log in, a deactivated one says so only to the right
+password, a reset unlocks but keeps the second factor, a code is accepted
+once, an expired pending account gives way to a new registration...).
 
 Run them against your own adapters (each run gets fresh ones)::
 
@@ -33,6 +39,7 @@ or subclass and override ``make_store`` / ``make_accounts`` / ``make_lockouts``
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
@@ -45,9 +52,20 @@ from provider_identity.testing.strategies import registration_requests
 
 # isort: split
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
-from provider_identity.accounts import Account, canonical_email, canonical_username
+from provider_identity.accounts import (
+    Account,
+    AccountStatus,
+    canonical_email,
+    canonical_username,
+)
 from provider_identity.adapters.memory import (
     MemoryAccountRepository,
     MemoryLockoutStore,
@@ -56,13 +74,16 @@ from provider_identity.adapters.memory import (
 from provider_identity.errors import IdentityError
 from provider_identity.lockout import LockoutPolicy, LockoutState
 from provider_identity.mail import Branding
+from provider_identity.mfa import SecondFactorDue, SecondFactors, SecretBox
 from provider_identity.passwords import PasswordHasher
-from provider_identity.ports import AccountRepository, LockoutStore
+from provider_identity.ports import AccountRepository, FactorStore, LockoutStore
 from provider_identity.providers import ProviderRecord
 from provider_identity.service import IdentityService, RegistrationResult
 from provider_identity.testing import (
+    FakeAuthenticator,
     InlineDelivery,
     ManualClock,
+    MemoryFactorStore,
     RecordingEventSink,
     RecordingMailer,
     cheapest_hasher,
@@ -221,26 +242,39 @@ _WAITS: Final = (
     timedelta(hours=1, seconds=1),
     timedelta(hours=24),
     timedelta(hours=72, seconds=1),
+    timedelta(days=7),
 )
 _LOGIN_LOCKOUT: Final = LockoutPolicy(max_failures=3)
 _BRANDING: Final = Branding()
 _ACTIVATION_SUBJECT: Final = _BRANDING.subject(_BRANDING.activation_subject)
 _RESET_SUBJECT: Final = _BRANDING.subject(_BRANDING.reset_subject)
+_EMAIL_CHANGE_SUBJECT: Final = _BRANDING.subject(_BRANDING.email_change_subject)
+_PENDING_LIFETIME: Final = timedelta(days=7)
+
+
+#: Whether pyotp (the ``mfa`` extra) is there: the second-factor rules need it.
+_MFA: Final = importlib.util.find_spec("pyotp") is not None
+_CODE_KINDS: Final = ("app", "replay", "wrong", "recovery")
 
 
 @attrs.frozen(kw_only=True)
 class _Side:
-    """One IdentityService with the fakes it was built on."""
+    """One IdentityService with the fakes it was built on, and each account's phone."""
 
     service: IdentityService
     accounts: AccountRepository
     mailer: RecordingMailer
     events: RecordingEventSink
+    factors: FactorStore
+    apps: dict[str, FakeAuthenticator] = attrs.Factory(dict)
+    recovery: dict[str, list[str]] = attrs.Factory(dict)
+    accepted: dict[str, str] = attrs.Factory(dict)  # the last code each account logged in with
 
 
 def _side(
     accounts: AccountRepository,
     lockouts: LockoutStore,
+    factors: FactorStore,
     *,
     clock: ManualClock,
     directory: MemoryProviderDirectory,
@@ -259,9 +293,13 @@ def _side(
         tokens=TokenIssuer(current=_SIGNING_KEY, clock=clock),
         hasher=hasher,
         lockout_policy=_LOGIN_LOCKOUT,
+        pending_lifetime=_PENDING_LIFETIME,
         new_account_id=lambda: f"account-{next(numbers)}",
+        second_factors=SecondFactors(
+            mode="optional", store=factors, secrets=SecretBox(current=_SIGNING_KEY)
+        ),
     )
-    return _Side(service=service, accounts=accounts, mailer=mailer, events=events)
+    return _Side(service=service, accounts=accounts, mailer=mailer, events=events, factors=factors)
 
 
 @attrs.frozen
@@ -284,11 +322,13 @@ def _stored(account: Account | None) -> Account | None:
     """An account without its salted hashes, which differ between two stores by design."""
     if account is None:
         return None
+    pending = account.pending_email
     return attrs.evolve(
         account,
         password_hash="",
         security_answer_hash="",
         password_history=("",) * len(account.password_history),
+        pending_email=None if pending is None else attrs.evolve(pending, nonce=""),
     )
 
 
@@ -318,23 +358,37 @@ def _news(side: _Side, seen: tuple[int, int]) -> tuple[list[object], list[object
     messages, events = seen
     return (
         [
-            (str(m["To"]), str(m["Subject"]), message_link(m))
+            # An email change link holds a random nonce: the same on neither side.
+            (str(m["To"]), str(m["Subject"]), "" if _is_email_change(m) else message_link(m))
             for m in side.mailer.messages[messages:]
         ],
         list(side.events.events[events:]),
     )
 
 
+def _is_email_change(message: object) -> bool:
+    return str(message["Subject"]) == _EMAIL_CHANGE_SUBJECT  # type: ignore[index]
+
+
 @attrs.define
 class _Known:
     """What the machine knows of an account it registered."""
 
+    username: str
     account_id: str
     provider_id: str
     email: str
     email_key: str
     password: str
-    active: bool = False
+    created_at: datetime
+    status: AccountStatus = AccountStatus.PENDING
+    activated_once: bool = False
+    reactivated: bool = False  # links mailed before may have died
+    pending_email: str | None = None
+    totp: bool = False
+
+    def expired(self, now: datetime) -> bool:
+        return self.status is AccountStatus.PENDING and now >= self.created_at + _PENDING_LIFETIME
 
 
 class AccountLifecycleMachine(RuleBasedStateMachine):
@@ -343,8 +397,8 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
     Accounts are registered for the sample provider records with the
     :data:`USERNAMES`, :data:`EMAILS` and :data:`PASSWORDS` pools (so clashes,
     case variants included, happen often). Logins lock after 3 failures for
-    24 hours. Waits of a second up to 72 hours cross the lock's end and the
-    reset and activation links' lifetimes.
+    24 hours. Waits of a second up to 7 days cross the lock's end, the reset
+    and activation links' lifetimes and a pending account's (7 days).
     """
 
     def __init__(self) -> None:
@@ -355,6 +409,7 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         self.subject = _side(
             self.make_accounts(),
             self.make_lockouts(),
+            self.make_factors(),
             clock=self.clock,
             directory=directory,
             hasher=self.hasher,
@@ -362,6 +417,7 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         self.reference = _side(
             MemoryAccountRepository(),
             MemoryLockoutStore(),
+            MemoryFactorStore(),
             clock=self.clock,
             directory=directory,
             hasher=self.hasher,
@@ -377,12 +433,17 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         """A fresh, empty lockout store for one run. Override it for your adapter."""
         return MemoryLockoutStore()
 
+    def make_factors(self) -> FactorStore:
+        """A fresh, empty second-factor store for one run. Override it for your adapter."""
+        return MemoryFactorStore()
+
     @classmethod
     def with_adapters(
         cls,
         *,
         accounts: Callable[[], AccountRepository] | None = None,
         lockouts: Callable[[], LockoutStore] | None = None,
+        factors: Callable[[], FactorStore] | None = None,
     ) -> type[Self]:
         """This machine, run against the adapters the factories make (fresh ones per run)."""
         factories: dict[str, Callable[[], object]] = {}
@@ -390,6 +451,8 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
             factories["make_accounts"] = accounts
         if lockouts is not None:
             factories["make_lockouts"] = lockouts
+        if factors is not None:
+            factories["make_factors"] = factors
         return _configured(cls, **factories)
 
     def _both(self, action: Callable[[_Side], object]) -> _Outcome:
@@ -400,6 +463,13 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
 
     def _known(self, username: str) -> _Known | None:
         return self.known.get(canonical_username(username))
+
+    @initialize(data=st.data(), record=st.sampled_from(_RECORDS))
+    def one_active_account(self, data: st.DataObject, record: ProviderRecord) -> None:
+        """Start with one registered, activated account, so every rule has one to work on."""
+        self.register(data, record)
+        for known in self.known.values():
+            self.activate(known.username)
 
     @rule(data=st.data(), record=st.sampled_from(_RECORDS))
     def register(self, data: st.DataObject, record: ProviderRecord) -> None:
@@ -415,8 +485,13 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         )
         username, email, password = request.username, request.email, request.password
         key, email_key = canonical_username(username), canonical_email(email).key
-        taken = {k for known_key, known in self.known.items() for k in (known_key, known.email_key)}
-        if any(known.provider_id == record.provider_id for known in self.known.values()):
+        holder = next(
+            (k for k, known in self.known.items() if known.provider_id == record.provider_id), None
+        )
+        replaced = holder is not None and self.known[holder].expired(self.clock.now())
+        others = {k: known for k, known in self.known.items() if not (replaced and k == holder)}
+        taken = {k for known_key, known in others.items() for k in (known_key, known.email_key)}
+        if holder is not None and not replaced:
             expected = "already_registered"
         elif key in taken or email_key in taken:
             expected = "username_unavailable"
@@ -425,12 +500,17 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         outcome = self._both(lambda side: side.service.register(request))
         _expect(outcome.code, expected, f"register({username!r}, {email!r})")
         if isinstance(outcome.value, RegistrationResult):
+            if replaced:
+                assert holder is not None  # noqa: S101  # replaced implies a holder
+                del self.known[holder]
             self.known[key] = _Known(
+                username=username,
                 account_id=outcome.value.account.id,
                 provider_id=record.provider_id,
                 email=outcome.value.account.email,
                 email_key=email_key,
                 password=password,
+                created_at=self.clock.now(),
             )
 
     @rule(username=st.sampled_from(USERNAMES))
@@ -447,9 +527,15 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         outcome = self._follow(known, _ACTIVATION_SUBJECT, lambda s, token: s.activate(token))
         if outcome is None:
             return
-        allowed = {"token_already_used" if known.active else "success", "token_expired"}
+        if known.status is AccountStatus.PENDING:
+            allowed = {"success", "token_expired"} | (
+                {"token_already_used"} if known.reactivated else set()
+            )
+        else:
+            allowed = {"token_already_used", "token_expired"}
         _expect_in(outcome.code, allowed, f"activate({username!r})")
-        known.active = known.active or outcome.code == "success"
+        if outcome.code == "success":
+            known.status, known.activated_once = AccountStatus.ACTIVE, True
 
     def _follow(
         self, known: _Known, subject: str, use: Callable[[IdentityService, str], object]
@@ -475,7 +561,13 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         elif known is None or not right:
             allowed = {"invalid_credentials", "account_locked"}
         else:
-            allowed = {"success" if known.active else "account_not_activated"}
+            allowed = {
+                {
+                    AccountStatus.ACTIVE: "success",
+                    AccountStatus.PENDING: "account_not_activated",
+                    AccountStatus.DEACTIVATED: "account_deactivated",
+                }[known.status]
+            }
         _expect_in(outcome.code, allowed, f"login({username!r}, right={right})")
 
     @rule(username=st.sampled_from(USERNAMES))
@@ -495,7 +587,10 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
         )
         if outcome is None or outcome.code != "success":
             return
-        known.password, known.active = password, True
+        _expect(
+            known.status is AccountStatus.DEACTIVATED, False, "a reset of a deactivated account"
+        )
+        known.password, known.status, known.activated_once = password, AccountStatus.ACTIVE, True
         status = self.subject.service.lockout_status(username)
         _expect((status.failures, status.locked_until), (0, None), "lockout after a reset")
 
@@ -503,6 +598,222 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
     def unlock(self, username: str) -> None:
         """An administrator ends a lock."""
         self._both(lambda side: side.service.unlock(username))
+
+    # -- second factors -----------------------------------------------------------------
+
+    def _sides(self) -> tuple[_Side, _Side]:
+        return (self.reference, self.subject)
+
+    def _pick(self, data: st.DataObject, wanted: Callable[[_Known], bool]) -> tuple[str, _Known]:
+        keys = sorted(key for key, known in self.known.items() if wanted(known))
+        key = data.draw(st.sampled_from(keys), label="account")
+        return key, self.known[key]
+
+    @precondition(
+        lambda self: _MFA and any(k.status is AccountStatus.ACTIVE for k in self.known.values())
+    )
+    @rule(data=st.data())
+    def enrol_totp(self, data: st.DataObject) -> None:
+        """Enrol an authenticator app and confirm it: once per account, until removed."""
+        key, known = self._pick(data, lambda known: known.status is AccountStatus.ACTIVE)
+        username = known.username
+
+        def enrol(side: _Side) -> object:
+            enrolment = side.service.begin_totp_enrolment(known.account_id)
+            app = FakeAuthenticator.from_enrolment(enrolment, self.clock)
+            confirmed = side.service.confirm_totp(known.account_id, app.code())
+            side.apps[key], side.accepted[key] = app, app.code()
+            if confirmed.recovery_codes is not None:
+                side.recovery[key] = list(confirmed.recovery_codes.codes)
+            return confirmed.recovery_codes is not None
+
+        outcome = self._both(enrol)
+        expected = "factor_already_enrolled" if known.totp else "success"
+        _expect(outcome.code, expected, f"enrol_totp({username!r})")
+        known.totp = True
+
+    def _code(self, side: _Side, key: str, kind: str) -> str:
+        app = side.apps[key]
+        if kind == "app":
+            return app.code()
+        if kind == "replay":
+            return side.accepted.get(key, app.code())
+        if kind == "recovery":
+            codes = side.recovery.get(key, [])
+            return codes.pop(0) if codes else "aaaaa-aaaaa"
+        window = {
+            other.apps[key].code(steps=offset) for other in self._sides() for offset in (-1, 0, 1)
+        }
+        return next(code for code in ("000000", "111111", "222222", "333333") if code not in window)
+
+    @precondition(lambda self: _MFA and any(k.totp for k in self.known.values()))
+    @rule(data=st.data(), kind=st.sampled_from(_CODE_KINDS))
+    def login_with_code(self, data: st.DataObject, kind: str) -> None:
+        """Right password, then a code: the next app code works once, others never."""
+        key, known = self._pick(data, lambda known: known.totp)
+        username = known.username
+        if kind == "app":
+            self.clock.advance(30)  # the app shows its next code
+
+        def two_steps(side: _Side) -> object:
+            result = side.service.login(username, known.password)
+            if not isinstance(result, SecondFactorDue):
+                raise AssertionError(f"login({username!r}) of an enrolled account: {result!r}")
+            code = self._code(side, key, kind)
+            done = side.service.complete_login(result.challenge, code)
+            side.accepted[key] = code
+            return done
+
+        outcome = self._both(two_steps)
+        if kind in ("wrong", "replay"):
+            _expect_in(
+                outcome.code,
+                {
+                    "invalid_code",
+                    "code_already_used",
+                    "account_locked",
+                    "account_not_activated",
+                    "account_deactivated",
+                },
+                f"complete_login({username!r}) with a {kind} code",
+            )
+
+    @precondition(lambda self: _MFA and any(k.totp for k in self.known.values()))
+    @rule(data=st.data())
+    def remove_totp(self, data: st.DataObject) -> None:
+        """Remove the app with the password and a current code."""
+        key, known = self._pick(data, lambda known: known.totp)
+        outcome = self._both(
+            lambda side: side.service.remove_factor(
+                known.account_id, "totp", password=known.password, code=side.apps[key].code()
+            )
+        )
+        if outcome.code == "success":
+            known.totp = False
+
+    @precondition(lambda self: _MFA and any(k.totp for k in self.known.values()))
+    @rule(data=st.data())
+    def reset_factors(self, data: st.DataObject) -> None:
+        """The support desk removes every factor."""
+        _, known = self._pick(data, lambda known: known.totp)
+        username = known.username
+        outcome = self._both(
+            lambda side: side.service.reset_factors(known.account_id, agent_id="agent-7")
+        )
+        _expect(outcome.code, "success", f"reset_factors({username!r})")
+        known.totp = False
+
+    @invariant()
+    def same_factors(self) -> None:
+        """Both factor stores hold the same factors; a password reset never removed one."""
+        for key, known in self.known.items():
+            shapes = []
+            for side in self._sides():
+                record = side.factors.get(known.account_id)
+                shapes.append(
+                    None
+                    if record is None
+                    else (
+                        record.revision,
+                        None if record.totp is None else record.totp.last_step,
+                        record.pending_totp is not None,
+                        None if record.recovery is None else record.recovery.remaining,
+                    )
+                )
+            _expect(shapes[1], shapes[0], f"factors of {key!r}")
+            has = self.subject.service.has_second_factor(known.account_id)
+            _expect(has, known.totp, f"has_second_factor({key!r})")
+
+    @rule(username=st.sampled_from(USERNAMES))
+    def deactivate(self, username: str) -> None:
+        """Switch an account off: once; its links and sessions die."""
+        known = self._known(username)
+        if known is None:
+            return
+        outcome = self._both(lambda side: side.service.deactivate(known.account_id))
+        off = known.status is AccountStatus.DEACTIVATED
+        _expect(
+            outcome.code, "invalid_transition" if off else "success", f"deactivate({username!r})"
+        )
+        known.status, known.pending_email = AccountStatus.DEACTIVATED, None
+
+    @rule(username=st.sampled_from(USERNAMES))
+    def reactivate(self, username: str) -> None:
+        """Switch a deactivated account on again: active, or pending if it never was active."""
+        known = self._known(username)
+        if known is None:
+            return
+        outcome = self._both(lambda side: side.service.reactivate(known.account_id))
+        off = known.status is AccountStatus.DEACTIVATED
+        _expect(
+            outcome.code, "success" if off else "invalid_transition", f"reactivate({username!r})"
+        )
+        if off:
+            known.status = AccountStatus.ACTIVE if known.activated_once else AccountStatus.PENDING
+            known.reactivated = True
+
+    @rule(username=st.sampled_from(USERNAMES), email=st.sampled_from(EMAILS), right=st.booleans())
+    def request_email_change(self, username: str, email: str, right: bool) -> None:
+        """Ask for a new address: only an active account with the right password, to a free one."""
+        known = self._known(username)
+        if known is None:
+            return
+        password = known.password if right else WRONG_PASSWORD
+        locked = self.reference.service.lockout_status(username).is_locked
+        outcome = self._both(
+            lambda side: side.service.request_email_change(known.account_id, password, email)
+        )
+        key = canonical_email(email).key
+        taken = {k for known_key, other in self.known.items() for k in (known_key, other.email_key)}
+        if key == known.email_key:
+            allowed = {"invalid_input"}
+        elif locked:
+            allowed = {"account_locked"}
+        elif not right:
+            allowed = {"invalid_credentials", "account_locked"}
+        elif known.status is AccountStatus.DEACTIVATED:
+            allowed = {"account_deactivated"}
+        elif key in taken:
+            allowed = {"username_unavailable"}
+        else:
+            allowed = {"success" if known.status is AccountStatus.ACTIVE else "invalid_transition"}
+        _expect_in(outcome.code, allowed, f"request_email_change({username!r}, {email!r})")
+        stored = self.reference.accounts.get(known.account_id)
+        pending = None if stored is None else stored.pending_email
+        known.pending_email = None if pending is None else pending.address
+
+    @rule(username=st.sampled_from(USERNAMES))
+    def confirm_email_change(self, username: str) -> None:
+        """Follow the newest email change link: the address moves, atomically, once."""
+        known = self._known(username)
+        if known is None or known.pending_email is None:
+            return
+        address = known.pending_email
+        try:
+            self.reference.mailer.last(address, subject=_EMAIL_CHANGE_SUBJECT)
+        except LookupError:
+            return
+        outcome = self._both(
+            lambda side: side.service.confirm_email_change(
+                side.mailer.last_token(address, subject=_EMAIL_CHANGE_SUBJECT)
+            )
+        )
+        allowed = {"success", "token_already_used", "token_expired", "username_unavailable"}
+        _expect_in(outcome.code, allowed, f"confirm_email_change({username!r})")
+        if outcome.code == "success":
+            known.email, known.email_key = address, canonical_email(address).key
+            known.pending_email = None
+
+    @rule()
+    def purge_pending(self) -> None:
+        """Delete the expired pending accounts: exactly those, on both sides alike."""
+        now = self.clock.now()
+        expected = sorted(key for key, known in self.known.items() if known.expired(now))
+        outcome = self._both(lambda side: side.service.purge_pending())
+        purged = sorted(canonical_username(name) for name in cast("tuple[str, ...]", outcome.value))
+        _expect(purged, expected, "purge_pending()")
+        for key in purged:
+            del self.known[key]
 
     @rule(step=st.sampled_from(_WAITS))
     def wait(self, step: timedelta) -> None:
@@ -542,7 +853,9 @@ class AccountLifecycleMachine(RuleBasedStateMachine):
             if account is None:
                 raise AssertionError(f"get({known.account_id!r}): the account is gone")
             _expect(
-                (account.username_key, account.is_active), (key, known.active), "stored account"
+                (account.username_key, account.status, account.email_key),
+                (key, known.status, known.email_key),
+                "stored account",
             )
             if not self.hasher.verify(account.password_hash, known.password):
                 raise AssertionError(f"{key!r}: the stored hash does not match the password")

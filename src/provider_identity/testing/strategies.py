@@ -35,6 +35,7 @@ except ImportError as err:  # pragma: no cover  # tested with Hypothesis hidden
     ) from err
 
 from provider_identity.errors import InvalidInput
+from provider_identity.mfa.recovery import RECOVERY_ALPHABET
 from provider_identity.passwords import VIOLATION_CODES, PasswordPolicy
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
@@ -55,11 +56,14 @@ from provider_identity.testing._password_solver import passwords
 __all__ = [
     "VIOLATION_CODES",
     "emails",
+    "malformed_codes",
     "npis",
     "passwords",
     "provider_records",
+    "recovery_codes",
     "registration_requests",
     "tax_ids",
+    "totp_codes",
     "usernames",
     "zip_codes",
 ]
@@ -255,7 +259,7 @@ def _records(kind: ProviderType) -> st.SearchStrategy[ProviderRecord]:
             npi=st.none() | npis(),
             category=st.just(category),
             payee=st.just(payee),
-            lines_of_business=st.frozensets(st.sampled_from(LineOfBusiness), min_size=1),
+            lines_of_business=st.frozensets(st.sampled_from(tuple(LineOfBusiness)), min_size=1),
         )
     )
 
@@ -462,3 +466,61 @@ def registration_requests(
         )
 
     return requests()
+
+
+# -- second-factor codes ---------------------------------------------------------------
+
+
+def totp_codes(*, digits: int = 6, typed: bool = False) -> st.SearchStrategy[str]:
+    """Authenticator codes of ``digits`` ASCII digits; ``typed=True`` adds a space or two.
+
+    Example::
+
+        @given(totp_codes())
+        def test_a_guess_is_refused(code):
+            assume(code != app.code())
+            with pytest.raises(InvalidCode):
+                service.complete_login(challenge, code)
+    """
+    plain = _digits(digits)
+    if not typed:
+        return plain
+    return plain.flatmap(
+        lambda code: st.sampled_from(
+            (code, f"{code[:3]} {code[3:]}", f" {code} ", f"{code[:3]}-{code[3:]}")
+        )
+    )
+
+
+def recovery_codes(*, typed: bool = False) -> st.SearchStrategy[str]:
+    """Recovery codes as the library makes them (``xxxxx-xxxxx``); ``typed=True``:
+    as people type them (upper case, no hyphen, spaces).
+    """
+    text = st.text(RECOVERY_ALPHABET, min_size=10, max_size=10)
+    canonical = text.map(lambda raw: f"{raw[:5]}-{raw[5:]}")
+    if not typed:
+        return canonical
+    return canonical.flatmap(
+        lambda code: st.sampled_from(
+            (code, code.upper(), code.replace("-", ""), code.replace("-", " "), f" {code}")
+        )
+    )
+
+
+_ARABIC_INDIC_DIGITS: Final = "".join(chr(0x0660 + value) for value in range(10))
+
+
+def malformed_codes() -> st.SearchStrategy[object]:
+    """Code inputs no factor accepts: blank, too long, non-ASCII digits, not text at all."""
+    return st.one_of(
+        st.just(""),
+        st.just("   "),
+        st.text(string.digits, min_size=65, max_size=80),
+        st.text(
+            "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669", min_size=6, max_size=6
+        ),
+        st.text("\uff10\uff11\uff12\uff13\uff14\uff15", min_size=6, max_size=6),
+        st.text(string.digits, min_size=1, max_size=5),
+        st.none(),
+        st.integers(min_value=0, max_value=999_999),
+    )

@@ -35,12 +35,14 @@ from provider_identity.adapters.sql._engine import (
 from provider_identity.adapters.sql._schema import metadata
 from provider_identity.adapters.sql.accounts import SqlAccountRepository
 from provider_identity.adapters.sql.directory import SqlProviderDirectory
+from provider_identity.adapters.sql.factors import SqlFactorStore
 from provider_identity.adapters.sql.lockouts import SqlLockoutStore
 from provider_identity.adapters.sql.outbox import SqlOutboxStore
 
 __all__ = [
     "SQLITE_MIN_VERSION",
     "SqlAccountRepository",
+    "SqlFactorStore",
     "SqlLockoutStore",
     "SqlOutboxStore",
     "SqlProviderDirectory",
@@ -57,11 +59,15 @@ if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
 
     from provider_identity.ports import (
         AccountRepository,
+        FactorStore,
         LockoutStore,
         OutboxStore,
         ProviderDirectory,
         RosterDestination,
     )
+
+    def _factor_port(engine: Engine) -> FactorStore:
+        return SqlFactorStore(engine)
 
     def _ports(
         engine: Engine,

@@ -157,3 +157,12 @@ _outbox = sa.Table(
     sa.Column("error", sa.String(64), nullable=True),
     sa.Index("ix_identity_outbox_due", "sent_at", "due_at"),
 )
+
+_factors = sa.Table(
+    "identity_factors",
+    metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    # The record as JSON: TOTP secrets sealed, recovery codes as keyed digests.
+    sa.Column("data", sa.Text, nullable=False),
+)
