@@ -279,3 +279,33 @@ def test_the_security_answer_and_lock_notices_read_as_written() -> None:
         f"attempt to log in again.\n\nLogin: {login}\n\n{SIGNATURE}\n"
     )
     assert f'<p><a href="{login}">Login</a></p>' in markup
+
+
+def test_subject_fills_in_the_brandings_names_on_its_own() -> None:
+    """Branding.subject, called directly, knows $organisation, $portal_name and $sender_name."""
+    branding = Branding(organisation="Acme", portal_name="Hub", sender_name="Team")
+    assert branding.subject("$organisation $portal_name by $sender_name") == "Acme Hub by Team"
+    assert branding.subject("$portal_name for $username", username="jdoe") == "Hub for jdoe"
+
+
+def test_templates_made_now_have_the_default_html_body() -> None:
+    """A Templates built in the test (not at import) renders the default HTML word for word."""
+    _, markup = Templates().render(
+        MessageKind.VERIFICATION,
+        {
+            "username": "jdoe",
+            "link": "https://p.example/login",
+            "organisation": "Acme",
+            "portal_name": "Hub",
+            "sender_name": "web",
+            "wait": "",
+        },
+    )
+    assert markup == (
+        "<!DOCTYPE html>\n<html><body>\n"
+        "<p>Hello jdoe,</p>\n"
+        "<p>Your email address is verified and your Hub account is active. "
+        "Click Login to access the Hub.</p>\n"
+        '<p><a href="https://p.example/login">Login</a></p>\n'
+        "<p>-- web, Acme Hub</p>\n</body></html>\n"
+    )

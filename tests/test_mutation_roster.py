@@ -95,9 +95,9 @@ def test_a_wrong_choice_lists_the_allowed_values() -> None:
     data = header + b"P1,311234567,Ann,45402,dentist,nobody,Medicaid;Dental\n"
     (row,) = read_roster(data).rejected
     by_field = {error.field: error.message for error in row.errors}
-    categories = ", ".join(member.value for member in ProviderCategory)
-    payees = ", ".join(member.value for member in Payee)
-    businesses = ", ".join(member.value for member in LineOfBusiness)
+    categories = ", ".join(sorted(member.value for member in ProviderCategory))
+    payees = ", ".join(sorted(member.value for member in Payee))
+    businesses = ", ".join(sorted(member.value for member in LineOfBusiness))
     assert by_field == {
         "category": f"category must be one of {categories}.",
         "payee": f"payee must be one of {payees}.",
