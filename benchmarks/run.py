@@ -33,12 +33,15 @@ import argon2
 import attrs
 import itsdangerous
 import pyotp
+import redis
 import sqlalchemy as sa
 
 from provider_identity import (
     BackgroundDelivery,
     IdentityService,
     InvalidCredentials,
+    Limiter,
+    LimitKind,
     LockoutPolicy,
     LockoutTracker,
     Mailer,
@@ -46,12 +49,15 @@ from provider_identity import (
     PasswordPolicy,
     ProviderRecord,
     ProviderType,
+    RateLimit,
+    RateLimits,
     RegistrationMatcher,
     RegistrationRequest,
     TokenIssuer,
     TokenPurpose,
 )
 from provider_identity.adapters.outbox import OutboxMailer
+from provider_identity.adapters.redis import RedisLockoutStore
 from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
@@ -78,6 +84,7 @@ from provider_identity.testing import (
 )
 
 KEY = b"benchmark-signing-key-of-32-bytes!"
+CLIENT = "203.0.113.7"
 PASSWORD = "Blue-Heron-2031"
 
 
@@ -136,8 +143,13 @@ def login_service(hasher: PasswordHasher) -> IdentityService:
         clock=clock,
         tokens=TokenIssuer(current=KEY, clock=clock),
         hasher=hasher,
-        # Generous, so the benchmark's failed logins never lock the account.
+        # Generous, so the benchmark's failed logins never lock the account,
+        # and its logins from one address are counted but never refused.
         lockout_policy=LockoutPolicy(max_failures=100, lock_duration=timedelta(seconds=1)),
+        limits=RateLimits(
+            login=RateLimit(limit=10**9, period=timedelta(minutes=1)),
+            login_failure=RateLimit(limit=10**9, period=timedelta(minutes=1)),
+        ),
     )
     service.register(JANE)  # defined with the enumeration benchmarks below
     service.activate(mailer.last_token())
@@ -147,7 +159,7 @@ def login_service(hasher: PasswordHasher) -> IdentityService:
 def refused(service: IdentityService, username: str) -> Callable[[], None]:
     def attempt() -> None:
         try:
-            service.login(username, "Wrong-Password-1")
+            service.login(username, "Wrong-Password-1", client_address=CLIENT)
         except InvalidCredentials:
             service.unlock(username)  # keep the counter low, as a success would
 
@@ -160,11 +172,13 @@ def bench_login(rounds: int) -> None:
     raw = argon2.PasswordHasher.from_parameters(hasher.parameters)
     stored = raw.hash(PASSWORD)
     ours, bare = interleaved(
-        lambda: service.login("jdoe", PASSWORD), lambda: raw.verify(stored, PASSWORD), rounds
+        lambda: service.login("jdoe", PASSWORD, client_address=CLIENT),
+        lambda: raw.verify(stored, PASSWORD),
+        rounds,
     )
     ratio = ours / bare
     report(
-        "login vs raw argon2 verify (RFC 9106 low-mem)",
+        "login (limits on) vs raw argon2 verify",
         f"{ours * 1e3:.1f} ms / {bare * 1e3:.1f} ms = {ratio:.3f}",
         "<= 1.02",
         ratio <= 1.02,
@@ -328,6 +342,63 @@ def bench_lockout(calls: int) -> None:
     )
 
 
+def limit_and_lockout(store: LockoutStore, keys: int) -> tuple[Callable[[], None], ...]:
+    """One abuse-limit check per key (sliding window), and one lockout failure + check per key.
+
+    The figures are per key: per 1000 calls in memory (ms are us), per 100 through Redis.
+    """
+    clock = ManualClock()
+    limiter = Limiter(store=store, limits=RateLimits(), clock=clock)
+    tracker = LockoutTracker(store=store, clock=clock)
+    addresses = [f"198.51.{n // 256}.{n % 256}" for n in range(keys)]
+    names = [f"user{n}" for n in range(keys)]
+
+    def limits() -> None:
+        for address in addresses:
+            limiter.hit(LimitKind.LOGIN, address)
+        clock.advance(timedelta(minutes=1))  # a fresh window: no count ever refuses
+
+    def lockout() -> None:
+        for name in names:
+            tracker.record_failure(name)
+            tracker.check(name)
+        for name in names:
+            tracker.record_success(name)
+
+    return limits, lockout
+
+
+def bench_limits(calls: int) -> None:
+    limits, lockout = limit_and_lockout(MemoryLockoutStore(), keys=1000)
+    limit_time, lockout_time = side_by_side(limits, lockout, calls)
+    ratio = limit_time / lockout_time
+    report(
+        "limit check vs lockout failure (memory)",
+        f"{limit_time * 1e3:.1f} us / {lockout_time * 1e3:.1f} us = {ratio:.2f}",
+        "<= 2.0",
+        ratio <= 2.0,
+    )
+    url = os.environ.get("PROVIDER_IDENTITY_TEST_REDIS_URL")
+    if not url:
+        print(f"{'limit check vs lockout failure (Redis)':<44} {'skipped: no Redis URL':>28}")
+        return
+    client = redis.Redis.from_url(url)
+    prefix = f"provider-identity-bench:{secrets.token_hex(4)}:"
+    try:
+        limits, lockout = limit_and_lockout(RedisLockoutStore(client, prefix=prefix), keys=100)
+        limit_time, lockout_time = side_by_side(limits, lockout, calls, repeat=5)
+    finally:
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
+    ratio = limit_time / lockout_time
+    report(
+        "limit check vs lockout failure (Redis)",
+        f"{limit_time * 1e4:.0f} us / {lockout_time * 1e4:.0f} us = {ratio:.2f}",
+        "<= 2.0",
+        ratio <= 2.0,
+    )
+
+
 def bench_match(records: int, samples: int) -> None:
     directory = MemoryProviderDirectory(
         ProviderRecord(
@@ -375,7 +446,7 @@ def bench_match(records: int, samples: int) -> None:
     )
 
 
-# -- enumeration timing of forgot password and resend activation ------------------------
+# -- enumeration timing of forgot password, resend activation and the user-name reminder --
 
 JANE = RegistrationRequest(
     provider_type="practitioner",
@@ -467,9 +538,13 @@ def enumeration_service(
 
 
 def known_and_unknown(
-    call: Callable[[str], None], known: str, settle: Callable[[], None], rounds: int
+    call: Callable[[str], None],
+    known: str,
+    unknown: str,
+    settle: Callable[[], None],
+    rounds: int,
 ) -> tuple[float, float]:
-    """Median seconds of ``call(known)`` and ``call("nobody")``, alternating.
+    """Median seconds of ``call(known)`` and ``call(unknown)``, alternating.
 
     Before each timed call, off the clock, one real delivery runs to its end:
     both sides then start from the same state (a relay and a database still
@@ -478,7 +553,7 @@ def known_and_unknown(
     a: list[float] = []
     b: list[float] = []
     for _ in range(rounds):
-        for username, samples in ((known, a), ("nobody", b)):
+        for username, samples in ((known, a), (unknown, b)):
             settle()
             call(known)
             settle()
@@ -490,12 +565,17 @@ def known_and_unknown(
 
 
 def bench_enumeration(ports: Ports, rounds: int, repeat: int) -> None:
-    """Known / unknown time of both flows with background delivery; the inline figure beside."""
-    flows = (("reset", "request_password_reset", "jdoe"), ("resend", "resend_activation", "rpatel"))
-    for label, flow, known in flows:
+    """Known / unknown time of each flow with background delivery; the inline figure beside."""
+    flows = (
+        ("reset", "request_password_reset", "jdoe", "nobody"),
+        ("resend", "resend_activation", "rpatel", "nobody"),
+        ("reminder", "request_username_reminder", "jane.doe@example.org", "nobody@example.org"),
+    )
+    for label, flow, known, unknown in flows:
         service, settle = enumeration_service(ports, inline=False)
         runs = [
-            known_and_unknown(getattr(service, flow), known, settle, rounds) for _ in range(repeat)
+            known_and_unknown(getattr(service, flow), known, unknown, settle, rounds)
+            for _ in range(repeat)
         ]
         runs.sort(key=lambda run: run[0] / run[1])
         k, u = runs[len(runs) // 2]  # the run with the median ratio (repeat is odd)
@@ -509,7 +589,7 @@ def bench_enumeration(ports: Ports, rounds: int, repeat: int) -> None:
         )
         print(f"{'  (each run)':<44} {', '.join(f'{r:.3f}' for r in ratios):>28}")
         inline, settle = enumeration_service(ports, inline=True)
-        k, u = known_and_unknown(getattr(inline, flow), known, settle, max(rounds // 4, 5))
+        k, u = known_and_unknown(getattr(inline, flow), known, unknown, settle, max(rounds // 4, 5))
         figure = f"{k * 1e3:.3f} ms / {u * 1e3:.3f} ms = {k / u:.3f}"
         print(f"{'  (InlineDelivery: mail sent in the request)':<44} {figure:>28}")
 
@@ -587,6 +667,7 @@ def main() -> None:
     bench_policy(calls=1 if quick else 2)
     bench_tokens(calls=500 if quick else 2_000)
     bench_lockout(calls=1 if quick else 4)
+    bench_limits(calls=1 if quick else 4)
     bench_match(records=10_000 if quick else 100_000, samples=500 if quick else 5_000)
     repeat = 3
     bench_enumeration(memory_ports(), rounds=100 if quick else 1_000, repeat=repeat)

@@ -77,7 +77,7 @@ class World:
     reset_token: str
 
     def snapshot(self) -> tuple[object, ...]:
-        return (list(self.accounts), dict(self.lockouts._states), list(self.mailer.messages))
+        return (list(self.accounts), self.lockouts.states(), list(self.mailer.messages))
 
 
 def world(make_service: Callable[..., IdentityService], *, populated: bool = True) -> World:
@@ -101,6 +101,7 @@ CALLS: dict[str, Callable[[World, Any], object]] = {
     "lockout_status(username)": lambda w, v: w.service.lockout_status(v),
     "unlock(username)": lambda w, v: w.service.unlock(v),
     "request_password_reset(username)": lambda w, v: w.service.request_password_reset(v),
+    "request_username_reminder(email)": lambda w, v: w.service.request_username_reminder(v),
     "reset_password(token)": lambda w, v: w.service.reset_password(v, NEW),
     "reset_password(new_password)": lambda w, v: w.service.reset_password(w.reset_token, v),
     "change_password(account_id)": lambda w, v: w.service.change_password(v, PASSWORD, NEW),
@@ -148,7 +149,9 @@ CALLS: dict[str, Callable[[World, Any], object]] = {
 
 #: Calls whose well-formed text may legitimately change a store (a counted failure, a sent mail).
 MAY_ACT_ON_TEXT = {
-    name for name in CALLS if name.endswith(("(username)", "(client_address)", "(answer)"))
+    name
+    for name in CALLS
+    if name.endswith(("(username)", "(client_address)", "(answer)", "(email)"))
 } | {"login(password)", "change_password(current)", "change_password(new)",
      "reset_password(new_password)", "request_email_change(current)",
      "request_email_change(new_email)", "change_security_answer(current)",
@@ -205,12 +208,23 @@ def test_every_call_answers_junk_with_a_typed_error_and_changes_nothing(
 def test_a_registration_with_any_junk_field_is_refused_and_stores_nothing(
     make_service: Callable[..., IdentityService], field: str, value: object
 ) -> None:
-    """Any junk field: the whole request is refused and nothing is stored or sent."""
+    """Any junk field: the whole request is refused and nothing is stored or sent.
+
+    Text that is well-formed but matches no record is a counted registration
+    attempt: the provider's abuse-limit counter, and nothing else, may change.
+    """
     w = world(make_service, populated=False)
     err = attempt(lambda: w.service.register(practitioner(**{field: value})))
     if err is not None:
         assert_well_typed(err)
-        assert w.snapshot() == ([], {}, [])
+        accounts, lockouts, mail = w.snapshot()
+        assert (accounts, mail) == ([], [])
+        if isinstance(err, InvalidInput):
+            assert lockouts == {}
+        else:
+            assert isinstance(value, str)
+            assert err.code in {"details_mismatch", "provider_not_found"}
+            assert [key.split(":")[1] for key in lockouts] == ["registration_provider"]
     else:  # only what is still valid gets through: an absent optional field, matching text
         assert value is None or isinstance(value, str) or field == "agreement_confirmed"
         assert len(w.accounts) == 1
@@ -323,7 +337,7 @@ def test_import_roster_refuses_a_batch_size_that_is_not_a_positive_int(batch_siz
     written: list[object] = []
 
     class Destination:
-        def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+        def upsert(self, records: Iterable[ProviderRecord]) -> int:
             written.append(records)
             return 0
 
@@ -361,13 +375,13 @@ def test_a_provider_record_refuses_an_end_date_that_is_not_a_date(end_date: obje
 
 
 def test_a_snapshot_into_a_destination_that_cannot_end_records_writes_nothing() -> None:
-    """A destination with upsert_many only: InvalidInput before any batch is written."""
+    """A destination with upsert only: InvalidInput before any batch is written."""
 
     class UpsertOnly:
         def __init__(self) -> None:
             self.written: list[object] = []
 
-        def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+        def upsert(self, records: Iterable[ProviderRecord]) -> int:
             batch = list(records)
             self.written.extend(batch)
             return len(batch)

@@ -28,6 +28,7 @@ STEPS = [
     "Forgot password? (works while locked)",
     "Reset the password from the link",
     "Login with the new password",
+    "Forgot user name? (mailed to the stored address; an unknown one gets nothing)",
     "Set up an authenticator app (TOTP)",
     "Login now takes two steps",
     "The same code again is refused (each code works once)",
@@ -36,6 +37,7 @@ STEPS = [
     "A primary-care group may not register as a Group",
     "A provider that is not in the system",
     "Registering the same practitioner again",
+    "A support-desk call: a registration with a mistyped address",
     "Unknown user and wrong password look the same",
     "A registration with a mistyped email waits for activation",
     "Seven days later the pending account has expired: registering again replaces it",
@@ -50,10 +52,14 @@ MAIL = [
     ("Jane.Doe@example.org", "Your Provider Portal Account Is Locked"),
     ("Jane.Doe@example.org", "CareSource Provider Portal Password"),
     ("Jane.Doe@example.org", "Your Provider Portal Password Was Changed"),
+    ("Jane.Doe@example.org", "CareSource Provider Portal User Name"),
     ("Jane.Doe@example.org", "Provider Portal Security Notice"),
     ("Jane.Doe@example.org", "Provider Portal Security Notice"),
     ("office@mvradiology.example.org", "Activate Your Provider Portal Account"),
     ("office@mvradiology.example.org", "Email Verification"),
+    ("ravi.patel@exmaple.org", "Activate Your Provider Portal Account"),
+    ("ravi.patel@example.org", "Activate Your Provider Portal Account"),
+    ("ravi.patel@example.org", "Email Verification"),
     ("ana.lopz@example.org", "Activate Your Provider Portal Account"),
     ("ana.lopez@example.org", "Activate Your Provider Portal Account"),
     ("ana.lopez@example.org", "Email Verification"),
@@ -79,7 +85,7 @@ def headers(output: str, name: str) -> list[str]:
 
 
 def test_the_demo_tells_every_seed_flow_in_order(story: str) -> None:
-    """Twelve numbered steps, from registration to the enumeration check, then Done."""
+    """The numbered steps in order, from registration to deprovisioning, then Done."""
     assert re.findall(r"^== \d+\. (.*)$", story, flags=re.MULTILINE) == STEPS
     first = "provider-identity demo: every seed flow against in-memory adapters."
     assert story.splitlines()[0] == first
@@ -108,6 +114,8 @@ def test_the_demo_prints_the_headers_of_every_message(story: str) -> None:
         "   refused [already_registered]: You are already registered. Please go to the Provider",
         "   Activate Account: https://provider-portal.example/activate?token=",
         "   | Reset Password: https://provider-portal.example/reset-password?token=",
+        "   refused [caller_not_verified]: Verify the caller's security answer first",
+        "     correct_pending_email: success (by agent-017)",
         "   refused [already_registered]: This provider has a registration waiting for "
         "activation. The activation email went to a***@e***.org;",
         "   | Confirm Email Address: https://provider-portal.example/confirm-email?token=",

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from provider_identity import (
@@ -18,9 +18,13 @@ from provider_identity import (
     Branding,
     ConfigurationError,
     IdentityService,
+    Limiter,
+    LimitKind,
     LockoutPolicy,
     PasswordHasher,
     PasswordPolicy,
+    RateLimit,
+    RateLimits,
     SecurityQuestions,
     TokenIssuer,
 )
@@ -84,7 +88,7 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
     PasswordHasher: (dict, {"parameters": (), "max_cost_factor": (int,)}),
     LockoutPolicy: (dict, {"max_failures": (int,), "lock_duration": ()}),
     TokenIssuer: (lambda: {"current": KEY, "clock": CLOCK}, {
-        "current": (), "previous": (), "clock": (), "lifetimes": (), "namespace": (str,),
+        "current": (), "previous": (), "clock": (), "lifetimes": (dict,), "namespace": (str,),
     }),
     SecurityQuestions: (dict, {
         "questions": (str,), "max_answer_length": (int,), "attempts": (),
@@ -93,8 +97,10 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
         "organisation": (str,), "portal_name": (str,), "sender_name": (str,),
         "sender_address": (str,), "activation_url": (str,), "reset_url": (str,),
         "login_url": (str,), "activation_subject": (str,), "verification_subject": (str,),
-        "reset_subject": (str,), "password_changed_subject": (str,), "templates": (),
-        "email_change_url": (str,), "email_change_subject": (str,),
+        "reset_subject": (str,), "password_changed_subject": (str,),
+        "username_reminder_subject": (str,), "templates": (),
+        "email_change_url": (str,),
+        "email_change_subject": (str,),
         "email_change_notice_subject": (str,), "security_answer_changed_subject": (str,),
         "account_locked_subject": (str,),
     }),
@@ -104,6 +110,19 @@ CLASSES: dict[type[Any], tuple[Callable[[], dict[str, object]], dict[str, tuple[
         "mail_throttle": (), "security_questions": (), "branding": (), "help_lines": (dict,),
         "group_categories": (), "agreement_version": (str,), "new_account_id": (),
         "pending_lifetime": (), "second_factors": (),
+        "limits": (), "human_check": (type(None),),
+        "device_lockout": (bool,),
+    }),
+    RateLimit: (lambda: {"limit": 5, "period": timedelta(minutes=1)}, {
+        "limit": (int,), "period": (), "window": (), "human_check_after": (int, type(None)),
+    }),
+    RateLimits: (dict, {
+        **{kind.value: (type(None),) for kind in LimitKind},
+        "ipv6_prefix": (int,), "ipv4_prefix": (int,),
+    }),
+    Limiter: (lambda: {"store": MemoryLockoutStore()}, {
+        "store": (), "limits": (), "clock": (), "human_check": (type(None),),
+        "namespace": (str,),
     }),
     SmtpMailer: (lambda: {"host": "relay.example"}, {
         "host": (str,), "port": (int,), "security": (), "username": (str, type(None)),
@@ -141,6 +160,10 @@ def test_every_init_field_of_every_configuration_class_is_covered() -> None:
 
 
 @given(setting=st.sampled_from(SETTINGS), value=JUNK)
+@example(setting=(PasswordPolicy, "context_words"), value=b"")  # empty bytes: no items, not text
+@example(setting=(PasswordPolicy, "context_words"), value={})  # an empty mapping: the same
+@example(setting=(TokenIssuer, "previous"), value={})
+@example(setting=(PasswordHasher, "max_cost_factor"), value=None)  # read by a derived default
 def test_a_wrong_typed_value_for_any_field_is_a_configuration_error(
     setting: tuple[type[Any], str], value: object
 ) -> None:

@@ -8,7 +8,7 @@ import inspect
 import pickle
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,12 +32,14 @@ from provider_identity.adapters.smtp import UnsafeHeader
 
 #: The public codes. Renaming one breaks callers: this list must change on purpose.
 CODES = {
+    "AbuseLimitError": "abuse_limit",
     "AccountDeactivated": "account_deactivated",
     "AccountLocked": "account_locked",
     "AccountNotActivated": "account_not_activated",
     "AccountNotFound": "account_not_found",
     "AlreadyRegistered": "already_registered",
     "AuthenticationError": "authentication_error",
+    "CallerNotVerified": "caller_not_verified",
     "ChallengeExpired": "login_challenge_expired",
     "ChallengeInvalid": "login_challenge_invalid",
     "CodeAlreadyUsed": "code_already_used",
@@ -47,6 +49,7 @@ CODES = {
     "FactorAlreadyEnrolled": "factor_already_enrolled",
     "FactorNotEnrolled": "factor_not_enrolled",
     "FactorRequired": "factor_required",
+    "HumanCheckRequired": "human_check_required",
     "IdentityError": "identity_error",
     "InvalidCode": "invalid_code",
     "InvalidCredentials": "invalid_credentials",
@@ -68,6 +71,7 @@ CODES = {
     "TokenExpired": "token_expired",
     "TokenInvalid": "token_invalid",
     "TokenWrongPurpose": "token_wrong_purpose",
+    "TooManyAttempts": "too_many_attempts",
     "UsernameUnavailable": "username_unavailable",
 }
 
@@ -138,14 +142,19 @@ REUSED = FieldError(field="password", code="reused", message="Must be new.")
 #: One instance of every public error, built as the library builds it (``message=`` optional).
 SAMPLES: dict[str, Callable[..., IdentityError]] = {
     **{name: PUBLIC_ERRORS[name] for name in CODES},  # those that need no argument
+    "AbuseLimitError": functools.partial(errors.AbuseLimitError, "login"),
     "AccountLocked": functools.partial(AccountLocked, UNTIL),
     "FactorRequired": functools.partial(FactorRequired, "policy"),
+    "HumanCheckRequired": functools.partial(errors.HumanCheckRequired, "registration"),
     "InvalidInput": functools.partial(InvalidInput, [ZIP]),
     "MailDeliveryError": functools.partial(MailDeliveryError, 550),
     "PasswordRejected": functools.partial(PasswordRejected, [REUSED]),
     "ProviderNotFound": functools.partial(ProviderNotFound, [("Medicaid", "1-855-202-1058")]),
     "SecurityAnswerLocked": functools.partial(SecurityAnswerLocked, UNTIL),
     "SecurityAnswerMismatch": functools.partial(SecurityAnswerMismatch, 1),
+    "TooManyAttempts": functools.partial(
+        errors.TooManyAttempts, "login", timedelta(seconds=90)
+    ),
     "UsernameUnavailable": functools.partial(UsernameUnavailable, "email"),
 }
 
@@ -199,7 +208,7 @@ def test_the_module_exports_every_error_sorted() -> None:
 def test_no_module_raises_the_root_or_a_branch_directly() -> None:
     """IdentityError and the branch classes are for catching; only leaves are raised."""
     branches = ("IdentityError", "RegistrationError", "AuthenticationError", "TokenError",
-                "SecurityAnswerError")  # fmt: skip
+                "SecurityAnswerError", "AbuseLimitError")  # fmt: skip
     source = Path(provider_identity.__file__).parent
     raised = {
         (path.name, branch)

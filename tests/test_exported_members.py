@@ -56,7 +56,7 @@ MOVED_TO_PORTS = [
     ("provider_identity.mail", "MessageKind"),
     ("provider_identity.mail", "Renderer"),
     ("provider_identity.roster", "RosterDestination"),
-    ("provider_identity._demo", "DirectoryWithAdd"),
+    ("provider_identity._demo", "WritableDirectory"),
 ]
 
 

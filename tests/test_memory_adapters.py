@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from provider_identity import (
     ProviderType,
     UsernameUnavailable,
 )
+from provider_identity.ports import LockoutState
 from provider_identity.testing import (
     MemoryAccountRepository,
     MemoryLockoutStore,
@@ -125,7 +127,7 @@ def test_directory_reindexes_a_replaced_record() -> None:
         provider_id="P1", npi="1234567893", tax_id="111111111", name="A", zip_codes=["45402"]
     )
     directory = MemoryProviderDirectory([first])
-    directory.add(attrs.evolve(first, tax_id="222222222", npi=None))
+    directory.upsert([attrs.evolve(first, tax_id="222222222", npi=None)])
     assert directory.by_tax_id("111111111") == ()
     assert [r.provider_id for r in directory.by_tax_id("222222222")] == ["P1"]
     assert directory.by_npi("1234567893") is None
@@ -135,7 +137,7 @@ def test_directory_reindexes_a_replaced_record() -> None:
 def test_directory_refuses_what_is_not_a_record() -> None:
     """Only ProviderRecord objects go in."""
     with pytest.raises(InvalidInput):
-        MemoryProviderDirectory().add({"provider_id": "P1"})  # type: ignore[arg-type]
+        MemoryProviderDirectory().upsert([{"provider_id": "P1"}])  # type: ignore[arg-type]
 
 
 def test_lockout_store_locks_at_the_limit_and_never_extends() -> None:
@@ -160,3 +162,54 @@ def test_lockout_store_forgets_an_ended_lock() -> None:
     assert (state.failures, state.locked_until) == (1, None)
     store.clear("k")
     assert store.get("k") is None
+
+
+def test_lockout_store_purges_expired_states_as_it_goes() -> None:
+    """1,000 failure runs end after a minute; later failures drop them all, without purge()."""
+    store = MemoryLockoutStore()
+    minute = timedelta(minutes=1)
+    for n in range(1000):
+        store.record_failure(f"old{n}", now=NOW, max_failures=5, lock_for=minute)
+    later = NOW + 2 * minute
+    for n in range(2000):
+        store.record_failure(f"new{n}", now=later, max_failures=5, lock_for=minute)
+    assert len(store) == 2000
+    assert store.get("old0") is None
+    assert store.get("new1999") == LockoutState(1, None, later + minute)
+
+
+def test_lockout_store_keeps_states_whose_second_has_not_passed() -> None:
+    """A state expiring in the current second stays for as-it-goes purging; purge() drops it."""
+    store = MemoryLockoutStore()
+    store.record_failure("a", now=NOW, max_failures=5, lock_for=timedelta(seconds=10))
+    end = NOW + timedelta(seconds=10, microseconds=500)
+    store.record_failure("b", now=end, max_failures=5, lock_for=timedelta(seconds=10))
+    assert store.get("a") is not None
+    assert store.purge(end) == 1
+    assert store.get("a") is None
+    assert store.get("b") is not None
+
+
+def test_lockout_store_gives_the_garbage_collector_nothing_per_key() -> None:
+    """10,000 keys add almost no objects the collector walks (so no pauses at a million)."""
+    store = MemoryLockoutStore()
+    store.record_failure("warm-up", now=NOW, max_failures=5, lock_for=timedelta(hours=24))
+    gc.collect()
+    before = len(gc.get_objects())
+    for n in range(10_000):
+        store.record_failure(f"k{n}", now=NOW, max_failures=5, lock_for=timedelta(hours=24))
+    gc.collect()
+    assert len(gc.get_objects()) - before < 100
+
+
+def test_lockout_store_states_lists_every_stored_state() -> None:
+    """states() holds each key's state as get() gives it, and nothing for a cleared key."""
+    store = MemoryLockoutStore()
+    day = timedelta(hours=24)
+    for key in ("a", "b", "a", "c"):
+        store.record_failure(key, now=NOW, max_failures=5, lock_for=day)
+    store.clear("c")
+    assert store.states() == {
+        "a": LockoutState(2, None, NOW + day),
+        "b": LockoutState(1, None, NOW + day),
+    }

@@ -7,6 +7,7 @@ testing of roster.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from datetime import date
 
 import pytest
@@ -25,12 +26,12 @@ class Destination:
         self.batches: list[list[str]] = []
         self.kept: list[tuple[set[str], date]] = []
 
-    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+    def upsert(self, records: Iterable[ProviderRecord]) -> int:
         ids = [record.provider_id for record in records]
         self.batches.append(ids)
         return len(ids)
 
-    def end_missing(self, present: set[str], *, on: date) -> tuple[str, ...]:
+    def end_missing(self, present: AbstractSet[str], *, on: date) -> tuple[str, ...]:
         self.kept.append((set(present), on))
         return ("P9",)
 
@@ -246,7 +247,7 @@ def test_a_snapshot_needs_a_destination_that_can_end_records() -> None:
         def __init__(self) -> None:
             self.batches: list[list[ProviderRecord]] = []
 
-        def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
+        def upsert(self, records: Iterable[ProviderRecord]) -> int:
             self.batches.append(list(records))
             return len(self.batches[-1])
 

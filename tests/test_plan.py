@@ -156,14 +156,16 @@ def test_a_plan_category_can_be_group_eligible(
 ) -> None:
     """A plan that adds dialysis to the group-eligible set lets a dialysis group register."""
     dialysis = ProviderCategory("dialysis")
-    directory.add(
-        ProviderRecord(
-            provider_id="G7000001",
-            tax_id="317000001",
-            name="Lakeshore Dialysis",
-            zip_codes=["45402"],
-            category=dialysis,
-        )
+    directory.upsert(
+        [
+            ProviderRecord(
+                provider_id="G7000001",
+                tax_id="317000001",
+                name="Lakeshore Dialysis",
+                zip_codes=["45402"],
+                category=dialysis,
+            )
+        ]
     )
     request = group(provider_id="G7000001", tax_id="31-7000001", name="Lakeshore Dialysis",
                     zip_code="45402", username="dialysis-admin", email="d@example.org")  # fmt: skip
@@ -250,7 +252,7 @@ def test_stored_records_keep_their_lines_and_plan_categories_on_sqlite(tmp_path:
         category=ProviderCategory("dialysis"),
         lines_of_business={LineOfBusiness("MedicareAdvantage"), LineOfBusiness.MEDICAID},
     )
-    directory.upsert_many([record])
+    directory.upsert([record])
     assert directory.by_provider_id("G7000001") == record
     engine.dispose()
 

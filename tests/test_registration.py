@@ -441,8 +441,8 @@ def test_group_sees_every_record_under_its_tax_id_live(
     """A Group's providers are read at each call: a record added later is listed, others not."""
     account = service.register(group()).account
     before = [r.provider_id for r in service.accessible_providers(account.id)]
-    directory.add(
-        ProviderRecord(provider_id="P2000009", tax_id="31-7654321", name="Lee", zip_codes="45440")
+    directory.upsert(
+        [ProviderRecord(provider_id="P2000009", tax_id="31-7654321", name="Lee", zip_codes="45440")]
     )
     after = [r.provider_id for r in service.accessible_providers(account.id)]
     assert before == ["G2000001", "P2000002", "P2000003"]
@@ -455,8 +455,8 @@ def test_practitioner_sees_only_its_own_record(
 ) -> None:
     """A Practitioner sees itself, even when others share its Tax ID."""
     account = service.register(practitioner()).account
-    directory.add(
-        ProviderRecord(provider_id="P1000002", tax_id="311234567", name="Sam", zip_codes="45402")
+    directory.upsert(
+        [ProviderRecord(provider_id="P1000002", tax_id="311234567", name="Sam", zip_codes="45402")]
     )
     assert [r.provider_id for r in service.accessible_providers(account.id)] == ["P1000001"]
 

@@ -912,7 +912,7 @@ def test_sql_result_rows_never_reach_the_log(
     engine = sql.make_engine("sqlite://", echo=echo)
     sql.create_schema(engine)
     directory = sql.SqlProviderDirectory(engine)
-    directory.add_all(sample_records())
+    directory.upsert(sample_records())
     service = make_service(directory=directory, accounts=sql.SqlAccountRepository(engine))
     result = service.register(practitioner())
     service.activate(mailer.last_token())

@@ -116,8 +116,12 @@ def test_group_sees_every_provider_under_its_tax_id_live(
         "P2000002",
         "P2000003",
     ]
-    directory.add(
-        ProviderRecord(provider_id="P2000009", tax_id="317654321", name="Lee", zip_codes=["45440"])
+    directory.upsert(
+        [
+            ProviderRecord(
+                provider_id="P2000009", tax_id="317654321", name="Lee", zip_codes=["45440"]
+            )
+        ]
     )
     assert "P2000009" in [r.provider_id for r in service.accessible_providers(account.id)]
 

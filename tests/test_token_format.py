@@ -26,6 +26,10 @@ MAILED = {
         "eyJhIjoiYWNjdC0xIiwicCI6InBhc3N3b3JkLXJlc2V0IiwidiI6M30.Z3SFgA."
         "lFDw09rbwome7TOgBeGavDVhsJwAljwfLbt-3t3kkmM"
     ),
+    TokenPurpose.DEVICE: (
+        "eyJhIjoiYWNjdC0xIiwicCI6ImRldmljZSIsInYiOjN9.Z3SFgA."
+        "X3On8h9oIxJCI_am-GzDm3nnTxVaC2hiONPyd-0wdsw"
+    ),
     TokenPurpose.EMAIL_CHANGE: (
         "eyJhIjoiYWNjdC0xIiwicCI6ImVtYWlsLWNoYW5nZSIsInYiOjN9.Z3SFgA."
         "YDuBaS5gHOtFAttYUUXtO4FMwkUnDTbaLQ5FrJflbOI"

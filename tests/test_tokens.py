@@ -32,7 +32,12 @@ from tests.helpers import KEY, practitioner
 
 ACTIVATION, RESET = TokenPurpose.ACTIVATION, TokenPurpose.PASSWORD_RESET
 EMAIL_CHANGE = TokenPurpose.EMAIL_CHANGE
-OTHER = {ACTIVATION: RESET, RESET: EMAIL_CHANGE, EMAIL_CHANGE: ACTIVATION}
+OTHER = {
+    ACTIVATION: RESET,
+    RESET: EMAIL_CHANGE,
+    EMAIL_CHANGE: ACTIVATION,
+    TokenPurpose.DEVICE: ACTIVATION,
+}
 OLD, NEW = b"o" * 32, b"n" * 32
 
 purposes = st.sampled_from(TokenPurpose)
@@ -374,10 +379,11 @@ def test_lifetimes_below_one_second_are_refused(purpose: TokenPurpose, lifetime:
 
 
 def test_partial_lifetimes_are_merged_with_the_defaults() -> None:
-    """Overriding one purpose keeps the other's default."""
+    """Overriding one purpose keeps the others' defaults."""
     tokens = TokenIssuer(current=KEY, lifetimes={RESET: timedelta(minutes=15)})
     assert tokens.lifetimes == {
         ACTIVATION: timedelta(hours=72),
         RESET: timedelta(minutes=15),
+        TokenPurpose.DEVICE: timedelta(days=30),
         EMAIL_CHANGE: timedelta(hours=24),
     }

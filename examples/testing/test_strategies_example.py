@@ -23,6 +23,7 @@ from provider_identity import (
 )
 from provider_identity.testing import (
     MemoryAccountRepository,
+    MemoryLockoutStore,
     MemoryProviderDirectory,
     sample_records,
 )
@@ -76,11 +77,12 @@ def test_a_password_without_digits_is_refused_beside_the_field(
 @SHARED_FIXTURES
 @given(data=st.data(), tax_id=tax_ids(formatted=True).filter(lambda t: t[:2] != "31"))
 def test_a_wrong_tax_id_in_any_format_is_a_mismatch(
-    identity_service: IdentityService, data: st.DataObject, tax_id: str
+    identity_service_factory: IdentityServiceFactory, data: st.DataObject, tax_id: str
 ) -> None:
     """Another Tax ID, however it is typed, never matches Jane's record (31-1234567)."""
+    service = identity_service_factory(lockouts=MemoryLockoutStore())  # mismatches are counted
     request = data.draw(registration_requests(matching=JANE))
-    response = register_view(identity_service, {**form(request), "tax_id": tax_id})
+    response = register_view(service, {**form(request), "tax_id": tax_id})
     assert response.body["code"] == "details_mismatch"
 
 
@@ -90,8 +92,10 @@ def test_any_formatting_of_the_details_registers(
     identity_service_factory: IdentityServiceFactory, data: st.DataObject, record: ProviderRecord
 ) -> None:
     """Hyphens, ZIP+4, spacing and case never stop a registration that matches the record."""
-    service = identity_service_factory(  # fresh stores for each example
-        directory=MemoryProviderDirectory([record]), accounts=MemoryAccountRepository()
+    service = identity_service_factory(  # fresh stores for each example, limit counters too
+        directory=MemoryProviderDirectory([record]),
+        accounts=MemoryAccountRepository(),
+        lockouts=MemoryLockoutStore(),
     )
     request = data.draw(registration_requests(matching=record))
     assert register_view(service, form(request)).status == 201

@@ -21,12 +21,14 @@ from provider_identity.accounts import (
 from provider_identity.clock import Clock, SystemClock
 from provider_identity.delivery import BackgroundDelivery
 from provider_identity.errors import (
+    AbuseLimitError,
     AccountDeactivated,
     AccountLocked,
     AccountNotActivated,
     AccountNotFound,
     AlreadyRegistered,
     AuthenticationError,
+    CallerNotVerified,
     ChallengeExpired,
     ChallengeInvalid,
     CodeAlreadyUsed,
@@ -37,6 +39,7 @@ from provider_identity.errors import (
     FactorNotEnrolled,
     FactorRequired,
     FieldError,
+    HumanCheckRequired,
     IdentityError,
     InvalidCode,
     InvalidCredentials,
@@ -58,9 +61,11 @@ from provider_identity.errors import (
     TokenExpired,
     TokenInvalid,
     TokenWrongPurpose,
+    TooManyAttempts,
     UsernameUnavailable,
 )
 from provider_identity.events import Action, AuditEvent, LoggingEventSink
+from provider_identity.limits import Limiter, LimitKind, RateLimit, RateLimits, Window
 from provider_identity.lockout import LockoutPolicy, LockoutState, LockoutStatus, LockoutTracker
 from provider_identity.mail import Branding, MessageKind, Templates
 from provider_identity.mfa import SecondFactorDue, SecondFactors, SecretBox
@@ -84,12 +89,15 @@ from provider_identity.plan import (
 from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
+    EventLog,
     EventSink,
     FactorStore,
+    HumanCheck,
     LockoutStore,
     Mailer,
     PasswordBlocklist,
     ProviderDirectory,
+    ProviderPage,
 )
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
@@ -97,6 +105,7 @@ from provider_identity.providers import (
     Payee,
     ProviderCategory,
     ProviderRecord,
+    ProviderSearch,
     ProviderType,
     suggest_provider_type,
 )
@@ -108,6 +117,7 @@ from provider_identity.registration import (
 )
 from provider_identity.security_questions import DEFAULT_QUESTIONS, SecurityQuestions
 from provider_identity.service import AccountView, IdentityService, LoginResult, RegistrationResult
+from provider_identity.support import CallerVerification, DeskView, SupportDesk
 from provider_identity.tokens import TokenClaims, TokenIssuer, TokenPurpose
 
 __all__ = [
@@ -120,6 +130,7 @@ __all__ = [
     "SEED_PLAN",
     "SEED_POLICY",
     "TEST_ONLY_CHEAPEST",
+    "AbuseLimitError",
     "Account",
     "AccountDeactivated",
     "AccountLocked",
@@ -134,6 +145,8 @@ __all__ = [
     "AuthenticationError",
     "BackgroundDelivery",
     "Branding",
+    "CallerNotVerified",
+    "CallerVerification",
     "CanonicalEmail",
     "ChallengeExpired",
     "ChallengeInvalid",
@@ -143,19 +156,25 @@ __all__ = [
     "ConfigurationError",
     "DeactivationReason",
     "DeliveryQueue",
+    "DeskView",
     "DetailsMismatch",
+    "EventLog",
     "EventSink",
     "FactorAlreadyEnrolled",
     "FactorNotEnrolled",
     "FactorRequired",
     "FactorStore",
     "FieldError",
+    "HumanCheck",
+    "HumanCheckRequired",
     "IdentityError",
     "IdentityService",
     "InvalidCode",
     "InvalidCredentials",
     "InvalidInput",
     "InvalidTransition",
+    "LimitKind",
+    "Limiter",
     "LineOfBusiness",
     "LockoutPolicy",
     "LockoutState",
@@ -181,8 +200,12 @@ __all__ = [
     "ProviderDetails",
     "ProviderDirectory",
     "ProviderNotFound",
+    "ProviderPage",
     "ProviderRecord",
+    "ProviderSearch",
     "ProviderType",
+    "RateLimit",
+    "RateLimits",
     "RegistrationError",
     "RegistrationMatcher",
     "RegistrationRequest",
@@ -197,6 +220,7 @@ __all__ = [
     "SecurityAnswerMismatch",
     "SecurityQuestions",
     "StoreUnavailable",
+    "SupportDesk",
     "SystemClock",
     "TaxonomyMap",
     "Templates",
@@ -208,8 +232,10 @@ __all__ = [
     "TokenIssuer",
     "TokenPurpose",
     "TokenWrongPurpose",
+    "TooManyAttempts",
     "UsernameUnavailable",
     "Violation",
+    "Window",
     "canonical_email",
     "canonical_username",
     "mask_email",

@@ -128,7 +128,7 @@ def text_tuple(name: str, values: Iterable[str]) -> tuple[str, ...]:
     if isinstance(values, str):
         return (values,)
     refusal = f"{name} must be a list of text."
-    if isinstance(values, bytes | bytearray | Mapping):  # empty ones iterate to no text at all
+    if isinstance(values, bytes | bytearray | memoryview | Mapping):  # b"", {}: no items, no text
         raise ConfigurationError(refusal)
     try:
         items = tuple(values)

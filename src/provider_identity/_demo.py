@@ -13,23 +13,24 @@ from provider_identity.mfa import SecondFactorDue, SecondFactors, SecretBox
 from provider_identity.passwords import PasswordHasher
 from provider_identity.ports import (
     AccountRepository,
-    DirectoryWithAdd,
     FactorStore,
     LockoutStore,
     Mailer,
+    WritableDirectory,
 )
 from provider_identity.providers import ProviderRecord, ProviderType
 from provider_identity.registration import RegistrationRequest
 from provider_identity.service import IdentityService, LoginResult
+from provider_identity.support import SupportDesk
 from provider_identity.testing import (
     FakeAuthenticator,
     InlineDelivery,
     ManualClock,
     MemoryAccountRepository,
+    MemoryEventLog,
     MemoryFactorStore,
     MemoryLockoutStore,
     MemoryProviderDirectory,
-    RecordingEventSink,
     RecordingMailer,
     message_text,
     sample_records,
@@ -58,7 +59,7 @@ class _Tee:
 class DemoStores:
     """Where the demo keeps its data, and how to name that place."""
 
-    directory: DirectoryWithAdd
+    directory: WritableDirectory
     accounts: AccountRepository
     lockouts: LockoutStore
     description: str
@@ -83,13 +84,14 @@ class _Demo:
         self.clock = ManualClock()
         self.mailer = RecordingMailer()
         self.directory = stores.directory
+        self.trail = MemoryEventLog()  # the audit trail the support desk reads
         self.factors = stores.factors if stores.factors is not None else MemoryFactorStore()
         self.service = IdentityService(
             directory=self.directory,
             accounts=stores.accounts,
             lockouts=stores.lockouts,
             mailer=_Tee(self.mailer, mailer),
-            events=RecordingEventSink(),
+            events=self.trail,
             delivery=InlineDelivery(),  # each step shows its mail at once
             clock=self.clock,
             tokens=TokenIssuer(current=_DEMO_KEY, clock=self.clock),
@@ -98,6 +100,7 @@ class _Demo:
                 mode="optional", store=self.factors, secrets=SecretBox(current=_DEMO_KEY)
             ),
         )
+        self.desk = SupportDesk(service=self.service, trail=self.trail)
         self.step_number = 0
         self.seen_mail = 0
 
@@ -223,6 +226,11 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
     result = demo.logged_in(service.login("jdoe", "Green-Kestrel-2032"))
     demo.say(f"logged in as {result.account.username}")
 
+    demo.step("Forgot user name? (mailed to the stored address; an unknown one gets nothing)")
+    for address in ("JANE.DOE@example.org", "nobody@example.org"):
+        service.request_username_reminder(address)
+        demo.say(f"{address}: the same confirmation page")
+    demo.new_mail()
     _second_factor_story(demo, result.account.id)
 
     demo.step("A radiology group registers and sees every provider under its Tax ID")
@@ -242,10 +250,12 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
     demo.new_mail()
     for record in service.accessible_providers(group.account.id):
         demo.say(f"can see {record.provider_id} {record.name}")
-    demo.directory.add(
-        ProviderRecord(
-            provider_id="P2000009", tax_id="317654321", name="Lee Chen", zip_codes=("45440",)
-        )
+    demo.directory.upsert(
+        [
+            ProviderRecord(
+                provider_id="P2000009", tax_id="317654321", name="Lee Chen", zip_codes=("45440",)
+            )
+        ]
     )
     demo.say("a provider is added under the group's Tax ID; looked up live:")
     for record in service.accessible_providers(group.account.id):
@@ -299,6 +309,43 @@ def _story(demo: _Demo, where: str) -> int:  # a linear story, top to bottom
     except IdentityError as err:
         demo.refused(err)
 
+    demo.step("A support-desk call: a registration with a mistyped address")
+    typo = service.register(
+        demo.request(
+            provider_type="practitioner",
+            name="Ravi Patel",
+            tax_id="31-7654321",
+            zip_code="45440",
+            provider_id="P2000002",
+            username="rpatel",
+            email="ravi.patel@exmaple.org",
+        )
+    )
+    demo.say("Ravi registered as rpatel, but his activation went to ravi.patel@exmaple.org")
+    demo.new_mail()
+    desk, agent = demo.desk, "agent-017"
+    view = desk.find_account(agent, provider_id="P2000002")
+    demo.say(
+        f"{agent} finds {view.account.username} ({view.account.status.value}, "
+        f"expires {view.pending_expires_at}, agreement v{view.agreement_version})"
+    )
+    try:
+        desk.correct_pending_email(agent, typo.account.id, "ravi.patel@example.org")
+    except IdentityError as err:
+        demo.say("before the caller answers the security question:")
+        demo.refused(err)
+    verified = desk.verify_caller(agent, typo.account.id, "rex")
+    demo.say(f"security answer verified; the desk may act until {verified.valid_until}")
+    desk.correct_pending_email(agent, typo.account.id, "ravi.patel@example.org")
+    demo.say("address corrected; the old link is dead; a fresh activation goes out")
+    demo.new_mail()
+    service.activate(demo.token())
+    demo.new_mail()
+    demo.say("the account's history, as the desk sees it:")
+    for event in desk.history(agent, typo.account.id):
+        by = dict(event.detail).get("agent")
+        demo.say(f"  {event.action.value}: {event.outcome}" + (f" (by {by})" if by else ""))
+
     demo.step("Unknown user and wrong password look the same")
     for username in ("no-such-user", "jdoe"):
         try:
@@ -346,6 +393,8 @@ def _second_factor_story(demo: _Demo, account_id: str) -> None:
     service.complete_login(again.challenge, codes[0])
     demo.say("logged in; the code is used up and a notice goes to the stored address")
     demo.new_mail()
+
+
 def _account_life(demo: _Demo, jane_id: str) -> None:
     """After registration: expiry, an email change, and a provider leaving the network."""
     service = demo.service
@@ -377,15 +426,13 @@ def _account_life(demo: _Demo, jane_id: str) -> None:
     service.request_email_change(jane_id, "Green-Kestrel-2032", "jane.doe@newclinic.example.org")
     demo.say("a link to the new address, a notice to the old one:")
     demo.new_mail()
-    changed = service.confirm_email_change(
-        demo.mailer.last_token("jane.doe@newclinic.example.org")
-    )
+    changed = service.confirm_email_change(demo.mailer.last_token("jane.doe@newclinic.example.org"))
     demo.say(f"the address is now {changed.email}; her earlier sessions and links are dead")
 
     demo.step("Ana's provider record ends: reconcile deactivates her account")
     record = demo.directory.by_provider_id("P2000003")
     assert record is not None  # noqa: S101  # a sample record
-    demo.directory.add(attrs.evolve(record, end_date=demo.clock.now().date()))
+    demo.directory.upsert([attrs.evolve(record, end_date=demo.clock.now().date())])
     report = service.reconcile()
     demo.say(f"deactivated: {', '.join(report.deactivated)}")
     try:

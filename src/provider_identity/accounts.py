@@ -350,9 +350,7 @@ class Account:
         """
         self._refuse(AccountStatus.DEACTIVATED)
         recent = self.recent_password_hashes(keep)
-        changed = _bumped(
-            self, password_hash=new_hash, password_history=recent[: max(keep - 1, 0)]
-        )
+        changed = _bumped(self, password_hash=new_hash, password_history=recent[: max(keep - 1, 0)])
         if now is not None and self.is_pending:
             changed = attrs.evolve(changed, status=AccountStatus.ACTIVE, activated_at=now)
         return changed

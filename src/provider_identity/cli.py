@@ -8,6 +8,8 @@
     purge-pending   delete pending accounts never activated within their lifetime
     reconcile       deactivate accounts whose provider left the directory (and back)
     send-mail       drain the outbox through an SMTP relay
+    purge-events    delete audit events older than a number of days
+    export-events   write the audit trail as JSON lines
 
 Commands that take ``--database`` accept an SQLAlchemy URL
 (``postgresql+psycopg://...``, ``sqlite:///file.db``) or a plain file path,
@@ -35,7 +37,7 @@ from provider_identity.accounts import canonical_username
 from provider_identity.adapters.outbox import FileOutboxMailer
 from provider_identity.adapters.smtp import SmtpMailer, SmtpSecurity
 from provider_identity.errors import IdentityError, InvalidInput, MailDeliveryError
-from provider_identity.events import Action, AuditEvent, LoggingEventSink
+from provider_identity.events import Action, AuditEvent, LoggingEventSink, write_json_lines
 from provider_identity.passwords import NIST_POLICY, SEED_POLICY, PasswordHasher
 from provider_identity.ports import Mailer
 from provider_identity.progress import RichProgress, progress_display
@@ -182,7 +184,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
         engine = _engine(str(Path(folder) / "demo.sqlite3"))
         try:
             stores = _sql_stores(engine, "a fresh SQLite file (deleted afterwards)")
-            stores.directory.add_all(sample_records())
+            stores.directory.upsert(sample_records())
             return run_demo(out, hasher=hasher, stores=stores, mailer=mailer)
         finally:
             engine.dispose()
@@ -429,6 +431,48 @@ def _send_mail(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if report.given_up else 0
 
 
+def _purge_events(args: argparse.Namespace, out: TextIO) -> int:
+    if args.older_than < 1:
+        raise CommandError("--older-than must be a whole number of days, at least 1.")
+    engine = _engine(args.database)
+    _require_schema(engine)
+    from provider_identity.adapters.sql import SqlEventSink
+
+    cutoff = datetime.now(UTC) - timedelta(days=args.older_than)
+    removed = SqlEventSink(engine).purge(before=cutoff)
+    print(f"{removed} audit events older than {cutoff.isoformat()} deleted", file=out)
+    return 0
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or time from the command line; a naive one is UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(
+            f"{option} must be an ISO 8601 date or time, e.g. 2026-03-01 or 2026-03-01T12:00Z."
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _export_events(args: argparse.Namespace, out: TextIO) -> int:
+    since, until = _moment(args.since, "--since"), _moment(args.until, "--until")
+    engine = _engine(args.database)
+    _require_schema(engine)
+    from provider_identity.adapters.sql import SqlEventSink
+
+    events = SqlEventSink(engine).query(
+        account_id=args.account,
+        username=None if args.username is None else canonical_username(args.username),
+        since=since,
+        until=until,
+    )
+    write_json_lines(events, out)
+    return 0
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -566,6 +610,23 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument(
         "--smtp-user", help=f"login name; the password is read from ${SMTP_PASSWORD_VARIABLE}"
     )
+
+    purge = commands.add_parser(
+        "purge-events", help="delete audit events older than DAYS days (retention)"
+    )
+    purge.add_argument(
+        "--older-than", metavar="DAYS", type=int, required=True, help="age in days (at least 1)"
+    )
+    _database_option(purge)
+
+    export = commands.add_parser(
+        "export-events", help="write the audit trail to stdout as JSON lines, oldest first"
+    )
+    _database_option(export)
+    export.add_argument("--account", metavar="ID", help="only events about this account id")
+    export.add_argument("--username", help="only events naming this user name")
+    export.add_argument("--since", metavar="WHEN", help="only events at or after (ISO 8601, UTC)")
+    export.add_argument("--until", metavar="WHEN", help="only events before (ISO 8601, UTC)")
     return parser
 
 
@@ -584,6 +645,8 @@ def main(
         "purge-pending": lambda: _purge_pending(args, out),
         "reconcile": lambda: _reconcile(args, out),
         "send-mail": lambda: _send_mail(args, out),
+        "purge-events": lambda: _purge_events(args, out),
+        "export-events": lambda: _export_events(args, out),
     }
     try:
         return commands[args.command]()

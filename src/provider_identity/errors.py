@@ -28,7 +28,11 @@ The tree::
     │   └── TokenAlreadyUsed
     ├── SecurityAnswerError
     │   ├── SecurityAnswerMismatch     carries ``attempts_left``
-    │   └── SecurityAnswerLocked       carries ``locked_until``
+    │   ├── SecurityAnswerLocked       carries ``locked_until``
+    │   └── CallerNotVerified          a desk action before a verified answer
+    ├── AbuseLimitError
+    │   ├── TooManyAttempts            a rate limit refused; carries ``retry_after``
+    │   └── HumanCheckRequired         complete the human check, then try again
     ├── SecondFactorError
     │   ├── SecondFactorsOff           the service's MFA mode is "off"
     │   ├── FactorNotEnrolled          no such factor (or no enrolment to confirm)
@@ -55,12 +59,14 @@ from typing import Any, ClassVar, NoReturn, Self
 import attrs
 
 __all__ = [
+    "AbuseLimitError",
     "AccountDeactivated",
     "AccountLocked",
     "AccountNotActivated",
     "AccountNotFound",
     "AlreadyRegistered",
     "AuthenticationError",
+    "CallerNotVerified",
     "ChallengeExpired",
     "ChallengeInvalid",
     "CodeAlreadyUsed",
@@ -71,6 +77,7 @@ __all__ = [
     "FactorNotEnrolled",
     "FactorRequired",
     "FieldError",
+    "HumanCheckRequired",
     "IdentityError",
     "InvalidCode",
     "InvalidCredentials",
@@ -92,6 +99,7 @@ __all__ = [
     "TokenExpired",
     "TokenInvalid",
     "TokenWrongPurpose",
+    "TooManyAttempts",
     "UsernameUnavailable",
 ]
 
@@ -240,6 +248,7 @@ class AlreadyRegistered(RegistrationError):
 
     code = "already_registered"
     default_message = "You are already registered. Please go to the Provider Login page and log in."
+
     def __init__(
         self,
         message: str | None = None,
@@ -372,6 +381,8 @@ class ChallengeInvalid(AuthenticationError):
 
     code = "login_challenge_invalid"
     default_message = "This sign-in cannot be completed. Please log in again."
+
+
 class AccountDeactivated(AuthenticationError):
     """The password is right but the account is deactivated; only the help line can help."""
 
@@ -452,6 +463,65 @@ class SecurityAnswerLocked(SecurityAnswerError):
     def __init__(self, locked_until: datetime, message: str | None = None) -> None:
         self.locked_until = locked_until
         super().__init__(message)
+
+
+class AbuseLimitError(IdentityError):
+    """A rate limit or a human check stopped the request before any work was done.
+
+    Attributes:
+        limit: Which limit refused (a :class:`~provider_identity.limits.LimitKind` value).
+    """
+
+    code = "abuse_limit"
+
+    def __init__(self, limit: str, message: str | None = None) -> None:
+        self.limit = limit
+        super().__init__(message)
+
+
+class TooManyAttempts(AbuseLimitError):
+    """Too many attempts from one client address or for one key; try again later.
+
+    Attributes:
+        limit: Which limit refused.
+        retry_after: How long until an attempt may be admitted again, at the
+            earliest (for a ``Retry-After`` header, rounded up to seconds).
+    """
+
+    code = "too_many_attempts"
+    wording = "Too many attempts. Please wait {wait} and try again."
+    default_message = wording.format(wait="a few minutes")
+
+    def __init__(self, limit: str, retry_after: timedelta, message: str | None = None) -> None:
+        self.retry_after = retry_after
+        if message is None:
+            message = self.wording.format(wait=_duration_words(retry_after))
+        super().__init__(limit, message)
+
+
+class HumanCheckRequired(AbuseLimitError):
+    """Show the human check (hCaptcha, Turnstile, reCAPTCHA ...) and send its answer back.
+
+    Raised when the check is due (after a number of attempts) and the request
+    brought no answer, or one the :class:`~provider_identity.ports.HumanCheck` refused.
+    """
+
+    code = "human_check_required"
+    default_message = "Please complete the check below, then try again."
+
+
+class CallerNotVerified(SecurityAnswerError):
+    """A support-desk action that needs a verified caller came without one (or too late).
+
+    The agent verifies the caller's security answer first
+    (:meth:`~provider_identity.support.SupportDesk.verify_caller`); that opens
+    a short window for this agent and this account only.
+    """
+
+    code = "caller_not_verified"
+    default_message = (
+        "Verify the caller's security answer first; the verification is valid for a short time."
+    )
 
 
 class SecondFactorError(IdentityError):

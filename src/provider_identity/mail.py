@@ -40,6 +40,7 @@ __all__ = [
     "password_changed_message",
     "password_reset_message",
     "security_answer_changed_message",
+    "username_reminder_message",
 ]
 
 _TOKEN = "{token}"
@@ -146,6 +147,14 @@ _DEFAULT_TEXTS: Final = {
         "to log in again.",
         "Login: $link",
     ),
+    MessageKind.USERNAME_REMINDER: (
+        "Hello,",
+        "You asked for the user name of your $organisation $portal_name account: $username. "
+        "If you did not ask for it, ignore this message; your account stays as it is. "
+        "If you do not remember your password either, use the Forgot password? link "
+        "on the login page.",
+        "Login: $link",
+    ),
 }
 
 
@@ -211,7 +220,8 @@ class Templates:
         """Load ``<kind>.txt`` and ``<kind>.html`` (UTF-8) from a folder; absent ones stay default.
 
         Kinds: ``activation``, ``verification``, ``password_reset``, ``password_changed``,
-        ``email_change``, ``email_change_notice``, ``security_answer_changed``, ``account_locked``.
+        ``email_change``, ``email_change_notice``, ``security_answer_changed``, ``account_locked``,
+        ``username_reminder``.
         """
         folder = Path(path)
         if not folder.is_dir():
@@ -273,6 +283,7 @@ class Branding:
         "Your $portal_name Security Question Was Changed"
     )
     account_locked_subject: str = _template("Your $portal_name Account Is Locked")
+    username_reminder_subject: str = _template("$organisation $portal_name User Name")
     templates: Templates | Renderer = attrs.field(default=Templates(), validator=_renderer)
 
     @property
@@ -306,6 +317,7 @@ _SUBJECTS: Final = {
     MessageKind.EMAIL_CHANGE_NOTICE: "email_change_notice_subject",
     MessageKind.SECURITY_ANSWER_CHANGED: "security_answer_changed_subject",
     MessageKind.ACCOUNT_LOCKED: "account_locked_subject",
+    MessageKind.USERNAME_REMINDER: "username_reminder_subject",
 }
 
 
@@ -438,4 +450,18 @@ def account_locked_message(
         now=now,
         link=branding.login_url,
         wait=wait,
+    )
+
+
+def username_reminder_message(
+    branding: Branding, *, to: str, username: str, now: datetime
+) -> EmailMessage:
+    """The forgotten user name reminder: the account's user name, with a Login link."""
+    return _message(
+        branding,
+        MessageKind.USERNAME_REMINDER,
+        to=to,
+        username=username,
+        now=now,
+        link=branding.login_url,
     )

@@ -474,9 +474,7 @@ class PasswordPolicy:
             raise ConfigurationError("min_length may not exceed max_length.")
         shorter = self.min_length_with_second_factor
         if shorter is not None and shorter > self.min_length:
-            raise ConfigurationError(
-                "min_length_with_second_factor may not exceed min_length."
-            )
+            raise ConfigurationError("min_length_with_second_factor may not exceed min_length.")
 
     def check(
         self,

@@ -21,15 +21,16 @@ if TYPE_CHECKING:
     from provider_identity.accounts import Account, AccountStatus
     from provider_identity.events import AuditEvent
     from provider_identity.mfa.records import FactorRecord
-    from provider_identity.providers import ProviderRecord
+    from provider_identity.providers import ProviderRecord, ProviderSearch
 
 __all__ = [
     "AccountRepository",
     "Clock",
     "DeliveryQueue",
-    "DirectoryWithAdd",
+    "EventLog",
     "EventSink",
     "FactorStore",
+    "HumanCheck",
     "ImportProgress",
     "ImportProgressCallback",
     "LockoutState",
@@ -40,9 +41,12 @@ __all__ = [
     "OutboxStore",
     "PasswordBlocklist",
     "ProviderDirectory",
+    "ProviderPage",
     "Renderer",
     "RosterDestination",
+    "SearchableDirectory",
     "SnapshotDestination",
+    "WritableDirectory",
 ]
 
 
@@ -62,23 +66,49 @@ class ProviderDirectory(Protocol):
         ...
 
 
-class DirectoryWithAdd(ProviderDirectory, Protocol):
-    """Protocol: a provider directory a record can be added to (every one we ship)."""
+@attrs.frozen(kw_only=True)
+class ProviderPage:
+    """One page of a Group's providers, ordered by Provider ID.
 
-    def add(self, record: ProviderRecord) -> None:
-        """Insert or replace a record."""
-        ...
+    Attributes:
+        records: The page's records.
+        next_after: Pass it as ``after`` for the next page; ``None`` on the last page.
+    """
 
-    def add_all(self, records: Iterable[ProviderRecord]) -> None:
-        """Insert or replace many records."""
+    records: tuple[ProviderRecord, ...]
+    next_after: str | None
+
+
+@runtime_checkable
+class SearchableDirectory(ProviderDirectory, Protocol):
+    """Protocol: a directory that pages through a Tax ID's records itself (every one we ship).
+
+    :meth:`~provider_identity.service.IdentityService.accessible_providers_page`
+    uses it when the directory has it, and pages through ``by_tax_id``
+    otherwise.
+    """
+
+    def page_by_tax_id(
+        self, tax_id: str, *, after: str | None, limit: int, search: ProviderSearch | None
+    ) -> Sequence[ProviderRecord]:
+        """Up to ``limit`` records under ``tax_id`` that match ``search``, by Provider ID.
+
+        Only records whose Provider ID sorts after ``after`` (by code point)
+        are listed, so a page starts where the previous one ended (keyset
+        paging: each page costs the same, however deep).
+        """
         ...
 
 
 class RosterDestination(Protocol):
-    """Protocol: where :func:`~provider_identity.roster.import_roster` writes (a SQL directory)."""
+    """Protocol: where :func:`~provider_identity.roster.import_roster` writes records."""
 
-    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
-        """Insert or replace ``records`` in one transaction, idempotently."""
+    def upsert(self, records: Iterable[ProviderRecord]) -> int:
+        """Insert or replace ``records`` atomically and idempotently; return how many distinct.
+
+        All or nothing: an item that is not a ``ProviderRecord`` writes
+        nothing. A Provider ID given twice is stored as given last.
+        """
         ...
 
 
@@ -119,6 +149,10 @@ class SnapshotDestination(RosterDestination, Protocol):
         ...
 
 
+class WritableDirectory(SearchableDirectory, RosterDestination, Protocol):
+    """Protocol: a searchable directory that records can be upserted into (every one we ship)."""
+
+
 class AccountRepository(Protocol):
     """Protocol: where accounts live.
 
@@ -146,6 +180,10 @@ class AccountRepository(Protocol):
 
     def find_by_provider_id(self, provider_id: str) -> Account | None:
         """The account registered for this provider, if any."""
+        ...
+
+    def find_by_email(self, email_key: str) -> Account | None:
+        """The account whose canonical email is ``email_key``, if any."""
         ...
 
     def key_taken(self, key: str) -> bool:
@@ -264,6 +302,7 @@ class MessageKind(enum.StrEnum):
     VERIFICATION = "verification"
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
+    USERNAME_REMINDER = "username_reminder"
     EMAIL_CHANGE = "email_change"
     EMAIL_CHANGE_NOTICE = "email_change_notice"
     SECURITY_ANSWER_CHANGED = "security_answer_changed"
@@ -340,11 +379,55 @@ class EventSink(Protocol):
         ...
 
 
+class EventLog(Protocol):
+    """Protocol: the persisted audit trail, read back (``SqlEventSink``, ``MemoryEventLog``)."""
+
+    def query(
+        self,
+        *,
+        account_id: str | None = None,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> Sequence[AuditEvent]:
+        """The events matching every filter given, oldest first.
+
+        Args:
+            account_id: Only events about this account.
+            username: Only events naming this canonical username.
+            since: Only events at or after this moment.
+            until: Only events before this moment.
+            limit: At most this many: the newest ones (still returned oldest first).
+        """
+        ...
+
+
 class PasswordBlocklist(Protocol):
     """Protocol: passwords nobody may choose (breached, common, expected)."""
 
     def is_blocked(self, password: str) -> bool:
         """True if the whole (NFKC-normalised) password is on the list."""
+        ...
+
+
+class HumanCheck(Protocol):
+    """Protocol: checks the answer of a human check (hCaptcha, Turnstile, reCAPTCHA ...).
+
+    The web layer shows the widget when a flow raises
+    :class:`~provider_identity.errors.HumanCheckRequired` and passes the
+    widget's answer back as the flow's ``human_check=`` argument; this port
+    asks the provider whether it is genuine (usually one HTTPS call).
+    ``provider_identity.testing.FakeHumanCheck`` is a fake.
+    """
+
+    def verify(self, response: str, *, client_address: str | None) -> bool:
+        """True if ``response`` is a fresh, genuine answer given from ``client_address``.
+
+        Must return False (not raise) for an answer that is refused, expired or
+        already used; may raise :class:`~provider_identity.errors.StoreUnavailable`
+        when the provider does not answer.
+        """
         ...
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "Payee",
     "ProviderCategory",
     "ProviderRecord",
+    "ProviderSearch",
     "ProviderType",
     "mask_tax_id",
     "normalize_name",
@@ -34,6 +35,7 @@ __all__ = [
     "normalize_provider_id",
     "normalize_tax_id",
     "normalize_zip",
+    "page_of",
     "suggest_provider_type",
 ]
 
@@ -373,6 +375,65 @@ class ProviderRecord:
     @name_key.default
     def _name_key(self) -> str:
         return normalize_name(self.name)
+
+
+@attrs.frozen
+class ProviderSearch:
+    """What a Group user typed to find providers: a Provider ID or NPI start, or part of a name.
+
+    A record matches when its Provider ID or its NPI starts with the text
+    (trimmed; Provider IDs compared upper-case), or when its name's
+    comparison key (see :func:`normalize_name`) contains the text's.
+
+    Attributes:
+        id_prefix: The text trimmed and upper-cased, for Provider IDs and NPIs.
+        name_part: The text's name comparison key.
+    """
+
+    id_prefix: str
+    name_part: str
+
+    @classmethod
+    def parse(cls, text: object, *, field: str = "search") -> ProviderSearch | None:
+        """The search for ``text``; ``None`` (everything) for blank text.
+
+        Raises:
+            InvalidInput: not text, longer than a name may be, or with control characters.
+        """
+        if isinstance(text, str) and not text.strip():
+            return None
+        name_part = normalize_name(text, field=field)
+        return cls(id_prefix=str(text).strip().upper(), name_part=name_part)
+
+    def matches(self, record: ProviderRecord) -> bool:
+        """True if ``record`` is one the user is looking for."""
+        return (
+            record.provider_id.startswith(self.id_prefix)
+            or (record.npi is not None and record.npi.startswith(self.id_prefix))
+            or self.name_part in record.name_key
+        )
+
+
+def page_of(
+    records: Iterable[ProviderRecord],
+    *,
+    after: str | None,
+    limit: int,
+    search: ProviderSearch | None,
+) -> list[ProviderRecord]:
+    """Up to ``limit`` of ``records`` matching ``search`` whose Provider ID sorts after ``after``.
+
+    In Provider ID order, whatever the order given.
+    """
+    page: list[ProviderRecord] = []
+    for record in sorted(records, key=lambda record: record.provider_id):
+        if len(page) == limit:
+            break
+        if (after is None or record.provider_id > after) and (
+            search is None or search.matches(record)
+        ):
+            page.append(record)
+    return page
 
 
 def suggest_provider_type(record: ProviderRecord) -> ProviderType:

@@ -16,7 +16,7 @@ rejected. Reasons never contain a Tax ID.
 
 :func:`import_roster` writes the good rows in batches; each batch is one
 transaction of the destination (e.g.
-:meth:`~provider_identity.adapters.sql.SqlProviderDirectory.upsert_many`),
+:meth:`~provider_identity.adapters.sql.SqlProviderDirectory.upsert`),
 which is idempotent, so an import killed midway and run again ends with every
 good row present exactly once. In *snapshot* mode (``snapshot=True``: the file
 is the whole directory) the records missing from a file are ended, so that
@@ -92,6 +92,8 @@ EXAMPLE_ROSTER = Path(__file__).parent / "data" / "example-roster.csv"
 _CSV_SPECIAL = re.compile('["\r\n\0]')
 _CSV_LIMIT = csv.field_size_limit()
 _E = TypeVar("_E", ProviderCategory, Payee, LineOfBusiness)
+_HASH_BITS = 64
+_HASH_MASK = (1 << _HASH_BITS) - 1
 
 
 @attrs.frozen(kw_only=True)
@@ -304,7 +306,11 @@ def iter_roster(
     except TypeError:
         raise _wrong_type() from None
     header: tuple[str, ...] | None = None
-    seen: dict[str, tuple[int, int]] = {}
+    # Provider ID -> its first line and its record's hash, packed in one int: a
+    # dict of str and int is never tracked by the garbage collector, so its
+    # millions of entries cost no collection any time (a tuple value made each
+    # full collection walk them all: import slowed down as it went).
+    seen: dict[str, int] = {}
     for number, raw in enumerate(rows, start=1):
         if not isinstance(raw, bytes):  # bytes and str themselves yield ints and str
             raise _wrong_type()
@@ -323,12 +329,13 @@ def iter_roster(
         if isinstance(outcome, tuple):
             yield RejectedRow(line=number, errors=outcome)
             continue
-        fingerprint = hash(outcome)
-        first = seen.setdefault(outcome.provider_id, (number, fingerprint))
-        if first[0] == number:
+        fingerprint = hash(outcome) & _HASH_MASK
+        first = seen.setdefault(outcome.provider_id, number << _HASH_BITS | fingerprint)
+        first_line = first >> _HASH_BITS
+        if first_line == number:
             yield outcome
-        elif first[1] != fingerprint:
-            message = f"Provider ID {outcome.provider_id} is on line {first[0]} with other data."
+        elif first & _HASH_MASK != fingerprint:
+            message = f"Provider ID {outcome.provider_id} is on line {first_line} with other data."
             yield RejectedRow(
                 line=number, errors=_row_error("conflicting_duplicate", message, "provider_id")
             )
@@ -367,7 +374,7 @@ def import_roster(
 ) -> RosterReport:
     """Write a roster's good rows to ``destination`` in batches; report the rejected ones.
 
-    Each batch is one call of ``destination.upsert_many`` (one transaction):
+    Each batch is one call of ``destination.upsert`` (one transaction):
     a crash leaves whole batches only, and running the import again is safe.
     ``progress``, if given, is called after each batch, every
     :data:`PROGRESS_ROWS` rows, and once at the end (``done=True``) with the
@@ -403,7 +410,7 @@ def import_records(
 ) -> RosterReport:
     """Write what any reader yields (this module's, or ``provider_identity.sources``') in batches.
 
-    Records go to ``destination.upsert_many`` ``batch_size`` at a time;
+    Records go to ``destination.upsert`` ``batch_size`` at a time;
     rejected rows are reported; skipped rows are counted only (memory does
     not grow with them). ``progress`` and ``snapshot`` work as in
     :func:`import_roster`.
@@ -425,7 +432,8 @@ def import_records(
     loaded = rows = skipped = 0
     rejected: list[RejectedRow] = []
     batch: list[ProviderRecord] = []
-    seen: set[str] = set()
+    # A dict of str and None, not a set: the garbage collector never walks it.
+    seen: dict[str, None] = {}
     for item in items:
         rows += 1
         wrote = False
@@ -435,20 +443,20 @@ def import_records(
             skipped += 1
         else:
             if snapshot:
-                seen.add(item.provider_id)
+                seen[item.provider_id] = None
             batch.append(item)
             if len(batch) == batch_size:
-                loaded += destination.upsert_many(batch)
+                loaded += destination.upsert(batch)
                 batch = []
                 wrote = True
         if progress is not None and (wrote or rows % PROGRESS_ROWS == 0):
             progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected)))
     if batch:
-        loaded += destination.upsert_many(batch)
+        loaded += destination.upsert(batch)
     if progress is not None:
         progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected), done=True))
     ended: tuple[str, ...] = ()
     if snapshot and not rejected:
         assert isinstance(destination, SnapshotDestination)  # noqa: S101  # checked above
-        ended = destination.end_missing(seen, on=today or datetime.now(UTC).date())
+        ended = destination.end_missing(seen.keys(), on=today or datetime.now(UTC).date())
     return RosterReport(loaded=loaded, rejected=tuple(rejected), skipped=skipped, ended=ended)

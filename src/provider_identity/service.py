@@ -51,12 +51,14 @@ from provider_identity.errors import (
     SecurityAnswerMismatch,
     StoreUnavailable,
     TokenAlreadyUsed,
+    TokenError,
     TokenExpired,
     TokenInvalid,
     UsernameUnavailable,
     _duration_words,
 )
 from provider_identity.events import Action, AuditEvent
+from provider_identity.limits import Limiter, LimitKind, RateLimits, provider_key
 from provider_identity.lockout import LockoutPolicy, LockoutStatus, LockoutTracker, Throttle
 from provider_identity.mail import (
     Branding,
@@ -68,6 +70,7 @@ from provider_identity.mail import (
     password_changed_message,
     password_reset_message,
     security_answer_changed_message,
+    username_reminder_message,
 )
 from provider_identity.mfa.flows import SecondFactorFlows
 from provider_identity.mfa.results import SecondFactorDue
@@ -83,16 +86,22 @@ from provider_identity.ports import (
     AccountRepository,
     DeliveryQueue,
     EventSink,
+    HumanCheck,
     LockoutStore,
     Mailer,
     ProviderDirectory,
+    ProviderPage,
+    SearchableDirectory,
 )
 from provider_identity.providers import (
     GROUP_ELIGIBLE_CATEGORIES,
     LineOfBusiness,
     ProviderCategory,
     ProviderRecord,
+    ProviderSearch,
     ProviderType,
+    normalize_provider_id,
+    page_of,
 )
 from provider_identity.registration import (
     DEFAULT_HELP_LINES,
@@ -113,6 +122,10 @@ __all__ = [
 ]
 
 CLIENT_ADDRESS_MAX_LENGTH = 256
+#: Records per page of :meth:`IdentityService.accessible_providers_page` by default.
+DEFAULT_PAGE_SIZE = 50
+#: The most records one page may hold.
+MAX_PAGE_SIZE = 500
 
 _log = logging.getLogger(__name__)
 
@@ -170,6 +183,8 @@ class LoginResult:
         rehashed: The stored hash was upgraded to the current parameters.
         agreement_required: The account accepted an older Provider Agreement than
             the current one: show it, and call :meth:`IdentityService.accept_agreement`.
+        device_token: With ``device_lockout`` on: a signed device token to keep
+            in a long-lived cookie and pass back as ``login(device_token=)``.
         enrolment_due: Second factors are required and the account has none:
             send the user to the set-up page before anything else.
     """
@@ -177,6 +192,7 @@ class LoginResult:
     account: AccountView
     rehashed: bool
     agreement_required: bool = False
+    device_token: str | None = attrs.field(default=None, repr=False)
     enrolment_due: bool = False
 
 
@@ -253,6 +269,12 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             username and email (7 days by default); after it a matched
             registration replaces it, and ``purge_pending`` deletes it.
         new_account_id: Makes opaque account ids.
+        limits: Abuse limits per client address and per key, checked before
+            any hash or directory work (``RateLimits.off()`` for none).
+        human_check: Checks human-check answers, for limits with ``human_check_after``.
+        device_lockout: OWASP's device cookies: a login from a browser that
+            shows a valid device token counts failures on that token's own
+            counter, so a stranger's failures do not lock it out (off by default).
         second_factors: The MFA policy and its store (off by default; see
             :class:`~provider_identity.mfa.SecondFactors` and the flows of
             :class:`~provider_identity.mfa.flows.SecondFactorFlows`).
@@ -307,6 +329,13 @@ class IdentityService(SecondFactorFlows[LoginResult]):
     new_account_id: Callable[[], str] = attrs.field(
         default=_new_account_id, validator=_checks.callable_()
     )
+    limits: RateLimits = attrs.field(
+        default=RateLimits(), validator=_checks.instance_of(RateLimits)
+    )
+    human_check: HumanCheck | None = attrs.field(
+        default=None, validator=_checks.optional(_checks.implements("verify"))
+    )
+    device_lockout: bool = attrs.field(default=False, validator=_checks.instance_of(bool))
     second_factors: SecondFactors = attrs.field(
         default=SecondFactors(), validator=_checks.instance_of(SecondFactors)
     )
@@ -315,6 +344,8 @@ class IdentityService(SecondFactorFlows[LoginResult]):
     _logins: LockoutTracker = attrs.field(init=False, repr=False)
     _answers: LockoutTracker = attrs.field(init=False, repr=False)
     _mail: Throttle = attrs.field(init=False, repr=False)
+    _limiter: Limiter = attrs.field(init=False, repr=False)
+    _devices: LockoutTracker = attrs.field(init=False, repr=False)
 
     @_matcher.default
     def _build_matcher(self) -> RegistrationMatcher:
@@ -343,10 +374,30 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             store=self.lockouts, policy=self.mail_throttle, clock=self.clock, namespace="mail"
         )
 
+    @_limiter.default
+    def _build_limiter(self) -> Limiter:
+        # Built before the validators run: refuse a wrong store under its own name.
+        _checks.implements("record_failure", "get", "clear").check(
+            "IdentityService.lockouts", self.lockouts
+        )
+        return Limiter(
+            store=self.lockouts, limits=self.limits, clock=self.clock, human_check=self.human_check
+        )
+
+    @_devices.default
+    def _build_devices(self) -> LockoutTracker:
+        return LockoutTracker(
+            store=self.lockouts, policy=self.lockout_policy, clock=self.clock, namespace="device"
+        )
+
     # -- registration -----------------------------------------------------------------
 
     def register(
-        self, request: RegistrationRequest, *, client_address: str | None = None
+        self,
+        request: RegistrationRequest,
+        *,
+        client_address: str | None = None,
+        human_check: str | None = None,
     ) -> RegistrationResult:
         """Match the request against the provider records, store a pending account, send activation.
 
@@ -357,18 +408,28 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             NotEligibleForGroup: the provider's category may not register as a Group.
             AlreadyRegistered: the provider has an account already.
             UsernameUnavailable: the username or email is taken.
+            TooManyAttempts: too many attempts from ``client_address`` or for the provider.
+            HumanCheckRequired: pass the answer of a human check as ``human_check``.
         """
         with self._audit(Action.REGISTER, client_address) as audit:
             if not isinstance(request, RegistrationRequest):
                 raise InvalidInput.single("request", "wrong_type", "Not a registration request.")
+            guard = functools.partial(
+                self._limiter.check,
+                detail=audit.detail,
+                human_check=human_check,
+                client_address=client_address,
+            )
             valid = validate_registration(
                 request,
                 password_policy=self.password_policy,
                 security_questions=self.security_questions,
             )
+            guard(LimitKind.REGISTRATION, client_address)
             details, username_key, email = valid.details, valid.username_key, valid.email
             audit.username = username_key
             audit.detail["provider_type"] = details.provider_type.value
+            guard(LimitKind.REGISTRATION_PROVIDER, provider_key(details.provider_id, details.npi))
             record = self._matcher.match(details)
             audit.detail["provider_id"] = record.provider_id
             expired = self._expired_holder(self.accounts.find_by_provider_id(record.provider_id))
@@ -451,6 +512,8 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         """
         with self._audit(Action.RESEND_ACTIVATION, client_address) as audit:
             audit.username = key = canonical_username(username)
+            if self._rate_limited(LimitKind.RESEND_ACTIVATION, client_address, audit):
+                return
             account = self.accounts.find_by_username(key)
             # "?" keeps an unknown name's count apart from the (hex) account ids.
             subject = account.id if account is not None else f"?{key}"
@@ -495,7 +558,13 @@ class IdentityService(SecondFactorFlows[LoginResult]):
     # -- login and lockout ------------------------------------------------------------
 
     def login(
-        self, username: str, password: str, *, client_address: str | None = None
+        self,
+        username: str,
+        password: str,
+        *,
+        client_address: str | None = None,
+        human_check: str | None = None,
+        device_token: str | None = None,
     ) -> LoginResult | SecondFactorDue:
         """Check a username and password, applying the lockout.
 
@@ -514,18 +583,28 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             AccountNotActivated: right password, but the account is pending.
             AccountDeactivated: right password, but the account is deactivated
                 (a wrong one is ``InvalidCredentials``, as for anyone).
+            TooManyAttempts: too many attempts (or failures) from ``client_address``.
+            HumanCheckRequired: pass the answer of a human check as ``human_check``.
         """
         with self._audit(Action.LOGIN, client_address) as audit:
             audit.username = key = canonical_username(username)
             password = self._bounded_password(password)
-            status = self._logins.record_failure(key)
+            self._limiter.check_login(client_address, audit.detail, human_check=human_check)
+            logins, counter = self._login_counter(key, device_token, audit)
+            status = logins.record_failure(counter)
             account = self.accounts.find_by_username(key)
             if account is not None:
                 audit.account_id = account.id
-            account = self._verify(status, key, account, password, audit, end_run=False)
+            try:
+                account = self._verify(
+                    status, key, account, password, audit, logins, counter, end_run=False
+                )
+            except (InvalidCredentials, AccountLocked):
+                self._limiter.record(LimitKind.LOGIN_FAILURE, client_address)
+                raise
             second_step = self._second_step(account) if account.is_active else False
             if not isinstance(second_step, SecondFactorDue):  # else it counts until the code
-                self._logins.record_success(key)
+                logins.record_success(counter)
             if account.is_deactivated:
                 raise AccountDeactivated
             if not account.is_active:
@@ -551,6 +630,41 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             rehashed=rehashed,
             agreement_required=required,
             enrolment_due=enrolment_due,
+            device_token=self._device_token(account),
+        )
+
+    def _login_counter(
+        self, key: str, device_token: object, audit: _Draft
+    ) -> tuple[LockoutTracker, str]:
+        """The account's failure counter, or a trusted device's own (``device_lockout``).
+
+        A device token counts only while it is genuine, unexpired, and bound to
+        this username's account and its current credential version; any other
+        is ignored, and the attempt counts on the account's counter.
+        """
+        if not self.device_lockout or device_token is None:
+            return self._logins, key
+        try:
+            claims = self.tokens.verify(device_token, TokenPurpose.DEVICE)
+        except TokenError:
+            return self._logins, key
+        account = self.accounts.find_by_username(key)
+        if (
+            account is None
+            or account.id != claims.account_id
+            or account.credential_version != claims.credential_version
+        ):
+            return self._logins, key
+        audit.detail["device"] = "trusted"
+        return self._devices, f"{account.id}:{int(claims.issued_at.timestamp())}"
+
+    def _device_token(self, account: Account) -> str | None:
+        if not self.device_lockout:
+            return None
+        return self.tokens.issue(
+            TokenPurpose.DEVICE,
+            account_id=account.id,
+            credential_version=account.credential_version,
         )
 
     def _verify(
@@ -560,14 +674,19 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         account: Account | None,
         password: str,
         audit: _Draft,
+        logins: LockoutTracker | None = None,
+        counter: str | None = None,
         *,
         end_run: bool = True,
     ) -> Account:
         """One hash check on every path, after the attempt was counted; refuse, or end the run.
 
+        ``logins`` and ``counter``: where the attempt was counted (a trusted
+        device's own counter), the account's login counter by default.
         ``end_run=False``: a right password does not end the run of failures
         (the caller does, unless a second factor is due).
         """
+        logins = self._logins if logins is None else logins
         if not status.admitted:
             self.hasher.dummy_verify(password)
             raise self._locked(status)
@@ -575,9 +694,10 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             self.hasher.dummy_verify(password)
         elif self.hasher.verify(account.password_hash, password):
             if end_run:
-                self._logins.record_success(key)
+                logins.record_success(key if counter is None else counter)
             return account
-        if status.is_locked and status.failures == self.lockout_policy.max_failures:
+        lock_started = status.is_locked and status.failures == self.lockout_policy.max_failures
+        if lock_started and logins is self._logins:  # a device token's lock sends no notice
             audit.detail["lock_started"] = "true"
             self._notify_locked(account, key)
         _refuse(status, self._locked)
@@ -666,6 +786,8 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         """
         with self._audit(Action.REQUEST_PASSWORD_RESET, client_address) as audit:
             audit.username = key = canonical_username(username)
+            if self._rate_limited(LimitKind.PASSWORD_RESET, client_address, audit):
+                return
             account = self.accounts.find_by_username(key)
             admitted = self._mail.allow(f"reset:{key}")
             message = self._linked_message(TokenPurpose.PASSWORD_RESET, account, key)
@@ -675,6 +797,44 @@ class IdentityService(SecondFactorFlows[LoginResult]):
                 audit.outcome = "unknown_user"
                 return
             audit.account_id = account.id
+            if deactivated:
+                audit.outcome = "deactivated"
+            elif not admitted:
+                audit.outcome = "throttled"
+
+    def request_username_reminder(self, email: str, *, client_address: str | None = None) -> None:
+        """Forgotten user name: mail the user name to the stored address.
+
+        Answers the same (returns ``None``) whether or not an account has the
+        address, whether it is pending, active or deactivated (which gets no
+        mail), when throttled and when the mail fails, and does the same work
+        on each path up to the hand-off to ``delivery`` (one lookup, one
+        throttle count, one message, one job), as :meth:`request_password_reset`
+        does; only a real account's job sends, and always to the stored
+        address. The audit event records which path it was.
+
+        Raises:
+            InvalidInput: ``email`` is not a valid address (whether or not it is known).
+        """
+        with self._audit(Action.REQUEST_USERNAME_REMINDER, client_address) as audit:
+            key = canonical_email(email).key
+            audit.detail["email"] = key
+            if self._rate_limited(LimitKind.USERNAME_REMINDER, client_address, audit):
+                return
+            account = self.accounts.find_by_email(key)
+            admitted = self._mail.allow(f"reminder:{key}")
+            message = username_reminder_message(
+                self.branding,
+                to=account.email if account else self.branding.sender_address,
+                username=account.username if account else key,
+                now=self.clock.now(),
+            )
+            deactivated = account is not None and account.is_deactivated
+            self._hand_off(message, send=account is not None and admitted and not deactivated)
+            if account is None:
+                audit.outcome = "unknown_email"
+                return
+            audit.username, audit.account_id = account.username_key, account.id
             if deactivated:
                 audit.outcome = "deactivated"
             elif not admitted:
@@ -1023,26 +1183,33 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         """
         with self._audit(Action.VERIFY_SECURITY_ANSWER, client_address) as audit:
             audit.username = key = canonical_username(username)
-            text = checked_text(
-                "security_answer",
-                answer,
-                label="Security Answer",
-                max_length=self.security_questions.max_answer_length,
-            )
+            text = self._answer_text(answer)
             account = self.accounts.find_by_username(key)
             if account is None:
                 raise AccountNotFound
             audit.account_id = account.id
-            status = self._answers.record_failure(account.id)
-            if not status.admitted:
+            self._check_answer(account, text)
+
+    def _answer_text(self, answer: object) -> str:
+        return checked_text(
+            "security_answer",
+            answer,
+            label="Security Answer",
+            max_length=self.security_questions.max_answer_length,
+        )
+
+    def _check_answer(self, account: Account, text: str) -> None:
+        """Count, then check the answer against its limit (the support desk runs it too)."""
+        status = self._answers.record_failure(account.id)
+        if not status.admitted:
+            raise SecurityAnswerLocked(_until(status))
+        if not self.hasher.verify(account.security_answer_hash, normalize_answer(text)):
+            if status.is_locked:
                 raise SecurityAnswerLocked(_until(status))
-            if not self.hasher.verify(account.security_answer_hash, normalize_answer(text)):
-                if status.is_locked:
-                    raise SecurityAnswerLocked(_until(status))
-                raise SecurityAnswerMismatch(
-                    attempts_left=self.security_questions.attempts.max_failures - status.failures
-                )
-            self._answers.record_success(account.id)
+            raise SecurityAnswerMismatch(
+                attempts_left=self.security_questions.attempts.max_failures - status.failures
+            )
+        self._answers.record_success(account.id)
 
     def accessible_providers(self, account_id: str) -> Sequence[ProviderRecord]:
         """The providers an account may see: its own record, or every record under a Group's Tax ID.
@@ -1052,15 +1219,69 @@ class IdentityService(SecondFactorFlows[LoginResult]):
         Raises:
             AccountNotFound: no account has ``account_id``.
         """
-        account = self.accounts.get(account_id) if isinstance(account_id, str) else None
-        if account is None:
-            raise AccountNotFound
-        record = self.directory.by_provider_id(account.provider_id)
+        account, record = self._own_record(account_id)
         if record is None:
             return ()
         if account.provider_type is ProviderType.GROUP:
             return tuple(self.directory.by_tax_id(record.tax_id))
         return (record,)
+
+    def accessible_providers_page(
+        self,
+        account_id: str,
+        *,
+        after: str | None = None,
+        size: int = DEFAULT_PAGE_SIZE,
+        search: str | None = None,
+    ) -> ProviderPage:
+        """One page of :meth:`accessible_providers`, optionally searched; for groups of thousands.
+
+        Args:
+            account_id: The account.
+            after: ``next_after`` of the previous page; ``None`` for the first.
+            size: Records per page, 1 to :data:`MAX_PAGE_SIZE`.
+            search: A Provider ID or NPI start, or part of a name
+                (see :class:`~provider_identity.providers.ProviderSearch`);
+                blank or ``None`` lists every provider.
+
+        Raises:
+            AccountNotFound: no account has ``account_id``.
+            InvalidInput: ``after``, ``size`` or ``search`` is not valid (fields
+                ``after``, ``size``, ``search``).
+        """
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_PAGE_SIZE:
+            code = "out_of_range" if isinstance(size, int) else "wrong_type"
+            raise InvalidInput.single(
+                "size", code, f"size must be a whole number from 1 to {MAX_PAGE_SIZE}."
+            )
+        start = None if after is None else normalize_provider_id(after, field="after")
+        wanted = ProviderSearch.parse(search) if search is not None else None
+        account, record = self._own_record(account_id)
+        if record is None:
+            return ProviderPage(records=(), next_after=None)
+        if account.provider_type is not ProviderType.GROUP:
+            mine = (start is None or record.provider_id > start) and (
+                wanted is None or wanted.matches(record)
+            )
+            return ProviderPage(records=(record,) if mine else (), next_after=None)
+        directory = self.directory
+        if isinstance(directory, SearchableDirectory):
+            found = directory.page_by_tax_id(
+                record.tax_id, after=start, limit=size + 1, search=wanted
+            )
+        else:
+            found = page_of(
+                directory.by_tax_id(record.tax_id), after=start, limit=size + 1, search=wanted
+            )
+        records = tuple(found[:size])
+        more = len(found) > size
+        return ProviderPage(records=records, next_after=records[-1].provider_id if more else None)
+
+    def _own_record(self, account_id: str) -> tuple[Account, ProviderRecord | None]:
+        account = self.accounts.get(account_id) if isinstance(account_id, str) else None
+        if account is None:
+            raise AccountNotFound
+        return account, self.directory.by_provider_id(account.provider_id)
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -1099,6 +1320,17 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             token=token,
             now=self.clock.now(),
         )
+
+    def _rate_limited(self, kind: LimitKind, client_address: str | None, audit: _Draft) -> bool:
+        """The silent flows' guard: True (and the event says which limit) when over the limit.
+
+        Forgot password, resend activation and the user-name reminder answer
+        the same when limited, as they do when the mail throttle refuses.
+        """
+        if self._limiter.allow(kind, client_address, audit.detail):
+            return False
+        audit.outcome = "rate_limited"
+        return True
 
     def _hand_off(self, message: EmailMessage, *, send: bool) -> None:
         # One job on every path, built and submitted alike; unsent, it does
@@ -1144,9 +1376,13 @@ class IdentityService(SecondFactorFlows[LoginResult]):
             raise TokenAlreadyUsed from err
 
     @contextmanager
-    def _audit(self, action: Action, client_address: object) -> Iterator[_Draft]:
+    def _audit(
+        self, action: Action, client_address: object, *, agent: str | None = None
+    ) -> Iterator[_Draft]:
         address = _check_client_address(client_address)
         draft = _Draft()
+        if agent is not None:
+            draft.detail["agent"] = agent
         try:
             yield draft
         except IdentityError as err:

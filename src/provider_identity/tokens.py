@@ -58,12 +58,15 @@ class TokenPurpose(enum.Enum):
 
     ACTIVATION = "activation"
     PASSWORD_RESET = "password-reset"
+    #: A browser that logged in before (``IdentityService.device_lockout``).
+    DEVICE = "device"
     EMAIL_CHANGE = "email-change"
 
 
 DEFAULT_LIFETIMES: Mapping[TokenPurpose, timedelta] = {
     TokenPurpose.ACTIVATION: timedelta(hours=72),
     TokenPurpose.PASSWORD_RESET: timedelta(hours=1),
+    TokenPurpose.DEVICE: timedelta(days=30),
     TokenPurpose.EMAIL_CHANGE: timedelta(hours=24),
 }
 
@@ -101,7 +104,7 @@ def _checked_key(key: str | bytes, field: str = "current") -> str | bytes:
 def _keys(keys: str | bytes | Iterable[str | bytes]) -> tuple[str | bytes, ...]:
     if isinstance(keys, str | bytes):
         keys = (keys,)
-    elif not isinstance(keys, Iterable):
+    elif not isinstance(keys, Iterable) or isinstance(keys, Mapping):
         raise ConfigurationError("TokenIssuer.previous must be a list of signing keys.")
     return tuple(_checked_key(key, "previous") for key in keys)
 

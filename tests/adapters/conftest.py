@@ -27,6 +27,7 @@ from provider_identity.adapters.redis import RedisLockoutStore
 from provider_identity.adapters.redis_factors import RedisFactorStore
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
+    SqlEventSink,
     SqlFactorStore,
     SqlLockoutStore,
     SqlOutboxStore,
@@ -36,6 +37,7 @@ from provider_identity.adapters.sql import (
 )
 from provider_identity.testing import (
     MemoryAccountRepository,
+    MemoryEventLog,
     MemoryFactorStore,
     MemoryLockoutStore,
     MemoryProviderDirectory,
@@ -156,7 +158,7 @@ def _build(
 
 @pytest.fixture(params=SQL_KINDS)
 def directory_store(request: pytest.FixtureRequest) -> Any:
-    """A ProviderDirectory of each kind (with ``add`` and ``add_all``)."""
+    """A WritableDirectory of each kind."""
     return _build(request, MemoryProviderDirectory, SqlProviderDirectory)
 
 
@@ -170,6 +172,12 @@ def account_repo(request: pytest.FixtureRequest) -> Any:
 def outbox_store(request: pytest.FixtureRequest) -> Any:
     """An OutboxStore of each kind."""
     return _build(request, MemoryOutbox, SqlOutboxStore)
+
+
+@pytest.fixture(params=SQL_KINDS)
+def event_log(request: pytest.FixtureRequest) -> Any:
+    """A persisted audit trail (EventSink and EventLog) of each kind."""
+    return _build(request, MemoryEventLog, SqlEventSink)
 
 
 @pytest.fixture(params=LOCKOUT_KINDS)

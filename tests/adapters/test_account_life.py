@@ -86,7 +86,7 @@ def life(request: pytest.FixtureRequest) -> Life:
     else:
         target: Target = request.getfixturevalue(request.param)
         directory = SqlProviderDirectory(target.engine)
-        directory.add_all(sample_records())
+        directory.upsert(sample_records())
         accounts = SqlAccountRepository(target.engine)
     clock, mailer, events = ManualClock(), RecordingMailer(), RecordingEventSink()
     service = IdentityService(
@@ -376,7 +376,7 @@ def test_reconcile_deactivates_accounts_whose_record_ended_and_is_idempotent(
     jane = life.register_active()
     ravi = life.register_active(member())
     record = life.directory.by_provider_id("P1000001")
-    life.directory.add(attrs.evolve(record, end_date=life.clock.now().date()))
+    life.directory.upsert([attrs.evolve(record, end_date=life.clock.now().date())])
     report = life.service.reconcile()
     assert (report.deactivated, report.reactivated) == (("jdoe",), ())
     assert life.service.reconcile() == type(report)()
@@ -393,7 +393,9 @@ def test_a_record_ending_in_the_future_keeps_its_account(life: Life) -> None:
     """End date tomorrow: still listed today; deactivated once the clock reaches it."""
     life.register_active()
     record = life.directory.by_provider_id("P1000001")
-    life.directory.add(attrs.evolve(record, end_date=life.clock.now().date() + timedelta(days=1)))
+    life.directory.upsert(
+        [attrs.evolve(record, end_date=life.clock.now().date() + timedelta(days=1))]
+    )
     assert life.service.reconcile().deactivated == ()
     life.clock.advance(timedelta(days=1))
     assert life.service.reconcile().deactivated == ("jdoe",)
@@ -403,9 +405,9 @@ def test_a_record_that_comes_back_reactivates_its_account(life: Life) -> None:
     """Ended, reconciled, listed again: the next reconcile reactivates; the password works."""
     life.register_active()
     record = life.directory.by_provider_id("P1000001")
-    life.directory.add(attrs.evolve(record, end_date=life.clock.now().date()))
+    life.directory.upsert([attrs.evolve(record, end_date=life.clock.now().date())])
     life.service.reconcile()
-    life.directory.add(record)
+    life.directory.upsert([record])
     assert life.service.reconcile().reactivated == ("jdoe",)
     assert life.service.login("jdoe", PASSWORD).account.status is AccountStatus.ACTIVE
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from provider_identity import LockoutPolicy, PasswordHasher
+from provider_identity import LockoutPolicy, PasswordHasher, Window
 from provider_identity.adapters.redis import RedisLockoutStore
 from provider_identity.adapters.sql import SqlLockoutStore, metadata
 from provider_identity.passwords import TEST_ONLY_CHEAPEST
@@ -24,10 +24,13 @@ from tests.adapters.conftest import Target
 from tests.adapters.workers import (
     ATTEMPTS,
     PROCESSES,
+    RACE_LIMIT,
     RACED_EMAIL,
     CountingHasher,
     LockoutBackend,
     confirm_or_register,
+    guessed_zip_codes,
+    limited_hits,
     register,
     service,
     wrong_logins,
@@ -126,6 +129,39 @@ def test_parallel_registrations_store_exactly_one_account(
     count = sa.select(sa.func.count()).select_from(metadata.tables["identity_accounts"])
     with target.engine.connect() as conn:
         assert conn.execute(count).scalar_one() == 1
+
+
+@pytest.mark.parametrize("window", list(Window))
+def test_parallel_hits_on_one_rate_limit_admit_exactly_the_limit(
+    context: Any, lockout_backend: tuple[LockoutBackend, Any], window: Window
+) -> None:
+    """8 processes x 50 attempts on one limit of 10: exactly 10 admitted, all processes together."""
+    backend, _ = lockout_backend
+
+    admitted = race(context, limited_hits, [(backend, window)] * PROCESSES)
+
+    assert sum(admitted) == RACE_LIMIT
+
+
+def test_parallel_zip_guesses_for_one_provider_reach_the_matcher_at_most_the_limit(
+    context: Any, postgres: Target, lockout_backend: tuple[LockoutBackend, Any]
+) -> None:
+    """8 processes x 50 guesses from 400 addresses: 10 mismatches in all, the rest refused."""
+    backend, _ = lockout_backend
+
+    outcomes = race(
+        context,
+        guessed_zip_codes,
+        [(postgres.database, backend, n) for n in range(PROCESSES)],
+    )
+
+    total: Counter[str] = Counter()
+    for outcome in outcomes:
+        total.update(outcome)
+    assert total == {
+        "details_mismatch": 10,
+        "too_many_attempts": PROCESSES * ATTEMPTS - 10,
+    }
 
 
 @pytest.mark.parametrize("database", ["postgres", "sqlite"])

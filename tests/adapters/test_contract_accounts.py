@@ -34,6 +34,7 @@ def test_round_trips_every_field_exactly(account_repo: Any) -> None:
     assert account_repo.get("id-1") == stored
     assert account_repo.find_by_username("user1") == stored
     assert account_repo.find_by_provider_id("P1") == stored
+    assert account_repo.find_by_email("user1@example.org") == stored
     found = account_repo.get("id-1")
     assert (found.password_hash, found.password_history) == (
         stored.password_hash,
@@ -48,7 +49,16 @@ def test_unknown_ids_find_nothing(account_repo: Any) -> None:
     assert account_repo.get("id-2") is None
     assert account_repo.find_by_username("user2") is None
     assert account_repo.find_by_provider_id("P2") is None
+    assert account_repo.find_by_email("user2@example.org") is None
     assert not account_repo.key_taken("user2")
+
+
+def test_find_by_email_finds_only_by_the_email_key(account_repo: Any) -> None:
+    """An account's username key is no email key: find_by_email and find_by_username stay apart."""
+    account_repo.add(make_account(1))
+    assert account_repo.find_by_email("user1") is None
+    assert account_repo.find_by_username("user1@example.org") is None
+    assert account_repo.find_by_email("user1@example.org").id == "id-1"
 
 
 def test_add_rejects_a_taken_username_email_or_provider(account_repo: Any) -> None:

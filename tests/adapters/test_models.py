@@ -38,6 +38,7 @@ from provider_identity.testing.state_machines import (
     WRONG_PASSWORD,
     AccountLifecycleMachine,
     LockoutStoreMachine,
+    RateLimitMachine,
 )
 from tests.adapters.conftest import Target, empty_tables
 
@@ -134,14 +135,25 @@ class ForgetfulLockoutStore(MemoryLockoutStore):
 class ExtendingLockoutStore(MemoryLockoutStore):
     """Extends a lock on every failure while locked (the port forbids it)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.extended: dict[str, LockoutState] = {}
+
     def record_failure(
         self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
     ) -> LockoutState:
         state = super().record_failure(key, now=now, max_failures=max_failures, lock_for=lock_for)
         if state.locked_until is not None and state.failures > max_failures:
             state = LockoutState(state.failures, now + lock_for, now + lock_for)
-            self._states[key] = state
+            self.extended[key] = state
         return state
+
+    def get(self, key: str) -> LockoutState | None:
+        return self.extended.get(key) or super().get(key)
+
+    def clear(self, key: str) -> None:
+        self.extended.pop(key, None)
+        super().clear(key)
 
 
 class StaleRepository(MemoryAccountRepository):
@@ -178,6 +190,37 @@ def test_lockout_machine_passes_on_shipped_stores(machine: type[LockoutStoreMach
     """Every shipped LockoutStore computes what LockoutState.after_failure does."""
     run_state_machine_as_test(machine, settings=PASSING)
     assert issubclass(machine, LockoutStoreMachine)
+
+
+class SqliteRateLimitMachine(RateLimitMachine):
+    """The rate-limit machine on SqlLockoutStore, one in-memory database per run."""
+
+    def make_store(self) -> LockoutStore:
+        self.engine = sqlite_engine()
+        return SqlLockoutStore(self.engine)
+
+    def teardown(self) -> None:
+        self.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "machine",
+    [
+        pytest.param(RateLimitMachine.with_store(MemoryLockoutStore), id="memory"),
+        pytest.param(SqliteRateLimitMachine, id="sqlite"),
+    ],
+)
+def test_rate_limit_machine_passes_on_shipped_stores(machine: type[RateLimitMachine]) -> None:
+    """The abuse-limit counters on every shipped store admit what a plain count admits."""
+    run_state_machine_as_test(machine, settings=PASSING)
+    assert issubclass(machine, RateLimitMachine)
+
+
+def test_rate_limit_machine_catches_a_store_losing_every_other_failure() -> None:
+    """A store that keeps only every other count admits too much, and is caught."""
+    machine = RateLimitMachine.with_store(ForgetfulLockoutStore)
+    with pytest.raises(AssertionError, match=r"hit\(|peek\("):
+        run_state_machine_as_test(machine, settings=HUNTING)
 
 
 @pytest.mark.parametrize("machine", SHIPPED_LIFECYCLE_MACHINES)
@@ -230,6 +273,15 @@ def test_both_machines_pass_on_postgresql(postgres: Target) -> None:
     )
     for machine in machines:
         run_state_machine_as_test(machine, settings=PASSING)
+
+    class CleanLimits(RateLimitMachine):
+        def make_store(self) -> LockoutStore:
+            return SqlLockoutStore(postgres.engine)
+
+        def teardown(self) -> None:
+            empty_tables(postgres.engine)
+
+    run_state_machine_as_test(CleanLimits, settings=PASSING)
     assert SqlAccountRepository(postgres.engine).find_by_username("jdoe") is None  # cleaned
 
 
@@ -247,6 +299,15 @@ def test_both_machines_pass_on_redis(redis_client: redis.Redis, redis_prefix: st
     )
     for machine in machines:
         run_state_machine_as_test(machine, settings=PASSING)
+
+    class CleanLimits(RateLimitMachine):
+        def make_store(self) -> LockoutStore:
+            return RedisLockoutStore(redis_client, prefix=redis_prefix)
+
+        def teardown(self) -> None:
+            clean()
+
+    run_state_machine_as_test(CleanLimits, settings=PASSING)
     assert list(redis_client.scan_iter(match=f"{redis_prefix}*")) == []
 
 

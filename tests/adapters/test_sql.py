@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from provider_identity import ConfigurationError, InvalidInput, ProviderRecord
+from provider_identity import ConfigurationError, InvalidInput, ProviderRecord, ProviderSearch
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
     SqlLockoutStore,
@@ -49,9 +49,34 @@ def count_rows(target: Target, table: str) -> int:
 
 def test_create_schema_can_run_again(sql: Target) -> None:
     """Creating the schema over an existing one keeps the data."""
-    SqlProviderDirectory(sql.engine).add_all(sample_records())
+    SqlProviderDirectory(sql.engine).upsert(sample_records())
     create_schema(sql.engine)
     assert count_rows(sql, "identity_providers") == len(sample_records())
+
+
+def test_create_schema_upgrades_a_directory_table_of_the_previous_layout(sql: Target) -> None:
+    """A table without name_key and with the tax_id index gains both; search then finds names."""
+    with sql.engine.begin() as conn:
+        SqlProviderDirectory(conn).upsert(records(3))
+        schema = conn.schema_for_object(metadata.tables["identity_providers"])
+        at = "" if schema is None else f'"{schema}".'
+        conn.exec_driver_sql(f"DROP INDEX {at}ix_identity_providers_tax_id_provider_id")
+        conn.exec_driver_sql(
+            f"CREATE INDEX ix_identity_providers_tax_id ON {at}identity_providers (tax_id)"
+        )
+        conn.exec_driver_sql(f"ALTER TABLE {at}identity_providers DROP COLUMN name_key")
+    create_schema(sql.engine)
+    with sql.engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        found = inspector.get_indexes("identity_providers", schema=schema)
+    indexes = {index["name"] for index in found}
+    assert "ix_identity_providers_tax_id" not in indexes
+    assert "ix_identity_providers_tax_id_provider_id" in indexes
+    directory = SqlProviderDirectory(sql.engine)
+    page = directory.page_by_tax_id(
+        "311234567", after=None, limit=5, search=ProviderSearch.parse("PROVIDER 2")
+    )
+    assert [r.provider_id for r in page] == ["B2"]
 
 
 def analysed_rows(target: Target) -> int:
@@ -70,7 +95,7 @@ def analysed_rows(target: Target) -> int:
 def test_refresh_statistics_tells_the_planner_the_directory_size(sql: Target) -> None:
     """After a bulk load the planner knows the new size (in the caller's schema, too)."""
     directory = SqlProviderDirectory(sql.engine)
-    directory.upsert_many(records(30))
+    directory.upsert(records(30))
     directory.refresh_statistics()
     assert analysed_rows(sql) == 30
 
@@ -161,37 +186,37 @@ def test_every_lookup_the_flows_make_is_an_index_lookup(
         assert full_scans(sql, statement, parameters) == [], statement
 
 
-def test_upsert_many_counts_distinct_records_and_the_last_one_wins(sql: Target) -> None:
+def test_upsert_counts_distinct_records_and_the_last_one_wins(sql: Target) -> None:
     """A Provider ID given twice in one batch is stored once, as given last."""
     directory = SqlProviderDirectory(sql.engine)
     first, second = records(2)
     renamed = ProviderRecord(
         provider_id=first.provider_id, tax_id="999999999", name="New", zip_codes=["43215"]
     )
-    assert directory.upsert_many([first, second, renamed]) == 2
+    assert directory.upsert([first, second, renamed]) == 2
     assert directory.by_provider_id(first.provider_id) == renamed
     assert count_rows(sql, "identity_providers") == 2
 
 
-def test_upsert_many_is_idempotent(sql: Target) -> None:
+def test_upsert_is_idempotent(sql: Target) -> None:
     """The same batch twice leaves the same rows, each once."""
     directory = SqlProviderDirectory(sql.engine)
     batch = records(30)
-    directory.upsert_many(batch)
-    directory.upsert_many(batch)
+    directory.upsert(batch)
+    directory.upsert(batch)
     assert count_rows(sql, "identity_providers") == 30
     assert [directory.by_provider_id(record.provider_id) for record in batch] == batch
 
 
-def test_upsert_many_checks_every_item_before_writing(sql: Target) -> None:
+def test_upsert_checks_every_item_before_writing(sql: Target) -> None:
     """A batch with something that is not a record writes nothing at all."""
     directory = SqlProviderDirectory(sql.engine)
     with pytest.raises(InvalidInput):
-        directory.upsert_many([*records(3), "not a record", *records(2, "C")])  # type: ignore[list-item]
+        directory.upsert([*records(3), "not a record", *records(2, "C")])  # type: ignore[list-item]
     assert count_rows(sql, "identity_providers") == 0
 
 
-def test_upsert_many_is_one_transaction(sql: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_upsert_is_one_transaction(sql: Target, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failure in the batch's third chunk leaves nothing of its first two."""
     monkeypatch.setattr(sql_directory, "UPSERT_CHUNK", 2)
     directory = SqlProviderDirectory(sql.engine)
@@ -206,7 +231,7 @@ def test_upsert_many_is_one_transaction(sql: Target, monkeypatch: pytest.MonkeyP
     sa.event.listen(sql.engine, "before_cursor_execute", fail_third_chunk)
     try:
         with pytest.raises(RuntimeError):
-            directory.upsert_many(records(6))
+            directory.upsert(records(6))
     finally:
         sa.event.remove(sql.engine, "before_cursor_execute", fail_third_chunk)
     assert count_rows(sql, "identity_providers") == 0
@@ -282,7 +307,7 @@ def test_the_schema_sql_applied_by_hand_serves_the_stores(sql: Target, tmp_path:
                 conn.exec_driver_sql(statement.rstrip(";\n"))
         SqlAccountRepository(engine).add(make_account(1))
         assert SqlAccountRepository(engine).find_by_username("user1") == make_account(1)
-        SqlProviderDirectory(engine).add_all(sample_records())
+        SqlProviderDirectory(engine).upsert(sample_records())
         assert (
             SqlLockoutStore(engine)
             .record_failure("k", now=NOW, max_failures=1, lock_for=DAY)
@@ -303,6 +328,7 @@ def test_the_sql_package_exports_the_names_the_module_did() -> None:
     expected = {
         "SQLITE_MIN_VERSION",
         "SqlAccountRepository",
+        "SqlEventSink",
         "SqlFactorStore",
         "SqlLockoutStore",
         "SqlOutboxStore",

@@ -45,7 +45,7 @@ def test_the_account_and_its_activation_mail_commit_together(
     fail: bool,
 ) -> None:
     """An account and its activation mail are stored together or, on a crash, neither is."""
-    SqlProviderDirectory(sql.engine).add_all(sample_records())
+    SqlProviderDirectory(sql.engine).upsert(sample_records())
     if fail:
         with pytest.raises(Crash):
             registering(sql, make_service, clock, fail)
@@ -60,7 +60,7 @@ def test_a_refused_write_leaves_the_callers_transaction_usable(
     sql: Target, make_service: Callable[..., IdentityService], clock: ManualClock
 ) -> None:
     """A registration refused inside a caller's transaction leaves it usable for the next one."""
-    SqlProviderDirectory(sql.engine).add_all(sample_records())
+    SqlProviderDirectory(sql.engine).upsert(sample_records())
     registering(sql, make_service, clock, fail=False)
     with transaction(sql.engine) as connection:
         accounts = SqlAccountRepository(connection)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
+from datetime import timedelta
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
@@ -24,11 +25,16 @@ from provider_identity import (
     IdentityError,
     IdentityService,
     InvalidCredentials,
+    Limiter,
+    LimitKind,
     PasswordHasher,
     ProviderCategory,
     ProviderRecord,
+    RateLimit,
+    RateLimits,
     TokenIssuer,
     UsernameUnavailable,
+    Window,
 )
 from provider_identity.adapters.redis import RedisLockoutStore
 from provider_identity.adapters.sql import (
@@ -152,6 +158,48 @@ def wrong_logins(
             outcomes["invalid"] += 1
         except AccountLocked:
             outcomes["locked"] += 1
+    results.put(dict(outcomes))
+
+
+#: The limit the racing processes share in the rate-limit races.
+RACE_LIMIT = 10
+
+
+def limited_hits(
+    lockouts: LockoutBackend, window: Window, barrier: Barrier, results: Queue[int]
+) -> None:
+    """Wait for the others, then try ATTEMPTS hits on one limit; report how many were admitted."""
+    limits = attrs.evolve(
+        RateLimits.off(),
+        login=RateLimit(limit=RACE_LIMIT, period=timedelta(hours=1), window=window),
+    )
+    limiter = Limiter(store=lockouts.store(), limits=limits, clock=ManualClock())
+    barrier.wait()
+    admitted = sum(limiter.hit(LimitKind.LOGIN, "203.0.113.1").admitted for _ in range(ATTEMPTS))
+    results.put(admitted)
+
+
+def guessed_zip_codes(
+    accounts: Database,
+    lockouts: LockoutBackend,
+    n: int,
+    barrier: Barrier,
+    results: Queue[dict[str, int]],
+) -> None:
+    """Process ``n`` guesses Jane Doe's ZIP ATTEMPTS times, from addresses of its own."""
+    identity = service(
+        accounts.engine(), lockouts.store(), PasswordHasher(parameters=TEST_ONLY_CHEAPEST)
+    )
+    outcomes: Counter[str] = Counter()
+    barrier.wait()
+    for attempt in range(ATTEMPTS):
+        try:
+            identity.register(
+                practitioner(zip_code=f"{44000 + attempt:05d}"),
+                client_address=f"10.{n}.{attempt}.1",
+            )
+        except IdentityError as err:
+            outcomes[err.code] += 1
     results.put(dict(outcomes))
 
 

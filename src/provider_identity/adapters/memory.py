@@ -6,14 +6,16 @@ across threads, as the ports require.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import attrs
 
 from provider_identity.accounts import Account, AccountStatus
+from provider_identity.clock import ensure_utc
 from provider_identity.errors import (
     AccountNotFound,
     AlreadyRegistered,
@@ -21,12 +23,14 @@ from provider_identity.errors import (
     InvalidInput,
     UsernameUnavailable,
 )
+from provider_identity.events import AuditEvent, EventFilter, stored_form
 from provider_identity.mfa.records import FactorRecord
 from provider_identity.ports import LockoutState
-from provider_identity.providers import ProviderRecord
+from provider_identity.providers import ProviderRecord, ProviderSearch, page_of
 
 __all__ = [
     "MemoryAccountRepository",
+    "MemoryEventLog",
     "MemoryFactorStore",
     "MemoryLockoutStore",
     "MemoryProviderDirectory",
@@ -45,26 +49,27 @@ class MemoryProviderDirectory:
         self._by_id: dict[str, ProviderRecord] = {}
         self._by_npi: dict[str, dict[str, ProviderRecord]] = {}
         self._by_tax_id: dict[str, dict[str, ProviderRecord]] = {}
-        self.add_all(records)
+        self.upsert(records)
 
     def __len__(self) -> int:
         return len(self._by_id)
 
-    def add(self, record: ProviderRecord) -> None:
-        """Insert or replace the record with ``record.provider_id``."""
-        self.add_all((record,))
+    def upsert(self, records: Iterable[ProviderRecord]) -> int:
+        """Insert or replace records atomically; return how many distinct records.
 
-    def add_all(self, records: Iterable[ProviderRecord]) -> None:
-        """Insert or replace many records: all of them, or none if one is not a record."""
-        self.upsert_many(records)
+        All or nothing: if one item is not a ``ProviderRecord``, none is
+        stored. A Provider ID given twice is stored as given last.
 
-    def upsert_many(self, records: Iterable[ProviderRecord]) -> int:
-        """Insert or replace many records atomically; return how many were given."""
-        batch = tuple(records)
-        if not all(isinstance(record, ProviderRecord) for record in batch):
-            raise InvalidInput.single("record", "wrong_type", "Not a ProviderRecord.")
+        Raises:
+            InvalidInput: an item is not a ProviderRecord (code ``wrong_type``).
+        """
+        batch: dict[str, ProviderRecord] = {}
+        for record in records:
+            if not isinstance(record, ProviderRecord):
+                raise InvalidInput.single("record", "wrong_type", "Not a ProviderRecord.")
+            batch[record.provider_id] = record
         with self._lock:
-            for record in batch:
+            for record in batch.values():
                 self._put(record)
         return len(batch)
 
@@ -106,6 +111,12 @@ class MemoryProviderDirectory:
         with self._lock:
             records = self._by_tax_id.get(tax_id, {})
             return tuple(records[key] for key in sorted(records))
+
+    def page_by_tax_id(
+        self, tax_id: str, *, after: str | None, limit: int, search: ProviderSearch | None
+    ) -> Sequence[ProviderRecord]:
+        """Up to ``limit`` matching records under this Tax ID after ``after``, by Provider ID."""
+        return tuple(page_of(self.by_tax_id(tax_id), after=after, limit=limit, search=search))
 
 
 def _unindex(index: dict[str, dict[str, ProviderRecord]], key: str, provider_id: str) -> None:
@@ -157,6 +168,11 @@ class MemoryAccountRepository:
     def find_by_provider_id(self, provider_id: str) -> Account | None:
         """The account registered for this provider, if any."""
         return self._accounts.get(self._by_provider.get(provider_id, ""))
+
+    def find_by_email(self, email_key: str) -> Account | None:
+        """The account whose canonical email is ``email_key``, if any."""
+        account = self._accounts.get(self._keys.get(email_key, ""))
+        return account if account is not None and account.email_key == email_key else None
 
     def key_taken(self, key: str) -> bool:
         """True if ``key`` is some account's canonical username or email."""
@@ -224,42 +240,231 @@ class MemoryAccountRepository:
 
 
 _NO_FAILURES = LockoutState(failures=0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_SECOND_US = 1_000_000
+_FIELD = 64  # bits of each of a state's three numbers, packed in one int
+_MASK = (1 << _FIELD) - 1
+_OFFSET = 1 << 60  # years 1 to 9999 in microseconds from 1970, made positive
+_NONE = 0  # a moment not set, as stored
+#: Expired states dropped, at most, by each ``record_failure`` (one state is
+#: added at most, so the store keeps up while each step stays short).
+PURGE_STEP = 8
+#: Dictionaries a MemoryLockoutStore spreads its keys over.
+SHARDS = 64
+
+
+def _micros(moment: datetime | None) -> int:
+    return _NONE if moment is None else (moment - _EPOCH) // _MICROSECOND + _OFFSET
+
+
+def _moment(micros: int) -> datetime | None:
+    return None if micros == _NONE else _EPOCH + (micros - _OFFSET) * _MICROSECOND
+
+
+def _pack(state: LockoutState) -> int:
+    expires_at, locked_until = _micros(state.expires_at), _micros(state.locked_until)
+    return (expires_at << _FIELD | locked_until) << _FIELD | state.failures
+
+
+def _expiry(packed: int) -> int:
+    return packed >> (2 * _FIELD)
 
 
 class MemoryLockoutStore:
-    """Failure counters in a dictionary, each update under one lock."""
+    """Failure counters in dictionaries, each update under one lock; expired ones purged as it goes.
+
+    Each state is kept as one integer, and the index of expiry times as
+    dictionaries of strings, so the garbage collector has nothing of them to
+    walk: a million keys cost no collection pause. The keys are spread over
+    :data:`SHARDS` dictionaries, so that none grows big enough for its
+    resizing to stall a call. States are filed by the second of their expiry;
+    each :meth:`record_failure` drops up to :data:`PURGE_STEP` states of its
+    shard whose second has passed, so the store holds about the keys of the
+    last lock duration, without any :meth:`purge`.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._states: dict[str, LockoutState] = {}
+        self._shards = tuple(_Shard() for _ in range(SHARDS))
+
+    def _shard(self, key: str) -> _Shard:
+        return self._shards[hash(key) % SHARDS]
 
     def record_failure(
         self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
     ) -> LockoutState:
         """Count a failure atomically (see :class:`~provider_identity.ports.LockoutStore`)."""
         with self._lock:
-            state = self._states.get(key, _NO_FAILURES)
-            state = self._states[key] = state.after_failure(
-                now, max_failures=max_failures, lock_for=lock_for
+            return self._shard(key).record_failure(
+                key, now=now, max_failures=max_failures, lock_for=lock_for
             )
-            return state
 
     def get(self, key: str) -> LockoutState | None:
-        """The stored state for ``key``, if any (expired ones included until purged)."""
-        return self._states.get(key)
+        """The stored state for ``key``, if any (an expired one until it is purged)."""
+        with self._lock:
+            return self._shard(key).state(key)
 
     def purge(self, now: datetime) -> int:
-        """Forget every expired state and return how many (call it now and then)."""
+        """Forget every expired state now; return how many (the store also purges as it goes)."""
         with self._lock:
-            expired = [key for key, state in self._states.items() if state.is_expired(now)]
-            for key in expired:
-                del self._states[key]
-            return len(expired)
+            return sum(shard.purge(now) for shard in self._shards)
 
     def clear(self, key: str) -> None:
         """Forget ``key``."""
         with self._lock:
-            self._states.pop(key, None)
+            self._shard(key).clear(key)
+
+    def states(self) -> dict[str, LockoutState]:
+        """Every stored state by key, expired ones included until purged (a copy, for tests)."""
+        with self._lock:
+            return {
+                key: shard.state(key) or _NO_FAILURES for shard in self._shards for key in shard
+            }
+
+    def __len__(self) -> int:
+        return sum(len(shard) for shard in self._shards)
+
+
+class _Shard:
+    """One part of a :class:`MemoryLockoutStore`: its keys, their states and expiry index."""
+
+    def __init__(self) -> None:
+        # key -> expires_at, locked_until, failures packed (see _pack): a dict of
+        # str and int is not tracked by the garbage collector, a tuple would be
+        self._states: dict[str, int] = {}
+        # second of expiry -> the keys expiring in it; the seconds, as a heap
+        self._expiring: dict[int, dict[str, None]] = {}
+        self._seconds: list[int] = []
+
+    def record_failure(
+        self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
+    ) -> LockoutState:
+        state = self.state(key) or _NO_FAILURES
+        state = state.after_failure(now, max_failures=max_failures, lock_for=lock_for)
+        self._put(key, state)
+        self._drop_expired(_micros(now), PURGE_STEP)
+        return state
+
+    def purge(self, now: datetime) -> int:
+        now_us = _micros(now)
+        dropped = self._drop_expired(now_us, len(self._states))
+        for key in list(self._expiring.get(now_us // _SECOND_US, ())):
+            if _expiry(self._states[key]) <= now_us:
+                self._forget(key)
+                dropped += 1
+        return dropped
+
+    def clear(self, key: str) -> None:
+        if key in self._states:
+            self._forget(key)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._states)
+
+    def state(self, key: str) -> LockoutState | None:
+        stored = self._states.get(key)
+        if stored is None:
+            return None
+        return LockoutState(
+            stored & _MASK, _moment(stored >> _FIELD & _MASK), _moment(_expiry(stored))
+        )
+
+    def _put(self, key: str, state: LockoutState) -> None:
+        if key in self._states:
+            self._unfile(key)
+        packed = self._states[key] = _pack(state)
+        expires_at = _expiry(packed)
+        if expires_at != _NONE:
+            second = expires_at // _SECOND_US
+            keys = self._expiring.get(second)
+            if keys is None:
+                keys = self._expiring[second] = {}
+                heapq.heappush(self._seconds, second)
+            keys[key] = None
+
+    def _forget(self, key: str) -> None:
+        self._unfile(key)
+        del self._states[key]
+
+    def _unfile(self, key: str) -> None:
+        expires_at = _expiry(self._states[key])
+        if expires_at != _NONE:
+            second = expires_at // _SECOND_US
+            keys = self._expiring[second]
+            del keys[key]
+            if not keys:  # its second stays in the heap until it comes round
+                del self._expiring[second]
+
+    def _drop_expired(self, now_us: int, budget: int) -> int:
+        """Drop up to ``budget`` states whose whole second of expiry is over."""
+        dropped = 0
+        seconds = self._seconds
+        while seconds and (seconds[0] + 1) * _SECOND_US <= now_us and dropped < budget:
+            keys = self._expiring.get(seconds[0])
+            if not keys:
+                self._expiring.pop(heapq.heappop(seconds), None)
+                continue
+            while keys and dropped < budget:
+                key, _ = keys.popitem()
+                del self._states[key]
+                dropped += 1
+        return dropped
+
+
+class MemoryEventLog:
+    """A persisted-trail stand-in: an EventSink and an EventLog in one list.
+
+    Keeps each event in its :func:`~provider_identity.events.stored_form`, as
+    ``SqlEventSink`` does, so tests see what the database would hold.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[AuditEvent] = []
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def emit(self, event: AuditEvent) -> None:
+        """Keep ``event`` (in its stored form)."""
+        stored = stored_form(event)
+        with self._lock:
+            self._events.append(stored)
+
+    def query(
+        self,
+        *,
+        account_id: str | None = None,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> Sequence[AuditEvent]:
+        """The matching events, oldest first; with ``limit``, the newest ``limit`` of them."""
+        wanted = EventFilter.of(
+            account_id=account_id, username=username, since=since, until=until, limit=limit
+        )
+        with self._lock:
+            found = sorted(
+                (event for event in self._events if wanted.matches(event)),
+                key=lambda event: event.at,
+            )
+        if wanted.limit is not None:
+            found = found[len(found) - wanted.limit :] if wanted.limit else []
+        return tuple(found)
+
+    def purge(self, *, before: datetime) -> int:
+        """Delete the events older than ``before``; return how many."""
+        cutoff = ensure_utc(before)
+        with self._lock:
+            kept = [event for event in self._events if event.at >= cutoff]
+            removed = len(self._events) - len(kept)
+            self._events[:] = kept
+        return removed
 
 
 class MemoryFactorStore:

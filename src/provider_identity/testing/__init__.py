@@ -17,6 +17,7 @@ import attrs
 
 from provider_identity.adapters.memory import (
     MemoryAccountRepository,
+    MemoryEventLog,
     MemoryFactorStore,
     MemoryLockoutStore,
     MemoryProviderDirectory,
@@ -38,9 +39,11 @@ from provider_identity.providers import (
 __all__ = [
     "FailingMailer",
     "FakeAuthenticator",
+    "FakeHumanCheck",
     "InlineDelivery",
     "ManualClock",
     "MemoryAccountRepository",
+    "MemoryEventLog",
     "MemoryFactorStore",
     "MemoryLockoutStore",
     "MemoryProviderDirectory",
@@ -212,6 +215,26 @@ class RecordingEventSink:
     def outcomes(self) -> list[tuple[str, str]]:
         """``(action, outcome)`` pairs, oldest first: easy to compare in a test."""
         return [(event.action.value, event.outcome) for event in self.events]
+
+
+@attrs.define(eq=False)
+class FakeHumanCheck:
+    """A HumanCheck that passes the answers in ``passing``, each once, and records every call.
+
+    ``calls`` holds ``(response, client_address)`` tuples in order, so a test
+    compares values. An answer passes once, as a real provider's token does.
+    """
+
+    passing: set[str] = attrs.field(factory=lambda: {"passed"})
+    calls: list[tuple[str, str | None]] = attrs.field(factory=list)
+
+    def verify(self, response: str, *, client_address: str | None) -> bool:
+        """True the first time a ``passing`` answer is given."""
+        self.calls.append((response, client_address))
+        if response in self.passing:
+            self.passing.discard(response)
+            return True
+        return False
 
 
 def cheapest_hasher() -> PasswordHasher:

@@ -35,6 +35,12 @@ Run them against your own adapters (each run gets fresh ones)::
 
 or subclass and override ``make_store`` / ``make_accounts`` / ``make_lockouts``
 (and ``teardown`` to close connections).
+
+:class:`RateLimitMachine` drives a :class:`~provider_identity.limits.Limiter`
+on the store under test: hits, peeks and clears on two subjects, and waits
+around the window's edges. A fixed window must admit exactly what a plain
+count per window admits; a sliding one must decide as the same limiter on the
+in-memory store decides (``TestMyLimits = RateLimitMachine.with_store(make_my_store).TestCase``).
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ from provider_identity.adapters.memory import (
     MemoryProviderDirectory,
 )
 from provider_identity.errors import IdentityError
+from provider_identity.limits import Limiter, LimitKind, RateLimit, RateLimits, Window
 from provider_identity.lockout import LockoutPolicy, LockoutState
 from provider_identity.mail import Branding
 from provider_identity.mfa import SecondFactorDue, SecondFactors, SecretBox
@@ -100,6 +107,7 @@ __all__ = [
     "WRONG_PASSWORD",
     "AccountLifecycleMachine",
     "LockoutStoreMachine",
+    "RateLimitMachine",
 ]
 
 _M = TypeVar("_M", bound=RuleBasedStateMachine)
@@ -221,6 +229,88 @@ class LockoutStoreMachine(RuleBasedStateMachine):
                 _live(self.expected.get(key), self.now),
                 f"get({key!r}) at {self.now.isoformat()}",
             )
+
+
+# -- the abuse limits -------------------------------------------------------------------
+
+_SUBJECTS: Final = ("192.0.2.1", "2001:db8::1")
+_PERIOD: Final = timedelta(minutes=1)
+
+
+class RateLimitMachine(RuleBasedStateMachine):
+    """Checks the abuse-limit counters on a LockoutStore, step by step.
+
+    A limit (1 to 4 a minute, fixed or sliding) is drawn first. For a fixed
+    window the reference is a plain count per subject and window (an attempt
+    is admitted while the count is below the limit, and only then counted);
+    for a sliding one, the same limiter over a :class:`MemoryLockoutStore`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = ManualClock(START)
+        self.store = self.make_store()
+        self.limit = RateLimit(limit=3, period=_PERIOD)
+        self.limiter = self._limiter(self.store)
+        self.reference = self._limiter(MemoryLockoutStore())
+        self.counts: dict[tuple[str, int], int] = {}
+
+    def make_store(self) -> LockoutStore:
+        """A fresh, empty store for one run. Override it for your adapter."""
+        return MemoryLockoutStore()
+
+    @classmethod
+    def with_store(cls, factory: Callable[[], LockoutStore]) -> type[Self]:
+        """This machine, run against the stores ``factory`` makes (one per run)."""
+        return _configured(cls, make_store=factory)
+
+    def _limiter(self, store: LockoutStore) -> Limiter:
+        limits = attrs.evolve(RateLimits.off(), login=self.limit)
+        return Limiter(store=store, limits=limits, clock=self.clock)
+
+    @initialize(limit=st.integers(1, 4), window=st.sampled_from(Window))
+    def choose_limit(self, limit: int, window: Window) -> None:
+        """Fix the limit and the window for this run."""
+        self.limit = RateLimit(limit=limit, period=_PERIOD, window=window)
+        self.limiter = self._limiter(self.store)
+        self.reference = self._limiter(MemoryLockoutStore())
+
+    def _window(self) -> int:
+        return int((self.clock.now() - START) // _PERIOD)
+
+    @rule(subject=st.sampled_from(_SUBJECTS))
+    def hit(self, subject: str) -> None:
+        """One attempt: admitted exactly as the reference admits it."""
+        actual = self.limiter.hit(LimitKind.LOGIN, subject)
+        expected = self.reference.hit(LimitKind.LOGIN, subject)
+        what = f"hit({subject!r}) at {self.clock.now().isoformat()}"
+        _expect(actual.admitted, expected.admitted, what)
+        if self.limit.window is Window.FIXED:
+            count = self.counts.get((subject, self._window()), 0)
+            _expect(actual.admitted, count < self.limit.limit, f"{what}, count {count}")
+            if actual.admitted:
+                self.counts[subject, self._window()] = count + 1
+        else:
+            _expect(actual, expected, what)
+
+    @rule(subject=st.sampled_from(_SUBJECTS))
+    def peek(self, subject: str) -> None:
+        """A peek decides as the reference does and counts nothing."""
+        actual = self.limiter.peek(LimitKind.LOGIN, subject)
+        _expect(actual, self.reference.peek(LimitKind.LOGIN, subject), f"peek({subject!r})")
+
+    @rule(subject=st.sampled_from(_SUBJECTS))
+    def clear(self, subject: str) -> None:
+        """Forget a subject's attempts."""
+        self.limiter.clear(LimitKind.LOGIN, subject)
+        self.reference.clear(LimitKind.LOGIN, subject)
+        for window in (self._window() - 1, self._window()):
+            self.counts.pop((subject, window), None)
+
+    @rule(seconds=st.sampled_from((1, 15, 59, 60, 61, 120)))
+    def wait(self, seconds: int) -> None:
+        """Let some time pass, up to two windows."""
+        self.clock.advance(timedelta(seconds=seconds))
 
 
 # -- the account lifecycle ------------------------------------------------------------

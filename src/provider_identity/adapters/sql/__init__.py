@@ -9,6 +9,7 @@ Build the engine with :func:`make_engine`, create the tables once with
     directory = SqlProviderDirectory(engine)
     accounts = SqlAccountRepository(engine)
     lockouts = SqlLockoutStore(engine)
+    events = SqlEventSink(engine)        # the audit trail, queryable
 
 Uniqueness lives in the database: an account's canonical username and email
 are both rows of ``identity_account_keys`` (one primary key, so neither may
@@ -35,6 +36,7 @@ from provider_identity.adapters.sql._engine import (
 from provider_identity.adapters.sql._schema import metadata
 from provider_identity.adapters.sql.accounts import SqlAccountRepository
 from provider_identity.adapters.sql.directory import SqlProviderDirectory
+from provider_identity.adapters.sql.events import SqlEventSink
 from provider_identity.adapters.sql.factors import SqlFactorStore
 from provider_identity.adapters.sql.lockouts import SqlLockoutStore
 from provider_identity.adapters.sql.outbox import SqlOutboxStore
@@ -42,6 +44,7 @@ from provider_identity.adapters.sql.outbox import SqlOutboxStore
 __all__ = [
     "SQLITE_MIN_VERSION",
     "SqlAccountRepository",
+    "SqlEventSink",
     "SqlFactorStore",
     "SqlLockoutStore",
     "SqlOutboxStore",
@@ -59,11 +62,12 @@ if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
 
     from provider_identity.ports import (
         AccountRepository,
+        EventLog,
+        EventSink,
         FactorStore,
         LockoutStore,
         OutboxStore,
-        ProviderDirectory,
-        RosterDestination,
+        WritableDirectory,
     )
 
     def _factor_port(engine: Engine) -> FactorStore:
@@ -71,11 +75,19 @@ if TYPE_CHECKING:  # mypy checks here that each store satisfies its port
 
     def _ports(
         engine: Engine,
-    ) -> tuple[ProviderDirectory, RosterDestination, AccountRepository, LockoutStore, OutboxStore]:
+    ) -> tuple[
+        WritableDirectory,
+        AccountRepository,
+        LockoutStore,
+        OutboxStore,
+        EventSink,
+        EventLog,
+    ]:
         return (
-            SqlProviderDirectory(engine),
             SqlProviderDirectory(engine),
             SqlAccountRepository(engine),
             SqlLockoutStore(engine),
             SqlOutboxStore(engine),
+            SqlEventSink(engine),
+            SqlEventSink(engine),
         )

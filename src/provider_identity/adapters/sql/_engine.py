@@ -13,8 +13,9 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.engine import Connection, Dialect, Engine
 
-from provider_identity.adapters.sql._schema import metadata
+from provider_identity.adapters.sql._schema import _providers, metadata
 from provider_identity.errors import ConfigurationError
+from provider_identity.providers import normalize_name
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -33,6 +34,7 @@ SQLITE_MIN_VERSION = (3, 35, 0)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _DIALECTS = frozenset({"sqlite", "postgresql"})
 _WRITE_OPTION = "provider_identity_write"
+_OLD_TAX_ID_INDEX = "ix_identity_providers_tax_id"
 
 
 def make_engine(url: str | sa.URL, **options: Any) -> Engine:
@@ -109,12 +111,15 @@ def create_schema(engine: Engine) -> None:
     """Create every table and index that does not exist yet (safe to run again).
 
     A table made by an older version gains the nullable columns added since
-    (``ALTER TABLE .. ADD COLUMN``), so running it again is the upgrade.
+    (``ALTER TABLE .. ADD COLUMN``), so running it again is the upgrade. The
+    directory's ``name_key`` is then filled in from each row's name, and its
+    ``(tax_id, provider_id)`` index replaces the ``tax_id`` one.
     """
     _check_dialect(engine)
     metadata.create_all(engine)
     with engine.begin() as connection:
         _add_missing_columns(connection)
+        _upgrade_providers(connection)
 
 
 def _add_missing_columns(connection: Connection) -> None:
@@ -133,6 +138,31 @@ def _add_missing_columns(connection: Connection) -> None:
             connection.exec_driver_sql(
                 f"ALTER TABLE {name} ADD COLUMN {preparer.quote(column.name)} {kind}"
             )
+
+
+def _upgrade_providers(conn: Connection) -> None:
+    schema = conn.schema_for_object(_providers)
+    preparer = conn.dialect.identifier_preparer
+    prefix = "" if schema is None else f"{preparer.quote_schema(schema)}."
+    inspector = sa.inspect(conn)
+    indexes = {index["name"] for index in inspector.get_indexes(_providers.name, schema=schema)}
+    for index in _providers.indexes:
+        if index.name not in indexes:
+            index.create(conn)
+    if _OLD_TAX_ID_INDEX in indexes:  # the new index serves its lookups too
+        conn.exec_driver_sql(f"DROP INDEX {prefix}{preparer.quote(_OLD_TAX_ID_INDEX)}")
+    missing = conn.execute(
+        sa.select(_providers.c.provider_id, _providers.c.name).where(
+            _providers.c.name_key.is_(None)
+        )
+    ).all()
+    if missing:
+        conn.execute(
+            sa.update(_providers)
+            .where(_providers.c.provider_id == sa.bindparam("id"))
+            .values(name_key=sa.bindparam("key")),
+            [{"id": row.provider_id, "key": normalize_name(row.name)} for row in missing],
+        )
 
 
 def schema_sql(dialect: str = "postgresql") -> str:

@@ -80,7 +80,7 @@ _providers = sa.Table(
     "identity_providers",
     metadata,
     sa.Column("provider_id", _code_points(30), primary_key=True),
-    sa.Column("tax_id", _code_points(9), nullable=False, index=True),
+    sa.Column("tax_id", _code_points(9), nullable=False),
     sa.Column("npi", _code_points(10), nullable=True, index=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("category", sa.String(32), nullable=False),
@@ -90,6 +90,11 @@ _providers = sa.Table(
     sa.Column("zip_codes", sa.Text, nullable=False),  # "45000,46000", in the record's order
     sa.Column("lines_of_business", sa.Text, nullable=False),  # "Marketplace,Medicaid"
     sa.Column("end_date", sa.String(10), nullable=True),  # ISO "2026-06-30": sorts as dates do
+    # The name's comparison key (ProviderRecord.name_key), for a group's search by name.
+    # Nullable only so that an older table can gain it (see create_schema).
+    sa.Column("name_key", sa.Text, nullable=True),
+    # A Tax ID's records in Provider ID order: a page is one range of the index.
+    sa.Index("ix_identity_providers_tax_id_provider_id", "tax_id", "provider_id"),
 )
 
 _accounts = sa.Table(
@@ -156,6 +161,27 @@ _outbox = sa.Table(
     sa.Column("sent_at", UtcDateTime, nullable=True),
     sa.Column("error", sa.String(64), nullable=True),
     sa.Index("ix_identity_outbox_due", "sent_at", "due_at"),
+)
+
+_events = sa.Table(
+    "identity_events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),  # SQLite's rowid, counting up
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("username", sa.Text, nullable=True),
+    sa.Column("account_id", sa.String(64), nullable=True),
+    sa.Column("client_address", sa.Text, nullable=True),
+    sa.Column("detail", sa.JSON, nullable=False),  # [[key, value], ...], sorted
+    sa.Index("ix_identity_events_at", "at"),
+    sa.Index("ix_identity_events_account", "account_id", "at"),
+    sa.Index("ix_identity_events_username", "username", "at"),
 )
 
 _factors = sa.Table(

@@ -82,6 +82,10 @@ class SqlAccountRepository(_Store):
         """The account registered for this provider, if any."""
         return self._one(_accounts.c.provider_id == provider_id)
 
+    def find_by_email(self, email_key: str) -> Account | None:
+        """The account whose canonical email is ``email_key``, if any."""
+        return self._one(_accounts.c.email_key == email_key)
+
     def key_taken(self, key: str) -> bool:
         """True if ``key`` is some account's canonical username or email."""
         query = sa.select(_account_keys.c.key).where(_account_keys.c.key == key)
