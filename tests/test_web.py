@@ -53,6 +53,8 @@ def build(cls: type[IdentityError]) -> IdentityError:
         "attempts_left": 2,
         "reason": "policy",
         "errors": [],
+        "limit": "login",
+        "retry_after": timedelta(minutes=1),
     }
     wanted = inspect.signature(cls).parameters
     return cls(**{name: value for name, value in args.items() if name in wanted})  # type: ignore[arg-type]
