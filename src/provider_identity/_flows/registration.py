@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable
 
-from provider_identity._flows.base import ServiceBase, _check_client_address
+from provider_identity._flows.base import ServiceBase, _check_client_address, _Draft
 from provider_identity._flows.results import AccountView, RegistrationResult
 from provider_identity.accounts import Account, AccountStatus, canonical_username, mask_email
 from provider_identity.errors import (
@@ -23,6 +24,7 @@ from provider_identity.errors import (
 from provider_identity.events import Action
 from provider_identity.limits import LimitKind, provider_key
 from provider_identity.mail import email_verification_message
+from provider_identity.providers import ProviderRecord, ProviderType
 from provider_identity.registration import (
     AccountRequest,
     ProviderCheck,
@@ -120,60 +122,11 @@ class RegistrationFlows(ServiceBase):
                 human_check=human_check,
                 client_address=client_address,
             )
-            if isinstance(request, AccountRequest):
-                ticket = self._read_ticket(request.ticket)
-                provider_type = ticket.provider_type
-                audit.detail["provider_type"] = provider_type.value
-                valid: ValidAccount = validate_account(
-                    request,
-                    password_policy=self.password_policy,
-                    security_questions=self.security_questions,
-                )
-                guard(LimitKind.REGISTRATION, client_address)
-                audit.username = valid.username_key
-                # The ticket's record was matched (and counted) by check_provider.
-                record = self._matcher.match_ticket(ticket)
-            elif isinstance(request, RegistrationRequest):
-                full = validate_registration(
-                    request,
-                    password_policy=self.password_policy,
-                    security_questions=self.security_questions,
-                )
-                guard(LimitKind.REGISTRATION, client_address)
-                valid, provider_type = full, full.details.provider_type
-                audit.username = valid.username_key
-                audit.detail["provider_type"] = provider_type.value
-                details = full.details
-                guard(
-                    LimitKind.REGISTRATION_PROVIDER, provider_key(details.provider_id, details.npi)
-                )
-                record = self._matcher.match(details)
-            else:
-                raise InvalidInput.single("request", "wrong_type", "Not a registration request.")
-            username_key, email = valid.username_key, valid.email
+            valid, provider_type, record = self._matched(request, guard, client_address, audit)
             audit.detail["provider_id"] = record.provider_id
             expired = self._expired_holder(self.accounts.find_by_provider_id(record.provider_id))
-            freed = () if expired is None else (expired.username_key, expired.email_key)
-            for field, key in (("username", username_key), ("email", email.key)):
-                if key not in freed and self.accounts.key_taken(key):
-                    raise UsernameUnavailable(field)
-            now = self.clock.now()
-            account = Account(
-                id=self.new_account_id(),
-                username=valid.username,
-                username_key=username_key,
-                email=email.address,
-                email_key=email.key,
-                status=AccountStatus.PENDING,
-                provider_type=provider_type,
-                provider_id=record.provider_id,
-                password_hash=self.hasher.hash(valid.password),
-                security_question=request.security_question,
-                security_answer_hash=self.hasher.hash(valid.answer),
-                agreement_version=self.agreement_version,
-                agreement_accepted_at=now,
-                created_at=now,
-            )
+            self._check_names_free(valid, expired)
+            account = self._pending_account(valid, provider_type, record, request.security_question)
             # The throttle is counted before the commit: a lockout store that does
             # not answer then stores nothing, and the retry is not "already registered".
             admitted = self._mail.allow(f"activation:{account.id}")
@@ -187,6 +140,72 @@ class RegistrationFlows(ServiceBase):
             if not sent:
                 audit.detail["activation_mail"] = "not_sent"
             return RegistrationResult(account=AccountView.of(account), activation_sent=sent)
+
+    def _matched(
+        self,
+        request: RegistrationRequest | AccountRequest,
+        guard: Callable[[LimitKind, str | None], None],
+        client_address: str | None,
+        audit: _Draft,
+    ) -> tuple[ValidAccount, ProviderType, ProviderRecord]:
+        """Validate the request and match its provider, counting the limits on the way."""
+        if isinstance(request, AccountRequest):
+            ticket = self._read_ticket(request.ticket)
+            audit.detail["provider_type"] = ticket.provider_type.value
+            valid = validate_account(
+                request,
+                password_policy=self.password_policy,
+                security_questions=self.security_questions,
+            )
+            guard(LimitKind.REGISTRATION, client_address)
+            audit.username = valid.username_key
+            # The ticket's record was matched (and counted) by check_provider.
+            return valid, ticket.provider_type, self._matcher.match_ticket(ticket)
+        if isinstance(request, RegistrationRequest):
+            full = validate_registration(
+                request,
+                password_policy=self.password_policy,
+                security_questions=self.security_questions,
+            )
+            guard(LimitKind.REGISTRATION, client_address)
+            details = full.details
+            audit.username = full.username_key
+            audit.detail["provider_type"] = details.provider_type.value
+            guard(LimitKind.REGISTRATION_PROVIDER, provider_key(details.provider_id, details.npi))
+            return full, details.provider_type, self._matcher.match(details)
+        raise InvalidInput.single("request", "wrong_type", "Not a registration request.")
+
+    def _check_names_free(self, valid: ValidAccount, expired: Account | None) -> None:
+        """The username and email are no account's, but the expired one's being replaced."""
+        freed = () if expired is None else (expired.username_key, expired.email_key)
+        for field, key in (("username", valid.username_key), ("email", valid.email.key)):
+            if key not in freed and self.accounts.key_taken(key):
+                raise UsernameUnavailable(field)
+
+    def _pending_account(
+        self,
+        valid: ValidAccount,
+        provider_type: ProviderType,
+        record: ProviderRecord,
+        security_question: str,
+    ) -> Account:
+        now = self.clock.now()
+        return Account(
+            id=self.new_account_id(),
+            username=valid.username,
+            username_key=valid.username_key,
+            email=valid.email.address,
+            email_key=valid.email.key,
+            status=AccountStatus.PENDING,
+            provider_type=provider_type,
+            provider_id=record.provider_id,
+            password_hash=self.hasher.hash(valid.password),
+            security_question=security_question,
+            security_answer_hash=self.hasher.hash(valid.answer),
+            agreement_version=self.agreement_version,
+            agreement_accepted_at=now,
+            created_at=now,
+        )
 
     def _read_ticket(self, ticket: object) -> RegistrationTicket:
         try:
