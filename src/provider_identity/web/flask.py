@@ -40,9 +40,15 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
 from provider_identity.errors import IdentityError, InvalidInput
 from provider_identity.mfa import SecondFactorDue
 from provider_identity.passwords import PasswordUse
-from provider_identity.ports import LockoutStore
+from provider_identity.ports import LockoutStore, ProviderPage
 from provider_identity.registration import ProviderCheck
-from provider_identity.service import AccountView, IdentityService, LoginResult, RegistrationResult
+from provider_identity.service import (
+    DEFAULT_PAGE_SIZE,
+    AccountView,
+    IdentityService,
+    LoginResult,
+    RegistrationResult,
+)
 from provider_identity.tokens import TokenPurpose
 from provider_identity.web import password_checklist
 from provider_identity.web._errors import ErrorMap, ErrorView
@@ -247,6 +253,25 @@ class ProviderIdentity:
             text(flask.request.form, "username"), client_address=self.client_address()
         )
 
+    def request_username_reminder(self) -> None:
+        """Forgotten user name for the submitted ``email`` (answers alike for any address)."""
+        self.service.request_username_reminder(
+            text(flask.request.form, "email"), client_address=self.client_address()
+        )
+
+    def providers_page(self, size: int = DEFAULT_PAGE_SIZE) -> ProviderPage:
+        """The logged-in account's providers: the page the ``after`` and ``search`` values ask.
+
+        Raises:
+            InvalidInput: ``after`` or ``search`` is not valid.
+            AccountNotFound: nobody is logged in.
+        """
+        args = flask.request.args
+        account_id = "" if self.account is None else self.account.id
+        return self.service.accessible_providers_page(
+            account_id, after=args.get("after") or None, size=size, search=args.get("search")
+        )
+
     def reset_password(self) -> AccountView:
         """Set ``password`` (repeated in ``password_again``) from the ``token`` link (on POST)."""
         return self.service.reset_password(
@@ -269,11 +294,15 @@ class ProviderIdentity:
 
     def render(
         self, template: str, error: IdentityError | None = None, **context: Any
-    ) -> tuple[str, int]:
-        """Render ``template`` with ``error`` as ``error`` (an ErrorView), answering its status."""
+    ) -> tuple[str, int, dict[str, str]]:
+        """Render ``template`` with ``error`` as ``error`` (an ErrorView).
+
+        Answers the error's status and headers (``Retry-After`` for
+        :class:`~provider_identity.TooManyAttempts`).
+        """
         view = None if error is None else self.error_view(error)
         page = flask.render_template(template, error=view, **context)
-        return page, 200 if view is None else view.status
+        return (page, 200, {}) if view is None else (page, view.status, view.headers)
 
     def form_page(
         self,
@@ -295,6 +324,20 @@ class ProviderIdentity:
         except IdentityError as err:
             return self.render(template, err, **context)
         return success(result)
+
+    def query_page(
+        self, template: str, action: Callable[[], _Result], name: str, **context: Any
+    ) -> tuple[str, int, dict[str, str]]:
+        """A view of query values: render ``template`` with ``action``'s result as ``name``.
+
+        An :class:`IdentityError` from ``action`` (a bad search, say) renders
+        ``template`` with the error and ``name`` set to ``None``.
+        """
+        try:
+            result = action()
+        except IdentityError as err:
+            return self.render(template, err, **{name: None}, **context)
+        return self.render(template, None, **{name: result}, **context)
 
     def _load_account(self) -> None:
         flask.g.provider_identity_account = self.sessions.current(flask.session)
