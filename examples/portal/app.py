@@ -21,6 +21,7 @@ from provider_identity import (
     IdentityService,
     LoggingEventSink,
     PasswordHasher,
+    RateLimits,
     TokenIssuer,
     TokenPurpose,
 )
@@ -31,14 +32,27 @@ from provider_identity.adapters.outbox import (
     OutboxMailer,
     parse_message,
 )
+from provider_identity.service import DEFAULT_PAGE_SIZE
 from provider_identity.testing import cheapest_hasher
 from provider_identity.web.flask import ProviderIdentity
 
 Success = Callable[[Any], ResponseReturnValue]
 
 
-def create_app(database: str, mailbox: Path, base_url: str, *, fast: bool = False) -> Flask:
-    """The portal on ``database`` (SQLAlchemy URL); its mail worker delivers into ``mailbox``."""
+def create_app(
+    database: str,
+    mailbox: Path,
+    base_url: str,
+    *,
+    fast: bool = False,
+    limits: RateLimits | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Flask:
+    """The portal on ``database`` (SQLAlchemy URL); its mail worker delivers into ``mailbox``.
+
+    ``limits`` replaces the service's abuse limits; ``page_size`` is the
+    number of providers per page of a Group's list.
+    """
     engine = sql.make_engine(database)
     sql.create_schema(engine)
     outbox = sql.SqlOutboxStore(engine)
@@ -50,6 +64,7 @@ def create_app(database: str, mailbox: Path, base_url: str, *, fast: bool = Fals
         events=LoggingEventSink(),
         tokens=TokenIssuer(current=secrets.token_bytes(32)),
         hasher=cheapest_hasher() if fast else PasswordHasher(),
+        limits=limits or RateLimits(),
         branding=Branding(
             activation_url=f"{base_url}/activate?token={{token}}",
             reset_url=f"{base_url}/reset-password?token={{token}}",
@@ -114,6 +129,12 @@ def create_app(database: str, mailbox: Path, base_url: str, *, fast: bool = Fals
         forgot = identity.request_password_reset
         return form_page("username.html", forgot, sent, title="Forgot password?")
 
+    @route("/forgot-username")
+    def forgot_username() -> ResponseReturnValue:
+        sent = say("Check your email", "If an account has this email, its user name is on its way")
+        remind, email = identity.request_username_reminder, {"name": "email", "label": "Email"}
+        return form_page("username.html", remind, sent, title="Forgot user name?", asked=email)
+
     @route("/reset-password")
     def reset_password() -> ResponseReturnValue:
         state = identity.link_state(TokenPurpose.PASSWORD_RESET).value
@@ -123,8 +144,7 @@ def create_app(database: str, mailbox: Path, base_url: str, *, fast: bool = Fals
     @app.get("/")
     @identity.login_required
     def home() -> ResponseReturnValue:
-        providers = service.accessible_providers(identity.account.id)  # type: ignore[union-attr]
-        return identity.render("home.html", providers=providers)
+        return identity.query_page("home.html", lambda: identity.providers_page(page_size), "page")
 
     @app.post("/logout")
     def logout() -> ResponseReturnValue:
