@@ -4,7 +4,8 @@ Every seed flow through the pages a user sees: register in three steps,
 activate from the local mailbox, log in, five wrong passwords lock the
 account, forgot password, reset, log in again; a Group's provider list;
 "provider does not exist" with both help lines; the live password checklist;
-forgotten user name; the Group's list paged and searched; the rate-limit message.
+forgotten user name; the Group's list paged and searched; the rate-limit message;
+an authenticator app set up, then a login with password and code.
 A screenshot of each page goes to ``artifacts/screenshots/``.
 
 Needs Debian's ``chromium`` and ``chromium-driver``. Without them the test
@@ -18,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -39,6 +41,7 @@ if CHROMIUM is None or DRIVER is None:
     pytest.skip(reason, allow_module_level=True)
 
 webdriver = pytest.importorskip("selenium.webdriver")
+pyotp = pytest.importorskip("pyotp")
 from selenium.common.exceptions import (  # noqa: E402
     StaleElementReferenceException,
     WebDriverException,
@@ -334,3 +337,23 @@ def test_the_seed_flows_in_a_browser(portal: str, browser: webdriver.Chrome) -> 
     assert pages.error_code() == "too_many_attempts"
     assert "Too many attempts. Please wait" in pages.text("error")
     pages.shot("rate-limited")
+
+    # An authenticator app: set up with its first code, then a login needs the next one.
+    pages.login("jdoe", NEW_PASSWORD)
+    pages.click("set-up-authenticator")
+    assert browser.find_element(By.CSS_SELECTOR, "#qr svg")
+    app = pyotp.TOTP(pages.text("totp-secret"))
+    pages.shot("authenticator-set-up")
+    pages.type({"code": app.now()})
+    pages.click("confirm")
+    assert pages.heading() == "Your authenticator app is on"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#recovery-codes li")) == 10
+    pages.shot("recovery-codes")
+    pages.click("logout")
+    pages.login("jdoe", NEW_PASSWORD)
+    assert pages.heading() == "Enter your code"
+    assert not browser.find_elements(By.ID, "logout")  # nobody is logged in yet
+    pages.type({"code": app.at(time.time() + 30)})  # the next step: the first was spent
+    pages.shot("login-code")
+    pages.click("submit")
+    assert pages.heading() == "Welcome, jdoe"

@@ -13,15 +13,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, redirect, url_for
+from flask import Flask, abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from provider_identity import (
     Branding,
+    IdentityError,
     IdentityService,
     LoggingEventSink,
     PasswordHasher,
     RateLimits,
+    SecondFactorDue,
+    SecondFactors,
+    SecretBox,
     TokenIssuer,
     TokenPurpose,
 )
@@ -65,6 +69,11 @@ def create_app(
         tokens=TokenIssuer(current=secrets.token_bytes(32)),
         hasher=cheapest_hasher() if fast else PasswordHasher(),
         limits=limits or RateLimits(),
+        second_factors=SecondFactors(
+            mode="optional",
+            store=sql.SqlFactorStore(engine),
+            secrets=SecretBox(current=secrets.token_bytes(32)),
+        ),
         branding=Branding(
             activation_url=f"{base_url}/activate?token={{token}}",
             reset_url=f"{base_url}/reset-password?token={{token}}",
@@ -86,12 +95,31 @@ def create_app(
     def say(title: str, line: str) -> Success:
         return lambda _: identity.render("message.html", title=title, line=line)
 
+    def second_step_or_home(result: object) -> ResponseReturnValue:
+        return redirect(url_for("login_code" if isinstance(result, SecondFactorDue) else "home"))
+
     def route(path: str) -> Callable[[Callable[[], ResponseReturnValue]], Any]:
         return app.route(path, methods=["GET", "POST"])
 
     @route("/login")
     def login() -> ResponseReturnValue:
-        return form_page("login.html", identity.login, go("home"))
+        return form_page("login.html", identity.login, second_step_or_home)
+
+    @route("/login/code")
+    def login_code() -> ResponseReturnValue:
+        if not identity.second_factor_due:
+            return redirect(url_for("login"))
+        return form_page("code.html", identity.complete_login, go("home"))
+
+    @route("/security/authenticator")
+    @identity.login_required
+    def authenticator() -> ResponseReturnValue:
+        try:  # a new secret on each GET; a refused code shows the page without it
+            enrolment = identity.begin_totp_enrolment() if request.method == "GET" else None
+        except IdentityError as err:
+            return identity.render("authenticator.html", err)
+        codes = lambda result: identity.render("recovery_codes.html", confirmed=result)  # noqa: E731
+        return form_page("authenticator.html", identity.confirm_totp, codes, enrolment=enrolment)
 
     @route("/register")
     def register() -> ResponseReturnValue:

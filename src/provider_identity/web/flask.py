@@ -38,7 +38,7 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
     ) from err
 
 from provider_identity.errors import IdentityError, InvalidInput
-from provider_identity.mfa import SecondFactorDue
+from provider_identity.mfa import SecondFactorDue, TotpConfirmed, TotpEnrolment
 from provider_identity.passwords import PasswordUse
 from provider_identity.ports import LockoutStore, ProviderPage
 from provider_identity.registration import ProviderCheck
@@ -165,6 +165,33 @@ class ProviderIdentity:
         self._start(result)
         return result
 
+    def begin_totp_enrolment(self) -> TotpEnrolment:
+        """Start adding an authenticator app for the logged-in account (secret, URI, QR code).
+
+        Raises:
+            AccountNotFound: nobody is logged in.
+            FactorAlreadyEnrolled: the account has an app already.
+        """
+        return self.service.begin_totp_enrolment(
+            self._account_id(), client_address=self.client_address()
+        )
+
+    def confirm_totp(self) -> TotpConfirmed:
+        """Confirm the pending app with the submitted ``code``; the result holds the recovery codes.
+
+        Raises:
+            InvalidCode: the code is not the app's.
+            FactorNotEnrolled: no enrolment is pending.
+        """
+        return self.service.confirm_totp(
+            self._account_id(),
+            text(flask.request.form, "code"),
+            client_address=self.client_address(),
+        )
+
+    def _account_id(self) -> str:
+        return "" if self.account is None else self.account.id
+
     def _start(self, result: LoginResult) -> None:
         self.sessions.start(result, flask.session)
         flask.g.provider_identity_account = result.account
@@ -267,9 +294,11 @@ class ProviderIdentity:
             AccountNotFound: nobody is logged in.
         """
         args = flask.request.args
-        account_id = "" if self.account is None else self.account.id
         return self.service.accessible_providers_page(
-            account_id, after=args.get("after") or None, size=size, search=args.get("search")
+            self._account_id(),
+            after=args.get("after") or None,
+            size=size,
+            search=args.get("search"),
         )
 
     def reset_password(self) -> AccountView:
