@@ -6,10 +6,12 @@ through the ``pytest11`` entry point); only the service's signing key is ours.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from provider_identity import (
     IdentityService,
@@ -26,6 +28,14 @@ from provider_identity.testing import (
 )
 from provider_identity.testing.pytest_plugin import IdentityServiceFactory
 from tests.helpers import KEY, practitioner
+
+# scripts/mutation (mutmut sets MUTANT_UNDER_TEST): the same examples on every run,
+# and no speed checks, since mutmut traces every call on a machine busy with mutants.
+settings.register_profile(
+    "mutation", derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
+)
+if "MUTANT_UNDER_TEST" in os.environ:
+    settings.load_profile("mutation")
 
 
 @pytest.fixture(scope="session")

@@ -146,7 +146,7 @@ JUNK = st.one_of(
     st.text(max_size=5),
     st.binary(max_size=5),
     st.lists(st.integers(), min_size=1, max_size=2),
-    st.dictionaries(st.integers(), st.integers(), max_size=2),
+    st.dictionaries(st.integers(), st.integers(), min_size=1, max_size=2),
     st.builds(object),
 )
 

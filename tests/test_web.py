@@ -54,7 +54,7 @@ def build(cls: type[IdentityError]) -> IdentityError:
         "reason": "policy",
         "errors": [],
         "limit": "login",
-        "retry_after": timedelta(seconds=90),
+        "retry_after": timedelta(minutes=1),
     }
     wanted = inspect.signature(cls).parameters
     return cls(**{name: value for name, value in args.items() if name in wanted})  # type: ignore[arg-type]

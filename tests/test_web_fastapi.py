@@ -40,7 +40,7 @@ class Client:
     """A test client that sends the session's CSRF token with every POST."""
 
     def __init__(self, app: FastAPI) -> None:
-        self.http = TestClient(app)
+        self.http = TestClient(app, client=("203.0.113.7", 50000))
         self.token = self.http.get("/identity/csrf").json()["csrf_token"]
 
     def post(self, path: str, body: dict[str, object] | None = None) -> object:
@@ -70,7 +70,7 @@ def register(client: Client) -> None:
 
 def test_a_post_without_the_csrf_header_is_refused(service: IdentityService) -> None:
     """Every POST needs the X-CSRF-Token header of the session."""
-    http = TestClient(make_app(service))
+    http = TestClient(make_app(service), client=("203.0.113.7", 50000))
     response = http.post("/identity/login", json={"username": "jdoe", "password": PASSWORD})
     assert response.status_code == 403
     assert response.json()["detail"]["code"] == "csrf_failed"
@@ -116,7 +116,7 @@ def test_login_session_and_logout_that_ends_a_copied_cookie(
     assert client.get("/me").json()["username"] == "jdoe"  # type: ignore[attr-defined]
     assert [p["provider_id"] for p in client.get("/providers").json()] == ["P1000001"]  # type: ignore[attr-defined]
     cookie = client.http.cookies.get("session")
-    thief = TestClient(make_app(service))
+    thief = TestClient(make_app(service), client=("203.0.113.7", 50000))
     thief.cookies.set("session", str(cookie))
     assert thief.get("/identity/me").status_code == 200
     assert client.post("/logout").status_code == 204  # type: ignore[attr-defined]

@@ -81,7 +81,7 @@ def test_fastapi_login_waits_for_the_code(
     api = FastAPI()
     api.include_router(identity_router(service))
     api.add_middleware(SessionMiddleware, secret_key="s" * 32)
-    client = TestClient(api)
+    client = TestClient(api, client=("203.0.113.7", 50000))
     csrf = {"X-CSRF-Token": client.get("/csrf").json()["csrf_token"]}
     answer = client.post("/login", headers=csrf, json={"username": "jdoe", "password": PASSWORD})
     assert answer.json()["second_factor_due"] == ["recovery_code", "totp"]
