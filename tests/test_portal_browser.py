@@ -3,7 +3,9 @@
 Every seed flow through the pages a user sees: register in three steps,
 activate from the local mailbox, log in, five wrong passwords lock the
 account, forgot password, reset, log in again; a Group's provider list;
-"provider does not exist" with both help lines; the live password checklist.
+"provider does not exist" with both help lines; the live password checklist;
+forgotten user name; the Group's list paged and searched; the rate-limit message;
+an authenticator app set up, then a login with password and code.
 A screenshot of each page goes to ``artifacts/screenshots/``.
 
 Needs Debian's ``chromium`` and ``chromium-driver``. Without them the test
@@ -17,7 +19,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,7 @@ SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 PASSWORD, NEW_PASSWORD = "Blue-Heron-2031", "Quiet-Otter-2032"
 HELP_LINES = ("1-855-202-1058", "1-833-230-2030")
+CHECK_LIMIT = 8  # provider checks a minute from one address: above the flows' own, reachable
 
 if CHROMIUM is None or DRIVER is None:
     reason = "the browser test needs Debian's chromium and chromium-driver (apt-get install)"
@@ -37,9 +41,14 @@ if CHROMIUM is None or DRIVER is None:
     pytest.skip(reason, allow_module_level=True)
 
 webdriver = pytest.importorskip("selenium.webdriver")
+pyotp = pytest.importorskip("pyotp")
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -50,6 +59,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "examples.portal", "--fresh", "--fast", "--port", str(port)]
     command += ["--database", str(folder / "portal.db"), "--mailbox", str(folder / "mailbox")]
+    command += ["--page-size", "2", "--limit", f"check_provider={CHECK_LIMIT}"]
     server = subprocess.Popen(  # noqa: S603  # our own command, no shell
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -76,6 +86,21 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver.implicitly_wait(0)
     yield driver
     driver.quit()
+
+
+def replaced(page: WebElement) -> Callable[[webdriver.Chrome], bool]:
+    """Like ``staleness_of``, also when Chromium reports the old node gone under another name."""
+
+    def gone(_: webdriver.Chrome) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as err:  # "Node with given id does not belong to the document"
+            return "does not belong to the document" in str(err.msg)
+        return False
+
+    return gone
 
 
 class Pages:
@@ -105,7 +130,7 @@ class Pages:
         page = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
         if navigates:
-            WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(page))
+            WebDriverWait(self.driver, 20).until(replaced(page))
 
     def text(self, element_id: str) -> str:
         return str(self.driver.find_element(By.ID, element_id).text)
@@ -116,8 +141,12 @@ class Pages:
     def heading(self) -> str:
         return str(self.driver.find_element(By.TAG_NAME, "h1").text)
 
-    def follow_mail(self, subject: str, to: str) -> None:
-        """Open the newest mail with ``subject`` to ``to`` in the mailbox and click its link."""
+    def provider_ids(self) -> list[str]:
+        rows = self.driver.find_elements(By.CSS_SELECTOR, "#providers td:first-child")
+        return [str(row.text) for row in rows]
+
+    def open_mail(self, subject: str, to: str) -> None:
+        """Open the newest mail with ``subject`` to ``to`` in the mailbox."""
 
         def arrived(driver: webdriver.Chrome) -> object:
             driver.get(self.url + "/mailbox")
@@ -127,9 +156,13 @@ class Pages:
         row = WebDriverWait(self.driver, 20, poll_frequency=0.2).until(arrived)
         row.find_element(By.TAG_NAME, "a").click()
         self.shot(subject.lower().replace(" ", "-"))
+
+    def follow_mail(self, subject: str, to: str) -> None:
+        """Open the newest mail with ``subject`` to ``to`` in the mailbox and click its link."""
+        self.open_mail(subject, to)
         page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.CSS_SELECTOR, "#mail pre a").click()
-        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(page))
+        WebDriverWait(self.driver, 20).until(replaced(page))
 
     def register(self, provider: dict[str, str], account: dict[str, str], kind: str) -> None:
         self.open("/register")
@@ -271,6 +304,56 @@ def test_the_seed_flows_in_a_browser(portal: str, browser: webdriver.Chrome) -> 
     pages.follow_mail("Activate Your Provider Portal Account", "office@mvradiology.example.org")
     pages.click("activate")
     pages.login("mvr-admin", PASSWORD)
-    listed = pages.text("providers")
-    assert all(provider in listed for provider in ("G2000001", "P2000002", "P2000003"))
+    assert pages.provider_ids() == ["G2000001", "P2000002"]
     pages.shot("group-providers")
+    pages.click("next-page")
+    assert pages.provider_ids() == ["P2000003"]
+    assert not browser.find_elements(By.ID, "next-page")
+    pages.shot("group-providers-next-page")
+    pages.type({"search": "lopez"})
+    pages.click("search-submit")
+    assert pages.provider_ids() == ["P2000003"]
+    pages.shot("group-providers-searched")
+    pages.click("logout")
+
+    # Forgotten user name: the name comes by mail, to the account's address.
+    pages.open("/login")
+    pages.click("forgot-username")
+    pages.type({"email": "office@mvradiology.example.org"})
+    pages.shot("forgot-username")
+    pages.click("submit")
+    assert pages.heading() == "Check your email"
+    pages.open_mail("User Name", "office@mvradiology.example.org")
+    assert "mvr-admin" in pages.text("mail")
+
+    # Too many provider checks from one address: the wait is on the page (429, Retry-After).
+    for attempt in range(CHECK_LIMIT + 1):
+        pages.open("/register")
+        pages.click("type-practitioner")
+        pages.type({**JANE, "provider_id": f"P99990{attempt:02d}"})
+        pages.click("next")
+        if pages.error_code() == "too_many_attempts":
+            break
+    assert pages.error_code() == "too_many_attempts"
+    assert "Too many attempts. Please wait" in pages.text("error")
+    pages.shot("rate-limited")
+
+    # An authenticator app: set up with its first code, then a login needs the next one.
+    pages.login("jdoe", NEW_PASSWORD)
+    pages.click("set-up-authenticator")
+    assert browser.find_element(By.CSS_SELECTOR, "#qr svg")
+    app = pyotp.TOTP(pages.text("totp-secret"))
+    pages.shot("authenticator-set-up")
+    pages.type({"code": app.now()})
+    pages.click("confirm")
+    assert pages.heading() == "Your authenticator app is on"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#recovery-codes li")) == 10
+    pages.shot("recovery-codes")
+    pages.click("logout")
+    pages.login("jdoe", NEW_PASSWORD)
+    assert pages.heading() == "Enter your code"
+    assert not browser.find_elements(By.ID, "logout")  # nobody is logged in yet
+    pages.type({"code": app.at(time.time() + 30)})  # the next step: the first was spent
+    pages.shot("login-code")
+    pages.click("submit")
+    assert pages.heading() == "Welcome, jdoe"

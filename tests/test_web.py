@@ -300,3 +300,31 @@ def test_csrf_token_is_stable_per_session_and_checked() -> None:
     assert not csrf_valid(session, token + "x")
     assert not csrf_valid({}, token)
     assert not csrf_valid(session, None)
+
+
+def test_too_many_attempts_is_429_with_retry_after_in_whole_seconds_rounded_up() -> None:
+    """A rate limit answers 429 and a Retry-After header of at least the wait, in seconds."""
+    wait = timedelta(seconds=61, milliseconds=1)
+    view = error_view(provider_identity.TooManyAttempts("login", wait))
+    assert (view.status, view.retry_after) == (429, 62)
+    assert view.headers == {"Retry-After": "62"}
+    assert view.message == "Too many attempts. Please wait 62 seconds and try again."
+    assert error_view(provider_identity.TooManyAttempts("login", timedelta(0))).retry_after == 1
+
+
+@given(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=2)))
+def test_retry_after_never_promises_less_than_the_wait(wait: timedelta) -> None:
+    """Retry-After rounds up: a client that waits that long is not refused for being early."""
+    seconds = error_view(provider_identity.TooManyAttempts("login", wait)).retry_after
+    assert seconds is not None
+    assert seconds >= 1
+    assert timedelta(seconds=seconds) >= wait
+    assert timedelta(seconds=seconds - 1) < max(wait, timedelta(seconds=1))
+
+
+def test_human_check_required_asks_to_complete_the_check_and_sends_no_retry_after() -> None:
+    """The human check is a form to finish again, not a wait: 400, flagged, no header."""
+    view = error_view(provider_identity.HumanCheckRequired("login"))
+    assert (view.status, view.human_check, view.headers) == (400, True, {})
+    assert "complete the check" in view.message
+    assert not error_view(AccountLocked(datetime(2030, 1, 1, tzinfo=UTC))).human_check

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,16 +12,21 @@ from flask import Flask, redirect, url_for
 from flask.testing import FlaskClient
 from jinja2 import DictLoader
 
-from provider_identity import IdentityService, TokenPurpose
+from provider_identity import IdentityService, RateLimit, RateLimits, TokenPurpose
 from provider_identity.testing import RecordingMailer
 from provider_identity.web.flask import ProviderIdentity
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, group
 
 PAGE = (
     "<input name=csrf_token value='{{ csrf_token() }}'>"
     "{% if error %}<p id=error data-status={{ error.status }}>{{ error.code }}|{{ error.message }}"
     "{% for name, messages in error.fields.items() %}<i>{{ name }}:{{ messages[0] }}</i>"
     "{% endfor %}</p>{% endif %}{{ form | tojson }}|{{ account.username if account }}|{{ state }}"
+)
+LIST = (
+    "{% if error %}{{ error.code }}{% endif %}{% if page %}"
+    "{% for record in page.records %}{{ record.provider_id }} {% endfor %}|{{ page.next_after }}"
+    "{% endif %}"
 )
 PROVIDER = {
     "provider_type": "practitioner",
@@ -41,7 +48,7 @@ def make_app(service: IdentityService) -> tuple[Flask, ProviderIdentity]:
     """A small app with one form page per flow, as the docs' Flask page builds it."""
     app = Flask(__name__)
     app.secret_key = b"s" * 32
-    app.jinja_loader = DictLoader({"page.html": PAGE})
+    app.jinja_loader = DictLoader({"page.html": PAGE, "list.html": LIST})
     identity = ProviderIdentity(app, service=service)
     done = lambda _: redirect(url_for("home"))  # noqa: E731
 
@@ -78,6 +85,14 @@ def make_app(service: IdentityService) -> tuple[Flask, ProviderIdentity]:
     @app.route("/resend", methods=["GET", "POST"])
     def resend() -> Any:
         return identity.form_page("page.html", identity.resend_activation, done)
+
+    @app.route("/username", methods=["GET", "POST"])
+    def username() -> Any:
+        return identity.form_page("page.html", identity.request_username_reminder, done)
+
+    @app.get("/providers")
+    def providers() -> Any:
+        return identity.query_page("list.html", lambda: identity.providers_page(size=2), "page")
 
     @app.get("/")
     @identity.login_required
@@ -245,3 +260,60 @@ def test_step_two_without_the_checkbox_stays_on_step_two(client: FlaskClient) ->
     with client.session_transaction() as session:
         assert isinstance(session.get("registration_ticket"), str)
         assert session.get("registration_agreed") is not True
+
+
+def test_a_rate_limit_answers_429_with_retry_after_and_its_message(
+    make_service: Callable[..., IdentityService],
+) -> None:
+    """Past the limit a form page answers 429, a Retry-After in seconds, and says to wait."""
+    limits = RateLimits(check_provider=RateLimit(limit=2, period=timedelta(minutes=1)))
+    client = make_app(make_service(limits=limits))[0].test_client()
+    for _ in range(2):
+        assert post(client, "/register", PROVIDER).status_code == 302
+    refused = post(client, "/register", PROVIDER)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 120  # a sliding window of a minute
+    assert "too_many_attempts|Too many attempts. Please wait" in refused.text
+    assert "Retry-After" not in client.get("/register").headers
+
+
+def test_forgotten_user_name_mails_the_name_and_answers_alike(
+    client: FlaskClient, mailer: RecordingMailer
+) -> None:
+    """A known address gets its user name by mail; an unknown one the same redirect, no mail."""
+    register(client)
+    mailer.clear()
+    assert post(client, "/username", {"email": "Jane.Doe@example.org"}).status_code == 302
+    assert post(client, "/username", {"email": "nobody@example.org"}).status_code == 302
+    assert [message["To"] for message in mailer.messages] == ["jane.doe@example.org"]
+    assert "jdoe" in mailer.messages[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    refused = post(client, "/username", {"email": "not an address"})
+    assert refused.status_code == 422
+
+
+def test_the_providers_page_pages_and_searches(
+    service: IdentityService, mailer: RecordingMailer
+) -> None:
+    """A group's providers two at a time, the next page from ``after``; a search narrows them."""
+    service.register(group())
+    service.activate(mailer.last_token())
+    client = make_app(service)[0].test_client()
+    login = post(client, "/login", {"username": "mvr-admin", "password": PASSWORD})
+    assert login.status_code == 302
+    first = client.get("/providers").text
+    listed, after = first.split("|")
+    assert listed.split() == ["G2000001", "P2000002"]
+    second = client.get("/providers", query_string={"after": after}).text
+    assert second.split("|")[0].split() == ["P2000003"]
+    assert second.endswith("|None")
+    assert client.get("/providers?search=P2000003").text.split("|")[0].split() == ["P2000003"]
+    bad = client.get("/providers", query_string={"after": "not an id!"})
+    assert bad.status_code == 422
+    assert bad.text.startswith("invalid_input")
+
+
+def test_the_providers_page_needs_a_login(client: FlaskClient) -> None:
+    """Nobody logged in: the providers page is an error, never a list."""
+    response = client.get("/providers")
+    assert response.status_code == 404
+    assert "|" not in response.text

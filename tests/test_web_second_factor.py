@@ -13,7 +13,7 @@ from flask import Flask, redirect
 from jinja2 import DictLoader
 from starlette.middleware.sessions import SessionMiddleware
 
-from provider_identity import IdentityService, SecondFactors, SecretBox
+from provider_identity import IdentityService, LoginResult, SecondFactors, SecretBox
 from provider_identity.testing import FakeAuthenticator, ManualClock, MemoryFactorStore
 from provider_identity.web.fastapi import identity_router
 from provider_identity.web.flask import ProviderIdentity
@@ -91,3 +91,46 @@ def test_fastapi_login_waits_for_the_code(
     assert answer.status_code == 200, answer.text
     assert client.get("/me").json()["username"] == "jdoe"
     assert re.fullmatch(r"[\w-]+", answer.json()["csrf_token"])
+
+
+def test_flask_sets_up_an_authenticator_app_for_the_logged_in_account(
+    make_service: Callable[..., IdentityService], clock: ManualClock, mailer: Any
+) -> None:
+    """begin_totp_enrolment and confirm_totp act on the session's account; a wrong code is 4xx."""
+    factors = SecondFactors(
+        mode="optional",  # type: ignore[arg-type]
+        store=MemoryFactorStore(),
+        secrets=SecretBox(current=b"m" * 32),
+    )
+    service = make_service(second_factors=factors)
+    service.register(practitioner())
+    service.activate(mailer.last_token())
+    app = Flask(__name__)
+    app.secret_key = b"s" * 32
+    app.config["WTF_CSRF_ENABLED"] = False
+    app.jinja_loader = DictLoader({"p.html": "{{ error.code if error }}"})
+    identity = ProviderIdentity(app, service=service)
+    phone: list[FakeAuthenticator] = []
+
+    @app.post("/login")
+    def login() -> Any:
+        identity.login()
+        return "in"
+
+    @app.get("/enrol")
+    def enrol() -> Any:
+        phone.append(FakeAuthenticator.from_enrolment(identity.begin_totp_enrolment(), clock))
+        return "scan"
+
+    @app.post("/confirm")
+    def confirm() -> Any:
+        codes = lambda result: str(len(result.recovery_codes.codes))  # noqa: E731
+        return identity.form_page("p.html", identity.confirm_totp, codes)
+
+    client = app.test_client()
+    client.post("/login", data={"username": "jdoe", "password": PASSWORD})
+    client.get("/enrol")
+    assert client.post("/confirm", data={"code": phone[0].code(steps=10)}).status_code == 401
+    assert client.post("/confirm", data={"code": phone[0].code()}).text == "10"
+    clock.advance(30)
+    assert not isinstance(service.login("jdoe", PASSWORD), LoginResult)

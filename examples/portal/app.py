@@ -13,14 +13,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, redirect, url_for
+from flask import Flask, abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from provider_identity import (
     Branding,
+    IdentityError,
     IdentityService,
     LoggingEventSink,
     PasswordHasher,
+    RateLimits,
+    SecondFactorDue,
+    SecondFactors,
+    SecretBox,
     TokenIssuer,
     TokenPurpose,
 )
@@ -31,14 +36,27 @@ from provider_identity.adapters.outbox import (
     OutboxMailer,
     parse_message,
 )
+from provider_identity.service import DEFAULT_PAGE_SIZE
 from provider_identity.testing import cheapest_hasher
 from provider_identity.web.flask import ProviderIdentity
 
 Success = Callable[[Any], ResponseReturnValue]
 
 
-def create_app(database: str, mailbox: Path, base_url: str, *, fast: bool = False) -> Flask:
-    """The portal on ``database`` (SQLAlchemy URL); its mail worker delivers into ``mailbox``."""
+def create_app(
+    database: str,
+    mailbox: Path,
+    base_url: str,
+    *,
+    fast: bool = False,
+    limits: RateLimits | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Flask:
+    """The portal on ``database`` (SQLAlchemy URL); its mail worker delivers into ``mailbox``.
+
+    ``limits`` replaces the service's abuse limits; ``page_size`` is the
+    number of providers per page of a Group's list.
+    """
     engine = sql.make_engine(database)
     sql.create_schema(engine)
     outbox = sql.SqlOutboxStore(engine)
@@ -50,6 +68,12 @@ def create_app(database: str, mailbox: Path, base_url: str, *, fast: bool = Fals
         events=LoggingEventSink(),
         tokens=TokenIssuer(current=secrets.token_bytes(32)),
         hasher=cheapest_hasher() if fast else PasswordHasher(),
+        limits=limits or RateLimits(),
+        second_factors=SecondFactors(
+            mode="optional",
+            store=sql.SqlFactorStore(engine),
+            secrets=SecretBox(current=secrets.token_bytes(32)),
+        ),
         branding=Branding(
             activation_url=f"{base_url}/activate?token={{token}}",
             reset_url=f"{base_url}/reset-password?token={{token}}",
@@ -71,12 +95,31 @@ def create_app(database: str, mailbox: Path, base_url: str, *, fast: bool = Fals
     def say(title: str, line: str) -> Success:
         return lambda _: identity.render("message.html", title=title, line=line)
 
+    def second_step_or_home(result: object) -> ResponseReturnValue:
+        return redirect(url_for("login_code" if isinstance(result, SecondFactorDue) else "home"))
+
     def route(path: str) -> Callable[[Callable[[], ResponseReturnValue]], Any]:
         return app.route(path, methods=["GET", "POST"])
 
     @route("/login")
     def login() -> ResponseReturnValue:
-        return form_page("login.html", identity.login, go("home"))
+        return form_page("login.html", identity.login, second_step_or_home)
+
+    @route("/login/code")
+    def login_code() -> ResponseReturnValue:
+        if not identity.second_factor_due:
+            return redirect(url_for("login"))
+        return form_page("code.html", identity.complete_login, go("home"))
+
+    @route("/security/authenticator")
+    @identity.login_required
+    def authenticator() -> ResponseReturnValue:
+        try:  # a new secret on each GET; a refused code shows the page without it
+            enrolment = identity.begin_totp_enrolment() if request.method == "GET" else None
+        except IdentityError as err:
+            return identity.render("authenticator.html", err)
+        codes = lambda result: identity.render("recovery_codes.html", confirmed=result)  # noqa: E731
+        return form_page("authenticator.html", identity.confirm_totp, codes, enrolment=enrolment)
 
     @route("/register")
     def register() -> ResponseReturnValue:
@@ -114,6 +157,12 @@ def create_app(database: str, mailbox: Path, base_url: str, *, fast: bool = Fals
         forgot = identity.request_password_reset
         return form_page("username.html", forgot, sent, title="Forgot password?")
 
+    @route("/forgot-username")
+    def forgot_username() -> ResponseReturnValue:
+        sent = say("Check your email", "If an account has this email, its user name is on its way")
+        remind, email = identity.request_username_reminder, {"name": "email", "label": "Email"}
+        return form_page("username.html", remind, sent, title="Forgot user name?", asked=email)
+
     @route("/reset-password")
     def reset_password() -> ResponseReturnValue:
         state = identity.link_state(TokenPurpose.PASSWORD_RESET).value
@@ -123,8 +172,7 @@ def create_app(database: str, mailbox: Path, base_url: str, *, fast: bool = Fals
     @app.get("/")
     @identity.login_required
     def home() -> ResponseReturnValue:
-        providers = service.accessible_providers(identity.account.id)  # type: ignore[union-attr]
-        return identity.render("home.html", providers=providers)
+        return identity.query_page("home.html", lambda: identity.providers_page(page_size), "page")
 
     @app.post("/logout")
     def logout() -> ResponseReturnValue:

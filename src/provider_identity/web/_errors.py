@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from datetime import timedelta
 from types import MappingProxyType
 
 import attrs
@@ -16,6 +18,7 @@ from provider_identity.errors import (
     ConcurrentUpdate,
     ConfigurationError,
     FieldError,
+    HumanCheckRequired,
     IdentityError,
     InvalidInput,
     MailDeliveryError,
@@ -27,6 +30,7 @@ from provider_identity.errors import (
     TokenAlreadyUsed,
     TokenError,
     TokenExpired,
+    TooManyAttempts,
     UsernameUnavailable,
 )
 
@@ -55,6 +59,8 @@ DEFAULT_STATUSES: Mapping[type[IdentityError] | str, int] = MappingProxyType(
         ConcurrentUpdate: 409,
         MailDeliveryError: 502,
         StoreUnavailable: 503,
+        TooManyAttempts: 429,
+        HumanCheckRequired: 400,
     }
 )
 
@@ -73,6 +79,9 @@ class ErrorView:
             translation keyed by code).
         help_lines: ``(line of business, phone number)`` pairs to show, one per
             line ("provider does not exist").
+        retry_after: For :class:`~provider_identity.TooManyAttempts`: whole
+            seconds (rounded up) until a new attempt may be admitted; else ``None``.
+        human_check: The page must show the human check (its answer was due).
     """
 
     status: int
@@ -81,6 +90,13 @@ class ErrorView:
     fields: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     field_errors: tuple[FieldError, ...] = ()
     help_lines: tuple[tuple[str, str], ...] = ()
+    retry_after: int | None = None
+    human_check: bool = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers the error calls for: ``Retry-After`` for a rate limit."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
     def field(self, name: str) -> tuple[str, ...]:
         """The messages to show beside field ``name`` (none: an empty tuple)."""
@@ -136,7 +152,13 @@ class ErrorMap:
             fields=fields,
             field_errors=problems,
             help_lines=error.help_lines if isinstance(error, ProviderNotFound) else (),
+            retry_after=_seconds(error.retry_after) if isinstance(error, TooManyAttempts) else None,
+            human_check=isinstance(error, HumanCheckRequired),
         )
+
+
+def _seconds(wait: timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds()))
 
 
 _DEFAULT = ErrorMap()

@@ -174,7 +174,8 @@ def identity_router(
                 "fields": view.fields,
                 "help_lines": view.help_lines,
             }
-            raise HTTPException(status_code=view.status, detail=detail) from None
+            headers = view.headers or None
+            raise HTTPException(status_code=view.status, detail=detail, headers=headers) from None
 
     def csrf(request: Request, x_csrf_token: Annotated[str, Header()] = "") -> None:
         if not csrf_valid(request.session, x_csrf_token):

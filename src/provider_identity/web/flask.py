@@ -38,11 +38,17 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
     ) from err
 
 from provider_identity.errors import IdentityError, InvalidInput
-from provider_identity.mfa import SecondFactorDue
+from provider_identity.mfa import SecondFactorDue, TotpConfirmed, TotpEnrolment
 from provider_identity.passwords import PasswordUse
-from provider_identity.ports import LockoutStore
+from provider_identity.ports import LockoutStore, ProviderPage
 from provider_identity.registration import ProviderCheck
-from provider_identity.service import AccountView, IdentityService, LoginResult, RegistrationResult
+from provider_identity.service import (
+    DEFAULT_PAGE_SIZE,
+    AccountView,
+    IdentityService,
+    LoginResult,
+    RegistrationResult,
+)
 from provider_identity.tokens import TokenPurpose
 from provider_identity.web import password_checklist
 from provider_identity.web._errors import ErrorMap, ErrorView
@@ -159,6 +165,33 @@ class ProviderIdentity:
         self._start(result)
         return result
 
+    def begin_totp_enrolment(self) -> TotpEnrolment:
+        """Start adding an authenticator app for the logged-in account (secret, URI, QR code).
+
+        Raises:
+            AccountNotFound: nobody is logged in.
+            FactorAlreadyEnrolled: the account has an app already.
+        """
+        return self.service.begin_totp_enrolment(
+            self._account_id(), client_address=self.client_address()
+        )
+
+    def confirm_totp(self) -> TotpConfirmed:
+        """Confirm the pending app with the submitted ``code``; the result holds the recovery codes.
+
+        Raises:
+            InvalidCode: the code is not the app's.
+            FactorNotEnrolled: no enrolment is pending.
+        """
+        return self.service.confirm_totp(
+            self._account_id(),
+            text(flask.request.form, "code"),
+            client_address=self.client_address(),
+        )
+
+    def _account_id(self) -> str:
+        return "" if self.account is None else self.account.id
+
     def _start(self, result: LoginResult) -> None:
         self.sessions.start(result, flask.session)
         flask.g.provider_identity_account = result.account
@@ -247,6 +280,27 @@ class ProviderIdentity:
             text(flask.request.form, "username"), client_address=self.client_address()
         )
 
+    def request_username_reminder(self) -> None:
+        """Forgotten user name for the submitted ``email`` (answers alike for any address)."""
+        self.service.request_username_reminder(
+            text(flask.request.form, "email"), client_address=self.client_address()
+        )
+
+    def providers_page(self, size: int = DEFAULT_PAGE_SIZE) -> ProviderPage:
+        """The logged-in account's providers: the page the ``after`` and ``search`` values ask.
+
+        Raises:
+            InvalidInput: ``after`` or ``search`` is not valid.
+            AccountNotFound: nobody is logged in.
+        """
+        args = flask.request.args
+        return self.service.accessible_providers_page(
+            self._account_id(),
+            after=args.get("after") or None,
+            size=size,
+            search=args.get("search"),
+        )
+
     def reset_password(self) -> AccountView:
         """Set ``password`` (repeated in ``password_again``) from the ``token`` link (on POST)."""
         return self.service.reset_password(
@@ -269,11 +323,15 @@ class ProviderIdentity:
 
     def render(
         self, template: str, error: IdentityError | None = None, **context: Any
-    ) -> tuple[str, int]:
-        """Render ``template`` with ``error`` as ``error`` (an ErrorView), answering its status."""
+    ) -> tuple[str, int, dict[str, str]]:
+        """Render ``template`` with ``error`` as ``error`` (an ErrorView).
+
+        Answers the error's status and headers (``Retry-After`` for
+        :class:`~provider_identity.TooManyAttempts`).
+        """
         view = None if error is None else self.error_view(error)
         page = flask.render_template(template, error=view, **context)
-        return page, 200 if view is None else view.status
+        return (page, 200, {}) if view is None else (page, view.status, view.headers)
 
     def form_page(
         self,
@@ -295,6 +353,20 @@ class ProviderIdentity:
         except IdentityError as err:
             return self.render(template, err, **context)
         return success(result)
+
+    def query_page(
+        self, template: str, action: Callable[[], _Result], name: str, **context: Any
+    ) -> tuple[str, int, dict[str, str]]:
+        """A view of query values: render ``template`` with ``action``'s result as ``name``.
+
+        An :class:`IdentityError` from ``action`` (a bad search, say) renders
+        ``template`` with the error and ``name`` set to ``None``.
+        """
+        try:
+            result = action()
+        except IdentityError as err:
+            return self.render(template, err, **{name: None}, **context)
+        return self.render(template, None, **{name: result}, **context)
 
     def _load_account(self) -> None:
         flask.g.provider_identity_account = self.sessions.current(flask.session)
