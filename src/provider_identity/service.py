@@ -28,12 +28,16 @@ from provider_identity import _checks
 from provider_identity._flows.account_life import AccountLifeFlows
 
 # The constants are re-exported: callers name them from this module.
-from provider_identity._flows.base import CLIENT_ADDRESS_MAX_LENGTH  # noqa: F401
-from provider_identity._flows.directory import (  # noqa: F401
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    DirectoryFlows,
+from provider_identity._flows.base import (
+    CLIENT_ADDRESS_MAX_LENGTH as CLIENT_ADDRESS_MAX_LENGTH,  # noqa: PLC0414
 )
+from provider_identity._flows.directory import (
+    DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE,  # noqa: PLC0414
+)
+from provider_identity._flows.directory import (
+    MAX_PAGE_SIZE as MAX_PAGE_SIZE,  # noqa: PLC0414
+)
+from provider_identity._flows.directory import DirectoryFlows
 from provider_identity._flows.passwords import PasswordFlows
 from provider_identity._flows.registration import RegistrationFlows
 from provider_identity._flows.results import (
