@@ -31,6 +31,7 @@ from provider_identity._flows.account_life import AccountLifeFlows
 from provider_identity._flows.base import (
     CLIENT_ADDRESS_MAX_LENGTH as CLIENT_ADDRESS_MAX_LENGTH,  # noqa: PLC0414
 )
+from provider_identity._flows.base import _Draft as _Draft  # noqa: PLC0414  # the old import path
 from provider_identity._flows.directory import (
     DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE,  # noqa: PLC0414
 )
