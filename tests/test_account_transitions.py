@@ -244,3 +244,24 @@ def test_accounts_in_older_stores_read_as_never_deactivated() -> None:
         None,
     )
     assert attrs.evolve(account).is_active
+
+
+@given(
+    nonce=st.text(alphabet="abcdefXYZ0123456789-_", min_size=1, max_size=22),
+    other=st.text(alphabet="abcdefXYZ0123456789-_", min_size=1, max_size=22),
+    version_offset=st.integers(min_value=-3, max_value=3),
+)
+def test_a_confirmation_link_confirms_only_the_latest_request_of_an_unchanged_account(
+    nonce: str, other: str, version_offset: int
+) -> None:
+    """Only the request's own nonce, at the account's own version, confirms its address."""
+    asked = make_account(1, status=AccountStatus.ACTIVE).with_pending_email(
+        NEW_EMAIL, nonce=nonce, now=T0
+    )
+    version = asked.credential_version + version_offset
+    expected = other == nonce and version_offset == 0
+    assert asked.confirms_pending_email(other, version) is expected
+    assert asked.confirms_pending_email(None, asked.credential_version) is False
+    assert make_account(1, status=AccountStatus.ACTIVE).confirms_pending_email(nonce, 0) is False
+    gone = asked.deactivated(DeactivationReason.ADMINISTRATOR, T0)
+    assert gone.confirms_pending_email(nonce, gone.credential_version) is False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 import unicodedata
 from collections.abc import Callable
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -402,3 +403,15 @@ def test_ascii_names_fold_as_nfkc_and_casefold_would(name: str) -> None:
     """ASCII text skips NFKC (a no-op there) and folds with lower(); the result is the same."""
     slow = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
     assert fold_words(name) == " ".join(slow.split())
+
+
+@given(
+    day=st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)),
+    shift=st.integers(min_value=-400, max_value=400),
+)
+def test_a_record_is_current_until_the_day_it_ends(day: date, shift: int) -> None:
+    """An end date after the day keeps a record current; on or before the day it has ended."""
+    fields = {"provider_id": "P1", "tax_id": "311234567", "name": "A", "zip_codes": "45402"}
+    ends = day + timedelta(days=shift)
+    assert ProviderRecord(**fields, end_date=ends).is_current_on(day) is (shift > 0)
+    assert ProviderRecord(**fields).is_current_on(day) is True

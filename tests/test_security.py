@@ -19,8 +19,8 @@ import argon2
 import attrs
 import pytest
 
+import provider_identity._flows.base as service_module  # where the link mail is built
 import provider_identity.mail as mail_module
-import provider_identity.service as service_module
 from provider_identity import (
     AccountLocked,
     AccountNotActivated,

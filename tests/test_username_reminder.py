@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from provider_identity import Branding, IdentityService, InvalidInput
 from provider_identity import mail as mail_module
-from provider_identity import service as service_module
+from provider_identity._flows import passwords as service_module  # where the reminder is built
 from provider_identity.testing import (
     FailingMailer,
     ManualClock,

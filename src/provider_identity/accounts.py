@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import secrets
 import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -368,6 +369,19 @@ class Account:
         self._require(AccountStatus.ACTIVE)
         pending = PendingEmail(address=email.address, key=email.key, nonce=nonce, requested_at=now)
         return attrs.evolve(self, pending_email=pending)
+
+    def confirms_pending_email(self, nonce: str | None, credential_version: int) -> bool:
+        """True if a confirmation link of ``nonce`` and ``credential_version`` confirms the
+        pending address: it is the latest request's, nothing changed since, and the
+        account is not deactivated. The nonces are compared in constant time."""
+        pending = self.pending_email
+        return (
+            pending is not None
+            and nonce is not None
+            and secrets.compare_digest(nonce, pending.nonce)
+            and self.credential_version == credential_version
+            and not self.is_deactivated
+        )
 
     def with_email(self, address: str, key: str) -> Account:
         """The address switched (the pending request, if any, is done).

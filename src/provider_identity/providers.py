@@ -376,6 +376,10 @@ class ProviderRecord:
     def _name_key(self) -> str:
         return normalize_name(self.name)
 
+    def is_current_on(self, day: date) -> bool:
+        """True unless the record has ended by ``day`` (an ``end_date`` on or before it)."""
+        return self.end_date is None or self.end_date > day
+
 
 @attrs.frozen
 class ProviderSearch:

@@ -26,6 +26,7 @@ import attrs
 
 from provider_identity import _checks
 from provider_identity._fields import checked_text
+from provider_identity._flows.base import _Draft
 from provider_identity.accounts import (
     Account,
     DeactivationReason,
@@ -44,7 +45,7 @@ from provider_identity.events import Action, AuditEvent
 from provider_identity.lockout import LockoutPolicy, LockoutTracker
 from provider_identity.ports import EventLog
 from provider_identity.providers import normalize_provider_id
-from provider_identity.service import AccountView, IdentityService, _Draft
+from provider_identity.service import AccountView, IdentityService
 from provider_identity.tokens import TokenPurpose
 
 __all__ = [
