@@ -167,6 +167,17 @@ class ServiceBase:
         audit.outcome = "rate_limited"
         return True
 
+    def _guard(
+        self, audit: _Draft, client_address: str | None, human_check: str | None
+    ) -> Callable[[LimitKind, str | None], None]:
+        """The refusing flows' guard: ``guard(kind, key)`` counts one attempt or raises."""
+        return functools.partial(
+            self._limiter.check,
+            detail=audit.detail,
+            human_check=human_check,
+            client_address=client_address,
+        )
+
     def _hand_off(self, message: EmailMessage, *, send: bool) -> None:
         # One job on every path, built and submitted alike; unsent, it does
         # nothing. The job keeps the message either way, so that freeing it

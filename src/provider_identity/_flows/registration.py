@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Callable
 
 from provider_identity._flows.base import ServiceBase, _check_client_address, _Draft
@@ -70,12 +69,7 @@ class RegistrationFlows(ServiceBase):
             if not isinstance(request, ProviderRequest):
                 raise InvalidInput.single("request", "wrong_type", "Not a provider request.")
             details = ProviderDetails.parse(request)
-            guard = functools.partial(
-                self._limiter.check,
-                detail=audit.detail,
-                human_check=human_check,
-                client_address=client_address,
-            )
+            guard = self._guard(audit, client_address, human_check)
             guard(LimitKind.CHECK_PROVIDER, client_address)
             audit.detail["provider_type"] = details.provider_type.value
             guard(LimitKind.REGISTRATION_PROVIDER, provider_key(details.provider_id, details.npi))
@@ -116,12 +110,7 @@ class RegistrationFlows(ServiceBase):
             HumanCheckRequired: pass the answer of a human check as ``human_check``.
         """
         with self._audit(Action.REGISTER, client_address) as audit:
-            guard = functools.partial(
-                self._limiter.check,
-                detail=audit.detail,
-                human_check=human_check,
-                client_address=client_address,
-            )
+            guard = self._guard(audit, client_address, human_check)
             valid, provider_type, record = self._matched(request, guard, client_address, audit)
             audit.detail["provider_id"] = record.provider_id
             expired = self._expired_holder(self.accounts.find_by_provider_id(record.provider_id))
