@@ -43,15 +43,15 @@ from provider_identity.adapters.sql import directory as sql_directory
 from provider_identity.adapters.sql._schema import _providers
 from provider_identity.ports import LockoutState
 from provider_identity.registration import ProviderDetails
-from provider_identity.roster import import_roster
+from provider_identity.roster import DEFAULT_BATCH_SIZE, import_roster, iter_roster
 from provider_identity.testing import ManualClock
 
 HEADER = b"provider_id,npi,tax_id,name,zip_codes,category,payee,lines_of_business\n"
 
 
-def roster_lines(rows: int) -> Iterator[bytes]:
+def roster_lines(rows: int, *, first: int = 0) -> Iterator[bytes]:
     yield HEADER
-    for n in range(rows):
+    for n in range(first, first + rows):
         yield (
             f"P{n:08d},,{n % 1_000_000_000:09d},Provider Number {n},"
             f"{45000 + n % 1000:05d} {46000 + n % 1000:05d},radiology,group,Medicaid\n"
@@ -103,9 +103,13 @@ def bench_import_linear(folder: Path, sizes: tuple[int, ...]) -> None:
 
     Rates by wall time and by the process's CPU time: SQLite runs in the
     process, so the CPU rate is the import's own work, which a busy shared
-    machine slows less than the wall clock (the verdict uses it).
+    machine slows less than the wall clock (the verdict uses it). The
+    imports run minutes apart, so a neighbour's load can still move one of
+    them; :func:`bench_batch_growth` then writes the same batches into the
+    directories the imports left, in turn, which no drift can favour.
     """
     rates: list[tuple[float, float]] = []
+    directories: list[SqlProviderDirectory] = []
     for rows in sizes:
         roster = folder / f"roster-{rows}.csv"
         with roster.open("wb") as file:
@@ -118,9 +122,8 @@ def bench_import_linear(folder: Path, sizes: tuple[int, ...]) -> None:
             loaded = import_roster(lines, directory).loaded
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         rates.append((loaded / wall, loaded / cpu))
-        engine.dispose()
+        directories.append(directory)
         roster.unlink()
-        (folder / f"linear-{rows}.db").unlink()
         figure = f"{rates[-1][0]:,.0f} rows/s (CPU: {rates[-1][1]:,.0f})"
         print(f"{f'  roster import, {rows:,} rows, SQLite':<46} {figure:>34}", flush=True)
     wall_ratio = rates[-1][0] / rates[0][0]
@@ -129,6 +132,33 @@ def bench_import_linear(folder: Path, sizes: tuple[int, ...]) -> None:
     label = f"import {sizes[-1]:,} / {sizes[0]:,} (CPU rows/s), SQLite"
     report(label, figure, "0.90..1.10", 0.9 <= ratio <= 1.1)
     print(f"{'  (the same by wall time)':<46} {wall_ratio:>34.2f}")
+    bench_batch_growth(directories[0], directories[-1], start=sum(sizes), rounds=12)
+    for directory, rows in zip(directories, sizes, strict=True):
+        directory._engine.dispose()
+        (folder / f"linear-{rows}.db").unlink()
+
+
+def bench_batch_growth(
+    small: SqlProviderDirectory, big: SqlProviderDirectory, *, start: int, rounds: int
+) -> None:
+    """The CPU time of one import batch written into the smaller and the bigger directory.
+
+    Each round reads 20,000 new rows of the roster layout (``iter_roster``)
+    and writes them with ``upsert``, into one directory and then the other
+    (which goes first alternates); medians over the rounds. If anything grew
+    with the table (index depth, the page cache, a lookup per row) the
+    bigger directory's batches would cost more.
+    """
+    costs: dict[int, list[float]] = {id(small): [], id(big): []}
+    for n in range(rounds):
+        for k, directory in enumerate((small, big) if n % 2 == 0 else (big, small)):
+            rows = roster_lines(DEFAULT_BATCH_SIZE, first=start + (2 * n + k) * DEFAULT_BATCH_SIZE)
+            cpu = time.process_time()
+            directory.upsert(item for item in iter_roster(rows) if isinstance(item, ProviderRecord))
+            costs[id(directory)].append(time.process_time() - cpu)
+    few, many = statistics.median(costs[id(small)]), statistics.median(costs[id(big)])
+    figure = f"{many * 1e3:.0f} ms / {few * 1e3:.0f} ms = {many / few:.2f}"
+    print(f"{'  (a batch into the bigger / the smaller, CPU)':<46} {figure:>34}")
 
 
 GROUP_TAX_ID = "987654321"
