@@ -171,7 +171,9 @@ def test_an_authenticator_set_up_then_a_login_in_two_steps(
     client = portal(service).test_client()
     assert where(client.get("/authenticator")) == "/login"  # nobody logged in
     client.post("/login", data={"username": "jdoe", "password": PASSWORD})
-    page = client.get("/authenticator").text
+    answer = client.get("/authenticator")
+    assert answer.headers["Cache-Control"] == "no-store"
+    page = answer.text
     uri = re.search(r"<svg (otpauth://\S+)", page)
     assert uri is not None, page
     phone = FakeAuthenticator(uri=html.unescape(uri[1]), clock=clock)
@@ -179,7 +181,9 @@ def test_an_authenticator_set_up_then_a_login_in_two_steps(
         client.post("/authenticator", data={"code": phone.code(steps=10)}).text
         == "401 invalid_code|||"
     )
-    codes = client.post("/authenticator", data={"code": phone.code()}).text.split()
+    answer = client.post("/authenticator", data={"code": phone.code()})
+    assert answer.headers["Cache-Control"] == "no-store"
+    codes = answer.text.split()
     assert len(codes) == 10
     with client.session_transaction() as session:
         assert not any(code in str(dict(session)) for code in codes)  # shown once, kept nowhere

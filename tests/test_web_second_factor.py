@@ -13,7 +13,13 @@ from flask import Flask, redirect
 from jinja2 import DictLoader
 from starlette.middleware.sessions import SessionMiddleware
 
-from provider_identity import IdentityService, LoginResult, SecondFactors, SecretBox
+from provider_identity import (
+    IdentityService,
+    LoginResult,
+    SecondFactorDue,
+    SecondFactors,
+    SecretBox,
+)
 from provider_identity.testing import FakeAuthenticator, ManualClock, MemoryFactorStore
 from provider_identity.web.fastapi import identity_router
 from provider_identity.web.flask import ProviderIdentity
@@ -134,3 +140,42 @@ def test_flask_sets_up_an_authenticator_app_for_the_logged_in_account(
     assert client.post("/confirm", data={"code": phone[0].code()}).text == "10"
     clock.advance(30)
     assert not isinstance(service.login("jdoe", PASSWORD), LoginResult)
+
+
+def test_fastapi_sets_up_an_authenticator_app_for_the_logged_in_account(
+    make_service: Callable[..., IdentityService], clock: ManualClock, mailer: Any
+) -> None:
+    """POST /authenticator answers the secret and QR code; /confirm the recovery codes, once."""
+    factors = SecondFactors(
+        mode="optional",  # type: ignore[arg-type]
+        store=MemoryFactorStore(),
+        secrets=SecretBox(current=b"m" * 32),
+    )
+    service = make_service(second_factors=factors)
+    service.register(practitioner())
+    service.activate(mailer.last_token())
+    api = FastAPI()
+    api.include_router(identity_router(service))
+    api.add_middleware(SessionMiddleware, secret_key="s" * 32)
+    client = TestClient(api, client=("203.0.113.7", 50000))
+    csrf = {"X-CSRF-Token": client.get("/csrf").json()["csrf_token"]}
+    assert client.post("/authenticator", headers=csrf).status_code == 401  # nobody logged in
+    answer = client.post("/login", headers=csrf, json={"username": "jdoe", "password": PASSWORD})
+    csrf = {"X-CSRF-Token": answer.json()["csrf_token"]}
+    answer = client.post("/authenticator", headers=csrf)
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.json()["qr_svg"].startswith("<svg")
+    phone = FakeAuthenticator(uri=answer.json()["uri"], clock=clock)
+    assert answer.json()["secret"] in phone.uri
+    wrong = client.post("/authenticator/confirm", headers=csrf, json={"code": phone.code(steps=9)})
+    assert (wrong.status_code, wrong.json()["detail"]["code"]) == (401, "invalid_code")
+    answer = client.post("/authenticator/confirm", headers=csrf, json={"code": phone.code()})
+    assert answer.headers["Cache-Control"] == "no-store"
+    codes = answer.json()["recovery_codes"]
+    assert len(codes) == len(set(codes)) == 10
+    again = client.post("/authenticator", headers=csrf)
+    assert again.json()["detail"]["code"] == "factor_already_enrolled"
+    clock.advance(30)
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    assert service.complete_login(step.challenge, codes[0]).account.username == "jdoe"

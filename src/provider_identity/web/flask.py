@@ -412,16 +412,20 @@ class ProviderIdentity:
         ``confirmed_template`` with ``confirmed`` (a :class:`TotpConfirmed`
         whose recovery codes this one page shows: they are kept nowhere
         else). An error (a wrong code, an app set up already) renders
-        ``template`` with it and ``enrolment`` set to ``None``.
+        ``template`` with it and ``enrolment`` set to ``None``. Every answer
+        says ``Cache-Control: no-store``: the secret and the codes stay out of
+        caches and the browser's history.
         """
         try:
             if flask.request.method != "POST":
                 enrolment = self.begin_totp_enrolment()
-                return self.render(template, enrolment=enrolment, **context)
-            confirmed = self.confirm_totp()
+                page = self.render(template, enrolment=enrolment, **context)
+            else:
+                page = self.render(confirmed_template, confirmed=self.confirm_totp(), **context)
         except IdentityError as err:
-            return self.render(template, err, enrolment=None, **context)
-        return self.render(confirmed_template, confirmed=confirmed, **context)
+            page = self.render(template, err, enrolment=None, **context)
+        text, status, headers = page
+        return text, status, {**headers, "Cache-Control": "no-store"}
 
     def registration_page(
         self, step: int, template: str, success: _Success[Any], **context: Any
