@@ -12,11 +12,10 @@ import pytest
 from flask import Flask
 from jinja2 import DictLoader
 
-from provider_identity import IdentityService, SecondFactors, SecretBox, TokenPurpose
+from provider_identity import IdentityService, TokenPurpose
 from provider_identity.testing import (
     FakeAuthenticator,
     ManualClock,
-    MemoryFactorStore,
     RecordingMailer,
 )
 from provider_identity.web.flask import ProviderIdentity
@@ -81,17 +80,6 @@ def portal(service: IdentityService) -> Flask:
         return identity.account.username if identity.account else "nobody"
 
     return app
-
-
-@pytest.fixture
-def second_factor_service(make_service: Callable[..., IdentityService]) -> IdentityService:
-    """A service with authenticator apps optional."""
-    factors = SecondFactors(
-        mode="optional",
-        store=MemoryFactorStore(),
-        secrets=SecretBox(current=b"m" * 32),
-    )
-    return make_service(second_factors=factors)
 
 
 def where(response: Any) -> str:
@@ -161,13 +149,11 @@ def test_login_without_a_second_factor_goes_to_its_success(
 
 
 def test_an_authenticator_set_up_then_a_login_in_two_steps(
-    second_factor_service: IdentityService, mailer: RecordingMailer, clock: ManualClock
+    factor_service: IdentityService, clock: ManualClock
 ) -> None:
     """Set-up shows a secret and its QR code, a wrong code keeps it off, the right one shows
     the recovery codes once; the next login needs the password, then a code."""
-    service = second_factor_service
-    service.register(practitioner())
-    service.activate(mailer.last_token())
+    service = factor_service
     client = portal(service).test_client()
     assert where(client.get("/authenticator")) == "/login"  # nobody logged in
     client.post("/login", data={"username": "jdoe", "password": PASSWORD})

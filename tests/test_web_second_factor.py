@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,28 +16,21 @@ from provider_identity import (
     IdentityService,
     LoginResult,
     SecondFactorDue,
-    SecondFactors,
-    SecretBox,
 )
-from provider_identity.testing import FakeAuthenticator, ManualClock, MemoryFactorStore
+from provider_identity.testing import FakeAuthenticator, ManualClock
 from provider_identity.web.fastapi import identity_router
 from provider_identity.web.flask import ProviderIdentity
-from tests.helpers import PASSWORD, practitioner
+from tests.helpers import PASSWORD
 
 
 @pytest.fixture
 def enrolled(
-    make_service: Callable[..., IdentityService], clock: ManualClock, mailer: Any
+    factor_service: IdentityService, clock: ManualClock
 ) -> tuple[IdentityService, FakeAuthenticator]:
     """A service with second factors on, and an active account with an authenticator app."""
-    factors = SecondFactors(
-        mode="optional",  # type: ignore[arg-type]
-        store=MemoryFactorStore(),
-        secrets=SecretBox(current=b"m" * 32),
-    )
-    service = make_service(second_factors=factors)
-    account = service.register(practitioner()).account
-    service.activate(mailer.last_token())
+    service = factor_service
+    account = service.accounts.find_by_username("jdoe")
+    assert account is not None
     app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account.id), clock)
     service.confirm_totp(account.id, app.code())
     clock.advance(30)
@@ -100,17 +92,10 @@ def test_fastapi_login_waits_for_the_code(
 
 
 def test_flask_sets_up_an_authenticator_app_for_the_logged_in_account(
-    make_service: Callable[..., IdentityService], clock: ManualClock, mailer: Any
+    factor_service: IdentityService, clock: ManualClock
 ) -> None:
     """begin_totp_enrolment and confirm_totp act on the session's account; a wrong code is 4xx."""
-    factors = SecondFactors(
-        mode="optional",  # type: ignore[arg-type]
-        store=MemoryFactorStore(),
-        secrets=SecretBox(current=b"m" * 32),
-    )
-    service = make_service(second_factors=factors)
-    service.register(practitioner())
-    service.activate(mailer.last_token())
+    service = factor_service
     app = Flask(__name__)
     app.secret_key = b"s" * 32
     app.config["WTF_CSRF_ENABLED"] = False
@@ -143,17 +128,10 @@ def test_flask_sets_up_an_authenticator_app_for_the_logged_in_account(
 
 
 def test_fastapi_sets_up_an_authenticator_app_for_the_logged_in_account(
-    make_service: Callable[..., IdentityService], clock: ManualClock, mailer: Any
+    factor_service: IdentityService, clock: ManualClock
 ) -> None:
     """POST /authenticator answers the secret and QR code; /confirm the recovery codes, once."""
-    factors = SecondFactors(
-        mode="optional",  # type: ignore[arg-type]
-        store=MemoryFactorStore(),
-        secrets=SecretBox(current=b"m" * 32),
-    )
-    service = make_service(second_factors=factors)
-    service.register(practitioner())
-    service.activate(mailer.last_token())
+    service = factor_service
     api = FastAPI()
     api.include_router(identity_router(service))
     api.add_middleware(SessionMiddleware, secret_key="s" * 32)
