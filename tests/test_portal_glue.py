@@ -22,7 +22,8 @@ GLUE_BUDGET = 100
 def test_the_portal_glue_is_under_its_budget() -> None:
     """examples/portal's page glue is under 100 lines of code without imports."""
     files = COUNTER["glue_files"]()
-    assert [file.name for file in files] == ["__init__.py", "app.py"]  # a new module counts too
+    assert "app.py" in [file.name for file in files]
+    assert "__main__.py" not in [file.name for file in files]  # the launcher: options, no pages
     count = COUNTER["count_files"](files)
     assert count.without_imports < GLUE_BUDGET, (
         f"the portal's glue is {count.without_imports} lines (budget {GLUE_BUDGET}): "
