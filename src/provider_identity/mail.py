@@ -307,6 +307,22 @@ class Branding:
         """A link built from a configured template, the token URL-quoted."""
         return template.replace(_TOKEN, quote(token, safe=""))
 
+    @classmethod
+    def at(cls, base_url: str, **fields: Any) -> Branding:
+        """The default links' paths under ``base_url`` (``https://portal.example.org``).
+
+        ``/activate``, ``/reset-password`` and ``/confirm-email`` (each with
+        ``?token={token}``) and ``/login``; ``fields`` sets any other field.
+        """
+        base = base_url.rstrip("/")
+        links = {
+            "activation_url": f"{base}/activate?token={_TOKEN}",
+            "reset_url": f"{base}/reset-password?token={_TOKEN}",
+            "email_change_url": f"{base}/confirm-email?token={_TOKEN}",
+            "login_url": f"{base}/login",
+        }
+        return cls(**(links | fields))
+
 
 _SUBJECTS: Final = {
     MessageKind.ACTIVATION: "activation_subject",

@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 try:
-    from fastapi import APIRouter, Depends, Header, HTTPException, Request
+    from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
     from pydantic import BaseModel
     from starlette.concurrency import run_in_threadpool
 except ImportError as err:  # pragma: no cover  # the extra is installed for the tests
@@ -115,7 +115,7 @@ class UsernameBody(BaseModel):
 
 
 class CodeBody(BaseModel):
-    """The second step of a login: a TOTP or recovery code."""
+    """A TOTP or recovery code: the second step of a login, or an authenticator's first."""
 
     code: str = ""
 
@@ -283,6 +283,27 @@ def identity_router(
         await run(
             service.reset_password, body.token, body.password, client_address=address(request)
         )
+
+    @posting.post("/authenticator")
+    async def begin_authenticator(
+        request: Request, response: Response, account: AccountView = logged_in
+    ) -> dict[str, str]:
+        enrolment = await run(
+            service.begin_totp_enrolment, account.id, client_address=address(request)
+        )
+        response.headers["Cache-Control"] = "no-store"  # the secret: out of every cache
+        return {"secret": enrolment.secret, "uri": enrolment.uri, "qr_svg": enrolment.qr_svg}
+
+    @posting.post("/authenticator/confirm")
+    async def confirm_authenticator(
+        body: CodeBody, request: Request, response: Response, account: AccountView = logged_in
+    ) -> dict[str, list[str] | None]:
+        confirmed = await run(
+            service.confirm_totp, account.id, body.code, client_address=address(request)
+        )
+        response.headers["Cache-Control"] = "no-store"  # the recovery codes, shown this once
+        codes = confirmed.recovery_codes
+        return {"recovery_codes": None if codes is None else list(codes.codes)}
 
     @router.get("/me")
     async def me(account: AccountView = logged_in) -> dict[str, object]:
