@@ -32,6 +32,7 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
     ) from err
 
 from provider_identity.errors import IdentityError, InvalidInput
+from provider_identity.i18n import msg
 from provider_identity.mfa import SecondFactorDue
 from provider_identity.passwords import PasswordUse
 from provider_identity.ports import LockoutStore
@@ -87,7 +88,7 @@ class AgreementBody(BaseModel):
 
 def _refuse_agreement() -> None:
     raise InvalidInput.single(
-        "agreement_confirmed", "required", "Please confirm the Provider Agreement."
+        "agreement_confirmed", "required", msg("Please confirm the Provider Agreement.")
     )
 
 

@@ -38,6 +38,7 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
     ) from err
 
 from provider_identity.errors import IdentityError, InvalidInput
+from provider_identity.i18n import msg
 from provider_identity.mfa import SecondFactorDue, TotpConfirmed, TotpEnrolment
 from provider_identity.passwords import PasswordUse
 from provider_identity.ports import LockoutStore, ProviderPage
@@ -236,7 +237,7 @@ class ProviderIdentity:
         """
         if not checkbox(flask.request.form, "agreement_confirmed"):
             raise InvalidInput.single(
-                "agreement_confirmed", "required", "Please confirm the Provider Agreement."
+                "agreement_confirmed", "required", msg("Please confirm the Provider Agreement.")
             )
         flask.session[_AGREED] = True
 
