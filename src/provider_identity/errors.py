@@ -160,7 +160,9 @@ class FieldError:
     Attributes:
         field: The request field's name, e.g. ``"tax_id"``.
         code: Stable identifier, e.g. ``"required"`` or ``"too_short"``.
-        message: User-facing wording.
+        message: User-facing wording, in English; the library's own carries its
+            message id, so ``error_view(err, locale="es")`` shows it translated
+            (:mod:`provider_identity.i18n`).
         params: The values the wording states (``{"min": 12}`` for
             "Must be a minimum of 12 characters."), so a translation keyed by
             ``code`` can state them too. Never a secret.

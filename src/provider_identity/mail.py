@@ -364,14 +364,16 @@ _SUBJECTS: Final = {
 def _message(
     branding: Branding,
     kind: MessageKind,
-    *,
     to: str,
     username: str,
     now: datetime,
-    link: str,
+    *,
+    link: str | None = None,
     wait: str = "",
     locale: str | None = None,
 ) -> EmailMessage:
+    """The message of ``kind``; ``link``: the login page unless given."""
+    link = branding.login_url if link is None else link
     values = {
         "username": username,
         "link": link,
@@ -406,35 +408,14 @@ def activation_message(
 ) -> EmailMessage:
     """The activation email, with its Activate Account link."""
     link = branding.link(branding.activation_url, token)
-    return _message(
-        branding,
-        MessageKind.ACTIVATION,
-        to=to,
-        username=username,
-        now=now,
-        link=link,
-        locale=locale,
-    )
+    return _message(branding, MessageKind.ACTIVATION, to, username, now, link=link, locale=locale)
 
 
 def email_verification_message(
-    branding: Branding,
-    *,
-    to: str,
-    username: str,
-    now: datetime,
-    locale: str | None = None,
+    branding: Branding, *, to: str, username: str, now: datetime, locale: str | None = None
 ) -> EmailMessage:
     """The Email Verification message sent once the account is active, with a Login link."""
-    return _message(
-        branding,
-        MessageKind.VERIFICATION,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-        locale=locale,
-    )
+    return _message(branding, MessageKind.VERIFICATION, to, username, now, locale=locale)
 
 
 def password_reset_message(
@@ -449,34 +430,15 @@ def password_reset_message(
     """The reset password email, with its reset link."""
     link = branding.link(branding.reset_url, token)
     return _message(
-        branding,
-        MessageKind.PASSWORD_RESET,
-        to=to,
-        username=username,
-        now=now,
-        link=link,
-        locale=locale,
+        branding, MessageKind.PASSWORD_RESET, to, username, now, link=link, locale=locale
     )
 
 
 def password_changed_message(
-    branding: Branding,
-    *,
-    to: str,
-    username: str,
-    now: datetime,
-    locale: str | None = None,
+    branding: Branding, *, to: str, username: str, now: datetime, locale: str | None = None
 ) -> EmailMessage:
     """The notice that the password was changed (after a reset or a change)."""
-    return _message(
-        branding,
-        MessageKind.PASSWORD_CHANGED,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-        locale=locale,
-    )
+    return _message(branding, MessageKind.PASSWORD_CHANGED, to, username, now, locale=locale)
 
 
 def email_change_message(
@@ -490,55 +452,21 @@ def email_change_message(
 ) -> EmailMessage:
     """The confirmation link of an email change, sent to the *new* address."""
     link = branding.link(branding.email_change_url, token)
-    return _message(
-        branding,
-        MessageKind.EMAIL_CHANGE,
-        to=to,
-        username=username,
-        now=now,
-        link=link,
-        locale=locale,
-    )
+    return _message(branding, MessageKind.EMAIL_CHANGE, to, username, now, link=link, locale=locale)
 
 
 def email_change_notice_message(
-    branding: Branding,
-    *,
-    to: str,
-    username: str,
-    now: datetime,
-    locale: str | None = None,
+    branding: Branding, *, to: str, username: str, now: datetime, locale: str | None = None
 ) -> EmailMessage:
     """The notice to the *old* address that a change of address was asked for."""
-    return _message(
-        branding,
-        MessageKind.EMAIL_CHANGE_NOTICE,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-        locale=locale,
-    )
+    return _message(branding, MessageKind.EMAIL_CHANGE_NOTICE, to, username, now, locale=locale)
 
 
 def security_answer_changed_message(
-    branding: Branding,
-    *,
-    to: str,
-    username: str,
-    now: datetime,
-    locale: str | None = None,
+    branding: Branding, *, to: str, username: str, now: datetime, locale: str | None = None
 ) -> EmailMessage:
     """The notice that the security question and answer were changed."""
-    return _message(
-        branding,
-        MessageKind.SECURITY_ANSWER_CHANGED,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-        locale=locale,
-    )
+    return _message(branding, MessageKind.SECURITY_ANSWER_CHANGED, to, username, now, locale=locale)
 
 
 def account_locked_message(
@@ -552,32 +480,12 @@ def account_locked_message(
 ) -> EmailMessage:
     """The notice that a lock started, with the seed's advice (Forgot password? or wait)."""
     return _message(
-        branding,
-        MessageKind.ACCOUNT_LOCKED,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-        wait=wait,
-        locale=locale,
+        branding, MessageKind.ACCOUNT_LOCKED, to, username, now, wait=wait, locale=locale
     )
 
 
 def username_reminder_message(
-    branding: Branding,
-    *,
-    to: str,
-    username: str,
-    now: datetime,
-    locale: str | None = None,
+    branding: Branding, *, to: str, username: str, now: datetime, locale: str | None = None
 ) -> EmailMessage:
     """The forgotten user name reminder: the account's user name, with a Login link."""
-    return _message(
-        branding,
-        MessageKind.USERNAME_REMINDER,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-        locale=locale,
-    )
+    return _message(branding, MessageKind.USERNAME_REMINDER, to, username, now, locale=locale)
