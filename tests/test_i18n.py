@@ -84,6 +84,7 @@ def test_the_template_holds_exactly_the_messages_of_the_source() -> None:
 
 
 def test_every_message_has_a_spanish_translation_with_the_same_placeholders() -> None:
+    """Complete, not fuzzy, two plural forms; every {name} and $name kept."""
     catalog = spanish()
     assert ids(catalog) == ids(CATALOGUE["read"](CATALOGUE["TEMPLATE"]))
     assert CATALOGUE["problems"](catalog) == []
@@ -103,6 +104,7 @@ def test_every_message_has_a_spanish_translation_with_the_same_placeholders() ->
 
 
 def test_the_compiled_catalogue_is_the_compilation_of_the_po() -> None:
+    """The committed .mo is what the .po compiles to (runtime reads the .mo)."""
     assert SPANISH_PO.with_suffix(".mo").read_bytes() == CATALOGUE["mo_bytes"](spanish())
 
 
@@ -136,6 +138,7 @@ def test_the_extraction_finds_both_marker_forms(tmp_path: Path) -> None:
 
 
 def test_a_text_is_its_english_wording() -> None:
+    """A message is the English str it always was, with its id and parameters beside it."""
     text = msg("Must be a minimum of {min} characters.", min=14)
     assert text == "Must be a minimum of 14 characters."
     assert isinstance(text, Text)
@@ -145,6 +148,7 @@ def test_a_text_is_its_english_wording() -> None:
 
 
 def test_translate_fills_in_the_parameters_of_the_spanish_wording() -> None:
+    """The policy's number goes into the Spanish wording; English comes back as a plain str."""
     text = msg("Must be a minimum of {min} characters.", min=14)
     assert translate(text, "es") == "Debe tener un mínimo de 14 caracteres."
     assert translate(text, "en") == str(text)
@@ -152,10 +156,12 @@ def test_translate_fills_in_the_parameters_of_the_spanish_wording() -> None:
 
 
 def test_text_that_is_not_a_message_is_shown_as_it_is() -> None:
+    """An application's own text has no message id: it is not looked up."""
     assert translate("An app's own wording.", "es") == "An app's own wording."
 
 
 def test_plural_forms_follow_the_count() -> None:
+    """One hour, three hours; the reuse rule for a history of one says so in words."""
     one, many = (msg_plural("{count} hour", "{count} hours", count=n) for n in (1, 3))
     assert (one, many) == ("1 hour", "3 hours")
     assert (translate(one, "es"), translate(many, "es")) == ("1 hora", "3 horas")
@@ -164,6 +170,7 @@ def test_plural_forms_follow_the_count() -> None:
 
 
 def test_nested_texts_and_listings_are_translated_part_by_part() -> None:
+    """Listings keep the seed's English (a, b and c; a or b or c) and translate each item."""
     words = [msg("radiologists"), msg("hospitals"), msg("specialists")]
     assert listing(words) == "radiologists, hospitals and specialists"
     assert translate(listing(words), "es") == "radiólogos, hospitales y especialistas"
@@ -174,6 +181,7 @@ def test_nested_texts_and_listings_are_translated_part_by_part() -> None:
 
 
 def test_a_text_survives_pickling_with_what_it_needs_to_be_translated() -> None:
+    """An error sent to another process can still be shown in Spanish."""
     error = errors.AccountLocked(datetime(2026, 1, 1, tzinfo=UTC), lock_duration=timedelta(days=7))
     copy = pickle.loads(pickle.dumps(error))  # noqa: S301  # our own bytes
     assert copy.message == error.message
@@ -186,6 +194,7 @@ def test_a_text_survives_pickling_with_what_it_needs_to_be_translated() -> None:
      ("fr", None), ("", None), (None, None), (7, None)],
 )  # fmt: skip
 def test_supported_locale(tag: object, found: str | None) -> None:
+    """Tags in any case and separator; a region falls back to its language; junk is None."""
     assert supported_locale(tag) == found
 
 
@@ -204,10 +213,12 @@ def test_supported_locale(tag: object, found: str | None) -> None:
     ],
 )
 def test_negotiate_reads_accept_language(header: str | None, chosen: str) -> None:
+    """The highest q with a catalogue wins; q=0 refuses; anything else is English."""
     assert negotiate(header) == chosen
 
 
 def test_an_unknown_locale_is_english() -> None:
+    """No catalogue, no error: the English wording."""
     assert translate(errors.InvalidCredentials().message, "fr") == (
         "The user name or password is incorrect."
     )
@@ -216,6 +227,7 @@ def test_an_unknown_locale_is_english() -> None:
 
 
 def test_use_locale_is_the_default_of_calls_naming_none() -> None:
+    """Calls naming no locale use the block's; an explicit one wins; it ends with the block."""
     assert current_locale() == "en"
     with use_locale("es-MX"):
         assert current_locale() == "es"
@@ -289,6 +301,7 @@ def assert_rendered(english: str, spanish: str) -> None:
 
 @given(any_error())
 def test_every_error_renders_in_both_locales(error: IdentityError) -> None:
+    """Every error class, with any values, fills every placeholder in English and in Spanish."""
     english, spanish = error_view(error, locale="en"), error_view(error, locale="es")
     assert english == error_view(error)  # English unless a locale is chosen
     assert_rendered(english.message, spanish.message)
@@ -299,6 +312,7 @@ def test_every_error_renders_in_both_locales(error: IdentityError) -> None:
 
 
 def test_the_property_covers_every_error_class() -> None:
+    """The walk above finds every exported error class."""
     assert len(list(error_classes())) == len(errors.__all__) - 1  # all but FieldError
 
 
@@ -315,6 +329,7 @@ policies = st.builds(
 
 @given(policies)
 def test_every_requirement_and_violation_renders_in_both_locales(policy: PasswordPolicy) -> None:
+    """Any policy's rules are complete in both locales and state their numbers in both."""
     english, spanish = policy.requirements(locale="en"), policy.requirements(locale="es")
     assert [r.code for r in english] == [r.code for r in spanish]
     assert [r.params for r in english] == [r.params for r in spanish]
@@ -340,6 +355,7 @@ def test_every_requirement_and_violation_renders_in_both_locales(policy: Passwor
 
 
 def test_the_spanish_checklist_states_the_policys_numbers() -> None:
+    """The checklist's messages carry this policy's 14 and 3, not the seed's 12 and 5."""
     policy = attrs.evolve(SEED_POLICY, min_length=14, history=3)
     checklist = password_checklist(policy, PasswordUse.CHANGE, locale="es")
     by_code = {line["code"]: line for line in checklist}
@@ -353,6 +369,7 @@ def test_the_spanish_checklist_states_the_policys_numbers() -> None:
 
 
 def test_a_spanish_error_view_keeps_field_codes_and_parameters() -> None:
+    """Only the wording changes: codes and parameters stay for the page's script."""
     with pytest.raises(errors.PasswordRejected) as caught:
         attrs.evolve(SEED_POLICY, min_length=14).validate("Short1!")
     view = error_view(caught.value, locale="es")
@@ -363,6 +380,7 @@ def test_a_spanish_error_view_keeps_field_codes_and_parameters() -> None:
 
 
 def test_spanish_errors_with_their_values() -> None:
+    """The wait, the help lines and the expiry date, in Spanish; the English unchanged."""
     locked = errors.AccountLocked(
         datetime(2026, 1, 1, tzinfo=UTC), lock_duration=timedelta(minutes=1)
     )
@@ -393,6 +411,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_a_spanish_activation_mail() -> None:
+    """Subject, greeting, body and the link's label, in both parts."""
     message = activation(
         Branding(), to="j@example.org", username="jdoe", token="t", now=NOW, locale="es"
     )
@@ -404,6 +423,7 @@ def test_a_spanish_activation_mail() -> None:
 
 
 def test_the_lock_notice_states_the_wait_in_spanish() -> None:
+    """The lock notice's $wait is translated with the body."""
     args = {"to": "j@example.org", "username": "jdoe", "now": NOW}
     message = account_locked_message(
         Branding(), **args, wait=msg_plural("{count} hour", "{count} hours", count=24), locale="es"
@@ -416,6 +436,7 @@ def test_the_lock_notice_states_the_wait_in_spanish() -> None:
 
 
 def test_mail_an_application_wrote_itself_is_not_translated() -> None:
+    """A subject or body the application set is used as it is; the defaults beside it translate."""
     branding = Branding(
         activation_subject="Welcome to $portal_name",
         templates=Templates(text={MessageKind.ACTIVATION: "Hi $username: $link\n"}),
@@ -432,6 +453,7 @@ def test_mail_an_application_wrote_itself_is_not_translated() -> None:
 def test_the_flows_mail_in_the_current_locale(
     service: IdentityService, mailer: RecordingMailer
 ) -> None:
+    """A flow run inside use_locale mails in that language; outside it, English."""
     with use_locale("es"):
         service.register(practitioner())
     message = mailer.last()

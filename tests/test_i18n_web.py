@@ -33,6 +33,7 @@ def page(response: Any) -> str:
 
 
 def test_flask_follows_accept_language(service: IdentityService) -> None:
+    """The header picks Spanish; the locale ends with the request."""
     client = flask_client(service)
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es-MX,es;q=0.9,en;q=0.5"
     text = page(pages.post(client, "/register", WRONG_ZIP))
@@ -42,6 +43,7 @@ def test_flask_follows_accept_language(service: IdentityService) -> None:
 
 
 def test_flask_lang_choice_is_kept_in_the_session(service: IdentityService) -> None:
+    """?lang= switches and is remembered; an unknown value keeps the earlier choice."""
     client = flask_client(service)
     client.get("/register?lang=es")
     assert SPANISH_ZIP in page(pages.post(client, "/register", WRONG_ZIP))
@@ -52,6 +54,7 @@ def test_flask_lang_choice_is_kept_in_the_session(service: IdentityService) -> N
 
 
 def test_flask_without_a_choice_is_english(service: IdentityService) -> None:
+    """No supported language in the header: English."""
     client = flask_client(service)
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de, fr;q=0.8"
     assert ENGLISH_ZIP in page(pages.post(client, "/register", WRONG_ZIP))
@@ -60,6 +63,7 @@ def test_flask_without_a_choice_is_english(service: IdentityService) -> None:
 def test_flask_mail_is_sent_in_the_requests_locale(
     service: IdentityService, mailer: RecordingMailer
 ) -> None:
+    """The activation mail of a Spanish registration is in Spanish."""
     client = flask_client(service)
     client.get("/register?lang=es")
     assert pages.register(client).status_code == 302
@@ -69,6 +73,7 @@ def test_flask_mail_is_sent_in_the_requests_locale(
 def test_flask_templates_get_the_locale_and_a_translated_checklist(
     service: IdentityService,
 ) -> None:
+    """Templates get locale and checklists in it."""
     app, identity = pages.make_app(service)
     with app.test_request_context("/?lang=es"):
         app.preprocess_request()
@@ -103,6 +108,7 @@ def fastapi_client(service: IdentityService, **options: Any) -> api.Client:
 
 
 def test_fastapi_follows_accept_language_and_lang(service: IdentityService) -> None:
+    """The header or ?lang= picks Spanish; neither: English."""
     client = fastapi_client(service)
     client.http.headers["Accept-Language"] = "es"
     response: Any = client.post("/register/provider", WRONG_ZIP)
@@ -119,6 +125,7 @@ def test_fastapi_follows_accept_language_and_lang(service: IdentityService) -> N
 def test_fastapi_requirements_and_mail_in_the_locale(
     service: IdentityService, mailer: RecordingMailer
 ) -> None:
+    """The requirements endpoint and the mail of flows run in the thread pool follow the locale."""
     client = fastapi_client(service, locale=lambda request: "es")
     lines: Any = client.get("/password-requirements")
     assert lines.json()[0]["message"] == "Debe tener un mínimo de 12 caracteres."

@@ -94,10 +94,6 @@ class Text(str):
     def __reduce__(self) -> tuple[Any, ...]:
         return (Text, (self.msgid, self.plural, dict(self.params), self._parts))
 
-    def translated(self, locale: str | None = None) -> str:
-        """This text in ``locale`` (the current locale if ``None``)."""
-        return translate(self, locale)
-
 
 def _english_form(singular: str, plural: str | None, params: Mapping[str, Param]) -> str:
     return singular if plural is None or params.get("count") == 1 else plural
@@ -111,6 +107,8 @@ def _format(template: str, params: Mapping[str, Param], parts: Sequence[str] | N
 
 def msg(msgid: str, /, **params: Param) -> str:
     """Mark ``msgid`` for the catalogue; the English text with ``params`` filled in.
+
+    Typed ``str``, which it is (a :class:`Text`), so wording stays ``str`` everywhere.
 
     Placeholders are ``str.format`` fields: ``msg("Must be a minimum of {min}
     characters.", min=12)``. Mail bodies keep their ``$name`` placeholders,
