@@ -461,3 +461,23 @@ def test_the_flows_mail_in_the_current_locale(
     assert "Haga clic en Activar cuenta" in bodies(message)[0]
     service.resend_activation("jdoe")  # outside the block: English
     assert mailer.last()["Subject"] == "Activate Your Provider Portal Account"
+
+
+def test_a_spanish_second_factor_notice_counts_the_codes_left() -> None:
+    """The notice, its warning and the plural of the recovery codes left, in Spanish."""
+    from provider_identity.mfa.notices import FactorNotice, factor_notice
+
+    args = {"to": "j@example.org", "username": "jdoe", "now": NOW, "locale": "es"}
+    one = factor_notice(Branding(), FactorNotice.RECOVERY_CODE_USED, remaining=1, **args)
+    text = bodies(one)[0]
+    assert one["Subject"] == "Aviso de seguridad de Provider Portal"
+    assert text.startswith("Hola, jdoe:\n\nSe usó un código de recuperación")
+    assert "Le queda 1 código de recuperación." in text
+    assert "Iniciar sesión: https://provider-portal.example/login" in text
+    many = factor_notice(Branding(), FactorNotice.RECOVERY_CODE_USED, remaining=4, **args)
+    assert "Le quedan 4 códigos de recuperación." in bodies(many)[0]
+    english = factor_notice(
+        Branding(), FactorNotice.RECOVERY_CODE_USED, to="j@example.org", username="jdoe", now=NOW
+    )
+    assert "Hello jdoe,\n\nA recovery code was used" in bodies(english)[0]
+    assert "Recovery codes left" not in bodies(english)[0]
