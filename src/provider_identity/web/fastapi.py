@@ -14,11 +14,15 @@ the ``X-CSRF-Token`` header (``GET /csrf`` hands it out; a login answers
 a new one, since it starts a new session). An
 :class:`~provider_identity.IdentityError` answers its status with the body
 ``{"detail": {"code", "message", "fields", "help_lines"}}``.
+
+Each request runs in a locale (:mod:`provider_identity.i18n`): ``?lang=``,
+else the ``Accept-Language`` header (or your own ``locale=`` function); error
+messages, the password requirements and the mail a request sends are in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -32,6 +36,7 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
     ) from err
 
 from provider_identity.errors import IdentityError, InvalidInput
+from provider_identity.i18n import msg, negotiate, supported_locale, use_locale
 from provider_identity.mfa import SecondFactorDue
 from provider_identity.passwords import PasswordUse
 from provider_identity.ports import LockoutStore
@@ -85,9 +90,14 @@ class AgreementBody(BaseModel):
     agreement_confirmed: bool = False
 
 
+def _request_locale(request: Request) -> str:
+    asked = supported_locale(request.query_params.get("lang"))
+    return asked or negotiate(request.headers.get("accept-language"))
+
+
 def _refuse_agreement() -> None:
     raise InvalidInput.single(
-        "agreement_confirmed", "required", "Please confirm the Provider Agreement."
+        "agreement_confirmed", "required", msg("Please confirm the Provider Agreement.")
     )
 
 
@@ -148,6 +158,7 @@ def identity_router(
     revocations: LockoutStore | None = None,
     lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
     errors: ErrorMap | None = None,
+    locale: Callable[[Request], str | None] | None = None,
 ) -> APIRouter:
     """The seed's flows as JSON endpoints on ``service``.
 
@@ -157,7 +168,10 @@ def identity_router(
             service's lockout store, shared by every worker process).
         lifetime: The longest a login session lasts.
         errors: Maps errors to statuses (extend it for new error classes).
+        locale: Chooses a request's locale (default: ``?lang=``, else
+            ``Accept-Language``); one with no catalogue means English.
     """
+    choose_locale = locale or _request_locale
     sessions = SessionGuard(
         service=service, revocations=revocations or service.lockouts, lifetime=lifetime
     )
@@ -190,7 +204,11 @@ def identity_router(
     def address(request: Request) -> str | None:
         return request.client.host if request.client else None
 
-    router = APIRouter()
+    async def in_locale(request: Request) -> AsyncIterator[str]:
+        with use_locale(choose_locale(request)) as chosen:
+            yield chosen
+
+    router = APIRouter(dependencies=[Depends(in_locale)])
     posting = APIRouter(dependencies=[Depends(csrf)])
     logged_in = Depends(current)  # a default, not Annotated: these functions are local
 

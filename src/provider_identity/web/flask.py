@@ -17,12 +17,19 @@ Flask-WTF, whose ``CSRFProtect`` guards every form).
 
 Templates get ``account`` (the logged-in :class:`~provider_identity.AccountView`
 or ``None``), ``error`` (an :class:`~provider_identity.web.ErrorView` or ``None``),
-``form`` (what was submitted, to fill the fields again; never the passwords)
-and ``csrf_token()``.
+``form`` (what was submitted, to fill the fields again; never the passwords),
+``locale`` (the request's language) and ``csrf_token()``.
+
+Each request runs in a locale (:mod:`provider_identity.i18n`): by default
+``?lang=`` (remembered in the session), else the session's earlier choice,
+else the ``Accept-Language`` header; errors, checklists and the mail a
+request sends are in it. Pass ``locale=`` a function of your own to choose
+otherwise (an account setting, say).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from datetime import timedelta
@@ -38,6 +45,7 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
     ) from err
 
 from provider_identity.errors import IdentityError, InvalidInput
+from provider_identity.i18n import msg, negotiate, supported_locale, use_locale
 from provider_identity.mfa import SecondFactorDue, TotpConfirmed, TotpEnrolment
 from provider_identity.passwords import PasswordUse
 from provider_identity.ports import LockoutStore, ProviderPage
@@ -91,6 +99,8 @@ class ProviderIdentity:
         login_endpoint: Where :meth:`login_required` sends visitors.
         register_endpoint: Step 1 of the registration, where
             :meth:`registration_page` sends a visitor who skipped a step.
+        locale: Chooses the request's locale (see the module's notes); a
+            locale the library has no catalogue for means English.
     """
 
     def __init__(
@@ -103,8 +113,10 @@ class ProviderIdentity:
         errors: ErrorMap | None = None,
         login_endpoint: str = "login",
         register_endpoint: str = "register",
+        locale: Callable[[], str | None] | None = None,
     ) -> None:
         self.service = service
+        self.choose_locale = locale or _request_locale
         self.sessions = SessionGuard(
             service=service, revocations=revocations or service.lockouts, lifetime=lifetime
         )
@@ -121,8 +133,15 @@ class ProviderIdentity:
         app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
         self.csrf.init_app(app)
         app.extensions["provider_identity"] = self
+        app.before_request(self._enter_locale)
         app.before_request(self._load_account)
+        app.teardown_request(_leave_locale)
         app.context_processor(self._template_values)
+
+    def _enter_locale(self) -> None:
+        scope = contextlib.ExitStack()
+        flask.g.provider_identity_locale = scope.enter_context(use_locale(self.choose_locale()))
+        flask.g.provider_identity_locale_scope = scope
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -241,7 +260,7 @@ class ProviderIdentity:
         """
         if not checkbox(flask.request.form, "agreement_confirmed"):
             raise InvalidInput.single(
-                "agreement_confirmed", "required", "Please confirm the Provider Agreement."
+                "agreement_confirmed", "required", msg("Please confirm the Provider Agreement.")
             )
         flask.session[_AGREED] = True
 
@@ -482,6 +501,27 @@ class ProviderIdentity:
             "form": {
                 key: value for key, value in flask.request.form.items() if key not in _SECRET_FIELDS
             },
+            "locale": flask.g.get("provider_identity_locale", "en"),
             "registration_checklist": password_checklist(policy, PasswordUse.REGISTRATION),
             "change_checklist": password_checklist(policy, PasswordUse.CHANGE),
         }
+
+
+#: The session key of a visitor's language choice (``?lang=``).
+_LOCALE = "locale"
+
+
+def _request_locale() -> str:
+    """``?lang=`` (kept in the session), else the session's choice, else ``Accept-Language``."""
+    asked = supported_locale(flask.request.args.get("lang"))
+    if asked is not None:
+        flask.session[_LOCALE] = asked
+        return asked
+    chosen = supported_locale(flask.session.get(_LOCALE))
+    return chosen or negotiate(flask.request.headers.get("Accept-Language"))
+
+
+def _leave_locale(_error: BaseException | None = None) -> None:
+    scope = flask.g.pop("provider_identity_locale_scope", None)
+    if scope is not None:
+        scope.close()
