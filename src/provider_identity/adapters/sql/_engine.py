@@ -50,9 +50,9 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
     request after a database restart gets a fresh connection instead of an
     error: a connection the server has closed has its last words and the end
     of the stream waiting on the socket, and only then is it pinged (one
-    round trip) and, if it fails, replaced with the rest of the pool; a
-    healthy idle connection costs no round trip (``pool_pre_ping`` would
-    cost one on every checkout). Pass ``pool_pre_ping`` to choose
+    round trip) and, if that fails, replaced, with every older pooled
+    connection; a healthy idle connection costs no round trip
+    (``pool_pre_ping`` would cost one on every checkout). Pass ``pool_pre_ping`` to choose
     SQLAlchemy's own ping instead. ``options`` go to
     :func:`sqlalchemy.create_engine`.
 
@@ -114,7 +114,7 @@ def _has_input(fd: int) -> bool:
     ``poll`` has no limit on descriptor numbers, where ``select`` fails
     above 1023; Windows has only ``select``.
     """
-    if sys.platform == "win32":
+    if sys.platform == "win32":  # pragma: no cover  # the tests run on Linux
         return bool(select.select([fd], [], [], 0)[0])
     poller = select.poll()
     poller.register(fd, select.POLLIN)
