@@ -67,13 +67,15 @@ def main() -> int:
 
     known = load_equivalents()
     used: set[tuple[str, str]] = set()
-    metas = sorted((ROOT / "mutants" / SOURCE).glob("*.py.meta"))
+    results = ROOT / "mutants" / SOURCE
+    metas = sorted(results.rglob("*.py.meta"))
     if not metas:
         print("no mutation results: run scripts/mutation first")
         return 1
     rows, survivors, failing = [], [], []
     for meta in metas:
-        module = meta.name.removesuffix(".py.meta")
+        relative = meta.relative_to(results).as_posix().removesuffix(".py.meta")
+        module = relative.removesuffix("/__init__").replace("/", ".")
         if args.modules and module not in args.modules:
             continue
         codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
@@ -86,7 +88,7 @@ def main() -> int:
                 counts["not run"] += 1
                 continue
             function = name.partition("__mutmut_")[0]
-            change = mutated_code(name, SOURCE / f"{module}.py")
+            change = mutated_code(name, SOURCE / f"{relative}.py")
             if (function, change) in known:
                 used.add((function, change))
                 counts["equivalent"] += 1
@@ -101,15 +103,15 @@ def main() -> int:
             failing.append(module)
         rows.append((module, len(codes), counts, score))
 
-    print(f"{'module':<20}{'mutants':>8}{'killed':>8}{'survived':>9}{'equiv.':>8}"
+    print(f"{'module':<28}{'mutants':>8}{'killed':>8}{'survived':>9}{'equiv.':>8}"
           f"{'not run':>9}{'score':>8}")
     for module, total, counts, score in rows:
-        print(f"{module:<20}{total:>8}{counts['killed']:>8}{counts['survived']:>9}"
+        print(f"{module:<28}{total:>8}{counts['killed']:>8}{counts['survived']:>9}"
               f"{counts['equivalent']:>8}{counts['not run']:>9}{score:>7.1f}%")
     if survivors:
         print("\nsurvivors not listed as equivalent:")
         print("\n".join(survivors))
-    measured = {f"provider_identity.{module}." for module, *_ in rows}
+    measured = {f"provider_identity.{module}.x" for module, *_ in rows}
     stale = [
         f"  {function} | {change}"
         for function, change in known
