@@ -2,6 +2,7 @@
 
     python benchmarks/storage.py                  # SQLite, plus PostgreSQL and Redis if set
     python benchmarks/storage.py --rows 100000    # a smaller run
+    python benchmarks/storage.py --only nppes --nppes-rows 2000000   # issue 16's NPPES figure
 
 PostgreSQL and Redis come from PROVIDER_IDENTITY_TEST_POSTGRES_URL and
 PROVIDER_IDENTITY_TEST_REDIS_URL (a schema of its own is created and dropped;
@@ -11,9 +12,13 @@ Redis keys go under a prefix of their own and are deleted).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import gc
+import io
 import math
 import os
+import resource
 import secrets
 import statistics
 import tempfile
@@ -42,8 +47,10 @@ from provider_identity.adapters.sql import SqlProviderDirectory, create_schema, 
 from provider_identity.adapters.sql import directory as sql_directory
 from provider_identity.adapters.sql._schema import _providers
 from provider_identity.ports import LockoutState
+from provider_identity.progress import progress_display
 from provider_identity.registration import ProviderDetails
-from provider_identity.roster import DEFAULT_BATCH_SIZE, import_roster, iter_roster
+from provider_identity.roster import DEFAULT_BATCH_SIZE, import_records, import_roster, iter_roster
+from provider_identity.sources import NPPES_COLUMNS, iter_nppes
 from provider_identity.testing import ManualClock
 
 HEADER = b"provider_id,npi,tax_id,name,zip_codes,category,payee,lines_of_business\n"
@@ -159,6 +166,153 @@ def bench_batch_growth(
     few, many = statistics.median(costs[id(small)]), statistics.median(costs[id(big)])
     figure = f"{many * 1e3:.0f} ms / {few * 1e3:.0f} ms = {many / few:.2f}"
     print(f"{'  (a batch into the bigger / the smaller, CPU)':<46} {figure:>34}")
+
+
+# The NPPES file: every cell quoted, 330 columns, most of them empty (as published).
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+def nppes_npi(serial: int) -> str:
+    """The NPI of 9 digits ``serial`` and its check digit (Luhn over the 80840 prefix)."""
+    first = f"{serial:09d}"
+    total = 24 + sum(
+        _LUHN_DOUBLED[int(digit)] if place % 2 == 0 else int(digit)
+        for place, digit in enumerate(reversed(first))
+    )
+    return first + str(-total % 10)
+
+
+def nppes_row_template(entity: str) -> str:
+    """One row of the generated file, with ``{npi}``-style fields to fill in per row."""
+    cells = dict.fromkeys(NPPES_COLUMNS, "")
+    mine = {
+        "NPI": "{npi}", "Entity Type Code": entity,
+        "Employer Identification Number (EIN)": "{ein}",
+        "Provider Enumeration Date": "05/23/2005", "Last Update Date": "07/08/2021",
+        "Healthcare Provider Taxonomy Code_1": "2085R0202X" if entity == "2" else "207Q00000X",
+        "Provider License Number_1": "{serial}", "Provider License Number State Code_1": "OH",
+        "Healthcare Provider Primary Taxonomy Switch_1": "Y",
+        "Other Provider Identifier_1": "{serial}", "Other Provider Identifier Type Code_1": "05",
+        "Provider Business Mailing Address Postal Code": "{mailing}",
+        "Provider Business Practice Location Address Postal Code": "{practice}",
+    }  # fmt: skip
+    if entity == "2":
+        mine |= {
+            "Provider Organization Name (Legal Business Name)": "PROVIDER {serial} IMAGING LLC",
+            "Authorized Official Last Name": "SMITH", "Authorized Official First Name": "ANN",
+            "Authorized Official Title or Position": "MANAGER",
+            "Authorized Official Telephone Number": "6145550100", "Is Organization Subpart": "N",
+        }  # fmt: skip
+    else:
+        mine |= {
+            "Provider Last Name (Legal Name)": "PROVIDER{serial}", "Provider First Name": "JANE",
+            "Provider Middle Name": "Q", "Provider Credential Text": "M.D.",
+            "Provider Gender Code": "F", "Is Sole Proprietor": "N",
+        }  # fmt: skip
+    for place in ("Business Mailing", "Business Practice Location"):
+        mine |= {
+            f"Provider First Line {place} Address": "{serial} MAIN ST",
+            f"Provider {place} Address City Name": "COLUMBUS",
+            f"Provider {place} Address State Name": "OH",
+            f"Provider {place} Address Country Code (If outside U.S.)": "US",
+            f"Provider {place} Address Telephone Number": "6145550123",
+        }
+    assert mine.keys() <= cells.keys()
+    cells |= mine
+    return '"' + '","'.join(cells.values()) + '"\n'
+
+
+def write_nppes(folder: Path, rows: int) -> Path:
+    """A file in the NPPES layout: a third organizations, the rest practitioners.
+
+    Every row becomes a record (the write path's worst case): each has an
+    EIN, which NPPES itself publishes for no practitioner, so that none is
+    skipped; ZIP codes are ZIP+4 without hyphen as NPPES prints them.
+    """
+    path = folder / "npidata_pfile.csv"
+    templates = [nppes_row_template("2"), nppes_row_template("1"), nppes_row_template("1")]
+    with path.open("w", encoding="utf-8", newline="") as file:
+        file.write('"' + '","'.join(NPPES_COLUMNS) + '"\n')
+        for n in range(rows):
+            file.write(
+                templates[n % 3].format(
+                    npi=nppes_npi(100_000_000 + n),
+                    ein=f"{n % 1_000_000_000:09d}",
+                    serial=n,
+                    mailing=f"{43000 + n % 1000:05d}1234",
+                    practice=f"{43000 + n % 997:05d}",
+                )
+            )
+    return path
+
+
+def peak_rss_reset() -> None:
+    """Start measuring the peak resident set afresh (Linux; elsewhere the process's peak)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss_mib() -> float:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_nppes(engine: Engine, path: Path, rows: int, rounds: int) -> None:
+    """The NPPES-layout import into PostgreSQL, beside the same file read by the bare csv module.
+
+    In turn, each round: ``csv.reader`` over the file (every cell of every
+    row); ``iter_nppes`` alone (no database); and the import as
+    ``import-roster --format nppes`` runs it (progress display, batches of
+    20,000 into an emptied directory, ``refresh_statistics()``), with its
+    peak resident memory. Medians over the rounds; CPU time is this process's.
+    """
+    directory = SqlProviderDirectory(engine)
+
+    def bare_csv() -> tuple[float, float]:
+        start, cpu = time.perf_counter(), time.process_time()
+        with path.open(encoding="utf-8", newline="") as file:
+            read = sum(1 for _ in csv.reader(file)) - 1
+        assert read == rows
+        return rows / (time.perf_counter() - start), rows / (time.process_time() - cpu)
+
+    def reader() -> tuple[float, float]:
+        start, cpu = time.perf_counter(), time.process_time()
+        with path.open("rb") as lines:
+            read = sum(isinstance(item, ProviderRecord) for item in iter_nppes(lines))
+        assert read == rows
+        return rows / (time.perf_counter() - start), rows / (time.process_time() - cpu)
+
+    def imported() -> tuple[float, float, float]:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(_providers))
+        gc.collect()
+        peak_rss_reset()
+        start, cpu = time.perf_counter(), time.process_time()
+        display = progress_display(io.StringIO(), path.stat().st_size)
+        with path.open("rb") as lines:
+            report = import_records(iter_nppes(display.count(lines)), directory, progress=display)
+        directory.refresh_statistics()
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        assert report.loaded == rows
+        return rows / wall, rows / cpu, peak_rss_mib()
+
+    results: list[tuple[float, ...]] = []
+    for _ in range(rounds):
+        results.append((*bare_csv(), *reader(), *imported()))
+    csv_rate, csv_cpu, read_rate, read_cpu, rate, cpu_rate, _ = (
+        statistics.median(column) for column in zip(*results, strict=True)
+    )
+    peak = max(result[-1] for result in results)
+    label = f"NPPES import, {rows:,} rows x 330, PostgreSQL"
+    figure = f"{rate:,.0f} rows/s (csv: {csv_rate:,.0f})"
+    report(label, figure, ">= 50,000/s", rate >= 50_000)
+    print(f"{'  (by CPU time: import / bare csv)':<46} {f'{cpu_rate:,.0f} / {csv_cpu:,.0f}':>34}")
+    figure = f"{read_rate:,.0f} rows/s (CPU: {read_cpu:,.0f})"
+    print(f"{'  (the NPPES reader alone)':<46} {figure:>34}")
+    print(f"{'  (peak resident memory of the import)':<46} {f'{peak:,.0f} MiB':>34}")
 
 
 GROUP_TAX_ID = "987654321"
@@ -387,7 +541,7 @@ def drop_schema(url: str, schema: str) -> None:
     admin.dispose()
 
 
-SECTIONS = ("import", "linear", "page", "lockout", "redis")
+SECTIONS = ("import", "linear", "nppes", "page", "lockout", "redis")
 
 
 def main() -> None:
@@ -399,6 +553,13 @@ def main() -> None:
         "--group", type=int, default=10_000, help="providers under the paged Tax ID"
     )
     parser.add_argument("--keys", type=int, default=1_000_000, help="lockout keys")
+    parser.add_argument(
+        "--nppes-rows",
+        type=int,
+        default=200_000,
+        help="rows of the generated NPPES-layout file (2000000 for the target)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the NPPES import")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     args = parser.parse_args()
     rows, only = args.rows, set(args.only)
@@ -419,15 +580,17 @@ def main() -> None:
             create_schema(sqlite)
             bench_group_reads("SQLite", sqlite, args.group, rounds=300)
             sqlite.dispose()
-        if postgres_url and only & {"import", "page"}:
+        if postgres_url and only & {"import", "nppes", "page"}:
             engine, schema = postgres_engine(postgres_url)
             try:
                 create_schema(engine)
                 if "import" in only:
                     bench_import("PostgreSQL", engine, roster, rows)
                     bench_match("PostgreSQL", engine, rows, samples)
-                    # Slot: the NPPES-layout import of 2,000,000 rows (330 columns) beside
-                    # the bare csv module goes here, with the NPPES reader (issue 16, item 3).
+                if "nppes" in only:
+                    nppes = write_nppes(Path(folder), args.nppes_rows)
+                    bench_nppes(engine, nppes, args.nppes_rows, args.rounds)
+                    nppes.unlink()
                 if "page" in only:
                     bench_group_reads("PostgreSQL", engine, args.group, rounds=300)
             finally:

@@ -348,6 +348,53 @@ def test_upsert_is_one_transaction(sql: Target, monkeypatch: pytest.MonkeyPatch)
     assert count_rows(sql, "identity_providers") == 0
 
 
+def test_upsert_updates_the_rows_already_there(sql: Target) -> None:
+    """Known Provider IDs take the batch's data, new ones are added, the rest stay as they were."""
+    directory = SqlProviderDirectory(sql.engine)
+    kept, changed = records(3), records(3, "C")
+    directory.upsert([*kept, *changed])
+    updated = [
+        attrs.evolve(record, name=f"Renamed {n}", zip_codes=("10001",), tax_id="999999999")
+        for n, record in enumerate(changed)
+    ]
+    added = records(2, "N")
+    assert directory.upsert([*updated, *added]) == 5
+    everything = [*kept, *updated, *added]
+    assert [directory.by_provider_id(record.provider_id) for record in everything] == everything
+    assert count_rows(sql, "identity_providers") == 8
+    assert [record.name for record in directory.by_tax_id("999999999")] == [
+        "Renamed 0",
+        "Renamed 1",
+        "Renamed 2",
+    ]
+    page = directory.page_by_tax_id(
+        "999999999", after=None, limit=5, search=ProviderSearch.parse("renamed 1")
+    )
+    assert [record.provider_id for record in page] == ["C1"]  # the name's search key moved too
+
+
+def test_a_batch_the_database_refuses_leaves_the_table_as_it_was(
+    sql: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row the database refuses in the last chunk undoes the updates and inserts before it."""
+    directory = SqlProviderDirectory(sql.engine)
+    before = records(4)
+    directory.upsert(before)
+    monkeypatch.setattr(sql_directory, "UPSERT_CHUNK", 2)
+    real_row = sql_directory._provider_row
+
+    def tax_id_null_for_n1(record: ProviderRecord) -> tuple[str | None, ...]:
+        row = real_row(record)
+        return (row[0], None, *row[2:]) if record.provider_id == "N1" else row
+
+    monkeypatch.setattr(sql_directory, "_provider_row", tax_id_null_for_n1)
+    batch = [*(attrs.evolve(record, name="Changed") for record in before), *records(2, "N")]
+    with pytest.raises(sa.exc.IntegrityError):
+        directory.upsert(batch)
+    assert [directory.by_provider_id(record.provider_id) for record in before] == before
+    assert count_rows(sql, "identity_providers") == 4
+
+
 def test_purge_forgets_only_expired_states(sql: Target) -> None:
     """Ended locks and stale runs go; running ones stay."""
     lockouts = SqlLockoutStore(sql.engine)
