@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from provider_identity import IdentityError
+from provider_identity import Account, IdentityError
 from provider_identity.adapters.sql import SqlAccountRepository
 from tests.adapters.builders import make_account
 from tests.adapters.conftest import Target
@@ -82,22 +82,33 @@ def interleaved(
     return outcomes[0], second_outcome
 
 
+@pytest.fixture
+def jane(postgres: Target) -> Account:
+    """A stored account, whose email the tests move to ADDRESS."""
+    account = make_account(1)
+    SqlAccountRepository(postgres.engine).add(account)
+    return account
+
+
+def moving_email(engine: Engine, account: Account) -> Callable[[], None]:
+    """The write that confirms ``account``'s change to ADDRESS, through ``engine``."""
+    moved = account.with_email(ADDRESS, ADDRESS)
+    return lambda: SqlAccountRepository(engine).change_email(
+        moved, expected_version=account.credential_version
+    )
+
+
 def test_a_registration_and_an_email_change_to_its_address_queue_up(
-    postgres: Target, engines: tuple[Engine, Engine]
+    postgres: Target, engines: tuple[Engine, Engine], jane: Account
 ) -> None:
     """The registration holds the address in the account table; the change waits, then loses."""
-    jane = make_account(1)
-    SqlAccountRepository(postgres.engine).add(jane)
     registering, changing = engines
     racer = make_account(2, email=ADDRESS, email_key=ADDRESS)
-    moved = jane.with_email(ADDRESS, ADDRESS)
 
     registration, change = interleaved(
         lambda: SqlAccountRepository(registering).add(racer),
         (registering, "INSERT", "identity_account_keys"),
-        lambda: SqlAccountRepository(changing).change_email(
-            moved, expected_version=jane.credential_version
-        ),
+        moving_email(changing, jane),
         (changing, "UPDATE", "identity_accounts"),
     )
 
@@ -108,18 +119,13 @@ def test_a_registration_and_an_email_change_to_its_address_queue_up(
 
 
 def test_removing_an_account_while_its_email_changes_waits_for_the_change(
-    postgres: Target, engines: tuple[Engine, Engine]
+    postgres: Target, engines: tuple[Engine, Engine], jane: Account
 ) -> None:
     """The change holds the account row; the removal waits, then finds a newer version."""
-    jane = make_account(1)
-    SqlAccountRepository(postgres.engine).add(jane)
     changing, removing = engines
-    moved = jane.with_email(ADDRESS, ADDRESS)
 
     change, removal = interleaved(
-        lambda: SqlAccountRepository(changing).change_email(
-            moved, expected_version=jane.credential_version
-        ),
+        moving_email(changing, jane),
         (changing, "INSERT", "identity_account_keys"),
         lambda: SqlAccountRepository(removing).remove(
             jane.id, expected_version=jane.credential_version
@@ -129,6 +135,6 @@ def test_removing_an_account_while_its_email_changes_waits_for_the_change(
 
     assert (change, removal) == ("done", "concurrent_update")
     accounts = SqlAccountRepository(postgres.engine)
-    assert accounts.get(jane.id) == moved
+    assert accounts.get(jane.id) == jane.with_email(ADDRESS, ADDRESS)
     assert accounts.key_taken(ADDRESS)
     assert not accounts.key_taken(jane.email_key)
