@@ -19,6 +19,7 @@ from provider_identity import (
     ConfigurationError,
     InvalidInput,
     LineOfBusiness,
+    ProviderCategory,
     ProviderRecord,
     ProviderSearch,
 )
@@ -501,3 +502,33 @@ def test_the_sql_package_exports_the_names_the_module_did() -> None:
     assert set(sql.__all__) == expected
     assert all(getattr(sql, name) is not None for name in expected)
     assert sql.SqlProviderDirectory.__module__ == "provider_identity.adapters.sql.directory"
+
+
+#: A plan's own category at the longest code ProviderCategory takes (50 characters).
+LONGEST_CATEGORY = "skilled_nursing_and_long_term_care_facility_groups"
+
+
+def test_a_category_code_of_the_longest_length_a_plan_may_declare_is_stored(sql: Target) -> None:
+    """ProviderCategory takes 50-character codes; the directory column keeps all 50."""
+    category = ProviderCategory(LONGEST_CATEGORY)
+    record = attrs.evolve(records(1)[0], category=category)
+    directory = SqlProviderDirectory(sql.engine)
+    directory.upsert([record])
+    stored = directory.by_provider_id(record.provider_id)
+    assert stored is not None
+    assert stored.category == category
+
+
+def test_create_schema_widens_the_category_column_of_an_older_table(postgres: Target) -> None:
+    """A directory made when the column held 32 characters takes a 50-character category."""
+    with postgres.engine.begin() as conn:
+        at = conn.schema_for_object(metadata.tables["identity_providers"])
+        prefix = "" if at is None else f'"{at}".'
+        conn.exec_driver_sql(
+            f"ALTER TABLE {prefix}identity_providers ALTER COLUMN category TYPE varchar(32)"
+        )
+    create_schema(postgres.engine)
+    record = attrs.evolve(records(1)[0], category=ProviderCategory(LONGEST_CATEGORY))
+    directory = SqlProviderDirectory(postgres.engine)
+    directory.upsert([record])
+    assert directory.by_provider_id(record.provider_id) == record

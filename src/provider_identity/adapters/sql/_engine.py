@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.engine import Connection, Dialect, Engine
 
-from provider_identity.adapters.sql._schema import _providers, metadata
+from provider_identity.adapters.sql._schema import _CATEGORY_LENGTH, _providers, metadata
 from provider_identity.errors import ConfigurationError
 from provider_identity.providers import normalize_name
 
@@ -200,6 +200,7 @@ def _upgrade_providers(conn: Connection) -> None:
             index.create(conn)
     if _OLD_TAX_ID_INDEX in indexes:  # the new index serves its lookups too
         conn.exec_driver_sql(f"DROP INDEX {prefix}{preparer.quote(_OLD_TAX_ID_INDEX)}")
+    _widen_category(conn, inspector, f"{prefix}{preparer.quote(_providers.name)}")
     missing = conn.execute(
         sa.select(_providers.c.provider_id, _providers.c.name).where(
             _providers.c.name_key.is_(None)
@@ -211,6 +212,27 @@ def _upgrade_providers(conn: Connection) -> None:
             .where(_providers.c.provider_id == sa.bindparam("id"))
             .values(name_key=sa.bindparam("key")),
             [{"id": row.provider_id, "key": normalize_name(row.name)} for row in missing],
+        )
+
+
+def _widen_category(conn: Connection, inspector: sa.Inspector, table: str) -> None:
+    """Tables made before plans declared categories held 32 characters; codes take 50.
+
+    SQLite does not enforce a ``VARCHAR`` length; on PostgreSQL widening one
+    rewrites nothing.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    schema = conn.schema_for_object(_providers)
+    (column,) = (
+        column
+        for column in inspector.get_columns(_providers.name, schema=schema)
+        if column["name"] == "category"
+    )
+    length = getattr(column["type"], "length", None)
+    if length is not None and length < _CATEGORY_LENGTH:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {table} ALTER COLUMN category TYPE varchar({_CATEGORY_LENGTH})"
         )
 
 
