@@ -251,45 +251,49 @@ def _import_roster(args: argparse.Namespace, out: TextIO) -> int:
     mapping = _mapping(args.mapping)
     enrich = _enrichment(Path(args.enrich), mapping) if args.enrich else None
     engine = _engine(args.database)
-    from provider_identity.adapters.sql import SqlProviderDirectory, create_schema
-    from provider_identity.roster import import_records
-
-    create_schema(engine)
-    path = EXAMPLE_ROSTER if args.example else Path(args.file)
     try:
-        roster = path.open("rb")
-    except OSError as err:
-        raise CommandError(f"cannot read {path}: {err.strerror}") from err
-    with roster:
-        display = progress_display(sys.stderr, path.stat().st_size)
-        directory = SqlProviderDirectory(engine)
+        from provider_identity.adapters.sql import SqlProviderDirectory, create_schema
+        from provider_identity.roster import import_records
+
+        create_schema(engine)
+        path = EXAMPLE_ROSTER if args.example else Path(args.file)
         try:
-            items = _items(args.format, display.count(roster), mapping, enrich)
-            report = import_records(
-                items,
-                directory,
-                batch_size=args.batch_size,
-                progress=display,
-                snapshot=args.snapshot,
-            )
-        finally:
-            if isinstance(display, RichProgress):
-                display.close()
-    directory.refresh_statistics()
-    for row in report.rejected:
-        print(f"line {row.line}: {row.reason}", file=out)
-    skipped = f", {report.skipped} skipped" if report.skipped else ""
-    print(
-        f"{report.loaded} records loaded, {len(report.rejected)} rows rejected{skipped}", file=out
-    )
-    if args.snapshot:
-        if report.rejected:
-            print("snapshot: a row was rejected, so no record was ended", file=out)
-        else:
-            print(f"snapshot: {len(report.ended)} records ended", file=out)
-            for provider_id in report.ended:
-                print(f"  ended {provider_id}", file=out)
-    return 1 if args.strict and report.rejected else 0
+            roster = path.open("rb")
+        except OSError as err:
+            raise CommandError(f"cannot read {path}: {err.strerror}") from err
+        with roster:
+            display = progress_display(sys.stderr, path.stat().st_size)
+            directory = SqlProviderDirectory(engine)
+            try:
+                items = _items(args.format, display.count(roster), mapping, enrich)
+                report = import_records(
+                    items,
+                    directory,
+                    batch_size=args.batch_size,
+                    progress=display,
+                    snapshot=args.snapshot,
+                    # PostgreSQL merges a batch in its own process while the next is read.
+                    overlap=engine.dialect.name == "postgresql",
+                )
+            finally:
+                if isinstance(display, RichProgress):
+                    display.close()
+        directory.refresh_statistics()
+        for row in report.rejected:
+            print(f"line {row.line}: {row.reason}", file=out)
+        skipped = f", {report.skipped} skipped" if report.skipped else ""
+        rejected = len(report.rejected)
+        print(f"{report.loaded} records loaded, {rejected} rows rejected{skipped}", file=out)
+        if args.snapshot:
+            if report.rejected:
+                print("snapshot: a row was rejected, so no record was ended", file=out)
+            else:
+                print(f"snapshot: {len(report.ended)} records ended", file=out)
+                for provider_id in report.ended:
+                    print(f"  ended {provider_id}", file=out)
+        return 1 if args.strict and report.rejected else 0
+    finally:
+        engine.dispose()  # the pool's connections, the background writer's too
 
 
 def _mapping(value: str | None) -> RosterMapping | None:

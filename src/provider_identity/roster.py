@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from functools import lru_cache, partial
 from pathlib import Path
@@ -399,6 +400,42 @@ def import_roster(
     )
 
 
+class _BatchWriter:
+    """``upsert`` each batch here, or (``overlap``) in one background thread, one at a time."""
+
+    def __init__(self, upsert: Callable[[Sequence[ProviderRecord]], int], *, overlap: bool) -> None:
+        self._upsert = upsert
+        self._pool = ThreadPoolExecutor(1, "import-roster") if overlap else None
+        self._pending: Future[int] | None = None
+        #: Records the finished writes stored.
+        self.loaded = 0
+
+    def write(self, batch: Sequence[ProviderRecord]) -> None:
+        if self._pool is None:
+            self.loaded += self._upsert(batch)
+            return
+        self._settle()  # the last batch's failure surfaces before the next is sent
+        self._pending = self._pool.submit(self._upsert, batch)
+
+    def finish(self) -> int:
+        """Wait for the batch in flight; how many records every write stored."""
+        self._settle()
+        return self.loaded
+
+    def _settle(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.loaded += pending.result()
+
+    def __enter__(self) -> _BatchWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # On the reader's failure too: no write goes on after import_records returns.
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
 def import_records(
     items: Iterable[ProviderRecord | RejectedRow | SkippedRow],
     destination: RosterDestination,
@@ -407,6 +444,7 @@ def import_records(
     progress: ImportProgressCallback | None = None,
     snapshot: bool = False,
     today: date | None = None,
+    overlap: bool = False,
 ) -> RosterReport:
     """Write what any reader yields (this module's, or ``provider_identity.sources``') in batches.
 
@@ -414,6 +452,15 @@ def import_records(
     rejected rows are reported; skipped rows are counted only (memory does
     not grow with them). ``progress`` and ``snapshot`` work as in
     :func:`import_roster`.
+
+    With ``overlap``, each batch is written by one background thread while
+    the next one is read, so a database server merges a batch while Python
+    parses the next (``import-roster`` turns it on for PostgreSQL). One
+    batch is in flight at most, so memory stays at two batches; the first
+    failed write stops the reading and is raised here, after which no
+    further batch is written. The destination must take calls from another
+    thread (not an in-memory SQLite engine, whose every thread has a
+    database of its own).
 
     Raises:
         InvalidInput: ``batch_size`` is not an int of at least 1, ``snapshot``
@@ -429,30 +476,32 @@ def import_records(
         raise InvalidInput.single(
             "batch_size", code, "batch_size must be a whole number of at least 1."
         )
-    loaded = rows = skipped = 0
+    rows = skipped = 0
     rejected: list[RejectedRow] = []
     batch: list[ProviderRecord] = []
     # A dict of str and None, not a set: the garbage collector never walks it.
     seen: dict[str, None] = {}
-    for item in items:
-        rows += 1
-        wrote = False
-        if isinstance(item, RejectedRow):
-            rejected.append(item)
-        elif isinstance(item, SkippedRow):
-            skipped += 1
-        else:
-            if snapshot:
-                seen[item.provider_id] = None
-            batch.append(item)
-            if len(batch) == batch_size:
-                loaded += destination.upsert(batch)
-                batch = []
-                wrote = True
-        if progress is not None and (wrote or rows % PROGRESS_ROWS == 0):
-            progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected)))
-    if batch:
-        loaded += destination.upsert(batch)
+    with _BatchWriter(destination.upsert, overlap=overlap) as writer:
+        for item in items:
+            rows += 1
+            wrote = False
+            if isinstance(item, RejectedRow):
+                rejected.append(item)
+            elif isinstance(item, SkippedRow):
+                skipped += 1
+            else:
+                if snapshot:
+                    seen[item.provider_id] = None
+                batch.append(item)
+                if len(batch) == batch_size:
+                    writer.write(batch)
+                    batch = []
+                    wrote = True
+            if progress is not None and (wrote or rows % PROGRESS_ROWS == 0):
+                progress(ImportProgress(rows=rows, loaded=writer.loaded, rejected=len(rejected)))
+        if batch:
+            writer.write(batch)
+        loaded = writer.finish()
     if progress is not None:
         progress(ImportProgress(rows=rows, loaded=loaded, rejected=len(rejected), done=True))
     ended: tuple[str, ...] = ()

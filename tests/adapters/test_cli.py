@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -26,6 +27,7 @@ from provider_identity.testing import (
     cheapest_hasher,
     sample_records,
 )
+from tests.adapters.conftest import Target
 from tests.helpers import KEY, practitioner
 from tests.test_cli import refusal
 from tests.test_outbox import note
@@ -392,3 +394,18 @@ def test_a_snapshot_import_then_reconcile_deactivates_the_provider_that_left(
     account = service.accounts.find_by_username("jdoe")
     assert account is not None
     assert account.status is AccountStatus.DEACTIVATED
+
+
+def test_import_roster_into_postgresql_writes_its_batches_in_the_background(
+    postgres: Target,
+) -> None:
+    """On PostgreSQL the batches overlap the reading: the same report, every record stored."""
+    url = postgres.database.url
+    if postgres.database.schema:
+        separator = "&" if "?" in url else "?"
+        url += f"{separator}options={quote(f'-csearch_path={postgres.database.schema}')}"
+    code, out = run("import-roster", str(ROSTER), "--database", url, "--batch-size", "2")
+    assert code == 0
+    assert "6 records loaded, 5 rows rejected" in out
+    directory = SqlProviderDirectory(postgres.engine)
+    assert [r.provider_id for r in directory.by_tax_id("311234567")]
