@@ -1,0 +1,244 @@
+"""Roster sources at their edges: each kind of spreadsheet dirt, each mapping refusal in words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from provider_identity.errors import ConfigurationError, FieldError
+from provider_identity.providers import LineOfBusiness, ProviderCategory
+from provider_identity.sources.mapping import (
+    Fixes,
+    PayeeValues,
+    RosterMapping,
+    clean,
+    clean_zip,
+    load_mapping,
+    mapping_from_dict,
+)
+
+NONE = Fixes()
+ALL = Fixes(excel_prefix=True, unavailable_as_missing=True, zip_leading_zeros=True)
+
+
+def dirt(result: str | FieldError) -> tuple[str, str, str]:
+    """The column, code and words of a cell reported as dirty."""
+    assert isinstance(result, FieldError), result
+    return result.field, result.code, result.message
+
+
+# -- clean --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", ['="02101"', "=02101", ' = "02101" ', "="])
+def test_an_excel_prefix_is_reported_naming_the_option(cell: str) -> None:
+    """Off by default: the column, and the option that reads the value instead."""
+    assert dirt(clean(cell, "Zip", NONE)) == (
+        "Zip",
+        "excel_formula",
+        "Zip holds an Excel formula (=...); set fixes.excel_prefix to read its value.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"), [('="02101"', "02101"), ("=02101", "02101"), (' = " x " ', "x"), ("=", "")]
+)
+def test_an_excel_prefix_is_read_as_its_value_once_fixed(cell: str, value: str) -> None:
+    """With excel_prefix on: the quoted or bare value, trimmed."""
+    assert clean(cell, "Zip", Fixes(excel_prefix=True)) == value
+
+
+@pytest.mark.parametrize("cell", ["<UNAVAIL>", " <unavail> ", "<Unavail>"])
+def test_unavail_is_reported_then_empty(cell: str) -> None:
+    """In any case: reported with its option when off, an empty cell when on."""
+    assert dirt(clean(cell, "NPI", NONE)) == (
+        "NPI",
+        "unavailable",
+        "NPI says <UNAVAIL>; set fixes.unavailable_as_missing to treat it as empty.",
+    )
+    assert clean(cell, "NPI", Fixes(unavailable_as_missing=True)) == ""
+
+
+def test_excel_around_unavail_needs_both_fixes() -> None:
+    """``="<UNAVAIL>"`` is first a formula, then a withheld value."""
+    assert dirt(clean('="<UNAVAIL>"', "NPI", Fixes(excel_prefix=True)))[1] == "unavailable"
+    assert clean('="<UNAVAIL>"', "NPI", ALL) == ""
+
+
+def test_a_clean_cell_is_only_trimmed() -> None:
+    """Everything else passes, without its surrounding space, whatever the fixes."""
+    assert clean("  Jane Doe \t", "Name", NONE) == "Jane Doe"
+    assert clean("a=b", "Name", NONE) == "a=b"
+    assert clean("<UNAVAIL>x", "Name", ALL) == "<UNAVAIL>x"
+
+
+# -- clean_zip ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "restored"),
+    [
+        ("210", "00210"),
+        ("2101", "02101"),
+        ("2101-1234", "02101-1234"),
+        ("21011234", "02101-1234"),
+        ("210-1234", "00210-1234"),
+        ("2101234", "00210-1234"),
+        ("1234567", "00123-4567"),
+    ],
+)
+def test_a_zip_that_lost_its_zeros_is_reported_then_padded(cell: str, restored: str) -> None:
+    """3 or 4 digits (maybe with +4), or 7 or 8 digits: reported naming the option, or padded."""
+    assert dirt(clean_zip(cell, "Zip", NONE)) == (
+        "Zip",
+        "zip_lost_leading_zero",
+        f"Zip {cell} looks like a ZIP code that lost its leading zero; "
+        "set fixes.zip_leading_zeros to restore it.",
+    )
+    assert clean_zip(cell, "Zip", Fixes(zip_leading_zeros=True)) == restored
+
+
+@pytest.mark.parametrize(
+    "cell", ["21", "02101", "12345", "123456789", "021011234", "2101 1234", "123456", "1234567890"]
+)
+def test_other_zips_are_left_to_the_normaliser(cell: str) -> None:
+    """Two digits, five, six, nine, ten or a space: not a lost zero, left as they are."""
+    assert clean_zip(cell, "Zip", NONE) == cell
+    assert clean_zip(cell, "Zip", ALL) == cell
+
+
+# -- the mapping --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({"columns": 5}, "columns must be a table."),
+        (
+            {"columns": {"zip": "ZIP"}},
+            "columns.zip is not a field (provider_id, tax_id, name, zip_codes, npi, category, "
+            "taxonomy, payee, lines_of_business).",
+        ),
+        ({"columns": {"name": []}}, "columns.name names one column or a list of them."),
+        ({"columns": {"name": ["First", " "]}}, "columns.name names one column or a list of them."),
+        ({"columns": {"name": [5]}}, "columns.name names one column or a list of them."),
+        ({"bogus": 1, "alpha": 2}, "Unknown keys in the mapping: alpha, bogus."),
+        ({"payee": 5}, "payee must be a table."),
+        ({"values": {"category": 5}}, "category must be a table."),
+        (
+            {"fixes": {"excel": True}},
+            "fixes may set excel_prefix, unavailable_as_missing and zip_leading_zeros.",
+        ),
+        ({"provider_id_system": 5}, "provider_id_system is an identifier system URI."),
+        (
+            {"lines_of_business": 5},
+            "lines_of_business is a list of {code, display_name, help_line} tables.",
+        ),
+        (
+            {"lines_of_business": [5]},
+            "lines_of_business is a list of {code, display_name, help_line} tables.",
+        ),
+        (
+            {"lines_of_business": [{"code": "Dental"}]},
+            "Each line of business has code, display_name and help_line.",
+        ),
+        ({"payee": {"group": 5}}, "payee.group must be text or a list of text."),
+        ({"payee": {"individual": [5]}}, "payee.individual must be text or a list of text."),
+        ({"categories": 5}, "categories must be text or a list of text."),
+        ({"group_categories": [1]}, "group_categories must be text or a list of text."),
+        ({"networks": {"Org/a": "Dental"}}, "networks.Org/a must be one of Medicaid, Marketplace."),
+    ],
+)
+def test_each_wrong_mapping_is_refused_in_words(data: dict[str, object], words: str) -> None:
+    """The key at fault and what it should be."""
+    with pytest.raises(ConfigurationError) as caught:
+        mapping_from_dict(data)
+    assert caught.value.message == words
+
+
+def test_a_full_mapping_reads_every_key() -> None:
+    """Columns trimmed, values folded, payee words trimmed and folded, fixes, networks, system."""
+    mapping = mapping_from_dict(
+        {
+            "columns": {"name": ["First", " Last "], "provider_id": "ID"},
+            "values": {"category": {"PCP": "primary_care"}},
+            "payee": {"group": [" GROUP ", "Org"], "individual": "Person", "default": " Group "},
+            "fixes": {"excel_prefix": 1, "zip_leading_zeros": "yes"},
+            "networks": {"Organization/acme": "marketplace"},
+            "provider_id_system": "urn:acme:provider",
+            "categories": ["Dentistry"],
+            "group_categories": "Dentistry",
+            "taxonomy": {"1223": "dentistry"},
+        }
+    )
+    assert mapping.columns == {"name": ("First", "Last"), "provider_id": ("ID",)}
+    assert mapping.payee == PayeeValues(
+        group=frozenset({"group", "org"}), individual=frozenset({"person"}), default="group"
+    )
+    assert mapping.fixes == Fixes(excel_prefix=True, zip_leading_zeros=True)
+    assert mapping.networks == {"Organization/acme": LineOfBusiness("Marketplace")}
+    assert mapping.provider_id_system == "urn:acme:provider"
+    dentistry = ProviderCategory("dentistry")
+    assert dentistry in mapping.plan.categories
+    assert dentistry in mapping.plan.group_categories
+    assert mapping.plan.taxonomy.prefixes["1223"] == dentistry
+    assert mapping.translate("category", "pcp") == "primary_care"
+    assert mapping.translate("category", "PCP") == "primary_care"
+    assert mapping.translate("category", "Other") == "Other"
+    assert mapping.translate("lines_of_business", "pcp") == "pcp"
+
+
+def test_an_empty_mapping_takes_the_seed_plan_and_no_fixes() -> None:
+    """No key: no columns, individual payees by default, every fix off, no networks."""
+    mapping = mapping_from_dict({})
+    assert mapping == RosterMapping()
+    assert mapping.payee == PayeeValues(
+        group=frozenset({"group"}), individual=frozenset({"individual"}), default="individual"
+    )
+    assert mapping.provider_id_system is None
+
+
+def test_declared_lines_of_business_replace_the_seeds() -> None:
+    """A plan's own lines, with their help lines, parsed by their codes."""
+    mapping = mapping_from_dict(
+        {
+            "lines_of_business": [
+                {"code": "Dental", "display_name": "Dental Plan", "help_line": "1-800-555-0100"}
+            ],
+            "networks": {"Organization/dental": "dental"},
+        }
+    )
+    (line,) = mapping.plan.lines.lines
+    assert (line.code, line.display_name, line.help_line) == (
+        LineOfBusiness("Dental"),
+        "Dental Plan",
+        "1-800-555-0100",
+    )
+    assert mapping.networks == {"Organization/dental": LineOfBusiness("Dental")}
+
+
+def test_mapping_files_by_suffix_and_their_refusals(tmp_path: Path) -> None:
+    """``.TOML`` is TOML whatever its case; anything else JSON; bad text names the file."""
+    toml = tmp_path / "plan.TOML"
+    toml.write_text('[columns]\nprovider_id = "ID"\n', "utf-8")
+    assert load_mapping(toml).columns == {"provider_id": ("ID",)}
+    data = tmp_path / "plan.conf"
+    data.write_text(json.dumps({"columns": {"provider_id": "ID"}}), "utf-8")
+    assert load_mapping(str(data)).columns == {"provider_id": ("ID",)}
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", "utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        load_mapping(bad)
+    assert caught.value.message.startswith("The mapping file bad.json is not valid: ")
+    listed = tmp_path / "list.json"
+    listed.write_text("[]", "utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        load_mapping(listed)
+    assert caught.value.message == "A mapping file holds one table (a JSON object)."
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b"name = '\xe9'")
+    with pytest.raises(ConfigurationError) as caught:
+        load_mapping(latin)
+    assert caught.value.message.startswith("The mapping file latin.toml is not valid: ")
