@@ -1,0 +1,130 @@
+"""The web layer at its edges: the words of each refusal, session limits on both sides."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.middleware.sessions import SessionMiddleware
+
+from provider_identity import IdentityService
+from provider_identity.providers import LineOfBusiness
+from provider_identity.testing import ManualClock, MemoryLockoutStore
+from provider_identity.web import SessionGuard, registration_request
+from provider_identity.web.fastapi import identity_router
+from tests.helpers import PASSWORD
+
+PROVIDER = {
+    "provider_type": "practitioner",
+    "name": "Jane Q. Doe",
+    "tax_id": "31-1234567",
+    "zip_code": "45402",
+    "provider_id": "P1000001",
+}
+
+
+def test_fastapi_agreement_refusal_in_words(service: IdentityService) -> None:
+    """An unticked agreement: 422, and the sentence beside its field."""
+    app = FastAPI()
+    app.include_router(identity_router(service), prefix="/identity")
+    app.add_middleware(SessionMiddleware, secret_key="s" * 32, https_only=False)
+    http = TestClient(app, client=("203.0.113.7", 50000))
+    headers = {"X-CSRF-Token": http.get("/identity/csrf").json()["csrf_token"]}
+    assert http.post("/identity/register/provider", json=PROVIDER, headers=headers).is_success
+    response = http.post(
+        "/identity/register/agreement", json={"agreement_confirmed": False}, headers=headers
+    )
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail["code"] == "invalid_input"
+    assert detail["fields"] == {"agreement_confirmed": ["Please confirm the Provider Agreement."]}
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def guard(service: IdentityService) -> SessionGuard:
+    return SessionGuard(service=service, revocations=MemoryLockoutStore())
+
+
+def started(service: IdentityService, guard: SessionGuard) -> dict[str, object]:
+    session: dict[str, object] = {}
+    login = service.login("jdoe", PASSWORD)
+    guard.start(login, session)  # type: ignore[arg-type]  # no second factor here
+    return session
+
+
+def test_session_holds_only_opaque_values(
+    service: IdentityService, guard: SessionGuard, clock: ManualClock, active_account: str
+) -> None:
+    """A random id, the account id, its credential version and the start in whole seconds."""
+    session = started(service, guard)
+    assert set(session) == {"sid", "account_id", "credential_version", "since"}
+    assert session["account_id"] == active_account
+    assert session["since"] == int(clock.now().timestamp())
+    assert isinstance(session["sid"], str)
+    assert len(session["sid"]) == 24  # 18 random bytes, base64url
+    assert session["sid"] != started(service, guard)["sid"]
+
+
+def test_session_from_the_future_is_not_current(
+    service: IdentityService, guard: SessionGuard, clock: ManualClock, active_account: str
+) -> None:
+    """A start one second after now (a forged or skewed cookie) is refused; at now it is fine."""
+    session = started(service, guard)
+    assert guard.current(session) is not None
+    session["since"] = int(clock.now().timestamp()) + 1
+    assert guard.current(session) is None
+
+
+def test_a_shorter_lifetime_is_kept_to_the_second(
+    service: IdentityService, clock: ManualClock, active_account: str
+) -> None:
+    """With 10 minutes: current at 600 s, gone at 601 s; an ended session stays ended as long."""
+    store = MemoryLockoutStore()
+    guard = SessionGuard(service=service, revocations=store, lifetime=timedelta(minutes=10))
+    session = started(service, guard)
+    clock.advance(600)
+    assert guard.current(session) is not None
+    clock.advance(1)
+    assert guard.current(session) is None
+    fresh = started(service, guard)
+    copy = dict(fresh)
+    guard.end(fresh)
+    state = store.get(f"session-revoked:{copy['sid']}")
+    assert state is not None
+    assert state.locked_until == clock.now() + timedelta(minutes=10)
+    clock.advance(599)
+    assert guard.current(copy) is None
+
+
+def test_ending_a_session_without_an_id_only_clears_it(
+    service: IdentityService, guard: SessionGuard
+) -> None:
+    """Nothing to list for a session that never started; it is cleared all the same."""
+    session: dict[str, object] = {"sid": 5, "other": "x"}
+    guard.end(session)
+    assert session == {}
+
+
+def test_a_deactivated_account_has_no_session(
+    service: IdentityService, guard: SessionGuard, active_account: str
+) -> None:
+    """The account must still be active on each request."""
+    session = started(service, guard)
+    service.deactivate(active_account)
+    assert guard.current(session) is None
+
+
+# -- forms ----------------------------------------------------------------------------------
+
+
+def test_a_one_page_form_carries_npi_and_line_of_business() -> None:
+    """Every provider field of the one-page form reaches the request, the line parsed."""
+    form = {**PROVIDER, "npi": " 1234567893 ", "line_of_business": "marketplace"}
+    request = registration_request(form)
+    assert (request.npi, request.line_of_business) == ("1234567893", LineOfBusiness("Marketplace"))
+    assert registration_request(PROVIDER).line_of_business is None
