@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from provider_identity.errors import ConfigurationError, FieldError
-from provider_identity.providers import LineOfBusiness, ProviderCategory
+from provider_identity.errors import ConfigurationError, FieldError, InvalidInput
+from provider_identity.providers import LineOfBusiness, ProviderCategory, ProviderRecord
+from provider_identity.sources.mapped import iter_mapped_roster, record_from_cells
 from provider_identity.sources.mapping import (
     Fixes,
     PayeeValues,
@@ -242,3 +243,80 @@ def test_mapping_files_by_suffix_and_their_refusals(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as caught:
         load_mapping(latin)
     assert caught.value.message.startswith("The mapping file latin.toml is not valid: ")
+
+
+# -- mapped rosters -----------------------------------------------------------------------
+
+TWO_COLUMNS = mapping_from_dict(
+    {
+        "columns": {
+            "provider_id": ["Prov Nbr", "Alt Nbr"],
+            "tax_id": ["TIN", "SSN"],
+            "name": ["First", "Last"],
+            "zip_codes": ["Practice ZIP", "Billing ZIP"],
+            "npi": "NPI",
+        }
+    }
+)
+ROW = {"Prov Nbr": "P1000001", "TIN": "31-1234567", "First": "Jane", "Last": "Doe"}
+
+
+def problems(cells: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Every problem of a row under TWO_COLUMNS: column, code and words."""
+    result = record_from_cells(cells, TWO_COLUMNS)
+    assert isinstance(result, tuple), result
+    return [(error.field, error.code, error.message) for error in result]
+
+
+def test_each_required_field_missing_is_named_by_its_label_and_columns() -> None:
+    """An empty row: Provider ID, Tax ID, Name and a ZIP code, each naming its columns."""
+    assert problems({}) == [
+        ("Prov Nbr / Alt Nbr", "required", "Provider ID is required (Prov Nbr or Alt Nbr)."),
+        ("TIN / SSN", "required", "Tax ID is required (TIN or SSN)."),
+        ("First / Last", "required", "Name is required (First or Last)."),
+        (
+            "Practice ZIP / Billing ZIP",
+            "required",
+            "A ZIP code is required (Practice ZIP or Billing ZIP).",
+        ),
+    ]
+
+
+def test_a_bad_value_is_reported_under_the_column_that_held_it() -> None:
+    """The second Provider ID column, the SSN column, the first name column, the second ZIP."""
+    reported = problems(
+        {"Alt Nbr": "P_1", "SSN": "31-12", "First": "J" * 201, "Billing ZIP": "4540x"}
+    )
+    assert reported == [
+        ("Alt Nbr", "invalid_format", "Provider ID must be letters and digits."),
+        ("SSN", "invalid_format", "Tax ID must be 9 digits, e.g. 12-3456789."),
+        ("First", "too_long", "Name must be at most 200 characters."),
+        ("Billing ZIP", "invalid_format", "ZIP Code must be 5 digits or ZIP+4."),
+    ]
+
+
+def test_only_zip_columns_are_read_as_zip_codes() -> None:
+    """A four-digit NPI is a wrong NPI, not a ZIP code that lost its zero."""
+    assert problems({**ROW, "Practice ZIP": "45402", "NPI": "1234"}) == [
+        ("NPI", "invalid_format", "NPI must be 10 digits.")
+    ]
+
+
+def test_a_mapped_column_absent_from_the_row_is_empty() -> None:
+    """Cells read by name: a column the row does not have (no NPI here) is an empty cell."""
+    record = record_from_cells({**ROW, "Billing ZIP": "45402"}, TWO_COLUMNS)
+    assert isinstance(record, ProviderRecord)
+    assert (record.npi, record.zip_codes, record.name) == (None, ("45402",), "Jane Doe")
+
+
+def test_a_header_without_a_mapped_column_is_refused_beside_the_header() -> None:
+    """The header's problems are field ``header``, code ``invalid_columns``, naming the columns."""
+    roster = [b"Prov Nbr,TIN,First\n", b"P1,311234567,Jane\n"]
+    with pytest.raises(InvalidInput) as caught:
+        list(iter_mapped_roster(roster, TWO_COLUMNS))
+    (error,) = caught.value.errors
+    assert (error.field, error.code) == ("header", "invalid_columns")
+    assert error.message == (
+        "The roster has no column Alt Nbr, Billing ZIP, Last, NPI, Practice ZIP, SSN "
+        "(named by the mapping)."
+    )
