@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from provider_identity.errors import ConfigurationError, FieldError, InvalidInput
-from provider_identity.providers import LineOfBusiness, ProviderCategory, ProviderRecord
+from provider_identity.providers import LineOfBusiness, Payee, ProviderCategory, ProviderRecord
 from provider_identity.sources.mapped import iter_mapped_roster, record_from_cells
 from provider_identity.sources.mapping import (
     Fixes,
@@ -320,3 +320,32 @@ def test_a_header_without_a_mapped_column_is_refused_beside_the_header() -> None
         "The roster has no column Alt Nbr, Billing ZIP, Last, NPI, Practice ZIP, SSN "
         "(named by the mapping)."
     )
+
+
+def test_a_mapping_with_only_the_required_columns_reads_defaults() -> None:
+    """No NPI, category, payee or line column: no NPI, "other", individual, the plan's default."""
+    mapping = mapping_from_dict(
+        {"columns": {"provider_id": "ID", "tax_id": "TIN", "name": "Name", "zip_codes": "ZIP"}}
+    )
+    record = record_from_cells(
+        {"ID": "P1", "TIN": "311234567", "Name": "Jane Doe", "ZIP": "45402"}, mapping
+    )
+    assert isinstance(record, ProviderRecord)
+    assert record.npi is None
+    assert record.category is ProviderCategory.OTHER
+    assert record.payee is Payee.INDIVIDUAL
+    assert record.lines_of_business == {LineOfBusiness.MEDICAID}
+
+
+def test_optional_columns_reach_the_record_and_report_their_problems() -> None:
+    """An NPI is kept; a line of business the plan lacks is reported under its column."""
+    mapping = mapping_from_dict(
+        {"columns": dict(TWO_COLUMNS.columns) | {"lines_of_business": "LOB"}}
+    )
+    cells = {**ROW, "Practice ZIP": "45402", "NPI": "1234567893"}
+    record = record_from_cells({**cells, "LOB": "Marketplace"}, mapping)
+    assert isinstance(record, ProviderRecord)
+    assert (record.npi, record.lines_of_business) == ("1234567893", {LineOfBusiness("Marketplace")})
+    refused = record_from_cells({**cells, "LOB": "Dental"}, mapping)
+    assert isinstance(refused, tuple)
+    assert [(error.field, error.code) for error in refused] == [("LOB", "invalid_choice")]
