@@ -332,7 +332,7 @@ def test_a_mapping_with_only_the_required_columns_reads_defaults() -> None:
     )
     assert isinstance(record, ProviderRecord)
     assert record.npi is None
-    assert record.category is ProviderCategory.OTHER
+    assert record.category == ProviderCategory.OTHER
     assert record.payee is Payee.INDIVIDUAL
     assert record.lines_of_business == {LineOfBusiness.MEDICAID}
 
@@ -349,3 +349,51 @@ def test_optional_columns_reach_the_record_and_report_their_problems() -> None:
     refused = record_from_cells({**cells, "LOB": "Dental"}, mapping)
     assert isinstance(refused, tuple)
     assert [(error.field, error.code) for error in refused] == [("LOB", "invalid_choice")]
+
+
+REQUIRED_COLUMNS = {"provider_id": "ID", "tax_id": "TIN", "name": "Name", "zip_codes": "ZIP"}
+REQUIRED_CELLS = {"ID": "P1", "TIN": "311234567", "Name": "Jane Doe", "ZIP": "45402"}
+
+
+def read_row(data: dict[str, object], **cells: str) -> ProviderRecord | tuple[FieldError, ...]:
+    """One row of the required cells and ``cells`` under the required columns and ``data``."""
+    columns = REQUIRED_COLUMNS | data.pop("columns", {})  # type: ignore[operator]  # a table
+    return record_from_cells(REQUIRED_CELLS | cells, mapping_from_dict({"columns": columns} | data))
+
+
+def test_taxonomy_columns_decide_the_category_without_a_category_column() -> None:
+    """Every taxonomy column's code counts: a radiology code in the second one makes radiology."""
+    record = read_row({"columns": {"taxonomy": ["Tax 1", "Tax 2"]}}, **{"Tax 2": "2085R0202X"})
+    assert isinstance(record, ProviderRecord)
+    assert record.category == ProviderCategory.RADIOLOGY
+
+
+def test_payee_default_and_the_choices_a_refusal_lists() -> None:
+    """No payee column takes the default; a wrong cell lists every accepted word, sorted."""
+    grouped = read_row({"payee": {"default": "Group"}})
+    assert isinstance(grouped, ProviderRecord)
+    assert grouped.payee is Payee.GROUP
+    wrong_default = read_row({"payee": {"default": "both"}})
+    assert isinstance(wrong_default, tuple)
+    assert [(e.field, e.code, e.message) for e in wrong_default] == [
+        ("payee", "invalid_choice", "payee must be one of group, individual.")
+    ]
+    wrong_cell = read_row(
+        {"columns": {"payee": "Pay To"}, "payee": {"group": ["G", "GRP"], "individual": "I"}},
+        **{"Pay To": "Q"},
+    )
+    assert isinstance(wrong_cell, tuple)
+    assert [(e.field, e.message) for e in wrong_cell] == [
+        ("Pay To", "Pay To must be one of g, grp, i.")
+    ]
+
+
+@pytest.mark.parametrize("cell", ["Medicaid;Marketplace", "Medicaid, Marketplace", "Medicaid;;,"])
+def test_lines_of_business_split_on_semicolons_commas_and_spaces(cell: str) -> None:
+    """Several lines in one cell, however separated."""
+    record = read_row({"columns": {"lines_of_business": "LOB"}}, LOB=cell)
+    assert isinstance(record, ProviderRecord)
+    expected = {LineOfBusiness.MEDICAID}
+    if "Marketplace" in cell:
+        expected.add(LineOfBusiness("Marketplace"))
+    assert record.lines_of_business == expected
