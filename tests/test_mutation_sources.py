@@ -9,6 +9,7 @@ import pytest
 
 from provider_identity.errors import ConfigurationError, FieldError, InvalidInput
 from provider_identity.providers import LineOfBusiness, Payee, ProviderCategory, ProviderRecord
+from provider_identity.roster import RejectedRow
 from provider_identity.sources.mapped import iter_mapped_roster, record_from_cells
 from provider_identity.sources.mapping import (
     Fixes,
@@ -397,3 +398,64 @@ def test_lines_of_business_split_on_semicolons_commas_and_spaces(cell: str) -> N
     if "Marketplace" in cell:
         expected.add(LineOfBusiness("Marketplace"))
     assert record.lines_of_business == expected
+
+
+def read_roster(*lines: bytes, mapping: RosterMapping | None = None) -> list[object]:
+    """Every item of a roster of ``lines`` under the required columns (or ``mapping``)."""
+    mapping = mapping or mapping_from_dict({"columns": REQUIRED_COLUMNS})
+    return list(iter_mapped_roster(lines, mapping))
+
+
+def roster_refusal(*lines: object, mapping: RosterMapping | None = None) -> tuple[str, str, str]:
+    """The one problem for which a whole roster is refused."""
+    with pytest.raises(InvalidInput) as caught:
+        read_roster(*lines, mapping=mapping)  # type: ignore[arg-type]  # wrong lines on purpose
+    (error,) = caught.value.errors
+    return error.field, error.code, error.message
+
+
+def test_a_roster_refused_as_a_whole_says_why() -> None:
+    """Text lines, a mapping without required fields, no header: each in its own words."""
+    assert roster_refusal("ID,TIN,Name,ZIP\n") == (
+        "roster",
+        "wrong_type",
+        'A roster is read as bytes: pass a file opened "rb".',
+    )
+    partial = mapping_from_dict({"columns": {"provider_id": "ID", "name": "Name"}})
+    assert roster_refusal(b"ID,Name\n", mapping=partial) == (
+        "mapping",
+        "required",
+        "The mapping names no column for tax_id, zip_codes.",
+    )
+    assert roster_refusal() == (
+        "header",
+        "required",
+        "The roster is empty: a header line is required.",
+    )
+
+
+def test_a_header_with_a_byte_order_mark_is_read() -> None:
+    """Excel's UTF-8 byte order mark before the first column name is not part of the name."""
+    items = read_roster(b"\xef\xbb\xbfID,TIN,Name,ZIP\r\n", b"P1,311234567,Jane Doe,45402\r\n")
+    assert [item.provider_id for item in items] == ["P1"]  # type: ignore[attr-defined]  # records
+
+
+def test_rows_that_are_not_utf8_or_miscounted_are_rejected_in_words() -> None:
+    """A line that is not UTF-8 or has too few cells is rejected on its line; blank lines skip."""
+    items = read_roster(
+        b"ID,TIN,Name,ZIP\n",
+        b"P1,311234567,Jos\xe9,45402\n",
+        b" , , , \n",
+        b"P2,311234567\n",
+        b"P3,311234567,Ann Lee,45402\n",
+    )
+    rejected = [
+        (item.line, [(e.field, e.code, e.message) for e in item.errors])
+        for item in items
+        if isinstance(item, RejectedRow)
+    ]
+    assert rejected == [
+        (2, [("row", "invalid_encoding", "The line is not valid UTF-8.")]),
+        (4, [("row", "wrong_column_count", "The line has 2 columns; the header has 4.")]),
+    ]
+    assert [item.provider_id for item in items if isinstance(item, ProviderRecord)] == ["P3"]
