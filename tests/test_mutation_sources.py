@@ -459,3 +459,26 @@ def test_rows_that_are_not_utf8_or_miscounted_are_rejected_in_words() -> None:
         (4, [("row", "wrong_column_count", "The line has 2 columns; the header has 4.")]),
     ]
     assert [item.provider_id for item in items if isinstance(item, ProviderRecord)] == ["P3"]
+
+
+def test_csv_the_reader_cannot_split_is_refused_or_rejected() -> None:
+    """A cell over the csv module's field limit: in the header the roster is refused; in a row
+    that line is rejected and reading goes on."""
+    huge = b"x" * 131_073
+    assert roster_refusal(b"ID,TIN,Name,ZIP," + huge + b"\n") == (
+        "header",
+        "invalid_columns",
+        "The header line is not valid CSV.",
+    )
+    items = read_roster(
+        b"ID,TIN,Name,ZIP\n",
+        b"P1,311234567,Jane Doe,45402," + huge + b"\n",
+        b"P2,311234567,Ann Lee,45402\n",
+    )
+    rejected = [
+        (item.line, [(e.field, e.code, e.message) for e in item.errors])
+        for item in items
+        if isinstance(item, RejectedRow)
+    ]
+    assert rejected == [(2, [("row", "malformed", "The line is not valid CSV.")])]
+    assert [item.provider_id for item in items if isinstance(item, ProviderRecord)] == ["P2"]
