@@ -447,6 +447,7 @@ def test_rows_that_are_not_utf8_or_miscounted_are_rejected_in_words() -> None:
         b"P1,311234567,Jos\xe9,45402\n",
         b" , , , \n",
         b"P2,311234567\n",
+        b"P4,31-12,Ann Lee,45402\n",
         b"P3,311234567,Ann Lee,45402\n",
     )
     rejected = [
@@ -457,6 +458,7 @@ def test_rows_that_are_not_utf8_or_miscounted_are_rejected_in_words() -> None:
     assert rejected == [
         (2, [("row", "invalid_encoding", "The line is not valid UTF-8.")]),
         (4, [("row", "wrong_column_count", "The line has 2 columns; the header has 4.")]),
+        (5, [("TIN", "invalid_format", "Tax ID must be 9 digits, e.g. 12-3456789.")]),
     ]
     assert [item.provider_id for item in items if isinstance(item, ProviderRecord)] == ["P3"]
 
