@@ -484,3 +484,23 @@ def test_csv_the_reader_cannot_split_is_refused_or_rejected() -> None:
     ]
     assert rejected == [(2, [("row", "malformed", "The line is not valid CSV.")])]
     assert [item.provider_id for item in items if isinstance(item, ProviderRecord)] == ["P2"]
+
+
+def test_a_repeated_provider_id_is_dropped_when_equal_and_rejected_when_not() -> None:
+    """An exact repeat adds nothing; a repeat with other data names the first line."""
+    items = read_roster(
+        b"ID,TIN,Name,ZIP\n",
+        b"P1,311234567,Jane Doe,45402\n",
+        b"P2,311234567,Ann Lee,45402\n",
+        b"P1,311234567,Jane Doe,45402\n",
+        b"P1,311234567,Jane Smith,45402\n",
+    )
+    assert [item.provider_id for item in items if isinstance(item, ProviderRecord)] == ["P1", "P2"]
+    rejected = [
+        (item.line, [(e.field, e.code, e.message) for e in item.errors])
+        for item in items
+        if isinstance(item, RejectedRow)
+    ]
+    assert rejected == [
+        (5, [("ID", "conflicting_duplicate", "Provider ID P1 is on line 2 with other data.")])
+    ]
