@@ -9,7 +9,7 @@ import pytest
 
 from provider_identity.errors import ConfigurationError, FieldError, InvalidInput
 from provider_identity.providers import LineOfBusiness, Payee, ProviderCategory, ProviderRecord
-from provider_identity.roster import RejectedRow
+from provider_identity.roster import RejectedRow, SkippedRow
 from provider_identity.sources.mapped import iter_mapped_roster, record_from_cells
 from provider_identity.sources.mapping import (
     Fixes,
@@ -19,6 +19,13 @@ from provider_identity.sources.mapping import (
     clean_zip,
     load_mapping,
     mapping_from_dict,
+)
+from provider_identity.sources.plan_net import (
+    NETWORK_REFERENCE,
+    NPI_SYSTEM,
+    NUCC_SYSTEM,
+    TAX_ID_SYSTEM,
+    iter_plan_net,
 )
 
 NONE = Fixes()
@@ -504,3 +511,199 @@ def test_a_repeated_provider_id_is_dropped_when_equal_and_rejected_when_not() ->
     assert rejected == [
         (5, [("ID", "conflicting_duplicate", "Provider ID P1 is on line 2 with other data.")])
     ]
+
+
+# -- Plan-Net -----------------------------------------------------------------------------
+
+ORG_TYPES = "http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/OrgTypeCS"
+
+
+def ident(system: str, value: object) -> dict[str, object]:
+    return {"system": system, "value": value}
+
+
+def jane(**changes: object) -> dict[str, object]:
+    """A practitioner: NPI with spaces, a blank Tax ID, a name in parts, one address."""
+    return {
+        "resourceType": "Practitioner",
+        "id": "p1",
+        "identifier": [5, ident(NPI_SYSTEM, " 1234567893 "), ident(TAX_ID_SYSTEM, " ")],
+        "name": [5, {"given": ["Jane", 7, "Q."], "family": "Doe"}],
+        "address": {"postalCode": "45402"},
+    } | changes
+
+
+CLINIC = {
+    "resourceType": "Organization",
+    "id": "o1",
+    "identifier": [ident(TAX_ID_SYSTEM, "311234567")],
+    "name": " Clinic ",
+}
+LOCATION = {"resourceType": "Location", "id": "l1", "address": [{"postalCode": "45440"}, {}]}
+NETWORK = {
+    "resourceType": "Organization",
+    "id": "n1",
+    "name": "Acme PPO",
+    "type": [{"coding": [{"system": ORG_TYPES, "code": "ntwk"}]}],
+}
+
+
+def role(**changes: object) -> dict[str, object]:
+    """Jane's role: versioned absolute references, a radiology specialty, network n1."""
+    return {
+        "resourceType": "PractitionerRole",
+        "practitioner": {"reference": "https://fhir.example/Practitioner/p1/_history/3"},
+        "organization": {"reference": "Organization/o1/"},
+        "location": [{"reference": "Location/l1"}, {"reference": "l2"}],
+        "specialty": [{"coding": [{"system": NUCC_SYSTEM, "code": "2085R0202X"}]}],
+        "extension": [
+            {"url": "other", "valueReference": {"reference": "Organization/o1"}},
+            {"url": NETWORK_REFERENCE, "valueReference": {"reference": "Organization/n1"}},
+        ],
+    } | changes
+
+
+def plan_net(*resources: object, mapping: RosterMapping | None = None) -> list[object]:
+    """The items of a Bundle of ``resources``."""
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
+    return list(iter_plan_net(json.dumps(bundle).encode(), mapping))
+
+
+def test_a_practitioner_record_follows_every_reference() -> None:
+    """Tax ID from the role's organization, ZIPs from its locations then its own, the
+    category from the specialty, the line from the network's name, the name from its parts."""
+    by_name = RosterMapping(networks={"acme ppo": LineOfBusiness("Marketplace")})
+    record, *skipped = plan_net(jane(), CLINIC, LOCATION, NETWORK, role(), mapping=by_name)
+    assert record == ProviderRecord(
+        provider_id="1234567893",
+        tax_id="311234567",
+        name="Jane Q. Doe",
+        zip_codes=["45440", "45402"],
+        npi="1234567893",
+        category=ProviderCategory.RADIOLOGY,
+        payee=Payee.INDIVIDUAL,
+        lines_of_business=frozenset({LineOfBusiness("Marketplace")}),
+    )
+    assert skipped == [
+        SkippedRow(line=2, reason="not_a_provider"),
+        SkippedRow(line=4, reason="not_a_provider"),
+    ]
+    by_reference = RosterMapping(networks={"Organization/n1": LineOfBusiness("Marketplace")})
+    (record, *_) = plan_net(jane(), CLINIC, NETWORK, role(), mapping=by_reference)
+    assert record.lines_of_business == {LineOfBusiness("Marketplace")}  # type: ignore[attr-defined]  # a record
+    (record, *_) = plan_net(jane(), CLINIC, NETWORK, role())
+    assert record.lines_of_business == {LineOfBusiness.MEDICAID}  # type: ignore[attr-defined]  # a record
+
+
+def test_a_practitioners_name_text_wins_and_its_own_tax_id_first() -> None:
+    """``name.text`` over the parts; a Tax ID on the practitioner over the organization's."""
+    own = jane(
+        name=[{"text": " Dr. Jane Doe ", "given": ["X"]}],
+        identifier=[ident(NPI_SYSTEM, "1234567893"), ident(TAX_ID_SYSTEM, "317654321")],
+    )
+    (record, *_) = plan_net(own, CLINIC, role(code=[{"coding": [{"system": NUCC_SYSTEM}]}]))
+    assert isinstance(record, ProviderRecord)
+    assert (record.name, record.tax_id) == ("Dr. Jane Doe", "317654321")
+
+
+def test_what_a_practitioner_lacks_is_said_per_field() -> None:
+    """No NPI, no Tax ID anywhere, no name, no ZIP: each in words, on the resource's line."""
+    bare = {"resourceType": "Practitioner", "id": "p1", "name": [{"given": [], "family": 5}]}
+    (rejected,) = plan_net(bare, role(organization=None, location=None))
+    assert isinstance(rejected, RejectedRow)
+    assert rejected.line == 1
+    assert [(e.field, e.code, e.message) for e in rejected.errors] == [
+        ("provider_id", "required", "Practitioner has no Provider ID or NPI."),
+        ("tax_id", "required", "Practitioner has no Tax ID."),
+        ("name", "required", "Practitioner has no name."),
+        ("zip_codes", "required", "Practitioner has no ZIP code."),
+    ]
+
+
+def test_a_wrong_value_is_reported_by_its_field() -> None:
+    """A bad NPI check digit and a bad ZIP are the normalisers' errors, on the record's fields."""
+    wrong = jane(identifier=[ident(NPI_SYSTEM, "1234567890")], address=[{"postalCode": "4540x"}])
+    (rejected, _) = plan_net(wrong, CLINIC, role(location=[]))
+    assert isinstance(rejected, RejectedRow)
+    assert [(e.field, e.code) for e in rejected.errors] == [
+        ("npi", "invalid_check_digit"),
+        ("zip_codes", "invalid_format"),
+    ]
+
+
+def test_only_active_roles_with_a_practitioner_count() -> None:
+    """An inactive role, or one naming no practitioner, leaves the practitioner without a role."""
+    for other in (role(active=False), role(practitioner={"reference": "p1"}), role(practitioner=5)):
+        assert plan_net(jane(), CLINIC, other)[0] == SkippedRow(line=1, reason="no_role")
+    (record, _) = plan_net(jane(), CLINIC, role(active=True))
+    assert isinstance(record, ProviderRecord)
+
+
+def test_an_organization_is_a_provider_by_its_npi_or_the_plans_own_id() -> None:
+    """With neither it is skipped, as are networks and payers; its ZIPs, services and name."""
+    payer = {**CLINIC, "type": [{"coding": [{"system": ORG_TYPES, "code": "pay"}]}]}
+    assert plan_net(CLINIC, payer) == [
+        SkippedRow(line=1, reason="not_a_provider"),
+        SkippedRow(line=2, reason="not_a_provider"),
+    ]
+    own_ids = RosterMapping(provider_id_system="urn:acme:ids")
+    clinic = {
+        **CLINIC,
+        "identifier": [*CLINIC["identifier"], ident("urn:acme:ids", "G2000001")],  # type: ignore[misc]  # a list
+        "address": {"postalCode": "45402"},
+    }
+    managed = {**LOCATION, "managingOrganization": {"reference": "Organization/o1"}}
+    service = {
+        "resourceType": "HealthcareService",
+        "providedBy": {"reference": "Organization/o1"},
+        "specialty": [{"coding": [{"system": NUCC_SYSTEM, "code": "2085R0202X"}]}],
+    }
+    (record, *_) = plan_net(clinic, managed, service, mapping=own_ids)
+    assert record == ProviderRecord(
+        provider_id="G2000001",
+        tax_id="311234567",
+        name="Clinic",
+        zip_codes=["45440", "45402"],
+        npi=None,
+        category=ProviderCategory.RADIOLOGY,
+        payee=Payee.GROUP,
+        lines_of_business=frozenset({LineOfBusiness.MEDICAID}),
+    )
+    assert plan_net(clinic) == [SkippedRow(line=1, reason="not_a_provider")]
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ("{}", ("wrong_type", 'Read the file as bytes ("rb").')),
+        (b"\xff{}", ("invalid_encoding", "The file is not UTF-8.")),
+        (
+            b'{"resourceType": "Practitioner"}\n{oops\n',
+            ("malformed", "The file is neither a FHIR Bundle nor NDJSON (one resource a line)."),
+        ),
+    ],
+)
+def test_a_file_plan_net_cannot_read_is_refused_in_words(
+    data: object, words: tuple[str, str]
+) -> None:
+    """Text instead of bytes, bytes that are not UTF-8, lines that are not JSON."""
+    with pytest.raises(InvalidInput) as caught:
+        list(iter_plan_net(data))  # type: ignore[arg-type]  # wrong on purpose
+    (error,) = caught.value.errors
+    assert (error.field, error.code, error.message) == ("bundle", *words)
+
+
+def test_ndjson_and_a_lone_resource_are_read_and_numbered_from_one() -> None:
+    """Blank NDJSON lines and entries that are no resource do not count as positions."""
+    lines = [json.dumps(jane()), "", json.dumps(CLINIC), json.dumps(role())]
+    items = list(iter_plan_net("\n".join(lines).encode()))
+    assert [type(item).__name__ for item in items] == ["ProviderRecord", "SkippedRow"]
+    assert items[1] == SkippedRow(line=2, reason="not_a_provider")
+    assert list(iter_plan_net(json.dumps(jane()).encode())) == [
+        SkippedRow(line=1, reason="no_role")
+    ]
+    bundle = {"resourceType": "Bundle", "entry": [5, {"resource": [1]}, {"resource": jane()}]}
+    assert list(iter_plan_net(json.dumps(bundle).encode())) == [
+        SkippedRow(line=2, reason="no_role")
+    ]
+    assert list(iter_plan_net(b'{"resourceType": "Bundle"}')) == []
