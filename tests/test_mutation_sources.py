@@ -177,9 +177,9 @@ def test_a_full_mapping_reads_every_key() -> None:
             "fixes": {"excel_prefix": 1, "zip_leading_zeros": "yes"},
             "networks": {"Organization/acme": "marketplace"},
             "provider_id_system": "urn:acme:provider",
-            "categories": ["Dentistry"],
+            "categories": ["Chiropractic"],
             "group_categories": "Dentistry",
-            "taxonomy": {"1223": "dentistry"},
+            "taxonomy": {"1223": "orthodontics"},
         }
     )
     assert mapping.columns == {"name": ("First", "Last"), "provider_id": ("ID",)}
@@ -189,10 +189,15 @@ def test_a_full_mapping_reads_every_key() -> None:
     assert mapping.fixes == Fixes(excel_prefix=True, zip_leading_zeros=True)
     assert mapping.networks == {"Organization/acme": LineOfBusiness("Marketplace")}
     assert mapping.provider_id_system == "urn:acme:provider"
-    dentistry = ProviderCategory("dentistry")
-    assert dentistry in mapping.plan.categories
+    chiropractic, dentistry, orthodontics = (
+        ProviderCategory(name) for name in ("chiropractic", "dentistry", "orthodontics")
+    )
+    assert {chiropractic, dentistry, orthodontics} <= mapping.plan.categories
+    assert ProviderCategory.RADIOLOGY in mapping.plan.categories
     assert dentistry in mapping.plan.group_categories
-    assert mapping.plan.taxonomy.prefixes["1223"] == dentistry
+    assert chiropractic not in mapping.plan.group_categories
+    assert ProviderCategory.HOSPITAL in mapping.plan.group_categories
+    assert mapping.plan.taxonomy.prefixes["1223"] == orthodontics
     assert mapping.translate("category", "pcp") == "primary_care"
     assert mapping.translate("category", "PCP") == "primary_care"
     assert mapping.translate("category", "Other") == "Other"
