@@ -9,10 +9,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.middleware.sessions import SessionMiddleware
 
-from provider_identity import IdentityService
+from provider_identity import IdentityService, errors
+from provider_identity.errors import FieldError
 from provider_identity.providers import LineOfBusiness
 from provider_identity.testing import ManualClock, MemoryLockoutStore
-from provider_identity.web import SessionGuard, registration_request
+from provider_identity.web import ErrorMap, SessionGuard, error_view, registration_request
 from provider_identity.web.fastapi import identity_router
 from tests.helpers import PASSWORD
 
@@ -128,3 +129,70 @@ def test_a_one_page_form_carries_npi_and_line_of_business() -> None:
     request = registration_request(form)
     assert (request.npi, request.line_of_business) == ("1234567893", LineOfBusiness("Marketplace"))
     assert registration_request(PROVIDER).line_of_business is None
+
+
+# -- error views ----------------------------------------------------------------------------
+
+STATUSES = {
+    "IdentityError": 400,
+    "ConfigurationError": 500,
+    "InvalidInput": 422,
+    "RegistrationError": 422,
+    "AlreadyRegistered": 409,
+    "UsernameUnavailable": 409,
+    "AuthenticationError": 401,
+    "AccountNotActivated": 403,
+    "AccountLocked": 423,
+    "TokenError": 400,
+    "TokenExpired": 410,
+    "TokenAlreadyUsed": 410,
+    "SecurityAnswerError": 401,
+    "SecurityAnswerLocked": 423,
+    "AccountNotFound": 404,
+    "ConcurrentUpdate": 409,
+    "MailDeliveryError": 502,
+    "StoreUnavailable": 503,
+    "TooManyAttempts": 429,
+    "HumanCheckRequired": 400,
+    "InvalidCredentials": 401,
+    "AccountDeactivated": 401,
+    "TokenInvalid": 400,
+    "ProviderNotFound": 422,
+}
+
+
+@pytest.mark.parametrize(("name", "status"), sorted(STATUSES.items()))
+def test_each_error_class_answers_its_http_status(name: str, status: int) -> None:
+    """The documented status of each class, and of classes below them through their bases."""
+    cls = getattr(errors, name)
+    error = cls.__new__(cls)  # the status depends on the class (and code) alone
+    assert ErrorMap().status(error) == status
+
+
+def test_an_empty_map_answers_400_and_with_status_leaves_the_original() -> None:
+    """No entry at all: 400; ``with_status`` makes a copy."""
+    expired = errors.TokenExpired()
+    assert ErrorMap({}).status(expired) == 400
+    changed = ErrorMap().with_status(errors.TokenExpired, 404)
+    assert (changed.status(expired), ErrorMap().status(expired)) == (404, 410)
+
+
+def test_several_problems_of_one_field_are_shown_in_order() -> None:
+    """Two messages beside ``password``, in the order found; the page keeps InvalidInput's."""
+    problem = errors.InvalidInput(
+        [
+            FieldError(field="password", code="too_short", message="First."),
+            FieldError(field="username", code="required", message="Other."),
+            FieldError(field="password", code="missing_digit", message="Second."),
+        ]
+    )
+    view = error_view(problem)
+    assert view.fields == {"password": ("First.", "Second."), "username": ("Other.",)}
+    assert view.message == problem.message
+    assert (view.status, view.code, view.retry_after, view.headers) == (
+        422,
+        "invalid_input",
+        None,
+        {},
+    )
+    assert view.help_lines == ()
