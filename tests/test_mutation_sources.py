@@ -528,11 +528,17 @@ def ident(system: str, value: object) -> dict[str, object]:
 
 
 def jane(**changes: object) -> dict[str, object]:
-    """A practitioner: NPI with spaces, a blank Tax ID, a name in parts, one address."""
+    """A practitioner: blank and odd NPIs before the real one, a blank Tax ID, a name in parts."""
     return {
         "resourceType": "Practitioner",
         "id": "p1",
-        "identifier": [5, ident(NPI_SYSTEM, " 1234567893 "), ident(TAX_ID_SYSTEM, " ")],
+        "identifier": [
+            5,
+            ident(NPI_SYSTEM, 1234567893),
+            ident(NPI_SYSTEM, " "),
+            ident(NPI_SYSTEM, " 1234567893 "),
+            ident(TAX_ID_SYSTEM, " "),
+        ],
         "name": [5, {"given": ["Jane", 7, "Q."], "family": "Doe"}],
         "address": {"postalCode": "45402"},
     } | changes
@@ -554,13 +560,22 @@ NETWORK = {
 
 
 def role(**changes: object) -> dict[str, object]:
-    """Jane's role: versioned absolute references, a radiology specialty, network n1."""
+    """Jane's role: versioned absolute references, a radiology specialty (after a primary-care
+    code of another system), network n1 (after another extension)."""
     return {
         "resourceType": "PractitionerRole",
         "practitioner": {"reference": "https://fhir.example/Practitioner/p1/_history/3"},
         "organization": {"reference": "Organization/o1/"},
         "location": [{"reference": "Location/l1"}, {"reference": "l2"}],
-        "specialty": [{"coding": [{"system": NUCC_SYSTEM, "code": "2085R0202X"}]}],
+        "specialty": [
+            5,
+            {
+                "coding": [
+                    {"system": "urn:other", "code": "207Q00000X"},
+                    {"system": NUCC_SYSTEM, "code": "2085R0202X"},
+                ]
+            },
+        ],
         "extension": [
             {"url": "other", "valueReference": {"reference": "Organization/o1"}},
             {"url": NETWORK_REFERENCE, "valueReference": {"reference": "Organization/n1"}},
@@ -593,7 +608,12 @@ def test_a_practitioner_record_follows_every_reference() -> None:
         SkippedRow(line=2, reason="not_a_provider"),
         SkippedRow(line=4, reason="not_a_provider"),
     ]
-    by_reference = RosterMapping(networks={"Organization/n1": LineOfBusiness("Marketplace")})
+    by_reference = RosterMapping(
+        networks={
+            "Organization/n1": LineOfBusiness("Marketplace"),
+            "Organization/o1": LineOfBusiness.MEDICAID,  # named by a non-network extension
+        }
+    )
     (record, *_) = plan_net(jane(), CLINIC, NETWORK, role(), mapping=by_reference)
     assert record.lines_of_business == {LineOfBusiness("Marketplace")}  # type: ignore[attr-defined]  # a record
     (record, *_) = plan_net(jane(), CLINIC, NETWORK, role())
@@ -614,6 +634,12 @@ def test_a_practitioners_name_text_wins_and_its_own_tax_id_first() -> None:
 def test_what_a_practitioner_lacks_is_said_per_field() -> None:
     """No NPI, no Tax ID anywhere, no name, no ZIP: each in words, on the resource's line."""
     bare = {"resourceType": "Practitioner", "id": "p1", "name": [{"given": [], "family": 5}]}
+    nameless = {"resourceType": "Practitioner", "id": "p1"}
+    (other,) = plan_net(nameless, role(organization=None, location=None))
+    assert isinstance(other, RejectedRow)
+    assert ("name", "required", "Practitioner has no name.") in [
+        (e.field, e.code, e.message) for e in other.errors
+    ]
     (rejected,) = plan_net(bare, role(organization=None, location=None))
     assert isinstance(rejected, RejectedRow)
     assert rejected.line == 1
