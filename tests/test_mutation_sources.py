@@ -538,6 +538,7 @@ def jane(**changes: object) -> dict[str, object]:
             ident(NPI_SYSTEM, " "),
             ident(NPI_SYSTEM, " 1234567893 "),
             ident(TAX_ID_SYSTEM, " "),
+            {"value": "ZZ9"},  # no system: neither the plan's ID nor a Tax ID
         ],
         "name": [5, {"given": ["Jane", 7, "Q."], "family": "Doe"}],
         "address": {"postalCode": "45402"},
@@ -629,6 +630,9 @@ def test_a_practitioners_name_text_wins_and_its_own_tax_id_first() -> None:
     (record, *_) = plan_net(own, CLINIC, role(code=[{"coding": [{"system": NUCC_SYSTEM}]}]))
     assert isinstance(record, ProviderRecord)
     assert (record.name, record.tax_id) == ("Dr. Jane Doe", "317654321")
+    radiology = [{"coding": [{"system": NUCC_SYSTEM, "code": "2085R0202X"}]}]
+    (record, *_) = plan_net(own, CLINIC, role(specialty=None, code=radiology))
+    assert record.category == ProviderCategory.RADIOLOGY  # type: ignore[attr-defined]  # a record
 
 
 def test_what_a_practitioner_lacks_is_said_per_field() -> None:
@@ -665,14 +669,21 @@ def test_a_wrong_value_is_reported_by_its_field() -> None:
 def test_only_active_roles_with_a_practitioner_count() -> None:
     """An inactive role, or one naming no practitioner, leaves the practitioner without a role."""
     for other in (role(active=False), role(practitioner={"reference": "p1"}), role(practitioner=5)):
-        assert plan_net(jane(), CLINIC, other)[0] == SkippedRow(line=1, reason="no_role")
+        assert plan_net(jane(), CLINIC, other) == [
+            SkippedRow(line=1, reason="no_role"),
+            SkippedRow(line=2, reason="not_a_provider"),
+        ]
     (record, _) = plan_net(jane(), CLINIC, role(active=True))
     assert isinstance(record, ProviderRecord)
 
 
 def test_an_organization_is_a_provider_by_its_npi_or_the_plans_own_id() -> None:
     """With neither it is skipped, as are networks and payers; its ZIPs, services and name."""
-    payer = {**CLINIC, "type": [{"coding": [{"system": ORG_TYPES, "code": "pay"}]}]}
+    payer = {
+        **CLINIC,
+        "identifier": [ident(NPI_SYSTEM, "1234567893")],
+        "type": [{"coding": [{"system": ORG_TYPES, "code": "pay"}]}],
+    }
     assert plan_net(CLINIC, payer) == [
         SkippedRow(line=1, reason="not_a_provider"),
         SkippedRow(line=2, reason="not_a_provider"),
