@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from provider_identity import TokenIssuer
@@ -12,6 +13,7 @@ from provider_identity.errors import ChallengeExpired, ChallengeInvalid, Configu
 from provider_identity.mail import Branding
 from provider_identity.mfa.challenge import LoginChallenges
 from provider_identity.mfa.notices import FactorNotice, factor_notice
+from provider_identity.mfa.records import FactorRecord, Passkey, RecoveryCodes, TotpFactor
 from provider_identity.mfa.recovery import RECOVERY_ALPHABET, new_recovery_codes, normalize_code
 from provider_identity.mfa.secretbox import SecretBox
 from provider_identity.mfa.settings import RelyingParty, SecondFactors
@@ -395,3 +397,74 @@ def test_factor_notice_escapes_html() -> None:
         Branding(), FactorNotice.FACTORS_RESET, to="j@example.org", username="<b>", now=NOW
     )
     assert "<p>Hello &lt;b&gt;,</p>" in str(message.get_body(("html",)).get_content())  # type: ignore[union-attr]  # has one
+
+
+# -- factor records at rest -----------------------------------------------------------------
+
+LATER = NOW.replace(minute=9)
+FULL_RECORD = FactorRecord(
+    account_id="a1",
+    revision=4,
+    totp=TotpFactor(sealed_secret="v1.s1", created_at=NOW, confirmed_at=LATER, last_step=12),
+    pending_totp=TotpFactor(sealed_secret="v1.s2", created_at=NOW),
+    recovery=RecoveryCodes(digests=("d1", "d2"), issued=10, created_at=NOW),
+    passkeys=(
+        Passkey(
+            credential_id="c1",
+            public_key="pk1",
+            sign_count=3,
+            name="Phone",
+            created_at=NOW,
+            last_used_at=LATER,
+        ),
+        Passkey(credential_id="c2", public_key="pk2", sign_count=0, name="Key", created_at=NOW),
+    ),
+)
+# What the SQL and Redis factor stores keep for FULL_RECORD: the format an upgrade must read.
+FULL_JSON = (
+    '{"passkeys": [{"created_at": "2031-05-06T07:08:09+00:00", "credential_id": "c1", '
+    '"last_used_at": "2031-05-06T07:09:09+00:00", "name": "Phone", "public_key": "pk1", '
+    '"sign_count": 3}, {"created_at": "2031-05-06T07:08:09+00:00", "credential_id": "c2", '
+    '"last_used_at": null, "name": "Key", "public_key": "pk2", "sign_count": 0}], '
+    '"pending_totp": {"confirmed_at": null, "created_at": "2031-05-06T07:08:09+00:00", '
+    '"last_step": -1, "sealed_secret": "v1.s2"}, "recovery": {"created_at": '
+    '"2031-05-06T07:08:09+00:00", "digests": ["d1", "d2"], "issued": 10}, "totp": '
+    '{"confirmed_at": "2031-05-06T07:09:09+00:00", "created_at": "2031-05-06T07:08:09+00:00", '
+    '"last_step": 12, "sealed_secret": "v1.s1"}}'
+)
+
+
+def test_a_factor_record_is_stored_as_this_json() -> None:
+    """Every field under its name, keys sorted, times in ISO 8601; account and revision apart."""
+    assert FULL_RECORD.dumps() == FULL_JSON
+    assert FactorRecord(account_id="a1").dumps() == (
+        '{"passkeys": [], "pending_totp": null, "recovery": null, "totp": null}'
+    )
+
+
+def test_a_stored_factor_record_reads_back_whole() -> None:
+    """The stored JSON (text or bytes) is the record again, with the store's id and revision."""
+    assert FactorRecord.loads("a1", 4, FULL_JSON) == FULL_RECORD
+    assert FactorRecord.loads("a1", 4, FULL_JSON.encode()) == FULL_RECORD
+    empty = FactorRecord.loads("a2", 0, '{"pending_totp": null, "recovery": null, "totp": null}')
+    assert empty == FactorRecord(account_id="a2")
+
+
+def test_what_a_record_asks_at_login() -> None:
+    """TOTP and passkeys ask for a second step; recovery codes count only while some are left."""
+    assert FULL_RECORD.methods == {"totp", "recovery_code", "passkey"}
+    used_up = attrs.evolve(
+        FULL_RECORD, recovery=RecoveryCodes(digests=(), issued=10, created_at=NOW)
+    )
+    assert used_up.methods == {"totp", "passkey"}
+    codes_only = FactorRecord(account_id="a1", recovery=FULL_RECORD.recovery)
+    assert not codes_only.has_second_factor
+    assert codes_only.methods == frozenset()
+    assert attrs.evolve(codes_only, passkeys=FULL_RECORD.passkeys).methods == {
+        "recovery_code",
+        "passkey",
+    }
+    following = FULL_RECORD.next(passkeys=())
+    assert (following.revision, following.passkeys, following.totp) == (5, (), FULL_RECORD.totp)
+    assert "v1.s1" not in repr(FULL_RECORD)
+    assert "pk1" not in repr(FULL_RECORD)
