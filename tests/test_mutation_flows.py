@@ -1,0 +1,168 @@
+"""The service's flows at their edges: page sizes on both sides, the factor flows' audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import EmailMessage
+
+import attrs
+import pytest
+
+from provider_identity import IdentityService, InvalidCredentials, InvalidInput, ProviderRecord
+from provider_identity.events import Action
+from provider_identity.mfa import SecondFactors, SecretBox
+from provider_identity.testing import (
+    FakeAuthenticator,
+    ManualClock,
+    MemoryAccountRepository,
+    MemoryFactorStore,
+    MemoryProviderDirectory,
+    RecordingEventSink,
+    RecordingMailer,
+    message_text,
+    sample_records,
+)
+from tests.helpers import PASSWORD, group, practitioner
+
+GROUP_TAX_ID = "317654321"
+
+
+def staff(count: int) -> list[ProviderRecord]:
+    return [
+        ProviderRecord(
+            provider_id=f"S{n:05d}", tax_id=GROUP_TAX_ID, name=f"Staff {n}", zip_codes="45440"
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.fixture
+def big_group(make_service: Callable[..., IdentityService]) -> tuple[IdentityService, str]:
+    """A group account that sees 600 staff records and the sample group's."""
+    service = make_service(directory=MemoryProviderDirectory([*sample_records(), *staff(600)]))
+    return service, service.register(group()).account.id
+
+
+def size_refusal(service: IdentityService, account_id: str, size: object) -> tuple[str, str, str]:
+    with pytest.raises(InvalidInput) as caught:
+        service.accessible_providers_page(account_id, size=size)  # type: ignore[arg-type]  # wrong on purpose
+    (error,) = caught.value.errors
+    return error.field, error.code, error.message
+
+
+def test_page_sizes_1_and_500_pass_0_and_501_do_not(big_group: tuple[IdentityService, str]) -> None:
+    """One record a page at least, 500 at most; outside, the rule in words."""
+    service, account_id = big_group
+    one = service.accessible_providers_page(account_id, size=1)
+    assert len(one.records) == 1
+    assert one.next_after == one.records[0].provider_id
+    most = service.accessible_providers_page(account_id, size=500)
+    assert len(most.records) == 500
+    assert most.next_after == most.records[-1].provider_id
+    words = "size must be a whole number from 1 to 500."
+    assert size_refusal(service, account_id, 0) == ("size", "out_of_range", words)
+    assert size_refusal(service, account_id, 501) == ("size", "out_of_range", words)
+    assert size_refusal(service, account_id, "50") == ("size", "wrong_type", words)
+    assert size_refusal(service, account_id, 2.0) == ("size", "wrong_type", words)
+
+
+def test_a_practitioner_page_starts_after_its_cursor(
+    make_service: Callable[..., IdentityService],
+) -> None:
+    """``after`` its own Provider ID: nothing; after an earlier one: its record."""
+    service = make_service()
+    account_id = service.register(practitioner()).account.id
+    assert service.accessible_providers_page(account_id, after="P1000001").records == ()
+    (record,) = service.accessible_providers_page(account_id, after="P1000000").records
+    assert record.provider_id == "P1000001"
+
+
+def test_an_account_whose_record_left_the_directory_has_an_empty_page(
+    make_service: Callable[..., IdentityService], accounts: MemoryAccountRepository
+) -> None:
+    """No own record: no providers and no next page, for practitioners and groups alike."""
+    listed = make_service(accounts=accounts)
+    ids = [listed.register(request).account.id for request in (practitioner(), group())]
+    gone = make_service(accounts=accounts, directory=MemoryProviderDirectory([]))
+    for account_id in ids:
+        page = gone.accessible_providers_page(account_id)
+        assert (page.records, page.next_after) == ((), None)
+        assert gone.accessible_providers(account_id) == ()
+
+
+# -- the factor flows' audit trail ----------------------------------------------------------
+
+
+@attrs.define(eq=False)
+class SwitchableMailer(RecordingMailer):
+    """Records messages, or refuses every one once ``failing`` is set."""
+
+    failing: bool = False
+
+    def send(self, message: EmailMessage) -> None:
+        if self.failing:
+            raise OSError("connection refused")
+        super().send(message)
+
+
+@pytest.fixture
+def identity_mailer() -> SwitchableMailer:
+    """The service's mailer (the plugin's fixture, overridden here)."""
+    return SwitchableMailer()
+
+
+@pytest.fixture
+def mfa(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer, clock: ManualClock
+) -> tuple[IdentityService, str, FakeAuthenticator]:
+    """An active account with an authenticator app enrolled."""
+    factors = SecondFactors(
+        mode="optional", store=MemoryFactorStore(), secrets=SecretBox(current=b"m" * 32)
+    )
+    service = make_service(second_factors=factors)
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    service.confirm_totp(account_id, app.code())
+    clock.advance(30)
+    mailer.clear()
+    return service, account_id, app
+
+
+def test_regenerating_recovery_codes_is_audited_with_the_address(
+    mfa: tuple[IdentityService, str, FakeAuthenticator],
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+) -> None:
+    """One event (action, outcome, account, client address); a wrong password is one too."""
+    service, account_id, _ = mfa
+    service.regenerate_recovery_codes(account_id, PASSWORD, client_address="203.0.113.9")
+    event = events.events[-1]
+    assert (event.action, event.outcome, event.account_id, event.client_address) == (
+        Action.REGENERATE_RECOVERY_CODES,
+        "success",
+        account_id,
+        "203.0.113.9",
+    )
+    assert "mail" not in dict(event.detail)
+    assert "New recovery codes were made" in message_text(mailer.messages[-1])
+    with pytest.raises(InvalidCredentials):
+        service.regenerate_recovery_codes(account_id, "Wrong-Heron-2031", client_address="x")
+    failed = events.events[-1]
+    assert (failed.action, failed.outcome, failed.client_address) == (
+        Action.REGENERATE_RECOVERY_CODES,
+        "invalid_credentials",
+        "x",
+    )
+
+
+def test_a_notice_that_cannot_be_sent_is_in_the_event(
+    mfa: tuple[IdentityService, str, FakeAuthenticator],
+    events: RecordingEventSink,
+    identity_mailer: SwitchableMailer,
+) -> None:
+    """The codes are made all the same; the event says the mail failed."""
+    service, account_id, _ = mfa
+    identity_mailer.failing = True
+    assert service.regenerate_recovery_codes(account_id, PASSWORD).codes
+    assert dict(events.events[-1].detail)["mail"] == "mail_error"
