@@ -8,7 +8,14 @@ from email.message import EmailMessage
 import attrs
 import pytest
 
-from provider_identity import IdentityService, InvalidCredentials, InvalidInput, ProviderRecord
+from provider_identity import (
+    NIST_POLICY,
+    IdentityService,
+    InvalidCredentials,
+    InvalidInput,
+    ProviderRecord,
+)
+from provider_identity.errors import FactorRequired
 from provider_identity.events import Action
 from provider_identity.mfa import SecondFactors, SecretBox
 from provider_identity.testing import (
@@ -166,3 +173,51 @@ def test_a_notice_that_cannot_be_sent_is_in_the_event(
     identity_mailer.failing = True
     assert service.regenerate_recovery_codes(account_id, PASSWORD).codes
     assert dict(events.events[-1].detail)["mail"] == "mail_error"
+
+
+def nist_account(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    clock: ManualClock,
+    password: str,
+    mode: str = "optional",
+) -> tuple[IdentityService, str, FakeAuthenticator]:
+    """An account under the NIST preset (15 characters, 8 with a factor) with an app enrolled."""
+    factors = SecondFactors(
+        mode=mode,  # type: ignore[arg-type]  # a mode
+        store=MemoryFactorStore(),
+        secrets=SecretBox(current=b"m" * 32),
+    )
+    service = make_service(second_factors=factors, password_policy=NIST_POLICY)
+    account_id = service.register(practitioner(password=password)).account.id
+    service.activate(mailer.last_token())
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    service.confirm_totp(account_id, app.code())
+    clock.advance(30)
+    return service, account_id, app
+
+
+def test_a_password_of_exactly_the_full_minimum_may_drop_the_last_factor(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer, clock: ManualClock
+) -> None:
+    """15 characters under the NIST preset: the app may go, and login is one step again."""
+    exactly = "violet-sparrows"
+    assert len(exactly) == 15
+    service, account_id, app = nist_account(make_service, mailer, clock, exactly)
+    service.remove_factor(account_id, "totp", password=exactly, code=app.code())
+    assert not service.has_second_factor(account_id)
+
+
+def test_the_last_factor_stays_when_required_and_says_why(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer, clock: ManualClock
+) -> None:
+    """Mode required: reason "policy", and the page's words ask for another method first."""
+    service, account_id, app = nist_account(
+        make_service, mailer, clock, "violet-sparrows-41", mode="required"
+    )
+    with pytest.raises(FactorRequired) as caught:
+        service.remove_factor(account_id, "totp", password="violet-sparrows-41", code=app.code())
+    assert caught.value.reason == "policy"
+    assert caught.value.message == (
+        "Your account needs a second sign-in method; add another one first."
+    )

@@ -13,7 +13,13 @@ from provider_identity import IdentityService, errors
 from provider_identity.errors import FieldError
 from provider_identity.providers import LineOfBusiness
 from provider_identity.testing import ManualClock, MemoryLockoutStore
-from provider_identity.web import ErrorMap, SessionGuard, error_view, registration_request
+from provider_identity.web import (
+    ErrorMap,
+    SessionGuard,
+    error_view,
+    new_password,
+    registration_request,
+)
 from provider_identity.web.fastapi import identity_router
 from tests.helpers import PASSWORD
 
@@ -196,3 +202,17 @@ def test_several_problems_of_one_field_are_shown_in_order() -> None:
         {},
     )
     assert view.help_lines == ()
+
+
+def test_a_repeated_password_that_differs_is_refused_beside_the_repeat() -> None:
+    """Code ``mismatch`` on the "again" field (named by the caller), in words."""
+    for again in ("password_again", "confirm"):
+        with pytest.raises(errors.InvalidInput) as caught:
+            new_password({"password": "Blue-Heron-2031", again: "Blue-Heron-2031 "}, again=again)
+        (error,) = caught.value.errors
+        assert (error.field, error.code, error.message) == (
+            again,
+            "mismatch",
+            "The passwords do not match.",
+        )
+    assert new_password({"password": " x ", "password_again": " x "}) == " x "
