@@ -208,7 +208,7 @@ def test_a_repeated_password_that_differs_is_refused_beside_the_repeat() -> None
     """Code ``mismatch`` on the "again" field (named by the caller), in words."""
     for again in ("password_again", "confirm"):
         with pytest.raises(errors.InvalidInput) as caught:
-            new_password({"password": "Blue-Heron-2031", again: "Blue-Heron-2031 "}, again=again)
+            new_password({"password": "Blue-Heron-2031", again: "Blue-Heron-2032"}, again=again)
         (error,) = caught.value.errors
         assert (error.field, error.code, error.message) == (
             again,
