@@ -32,13 +32,18 @@ PROVIDER = {
 }
 
 
-def test_fastapi_agreement_refusal_in_words(service: IdentityService) -> None:
-    """An unticked agreement: 422, and the sentence beside its field."""
+def fastapi_client(service: IdentityService) -> tuple[TestClient, dict[str, str]]:
+    """A client of the router under /identity and the headers carrying its CSRF token."""
     app = FastAPI()
     app.include_router(identity_router(service), prefix="/identity")
     app.add_middleware(SessionMiddleware, secret_key="s" * 32, https_only=False)
     http = TestClient(app, client=("203.0.113.7", 50000))
-    headers = {"X-CSRF-Token": http.get("/identity/csrf").json()["csrf_token"]}
+    return http, {"X-CSRF-Token": http.get("/identity/csrf").json()["csrf_token"]}
+
+
+def test_fastapi_agreement_refusal_in_words(service: IdentityService) -> None:
+    """An unticked agreement: 422, and the sentence beside its field."""
+    http, headers = fastapi_client(service)
     assert http.post("/identity/register/provider", json=PROVIDER, headers=headers).is_success
     response = http.post(
         "/identity/register/agreement", json={"agreement_confirmed": False}, headers=headers
@@ -47,6 +52,24 @@ def test_fastapi_agreement_refusal_in_words(service: IdentityService) -> None:
     detail = response.json()["detail"]
     assert detail["code"] == "invalid_input"
     assert detail["fields"] == {"agreement_confirmed": ["Please confirm the Provider Agreement."]}
+
+
+def test_fastapi_login_and_me_show_the_account(
+    service: IdentityService, active_account: str
+) -> None:
+    """The login answer and /me carry the user name, email, provider type and Provider ID."""
+    http, headers = fastapi_client(service)
+    body = {"username": "jdoe", "password": PASSWORD}
+    login = http.post("/identity/login", json=body, headers=headers).json()
+    shown = {
+        "username": "jdoe",
+        "email": "jane.doe@example.org",
+        "provider_type": "practitioner",
+        "provider_id": "P1000001",
+    }
+    assert login.pop("csrf_token") != headers["X-CSRF-Token"]  # a fresh session's
+    assert login == shown
+    assert http.get("/identity/me").json() == shown
 
 
 # -- sessions -------------------------------------------------------------------------------
