@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from provider_identity.sources.mapping import (
     load_mapping,
     mapping_from_dict,
 )
+from provider_identity.sources.nppes import NPPES_COLUMNS, iter_nppes
 from provider_identity.sources.plan_net import (
     NETWORK_REFERENCE,
     NPI_SYSTEM,
@@ -27,6 +30,7 @@ from provider_identity.sources.plan_net import (
     TAX_ID_SYSTEM,
     iter_plan_net,
 )
+from tests.test_sources_nppes import JANE, nppes_file
 
 NONE = Fixes()
 ALL = Fixes(excel_prefix=True, unavailable_as_missing=True, zip_leading_zeros=True)
@@ -757,3 +761,33 @@ def test_ndjson_and_a_lone_resource_are_read_and_numbered_from_one() -> None:
         SkippedRow(line=2, reason="no_role")
     ]
     assert list(iter_plan_net(b'{"resourceType": "Bundle"}')) == []
+
+
+# -- NPPES --------------------------------------------------------------------------------
+
+
+def test_an_nppes_practitioners_name_is_first_middle_last_and_suffix() -> None:
+    """The four name cells in that order, trimmed, a blank one left out."""
+    jane = JANE | {
+        "Employer Identification Number (EIN)": "316000002",
+        "Provider First Name": " JANE ",
+        "Provider Name Suffix Text": "JR.",
+    }
+    (record,) = iter_nppes(nppes_file(jane))
+    assert record.name == "JANE Q. DOE JR."  # type: ignore[union-attr]  # a record
+    (plain,) = iter_nppes(nppes_file(jane | {"Provider Middle Name": " "}))
+    assert plain.name == "JANE DOE JR."  # type: ignore[union-attr]  # a record
+
+
+def test_an_nppes_file_without_the_optional_name_columns_is_read() -> None:
+    """Middle name and suffix are not required columns: without them the name is first and last."""
+    columns = [
+        c for c in NPPES_COLUMNS if c not in {"Provider Middle Name", "Provider Name Suffix Text"}
+    ]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    jane = JANE | {"Employer Identification Number (EIN)": "316000002"}
+    writer.writerow([jane.get(column, "") for column in columns])
+    (record,) = iter_nppes(out.getvalue().encode().splitlines(keepends=True))
+    assert record.name == "JANE DOE"  # type: ignore[union-attr]  # a record
