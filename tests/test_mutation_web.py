@@ -11,8 +11,14 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from provider_identity import IdentityService, errors
 from provider_identity.errors import FieldError
+from provider_identity.events import Action
 from provider_identity.providers import LineOfBusiness
-from provider_identity.testing import ManualClock, MemoryLockoutStore
+from provider_identity.testing import (
+    ManualClock,
+    MemoryLockoutStore,
+    RecordingEventSink,
+    RecordingMailer,
+)
 from provider_identity.web import (
     ErrorMap,
     SessionGuard,
@@ -22,6 +28,9 @@ from provider_identity.web import (
 )
 from provider_identity.web.fastapi import identity_router
 from tests.helpers import PASSWORD
+from tests.test_web_flask import make_app as flask_app
+from tests.test_web_flask import post as flask_post
+from tests.test_web_flask import register as flask_register
 
 PROVIDER = {
     "provider_type": "practitioner",
@@ -239,3 +248,39 @@ def test_a_repeated_password_that_differs_is_refused_beside_the_repeat() -> None
             "The passwords do not match.",
         )
     assert new_password({"password": " x ", "password_again": " x "}) == " x "
+
+
+# -- the Flask extension --------------------------------------------------------------------
+
+
+def test_every_flask_flow_audits_the_requests_address(
+    service: IdentityService, mailer: RecordingMailer, events: RecordingEventSink
+) -> None:
+    """Registration, activation, login, the three mail flows and a reset: each event names
+    the address the request came from."""
+    client = flask_app(service)[0].test_client()
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.5"
+    flask_register(client)
+    activation = mailer.last_token()
+    assert flask_post(client, f"/activate?token={activation}", {}).status_code == 302
+    assert (
+        flask_post(client, "/login", {"username": "jdoe", "password": PASSWORD}).status_code == 302
+    )
+    for path, field, value in (
+        ("/resend", "username", "jdoe"),
+        ("/username", "email", "jane.doe@example.org"),
+        ("/forgot", "username", "jdoe"),
+    ):
+        assert flask_post(client, path, {field: value}).status_code == 302
+    reset = {"password": "Another-Heron-2032", "password_again": "Another-Heron-2032"}
+    assert flask_post(client, f"/reset?token={mailer.last_token()}", reset).status_code == 302
+    actions = {event.action for event in events.events}
+    assert {
+        Action.REGISTER,
+        Action.ACTIVATE,
+        Action.LOGIN,
+        Action.RESEND_ACTIVATION,
+        Action.REQUEST_PASSWORD_RESET,
+        Action.RESET_PASSWORD,
+    } <= actions
+    assert {event.client_address for event in events.events} == {"203.0.113.5"}
