@@ -24,6 +24,7 @@ from provider_identity.web import (
     SessionGuard,
     error_view,
     new_password,
+    provider_request,
     registration_request,
 )
 from provider_identity.web.fastapi import identity_router
@@ -284,3 +285,16 @@ def test_every_flask_flow_audits_the_requests_address(
         Action.RESET_PASSWORD,
     } <= actions
     assert {event.client_address for event in events.events} == {"203.0.113.5"}
+
+
+def test_step_one_carries_the_npi_and_refuses_an_unknown_line_in_words() -> None:
+    """The NPI reaches the request trimmed; a line of business not in the plan, in words."""
+    assert provider_request({**PROVIDER, "npi": " 1234567893 "}).npi == "1234567893"
+    with pytest.raises(errors.InvalidInput) as caught:
+        provider_request({**PROVIDER, "line_of_business": "Dental"})
+    (error,) = caught.value.errors
+    assert (error.field, error.code, error.message) == (
+        "line_of_business",
+        "invalid",
+        "Line of business is not valid.",
+    )
