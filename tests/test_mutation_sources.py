@@ -22,7 +22,7 @@ from provider_identity.sources.mapping import (
     load_mapping,
     mapping_from_dict,
 )
-from provider_identity.sources.nppes import NPPES_COLUMNS, iter_nppes
+from provider_identity.sources.nppes import NPPES_COLUMNS, enrich_by_npi, iter_nppes
 from provider_identity.sources.plan_net import (
     NETWORK_REFERENCE,
     NPI_SYSTEM,
@@ -30,6 +30,7 @@ from provider_identity.sources.plan_net import (
     TAX_ID_SYSTEM,
     iter_plan_net,
 )
+from tests.test_sources_nppes import CLINIC as CLINIC_ROW
 from tests.test_sources_nppes import JANE, nppes_file
 
 NONE = Fixes()
@@ -791,3 +792,119 @@ def test_an_nppes_file_without_the_optional_name_columns_is_read() -> None:
     writer.writerow([jane.get(column, "") for column in columns])
     (record,) = iter_nppes(out.getvalue().encode().splitlines(keepends=True))
     assert record.name == "JANE DOE"  # type: ignore[union-attr]  # a record
+
+
+DEACTIVATED = {
+    "NPI Deactivation Date": "01/15/2020",
+    "NPI Reactivation Date": "03/01/2021",
+}  # deactivated, then back: such rows are decided by the full check, not the fast path
+EIN = {"Employer Identification Number (EIN)": "316000002"}
+
+
+def nppes_items(*rows: dict[str, str], **options: object) -> list[object]:
+    return list(iter_nppes(nppes_file(*rows), **options))  # type: ignore[arg-type]  # plan, roster
+
+
+def problems_of(item: object) -> tuple[int, list[tuple[str, str, str]]]:
+    assert isinstance(item, RejectedRow), item
+    return item.line, [(e.field, e.code, e.message) for e in item.errors]
+
+
+def test_nppes_skips_say_why_on_their_line() -> None:
+    """No Tax ID (none or withheld) and, with a roster, an NPI not in the plan: on their lines."""
+    for jane in (JANE, JANE | DEACTIVATED):
+        for withheld in ("", "<UNAVAIL>"):
+            items = nppes_items(
+                CLINIC_ROW, jane | {"Employer Identification Number (EIN)": withheld}
+            )
+            assert items[1] == SkippedRow(line=3, reason="no_tax_id")
+    roster = enrich_by_npi(
+        [
+            ProviderRecord(
+                provider_id="P1",
+                tax_id="311234567",
+                name="Jane",
+                zip_codes="45402",
+                npi=JANE["NPI"],
+            )
+        ]
+    )
+    for clinic in (CLINIC_ROW, CLINIC_ROW | DEACTIVATED):
+        items = nppes_items(JANE, clinic, roster=roster)
+        assert items[1] == SkippedRow(line=3, reason="not_in_plan")
+
+
+def test_nppes_rejections_in_words_on_their_line() -> None:
+    """A wrong entity type, an empty name (under the column it belongs to), a bad EIN."""
+    items = nppes_items(
+        JANE | EIN,
+        JANE | EIN | {"Entity Type Code": "3"},
+        JANE
+        | EIN
+        | {
+            "Provider Last Name (Legal Name)": "",
+            "Provider First Name": "",
+            "Provider Middle Name": "",
+        },
+        CLINIC_ROW | {"Provider Organization Name (Legal Business Name)": " "},
+        CLINIC_ROW | {"Employer Identification Number (EIN)": "31-70"},
+    )
+    assert isinstance(items[0], ProviderRecord)
+    assert items[0].payee is Payee.INDIVIDUAL
+    assert problems_of(items[1]) == (
+        3,
+        [
+            (
+                "Entity Type Code",
+                "invalid_choice",
+                "Entity Type Code must be 1 (individual) or 2 (organization).",
+            )
+        ],
+    )
+    assert problems_of(items[2]) == (
+        4,
+        [("Provider Last Name (Legal Name)", "required", "The name is empty.")],
+    )
+    assert problems_of(items[3]) == (
+        5,
+        [("Provider Organization Name (Legal Business Name)", "required", "The name is empty.")],
+    )
+    line, found = problems_of(items[4])
+    assert (line, [(field, code) for field, code, _ in found]) == (
+        6,
+        [("Employer Identification Number (EIN)", "invalid_format")],
+    )
+
+
+def test_nppes_file_level_refusals_and_row_shapes() -> None:
+    """No header; a header not of NPPES (columns named); a BOM; short and blank lines."""
+    with pytest.raises(InvalidInput) as caught:
+        list(iter_nppes([]))
+    assert [(e.field, e.code, e.message) for e in caught.value.errors] == [
+        ("header", "required", "The NPPES file has no readable header line.")
+    ]
+    with pytest.raises(InvalidInput) as caught:
+        list(iter_nppes([b'"NPI","Entity Type Code"\n']))
+    (error,) = caught.value.errors
+    assert (error.field, error.code) == ("header", "invalid_columns")
+    assert error.message.startswith(
+        "This is not the NPPES layout: no column Employer Identification Number (EIN), "
+        "Provider Organization Name (Legal Business Name), "
+    )
+    _, row = nppes_file(JANE | EIN)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(NPPES_COLUMNS)  # quoted only where needed
+    header = "\ufeff" + out.getvalue()
+    items = list(iter_nppes([header.encode(), b'"1","2"\n', b'"",""\n', row]))
+    assert problems_of(items[0]) == (
+        2,
+        [
+            (
+                "row",
+                "wrong_column_count",
+                f"The line has 2 columns; the header has {len(NPPES_COLUMNS)}.",
+            )
+        ],
+    )
+    assert isinstance(items[1], ProviderRecord)
+    assert len(items) == 2
