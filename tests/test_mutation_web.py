@@ -22,6 +22,7 @@ from provider_identity.testing import (
 from provider_identity.web import (
     ErrorMap,
     SessionGuard,
+    csrf_token,
     error_view,
     new_password,
     provider_request,
@@ -297,4 +298,57 @@ def test_step_one_carries_the_npi_and_refuses_an_unknown_line_in_words() -> None
         "line_of_business",
         "invalid",
         "Line of business is not valid.",
+    )
+
+
+def test_fastapi_answers_carry_the_words_the_status_and_the_address(
+    service: IdentityService, active_account: str, events: RecordingEventSink
+) -> None:
+    """A wrong password: 401 with code and message, audited with the client's address; /me
+    without a session: 401 ``not_logged_in``."""
+    http, headers = fastapi_client(service)
+    wrong = {"username": "jdoe", "password": "Wrong-Heron-2031"}
+    response = http.post("/identity/login", json=wrong, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["detail"] == {
+        "code": "invalid_credentials",
+        "message": errors.InvalidCredentials().message,
+        "fields": {},
+        "help_lines": [],
+    }
+    assert events.events[-1].client_address == "203.0.113.7"
+    me = http.get("/identity/me")
+    assert (me.status_code, me.json()["detail"]) == (401, {"code": "not_logged_in"})
+
+
+def test_a_guarded_session_needs_every_value_of_its_type(
+    service: IdentityService, guard: SessionGuard, active_account: str
+) -> None:
+    """Each of the four values of the wrong type alone ends the session; so does an unknown id."""
+    session = started(service, guard)
+    assert guard.current(session) is not None
+    for key, wrong in (
+        ("sid", 5),
+        ("account_id", 5),
+        ("credential_version", "1"),
+        ("since", float(session["since"])),  # type: ignore[arg-type]  # an int
+        ("account_id", "no-such-account"),
+    ):
+        assert guard.current({**session, key: wrong}) is None, key
+
+
+def test_csrf_tokens_carry_32_random_bytes() -> None:
+    """43 URL-safe characters, new for each session."""
+    first, second = csrf_token({}), csrf_token({})
+    assert len(first) == 43
+    assert first != second
+
+
+def test_a_field_named_by_an_error_gets_its_code_and_words() -> None:
+    """UsernameUnavailable("email"): the field error has the error's code and message."""
+    (problem,) = error_view(errors.UsernameUnavailable("email")).field_errors
+    assert (problem.field, problem.code, problem.message) == (
+        "email",
+        "username_unavailable",
+        "That email address is already used by another account.",
     )
