@@ -423,6 +423,15 @@ def read_roster(*lines: bytes, mapping: RosterMapping | None = None) -> list[obj
     return list(iter_mapped_roster(lines, mapping))
 
 
+def rejections(items: list[object]) -> list[tuple[int, list[tuple[str, str, str]]]]:
+    """Line, column, code and words of every rejected row among ``items``."""
+    return [
+        (item.line, [(e.field, e.code, e.message) for e in item.errors])
+        for item in items
+        if isinstance(item, RejectedRow)
+    ]
+
+
 def roster_refusal(*lines: object, mapping: RosterMapping | None = None) -> tuple[str, str, str]:
     """The one problem for which a whole roster is refused."""
     with pytest.raises(InvalidInput) as caught:
@@ -467,12 +476,7 @@ def test_rows_that_are_not_utf8_or_miscounted_are_rejected_in_words() -> None:
         b"P4,31-12,Ann Lee,45402\n",
         b"P3,311234567,Ann Lee,45402\n",
     )
-    rejected = [
-        (item.line, [(e.field, e.code, e.message) for e in item.errors])
-        for item in items
-        if isinstance(item, RejectedRow)
-    ]
-    assert rejected == [
+    assert rejections(items) == [
         (2, [("row", "invalid_encoding", "The line is not valid UTF-8.")]),
         (4, [("row", "wrong_column_count", "The line has 2 columns; the header has 4.")]),
         (5, [("TIN", "invalid_format", "Tax ID must be 9 digits, e.g. 12-3456789.")]),
@@ -494,12 +498,7 @@ def test_csv_the_reader_cannot_split_is_refused_or_rejected() -> None:
         b"P1,311234567,Jane Doe,45402," + huge + b"\n",
         b"P2,311234567,Ann Lee,45402\n",
     )
-    rejected = [
-        (item.line, [(e.field, e.code, e.message) for e in item.errors])
-        for item in items
-        if isinstance(item, RejectedRow)
-    ]
-    assert rejected == [(2, [("row", "malformed", "The line is not valid CSV.")])]
+    assert rejections(items) == [(2, [("row", "malformed", "The line is not valid CSV.")])]
     assert [item.provider_id for item in items if isinstance(item, ProviderRecord)] == ["P2"]
 
 
@@ -513,12 +512,7 @@ def test_a_repeated_provider_id_is_dropped_when_equal_and_rejected_when_not() ->
         b"P1,311234567,Jane Smith,45402\n",
     )
     assert [item.provider_id for item in items if isinstance(item, ProviderRecord)] == ["P1", "P2"]
-    rejected = [
-        (item.line, [(e.field, e.code, e.message) for e in item.errors])
-        for item in items
-        if isinstance(item, RejectedRow)
-    ]
-    assert rejected == [
+    assert rejections(items) == [
         (5, [("ID", "conflicting_duplicate", "Provider ID P1 is on line 2 with other data.")])
     ]
 

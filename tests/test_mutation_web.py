@@ -30,17 +30,10 @@ from provider_identity.web import (
 )
 from provider_identity.web.fastapi import identity_router
 from tests.helpers import PASSWORD
+from tests.test_web_flask import PROVIDER
 from tests.test_web_flask import make_app as flask_app
 from tests.test_web_flask import post as flask_post
 from tests.test_web_flask import register as flask_register
-
-PROVIDER = {
-    "provider_type": "practitioner",
-    "name": "Jane Q. Doe",
-    "tax_id": "31-1234567",
-    "zip_code": "45402",
-    "provider_id": "P1000001",
-}
 
 
 def fastapi_client(service: IdentityService) -> tuple[TestClient, dict[str, str]]:
