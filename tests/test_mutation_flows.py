@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from email.message import EmailMessage
 
@@ -15,9 +17,9 @@ from provider_identity import (
     InvalidInput,
     ProviderRecord,
 )
-from provider_identity.errors import FactorRequired
+from provider_identity.errors import ChallengeInvalid, FactorRequired
 from provider_identity.events import Action
-from provider_identity.mfa import SecondFactors, SecretBox
+from provider_identity.mfa import RelyingParty, SecondFactorDue, SecondFactors, SecretBox
 from provider_identity.testing import (
     FakeAuthenticator,
     ManualClock,
@@ -29,6 +31,7 @@ from provider_identity.testing import (
     message_text,
     sample_records,
 )
+from provider_identity.testing.webauthn import SoftwareAuthenticator
 from tests.helpers import PASSWORD, group, practitioner
 
 GROUP_TAX_ID = "317654321"
@@ -221,3 +224,112 @@ def test_the_last_factor_stays_when_required_and_says_why(
     assert caught.value.message == (
         "Your account needs a second sign-in method; add another one first."
     )
+
+
+# -- passkeys -------------------------------------------------------------------------------
+
+ORIGIN = "https://provider-portal.example"
+
+
+@pytest.fixture
+def passkeys(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer
+) -> tuple[IdentityService, str]:
+    """An active account on a service with passkeys on."""
+    factors = SecondFactors(
+        mode="optional",
+        store=MemoryFactorStore(),
+        secrets=SecretBox(current=b"p" * 32),
+        relying_party=RelyingParty(id="provider-portal.example", origins=(ORIGIN,)),
+    )
+    service = make_service(second_factors=factors)
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    return service, account_id
+
+
+def test_passkey_registration_and_login_leave_their_trail(
+    passkeys: tuple[IdentityService, str], events: RecordingEventSink, clock: ManualClock
+) -> None:
+    """Named "Passkey" unless named; the options name the account and exclude its keys; each
+    step is audited with its address; a login records the factor and when the key was used."""
+    service, account_id = passkeys
+    key = SoftwareAuthenticator(origin=ORIGIN)
+    begun = service.begin_passkey_registration(account_id, client_address="203.0.113.4")
+    options = json.loads(begun.options)
+    assert base64.urlsafe_b64decode(options["user"]["id"] + "==") == account_id.encode()
+    assert options["excludeCredentials"] == []
+    service.finish_passkey_registration(
+        account_id, begun.state, key.create(begun.options), client_address="203.0.113.4"
+    )
+    finished = events.events[-1]
+    assert (finished.action, finished.client_address) == (
+        Action.FINISH_PASSKEY_REGISTRATION,
+        "203.0.113.4",
+    )
+    assert dict(finished.detail)["passkeys"] == "1"
+    assert events.events[-2].action is Action.BEGIN_PASSKEY_REGISTRATION
+    assert events.events[-2].client_address == "203.0.113.4"
+    record = service.factors(account_id)
+    assert record is not None
+    assert [stored.name for stored in record.passkeys] == ["Passkey"]
+    again = json.loads(service.begin_passkey_registration(account_id).options)
+    assert [entry["id"] for entry in again["excludeCredentials"]] == [
+        record.passkeys[0].credential_id
+    ]
+    clock.advance(60)
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    assert step.passkey_options is not None
+    service.complete_login_with_passkey(
+        step.challenge, key.get(step.passkey_options), client_address="203.0.113.4"
+    )
+    login = events.events[-1]
+    assert (login.action, login.client_address, dict(login.detail)["factor"]) == (
+        Action.COMPLETE_LOGIN,
+        "203.0.113.4",
+        "passkey",
+    )
+    used = service.factors(account_id)
+    assert used is not None
+    assert used.passkeys[0].last_used_at == clock.now()
+
+
+def test_a_passkey_name_of_64_characters_and_not_65(
+    passkeys: tuple[IdentityService, str],
+) -> None:
+    """The name the user gives is kept; 65 characters are refused beside ``name`` in words."""
+    service, account_id = passkeys
+    key = SoftwareAuthenticator(origin=ORIGIN)
+    begun = service.begin_passkey_registration(account_id)
+    with pytest.raises(InvalidInput) as caught:
+        service.finish_passkey_registration(
+            account_id, begun.state, key.create(begun.options), name="n" * 65
+        )
+    (error,) = caught.value.errors
+    assert (error.field, error.message) == ("name", "Name must be at most 64 characters.")
+    begun = service.begin_passkey_registration(account_id)
+    service.finish_passkey_registration(
+        account_id, begun.state, key.create(begun.options), name="n" * 64
+    )
+    record = service.factors(account_id)
+    assert record is not None
+    assert [stored.name for stored in record.passkeys] == ["n" * 64]
+
+
+def test_a_login_challenge_is_no_passkey_registration_state(
+    passkeys: tuple[IdentityService, str], mailer: RecordingMailer
+) -> None:
+    """The two signed states have purposes of their own: one cannot stand in for the other."""
+    service, account_id = passkeys
+    key = SoftwareAuthenticator(origin=ORIGIN)
+    begun = service.begin_passkey_registration(account_id)
+    service.finish_passkey_registration(account_id, begun.state, key.create(begun.options))
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    second = service.begin_passkey_registration(account_id)
+    other = SoftwareAuthenticator(origin=ORIGIN)
+    with pytest.raises(ChallengeInvalid):
+        service.finish_passkey_registration(
+            account_id, step.challenge, other.create(second.options)
+        )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import sys
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -13,6 +15,7 @@ from provider_identity.errors import ChallengeExpired, ChallengeInvalid, Configu
 from provider_identity.mail import Branding
 from provider_identity.mfa.challenge import LoginChallenges
 from provider_identity.mfa.notices import FactorNotice, factor_notice
+from provider_identity.mfa.passkeys import authentication_options, credential_id_of
 from provider_identity.mfa.records import FactorRecord, Passkey, RecoveryCodes, TotpFactor
 from provider_identity.mfa.recovery import RECOVERY_ALPHABET, new_recovery_codes, normalize_code
 from provider_identity.mfa.secretbox import SecretBox
@@ -468,3 +471,41 @@ def test_what_a_record_asks_at_login() -> None:
     assert (following.revision, following.passkeys, following.totp) == (5, (), FULL_RECORD.totp)
     assert "v1.s1" not in repr(FULL_RECORD)
     assert "pk1" not in repr(FULL_RECORD)
+
+
+# -- passkeys' plumbing ---------------------------------------------------------------------
+
+
+def padded_answer(length: int, credential_id: str = "cred-1") -> str:
+    """A browser answer naming ``credential_id``, padded to exactly ``length`` characters."""
+    bare = json.dumps({"id": credential_id, "pad": ""})
+    answer = json.dumps({"id": credential_id, "pad": "x" * (length - len(bare))})
+    assert len(answer) == length
+    return answer
+
+
+def test_browser_answers_of_16384_characters_are_read_and_longer_are_not() -> None:
+    """The size limit at its edge; an id that is not ASCII text names no credential."""
+    assert credential_id_of(padded_answer(16_384)) == "cred-1"
+    assert credential_id_of(padded_answer(16_385)) is None
+    assert credential_id_of(padded_answer(100, "crédit")) is None
+    assert credential_id_of(json.dumps({"id": 5})) is None
+    assert credential_id_of("[1]") is None
+    assert credential_id_of("{") is None
+    assert credential_id_of(5) is None
+
+
+def test_passkeys_without_the_extra_name_its_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the webauthn package: an ImportError naming ``provider-identity[webauthn]``."""
+    monkeypatch.setitem(sys.modules, "webauthn", None)
+    with pytest.raises(ImportError) as caught:
+        credential_id_of_options()
+    assert str(caught.value) == (
+        "webauthn is needed here: pip install 'provider-identity[webauthn]'."
+    )
+
+
+def credential_id_of_options() -> str:
+    """Request options for no passkey (the first thing a login with passkeys builds)."""
+    party = RelyingParty(id="portal.example", origins=["https://portal.example"])
+    return authentication_options(party, passkeys=(), challenge=b"c" * 32)
