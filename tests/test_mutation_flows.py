@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from email.message import EmailMessage
 
 import attrs
@@ -16,6 +17,11 @@ from provider_identity import (
     InvalidCredentials,
     InvalidInput,
     ProviderRecord,
+    ProviderRequest,
+    RateLimit,
+    RateLimits,
+    RegistrationRequest,
+    TooManyAttempts,
 )
 from provider_identity.errors import ChallengeInvalid, FactorRequired
 from provider_identity.events import Action
@@ -333,3 +339,49 @@ def test_a_login_challenge_is_no_passkey_registration_state(
         service.finish_passkey_registration(
             account_id, step.challenge, other.create(second.options)
         )
+
+
+# -- step-by-step registration --------------------------------------------------------------
+
+
+def provider_step(request: RegistrationRequest) -> ProviderRequest:
+    """Step 1's request of the fields of ``request``."""
+    values = attrs.asdict(request, recurse=False)
+    fields = ("provider_type", "name", "tax_id", "zip_code", "provider_id", "npi")
+    return ProviderRequest(**{name: values[name] for name in (*fields, "line_of_business")})
+
+
+def test_step_one_refuses_what_is_not_its_request_in_words(service: IdentityService) -> None:
+    """A whole registration request is not step 1's: ``request`` / ``wrong_type``, in words."""
+    with pytest.raises(InvalidInput) as caught:
+        service.check_provider(practitioner())  # type: ignore[arg-type]  # wrong on purpose
+    (error,) = caught.value.errors
+    assert (error.field, error.code, error.message) == (
+        "request",
+        "wrong_type",
+        "Not a provider request.",
+    )
+
+
+def test_step_one_ticket_lasts_30_minutes_and_is_audited(
+    service: IdentityService, clock: ManualClock, events: RecordingEventSink
+) -> None:
+    """The ticket's end is now plus the registration lifetime; the event names the address,
+    the provider type and the Provider ID."""
+    check = service.check_provider(provider_step(practitioner()), client_address="203.0.113.8")
+    assert check.expires_at == clock.now() + timedelta(minutes=30)
+    event = events.events[-1]
+    assert (event.action, event.client_address) == (Action.CHECK_PROVIDER, "203.0.113.8")
+    assert dict(event.detail) == {"provider_type": "practitioner", "provider_id": "P1000001"}
+
+
+def test_the_per_provider_limit_counts_each_provider_apart(
+    make_service: Callable[..., IdentityService],
+) -> None:
+    """One check per provider and minute: the same provider again is refused, another is not."""
+    limits = RateLimits(registration_provider=RateLimit(limit=1, period=timedelta(minutes=1)))
+    service = make_service(limits=limits)
+    service.check_provider(provider_step(practitioner()))
+    with pytest.raises(TooManyAttempts):
+        service.check_provider(provider_step(practitioner()))
+    service.check_provider(provider_step(group()))
