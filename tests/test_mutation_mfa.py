@@ -163,6 +163,9 @@ def test_relying_party_needs_an_id_and_an_origin() -> None:
     assert refusal(RelyingParty, id="portal.example", origins=[]) == (
         "RelyingParty.origins must list at least one origin."
     )
+    assert refusal(RelyingParty, id="a", origins=["https://a.example", 5]) == (
+        "RelyingParty.origins must be a list of text."
+    )
     assert refusal(RelyingParty, id=" ", origins=["https://a.example"]) == (
         "RelyingParty.id must be non-blank text."
     )
