@@ -512,3 +512,16 @@ def credential_id_of_options() -> str:
     """Request options for no passkey (the first thing a login with passkeys builds)."""
     party = RelyingParty(id="portal.example", origins=["https://portal.example"])
     return authentication_options(party, passkeys=(), challenge=b"c" * 32)
+
+
+@pytest.mark.parametrize(
+    "module", ["cryptography.hazmat.primitives.ciphers.aead", "cryptography.exceptions"]
+)
+def test_sealed_secrets_without_the_extra_name_its_install_line(
+    module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a secret without ``cryptography``: the ``mfa`` extra's install line."""
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ImportError) as caught:
+        SecretBox(current=KEY).open(SEALED, context="acct-1")
+    assert str(caught.value) == f"{module} is needed here: pip install 'provider-identity[mfa]'."
