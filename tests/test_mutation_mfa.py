@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import sys
 from datetime import UTC, datetime, timedelta
@@ -521,6 +522,7 @@ def test_sealed_secrets_without_the_extra_name_its_install_line(
     module: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Opening a secret without ``cryptography``: the ``mfa`` extra's install line."""
+    importlib.import_module("cryptography.hazmat.primitives.ciphers.aead")  # loaded before
     monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(ImportError) as caught:
         SecretBox(current=KEY).open(SEALED, context="acct-1")
