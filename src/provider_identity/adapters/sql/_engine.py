@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import sqlite3
+import sys
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy import log as sa_log
 from sqlalchemy.dialects.postgresql.base import PGDialect
@@ -43,9 +46,15 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
     For SQLite it turns on foreign keys, WAL and a busy timeout, and makes
     write transactions ``BEGIN IMMEDIATE`` so that concurrent writers (other
     processes too) wait for each other instead of failing. For PostgreSQL it
-    tests each pooled connection before handing it out (``pool_pre_ping``),
-    so the first request after a database restart gets a fresh connection
-    instead of an error. ``options`` go to :func:`sqlalchemy.create_engine`.
+    checks each pooled connection before handing it out, so the first
+    request after a database restart gets a fresh connection instead of an
+    error: a connection the server has closed has its last words and the end
+    of the stream waiting on the socket, and only then is it pinged (one
+    round trip) and, if that fails, replaced, with every older pooled
+    connection; a healthy idle connection costs no round trip
+    (``pool_pre_ping`` would cost one on every checkout). Pass ``pool_pre_ping`` to choose
+    SQLAlchemy's own ping instead. ``options`` go to
+    :func:`sqlalchemy.create_engine`.
 
     Whatever ``echo`` or the logging level says, no SQL parameter and no
     result row reaches the log: they hold password and answer hashes and
@@ -58,10 +67,10 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
         ConfigurationError: neither SQLite nor PostgreSQL, or SQLite older than 3.35.
     """
     options.setdefault("hide_parameters", True)  # rows hold password and answer hashes
-    if sa.make_url(url).get_backend_name() == "postgresql":
-        options.setdefault("pool_pre_ping", True)
     engine = sa.create_engine(url, **options)
     _check_dialect(engine)
+    if engine.dialect.name == "postgresql" and "pool_pre_ping" not in options:
+        sa.event.listen(engine, "checkout", _ReplaceIfClosed(engine.dialect))
     logger = engine.logger
     (logger.logger if isinstance(logger, sa_log.InstanceLogger) else logger).addFilter(
         _no_result_rows
@@ -70,6 +79,46 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+@attrs.frozen
+class _ReplaceIfClosed:
+    """Have the pool replace a pooled connection the server has closed (a ``checkout`` hook).
+
+    An idle connection has nothing to read unless the server spoke: when it
+    ends a session (a restart, ``pg_terminate_backend``, a proxy closing)
+    it sends an error and closes the socket. So the socket is polled (no
+    round trip), and only a connection with input waiting is pinged. A
+    failed ping raises ``InvalidatePoolError``, as ``pool_pre_ping`` does:
+    SQLAlchemy then replaces this connection and drops every older one.
+    A server that vanished without a word (a host gone) is found by the
+    first statement, as a ping would find it: after the TCP timeout.
+    """
+
+    dialect: Dialect
+
+    def __call__(self, dbapi_connection: Any, record: object, proxy: object) -> None:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise sa.exc.InvalidatePoolError("the connection was closed")
+        if not _has_input(dbapi_connection.fileno()):
+            return
+        try:
+            self.dialect.do_ping(dbapi_connection)
+        except Exception as err:  # any failure: replace it, as a failed ping does
+            raise sa.exc.InvalidatePoolError("the server closed the connection") from err
+
+
+def _has_input(fd: int) -> bool:
+    """Whether the socket has bytes or the end of the stream waiting (answers at once).
+
+    ``poll`` has no limit on descriptor numbers, where ``select`` fails
+    above 1023; Windows has only ``select``.
+    """
+    if sys.platform == "win32":  # pragma: no cover  # the tests run on Linux
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _no_result_rows(record: logging.LogRecord) -> bool:
