@@ -1,0 +1,387 @@
+"""The service's flows at their edges: page sizes on both sides, the factor flows' audit trail."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from email.message import EmailMessage
+
+import attrs
+import pytest
+
+from provider_identity import (
+    NIST_POLICY,
+    IdentityService,
+    InvalidCredentials,
+    InvalidInput,
+    ProviderRecord,
+    ProviderRequest,
+    RateLimit,
+    RateLimits,
+    RegistrationRequest,
+    TooManyAttempts,
+)
+from provider_identity.errors import ChallengeInvalid, FactorRequired
+from provider_identity.events import Action
+from provider_identity.mfa import RelyingParty, SecondFactorDue, SecondFactors, SecretBox
+from provider_identity.testing import (
+    FakeAuthenticator,
+    ManualClock,
+    MemoryAccountRepository,
+    MemoryFactorStore,
+    MemoryProviderDirectory,
+    RecordingEventSink,
+    RecordingMailer,
+    message_text,
+    sample_records,
+)
+from provider_identity.testing.webauthn import SoftwareAuthenticator
+from tests.helpers import PASSWORD, group, practitioner
+
+GROUP_TAX_ID = "317654321"
+
+
+def staff(count: int) -> list[ProviderRecord]:
+    return [
+        ProviderRecord(
+            provider_id=f"S{n:05d}", tax_id=GROUP_TAX_ID, name=f"Staff {n}", zip_codes="45440"
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.fixture
+def big_group(make_service: Callable[..., IdentityService]) -> tuple[IdentityService, str]:
+    """A group account that sees 600 staff records and the sample group's."""
+    service = make_service(directory=MemoryProviderDirectory([*sample_records(), *staff(600)]))
+    return service, service.register(group()).account.id
+
+
+def size_refusal(service: IdentityService, account_id: str, size: object) -> tuple[str, str, str]:
+    with pytest.raises(InvalidInput) as caught:
+        service.accessible_providers_page(account_id, size=size)  # type: ignore[arg-type]  # wrong on purpose
+    (error,) = caught.value.errors
+    return error.field, error.code, error.message
+
+
+def test_page_sizes_1_and_500_pass_0_and_501_do_not(big_group: tuple[IdentityService, str]) -> None:
+    """One record a page at least, 500 at most; outside, the rule in words."""
+    service, account_id = big_group
+    one = service.accessible_providers_page(account_id, size=1)
+    assert len(one.records) == 1
+    assert one.next_after == one.records[0].provider_id
+    most = service.accessible_providers_page(account_id, size=500)
+    assert len(most.records) == 500
+    assert most.next_after == most.records[-1].provider_id
+    words = "size must be a whole number from 1 to 500."
+    assert size_refusal(service, account_id, 0) == ("size", "out_of_range", words)
+    assert size_refusal(service, account_id, 501) == ("size", "out_of_range", words)
+    assert size_refusal(service, account_id, "50") == ("size", "wrong_type", words)
+    assert size_refusal(service, account_id, 2.0) == ("size", "wrong_type", words)
+
+
+def test_a_practitioner_page_starts_after_its_cursor(
+    make_service: Callable[..., IdentityService],
+) -> None:
+    """``after`` its own Provider ID: nothing; after an earlier one: its record."""
+    service = make_service()
+    account_id = service.register(practitioner()).account.id
+    assert service.accessible_providers_page(account_id, after="P1000001").records == ()
+    (record,) = service.accessible_providers_page(account_id, after="P1000000").records
+    assert record.provider_id == "P1000001"
+
+
+def test_an_account_whose_record_left_the_directory_has_an_empty_page(
+    make_service: Callable[..., IdentityService], accounts: MemoryAccountRepository
+) -> None:
+    """No own record: no providers and no next page, for practitioners and groups alike."""
+    listed = make_service(accounts=accounts)
+    ids = [listed.register(request).account.id for request in (practitioner(), group())]
+    gone = make_service(accounts=accounts, directory=MemoryProviderDirectory([]))
+    for account_id in ids:
+        page = gone.accessible_providers_page(account_id)
+        assert (page.records, page.next_after) == ((), None)
+        assert gone.accessible_providers(account_id) == ()
+
+
+# -- the factor flows' audit trail ----------------------------------------------------------
+
+
+@attrs.define(eq=False)
+class SwitchableMailer(RecordingMailer):
+    """Records messages, or refuses every one once ``failing`` is set."""
+
+    failing: bool = False
+
+    def send(self, message: EmailMessage) -> None:
+        if self.failing:
+            raise OSError("connection refused")
+        super().send(message)
+
+
+@pytest.fixture
+def identity_mailer() -> SwitchableMailer:
+    """The service's mailer (the plugin's fixture, overridden here)."""
+    return SwitchableMailer()
+
+
+@pytest.fixture
+def mfa(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer, clock: ManualClock
+) -> tuple[IdentityService, str, FakeAuthenticator]:
+    """An active account with an authenticator app enrolled."""
+    factors = SecondFactors(
+        mode="optional", store=MemoryFactorStore(), secrets=SecretBox(current=b"m" * 32)
+    )
+    service = make_service(second_factors=factors)
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    service.confirm_totp(account_id, app.code())
+    clock.advance(30)
+    mailer.clear()
+    return service, account_id, app
+
+
+def test_regenerating_recovery_codes_is_audited_with_the_address(
+    mfa: tuple[IdentityService, str, FakeAuthenticator],
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+) -> None:
+    """One event (action, outcome, account, client address); a wrong password is one too."""
+    service, account_id, _ = mfa
+    service.regenerate_recovery_codes(account_id, PASSWORD, client_address="203.0.113.9")
+    event = events.events[-1]
+    assert (event.action, event.outcome, event.account_id, event.client_address) == (
+        Action.REGENERATE_RECOVERY_CODES,
+        "success",
+        account_id,
+        "203.0.113.9",
+    )
+    assert "mail" not in dict(event.detail)
+    assert "New recovery codes were made" in message_text(mailer.messages[-1])
+    with pytest.raises(InvalidCredentials):
+        service.regenerate_recovery_codes(account_id, "Wrong-Heron-2031", client_address="x")
+    failed = events.events[-1]
+    assert (failed.action, failed.outcome, failed.client_address) == (
+        Action.REGENERATE_RECOVERY_CODES,
+        "invalid_credentials",
+        "x",
+    )
+
+
+def test_a_notice_that_cannot_be_sent_is_in_the_event(
+    mfa: tuple[IdentityService, str, FakeAuthenticator],
+    events: RecordingEventSink,
+    identity_mailer: SwitchableMailer,
+) -> None:
+    """The codes are made all the same; the event says the mail failed."""
+    service, account_id, _ = mfa
+    identity_mailer.failing = True
+    assert service.regenerate_recovery_codes(account_id, PASSWORD).codes
+    assert dict(events.events[-1].detail)["mail"] == "mail_error"
+
+
+def nist_account(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    clock: ManualClock,
+    password: str,
+    mode: str = "optional",
+) -> tuple[IdentityService, str, FakeAuthenticator]:
+    """An account under the NIST preset (15 characters, 8 with a factor) with an app enrolled."""
+    factors = SecondFactors(
+        mode=mode,  # type: ignore[arg-type]  # a mode
+        store=MemoryFactorStore(),
+        secrets=SecretBox(current=b"m" * 32),
+    )
+    service = make_service(second_factors=factors, password_policy=NIST_POLICY)
+    account_id = service.register(practitioner(password=password)).account.id
+    service.activate(mailer.last_token())
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    service.confirm_totp(account_id, app.code())
+    clock.advance(30)
+    return service, account_id, app
+
+
+def test_a_password_of_exactly_the_full_minimum_may_drop_the_last_factor(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer, clock: ManualClock
+) -> None:
+    """15 characters under the NIST preset: the app may go, and login is one step again."""
+    exactly = "violet-sparrows"
+    assert len(exactly) == 15
+    service, account_id, app = nist_account(make_service, mailer, clock, exactly)
+    service.remove_factor(account_id, "totp", password=exactly, code=app.code())
+    assert not service.has_second_factor(account_id)
+
+
+def test_the_last_factor_stays_when_required_and_says_why(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer, clock: ManualClock
+) -> None:
+    """Mode required: reason "policy", and the page's words ask for another method first."""
+    service, account_id, app = nist_account(
+        make_service, mailer, clock, "violet-sparrows-41", mode="required"
+    )
+    with pytest.raises(FactorRequired) as caught:
+        service.remove_factor(account_id, "totp", password="violet-sparrows-41", code=app.code())
+    assert caught.value.reason == "policy"
+    assert caught.value.message == (
+        "Your account needs a second sign-in method; add another one first."
+    )
+
+
+# -- passkeys -------------------------------------------------------------------------------
+
+ORIGIN = "https://provider-portal.example"
+
+
+@pytest.fixture
+def passkeys(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer
+) -> tuple[IdentityService, str]:
+    """An active account on a service with passkeys on."""
+    factors = SecondFactors(
+        mode="optional",
+        store=MemoryFactorStore(),
+        secrets=SecretBox(current=b"p" * 32),
+        relying_party=RelyingParty(id="provider-portal.example", origins=(ORIGIN,)),
+    )
+    service = make_service(second_factors=factors)
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    return service, account_id
+
+
+def test_passkey_registration_and_login_leave_their_trail(
+    passkeys: tuple[IdentityService, str], events: RecordingEventSink, clock: ManualClock
+) -> None:
+    """Named "Passkey" unless named; the options name the account and exclude its keys; each
+    step is audited with its address; a login records the factor and when the key was used."""
+    service, account_id = passkeys
+    key = SoftwareAuthenticator(origin=ORIGIN)
+    begun = service.begin_passkey_registration(account_id, client_address="203.0.113.4")
+    options = json.loads(begun.options)
+    assert base64.urlsafe_b64decode(options["user"]["id"] + "==") == account_id.encode()
+    assert options["excludeCredentials"] == []
+    service.finish_passkey_registration(
+        account_id, begun.state, key.create(begun.options), client_address="203.0.113.4"
+    )
+    finished = events.events[-1]
+    assert (finished.action, finished.client_address) == (
+        Action.FINISH_PASSKEY_REGISTRATION,
+        "203.0.113.4",
+    )
+    assert dict(finished.detail)["passkeys"] == "1"
+    assert events.events[-2].action is Action.BEGIN_PASSKEY_REGISTRATION
+    assert events.events[-2].client_address == "203.0.113.4"
+    record = service.factors(account_id)
+    assert record is not None
+    assert [stored.name for stored in record.passkeys] == ["Passkey"]
+    again = json.loads(service.begin_passkey_registration(account_id).options)
+    assert [entry["id"] for entry in again["excludeCredentials"]] == [
+        record.passkeys[0].credential_id
+    ]
+    clock.advance(60)
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    assert step.passkey_options is not None
+    service.complete_login_with_passkey(
+        step.challenge, key.get(step.passkey_options), client_address="203.0.113.4"
+    )
+    login = events.events[-1]
+    assert (login.action, login.client_address, dict(login.detail)["factor"]) == (
+        Action.COMPLETE_LOGIN,
+        "203.0.113.4",
+        "passkey",
+    )
+    used = service.factors(account_id)
+    assert used is not None
+    assert used.passkeys[0].last_used_at == clock.now()
+
+
+def test_a_passkey_name_of_64_characters_and_not_65(
+    passkeys: tuple[IdentityService, str],
+) -> None:
+    """The name the user gives is kept; 65 characters are refused beside ``name`` in words."""
+    service, account_id = passkeys
+    key = SoftwareAuthenticator(origin=ORIGIN)
+    begun = service.begin_passkey_registration(account_id)
+    with pytest.raises(InvalidInput) as caught:
+        service.finish_passkey_registration(
+            account_id, begun.state, key.create(begun.options), name="n" * 65
+        )
+    (error,) = caught.value.errors
+    assert (error.field, error.message) == ("name", "Name must be at most 64 characters.")
+    begun = service.begin_passkey_registration(account_id)
+    service.finish_passkey_registration(
+        account_id, begun.state, key.create(begun.options), name="n" * 64
+    )
+    record = service.factors(account_id)
+    assert record is not None
+    assert [stored.name for stored in record.passkeys] == ["n" * 64]
+
+
+def test_a_login_challenge_is_no_passkey_registration_state(
+    passkeys: tuple[IdentityService, str], mailer: RecordingMailer
+) -> None:
+    """The two signed states have purposes of their own: one cannot stand in for the other."""
+    service, account_id = passkeys
+    key = SoftwareAuthenticator(origin=ORIGIN)
+    begun = service.begin_passkey_registration(account_id)
+    service.finish_passkey_registration(account_id, begun.state, key.create(begun.options))
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    second = service.begin_passkey_registration(account_id)
+    other = SoftwareAuthenticator(origin=ORIGIN)
+    with pytest.raises(ChallengeInvalid):
+        service.finish_passkey_registration(
+            account_id, step.challenge, other.create(second.options)
+        )
+
+
+# -- step-by-step registration --------------------------------------------------------------
+
+
+def provider_step(request: RegistrationRequest) -> ProviderRequest:
+    """Step 1's request of the fields of ``request``."""
+    values = attrs.asdict(request, recurse=False)
+    fields = ("provider_type", "name", "tax_id", "zip_code", "provider_id", "npi")
+    return ProviderRequest(**{name: values[name] for name in (*fields, "line_of_business")})
+
+
+def test_step_one_refuses_what_is_not_its_request_in_words(service: IdentityService) -> None:
+    """A whole registration request is not step 1's: ``request`` / ``wrong_type``, in words."""
+    with pytest.raises(InvalidInput) as caught:
+        service.check_provider(practitioner())  # type: ignore[arg-type]  # wrong on purpose
+    (error,) = caught.value.errors
+    assert (error.field, error.code, error.message) == (
+        "request",
+        "wrong_type",
+        "Not a provider request.",
+    )
+
+
+def test_step_one_ticket_lasts_30_minutes_and_is_audited(
+    service: IdentityService, clock: ManualClock, events: RecordingEventSink
+) -> None:
+    """The ticket's end is now plus the registration lifetime; the event names the address,
+    the provider type and the Provider ID."""
+    check = service.check_provider(provider_step(practitioner()), client_address="203.0.113.8")
+    assert check.expires_at == clock.now() + timedelta(minutes=30)
+    event = events.events[-1]
+    assert (event.action, event.client_address) == (Action.CHECK_PROVIDER, "203.0.113.8")
+    assert dict(event.detail) == {"provider_type": "practitioner", "provider_id": "P1000001"}
+
+
+def test_the_per_provider_limit_counts_each_provider_apart(
+    make_service: Callable[..., IdentityService],
+) -> None:
+    """One check per provider and minute: the same provider again is refused, another is not."""
+    limits = RateLimits(registration_provider=RateLimit(limit=1, period=timedelta(minutes=1)))
+    service = make_service(limits=limits)
+    service.check_provider(provider_step(practitioner()))
+    with pytest.raises(TooManyAttempts):
+        service.check_provider(provider_step(practitioner()))
+    service.check_provider(provider_step(group()))
