@@ -20,23 +20,7 @@ from provider_identity.progress import (
     format_duration,
     progress_display,
 )
-
-
-class Ticks:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Terminal(io.StringIO):
-    """A text stream that says it is a terminal."""
-
-    def isatty(self) -> bool:
-        return True
+from tests.test_progress import Terminal, Ticks
 
 
 class Flushes(io.StringIO):
