@@ -16,11 +16,14 @@ from hypothesis import HealthCheck, settings
 from provider_identity import (
     IdentityService,
     PasswordHasher,
+    SecondFactors,
+    SecretBox,
     TokenIssuer,
 )
 from provider_identity.testing import (
     ManualClock,
     MemoryAccountRepository,
+    MemoryFactorStore,
     MemoryLockoutStore,
     MemoryProviderDirectory,
     RecordingEventSink,
@@ -98,3 +101,19 @@ def active_account(service: IdentityService, mailer: RecordingMailer) -> str:
     service.activate(mailer.last_token())
     mailer.clear()
     return result.account.id
+
+
+@pytest.fixture
+def factor_service(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer
+) -> IdentityService:
+    """A service with authenticator apps optional, and Jane Doe's account active (no app yet)."""
+    factors = SecondFactors(
+        mode="optional",  # type: ignore[arg-type]
+        store=MemoryFactorStore(),
+        secrets=SecretBox(current=b"m" * 32),
+    )
+    service = make_service(second_factors=factors)
+    service.register(practitioner())
+    service.activate(mailer.last_token())
+    return service

@@ -147,6 +147,18 @@ def test_links_come_from_the_configured_templates_with_the_token_quoted() -> Non
     assert 'href="http://localhost:8000/reset?t=' + TOKEN + '&amp;lang=en"' in html_part(reset)
 
 
+def test_branding_at_a_base_url_puts_every_link_under_it() -> None:
+    """Branding.at: the default paths under the site's root (a trailing slash or not)."""
+    branding = Branding.at("http://127.0.0.1:5000/", organisation="Acme")
+    activation = activation_message(branding, to="a@example.org", username="u", token="t", now=NOW)
+    assert message_link(activation) == "http://127.0.0.1:5000/activate?token=t"
+    assert branding.reset_url == "http://127.0.0.1:5000/reset-password?token={token}"
+    assert branding.email_change_url == "http://127.0.0.1:5000/confirm-email?token={token}"
+    assert (branding.login_url, branding.organisation) == ("http://127.0.0.1:5000/login", "Acme")
+    with pytest.raises(ConfigurationError, match="activation_url"):
+        Branding.at("/portal")  # not absolute: refused like any link
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [

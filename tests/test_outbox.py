@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
@@ -154,6 +155,50 @@ def test_file_outbox_writes_one_parseable_eml_file_per_message(
     assert [f.suffix for f in files] == [".eml", ".eml"]
     parsed = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
     assert [m["Subject"] for m in parsed] == ["First", "Second"]
+
+
+def test_file_outbox_reads_its_messages_back_newest_first(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """messages(): every .eml file by name, newest first; an unwritten folder has none."""
+    mailer = FileOutboxMailer(tmp_path / "outbox", clock)
+    assert mailer.messages() == {}
+    mailer.send(note("First"))
+    clock.advance(seconds=1)
+    mailer.send(note("Second"))
+    messages = mailer.messages()
+    assert [message["Subject"] for message in messages.values()] == ["Second", "First"]
+    assert sorted(messages) == sorted(file.name for file in (tmp_path / "outbox").iterdir())
+
+
+class Announcing(Relay):
+    """A relay that says when it has accepted ``expected`` messages."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected, self.done = expected, threading.Event()
+
+    def send(self, message: EmailMessage) -> None:
+        super().send(message)
+        if len(self.accepted) == self.expected:
+            self.done.set()
+
+
+def test_watching_in_background_delivers_until_stopped(clock: ManualClock) -> None:
+    """watch_in_background drains in its own daemon thread; setting stop ends the thread."""
+    outbox, relay, stop = MemoryOutbox(), Announcing(expected=2), threading.Event()
+    mailer = OutboxMailer(outbox, clock)
+    mailer.send(note("First"))
+    thread = dispatcher(outbox, relay, clock).watch_in_background(
+        stop=stop, interval=timedelta(milliseconds=10)
+    )
+    assert thread.daemon
+    mailer.send(note("Second"))  # queued while the worker watches
+    assert relay.done.wait(timeout=10)
+    stop.set()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert [message["Subject"] for message in relay.accepted] == ["First", "Second"]
 
 
 def note(subject: str = "Hello") -> EmailMessage:

@@ -223,6 +223,16 @@ def test_the_seed_flows_in_a_browser(portal: str, browser: webdriver.Chrome) -> 
     assert all(number in help_lines for number in HELP_LINES)
     pages.shot("provider-does-not-exist")
 
+    # The same in Spanish: the language switch keeps the choice for the session.
+    pages.click("lang-es")
+    pages.click("type-practitioner")
+    pages.type({**JANE, "provider_id": "P9999999"})
+    pages.click("next")
+    assert "El proveedor no existe en Provider Portal" in pages.text("error")
+    assert all(number in pages.text("help-lines") for number in HELP_LINES)
+    pages.shot("provider-does-not-exist-es")
+    pages.click("lang-en")
+
     # Three steps; the live checklist on step 3.
     pages.open("/register")
     pages.click("type-practitioner")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,26 +12,25 @@ from flask import Flask, redirect
 from jinja2 import DictLoader
 from starlette.middleware.sessions import SessionMiddleware
 
-from provider_identity import IdentityService, LoginResult, SecondFactors, SecretBox
-from provider_identity.testing import FakeAuthenticator, ManualClock, MemoryFactorStore
+from provider_identity import (
+    IdentityService,
+    LoginResult,
+    SecondFactorDue,
+)
+from provider_identity.testing import FakeAuthenticator, ManualClock
 from provider_identity.web.fastapi import identity_router
 from provider_identity.web.flask import ProviderIdentity
-from tests.helpers import PASSWORD, practitioner
+from tests.helpers import PASSWORD
 
 
 @pytest.fixture
 def enrolled(
-    make_service: Callable[..., IdentityService], clock: ManualClock, mailer: Any
+    factor_service: IdentityService, clock: ManualClock
 ) -> tuple[IdentityService, FakeAuthenticator]:
     """A service with second factors on, and an active account with an authenticator app."""
-    factors = SecondFactors(
-        mode="optional",  # type: ignore[arg-type]
-        store=MemoryFactorStore(),
-        secrets=SecretBox(current=b"m" * 32),
-    )
-    service = make_service(second_factors=factors)
-    account = service.register(practitioner()).account
-    service.activate(mailer.last_token())
+    service = factor_service
+    account = service.accounts.find_by_username("jdoe")
+    assert account is not None
     app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account.id), clock)
     service.confirm_totp(account.id, app.code())
     clock.advance(30)
@@ -94,17 +92,10 @@ def test_fastapi_login_waits_for_the_code(
 
 
 def test_flask_sets_up_an_authenticator_app_for_the_logged_in_account(
-    make_service: Callable[..., IdentityService], clock: ManualClock, mailer: Any
+    factor_service: IdentityService, clock: ManualClock
 ) -> None:
     """begin_totp_enrolment and confirm_totp act on the session's account; a wrong code is 4xx."""
-    factors = SecondFactors(
-        mode="optional",  # type: ignore[arg-type]
-        store=MemoryFactorStore(),
-        secrets=SecretBox(current=b"m" * 32),
-    )
-    service = make_service(second_factors=factors)
-    service.register(practitioner())
-    service.activate(mailer.last_token())
+    service = factor_service
     app = Flask(__name__)
     app.secret_key = b"s" * 32
     app.config["WTF_CSRF_ENABLED"] = False
@@ -134,3 +125,35 @@ def test_flask_sets_up_an_authenticator_app_for_the_logged_in_account(
     assert client.post("/confirm", data={"code": phone[0].code()}).text == "10"
     clock.advance(30)
     assert not isinstance(service.login("jdoe", PASSWORD), LoginResult)
+
+
+def test_fastapi_sets_up_an_authenticator_app_for_the_logged_in_account(
+    factor_service: IdentityService, clock: ManualClock
+) -> None:
+    """POST /authenticator answers the secret and QR code; /confirm the recovery codes, once."""
+    service = factor_service
+    api = FastAPI()
+    api.include_router(identity_router(service))
+    api.add_middleware(SessionMiddleware, secret_key="s" * 32)
+    client = TestClient(api, client=("203.0.113.7", 50000))
+    csrf = {"X-CSRF-Token": client.get("/csrf").json()["csrf_token"]}
+    assert client.post("/authenticator", headers=csrf).status_code == 401  # nobody logged in
+    answer = client.post("/login", headers=csrf, json={"username": "jdoe", "password": PASSWORD})
+    csrf = {"X-CSRF-Token": answer.json()["csrf_token"]}
+    answer = client.post("/authenticator", headers=csrf)
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.json()["qr_svg"].startswith("<svg")
+    phone = FakeAuthenticator(uri=answer.json()["uri"], clock=clock)
+    assert answer.json()["secret"] in phone.uri
+    wrong = client.post("/authenticator/confirm", headers=csrf, json={"code": phone.code(steps=9)})
+    assert (wrong.status_code, wrong.json()["detail"]["code"]) == (401, "invalid_code")
+    answer = client.post("/authenticator/confirm", headers=csrf, json={"code": phone.code()})
+    assert answer.headers["Cache-Control"] == "no-store"
+    codes = answer.json()["recovery_codes"]
+    assert len(codes) == len(set(codes)) == 10
+    again = client.post("/authenticator", headers=csrf)
+    assert again.json()["detail"]["code"] == "factor_already_enrolled"
+    clock.advance(30)
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    assert service.complete_login(step.challenge, codes[0]).account.username == "jdoe"

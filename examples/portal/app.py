@@ -13,17 +13,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, redirect, url_for
 from flask.typing import ResponseReturnValue
 
 from provider_identity import (
     Branding,
-    IdentityError,
     IdentityService,
     LoggingEventSink,
     PasswordHasher,
     RateLimits,
-    SecondFactorDue,
     SecondFactors,
     SecretBox,
     TokenIssuer,
@@ -34,13 +32,10 @@ from provider_identity.adapters.outbox import (
     Dispatcher,
     FileOutboxMailer,
     OutboxMailer,
-    parse_message,
 )
 from provider_identity.service import DEFAULT_PAGE_SIZE
 from provider_identity.testing import cheapest_hasher
 from provider_identity.web.flask import ProviderIdentity
-
-Success = Callable[[Any], ResponseReturnValue]
 
 
 def create_app(
@@ -74,76 +69,53 @@ def create_app(
             store=sql.SqlFactorStore(engine),
             secrets=SecretBox(current=secrets.token_bytes(32)),
         ),
-        branding=Branding(
-            activation_url=f"{base_url}/activate?token={{token}}",
-            reset_url=f"{base_url}/reset-password?token={{token}}",
-            login_url=f"{base_url}/login",
-        ),
+        branding=Branding.at(base_url),
     )
     worker = Dispatcher(outbox=outbox, mailer=FileOutboxMailer(mailbox))
-    watching = {"interval": timedelta(seconds=0.3), "stop": threading.Event()}
-    threading.Thread(target=worker.watch, kwargs=watching, daemon=True).start()
+    worker.watch_in_background(stop=threading.Event(), interval=timedelta(seconds=0.3))
 
     app = Flask(__name__)
     app.secret_key = secrets.token_bytes(32)
     identity = ProviderIdentity(app, service=service)
     form_page = identity.form_page
+    go = identity.redirect_to
 
-    def go(endpoint: str) -> Success:
-        return lambda _: redirect(url_for(endpoint))
-
-    def say(title: str, line: str) -> Success:
+    def say(title: str, line: str) -> Callable[[object], ResponseReturnValue]:
         return lambda _: identity.render("message.html", title=title, line=line)
-
-    def second_step_or_home(result: object) -> ResponseReturnValue:
-        return redirect(url_for("login_code" if isinstance(result, SecondFactorDue) else "home"))
 
     def route(path: str) -> Callable[[Callable[[], ResponseReturnValue]], Any]:
         return app.route(path, methods=["GET", "POST"])
 
     @route("/login")
     def login() -> ResponseReturnValue:
-        return form_page("login.html", identity.login, second_step_or_home)
+        return identity.login_page("login.html", go("home"), code_endpoint="login_code")
 
     @route("/login/code")
     def login_code() -> ResponseReturnValue:
-        if not identity.second_factor_due:
-            return redirect(url_for("login"))
-        return form_page("code.html", identity.complete_login, go("home"))
+        return identity.code_page("code.html", go("home"))
 
     @route("/security/authenticator")
     @identity.login_required
     def authenticator() -> ResponseReturnValue:
-        try:  # a new secret on each GET; a refused code shows the page without it
-            enrolment = identity.begin_totp_enrolment() if request.method == "GET" else None
-        except IdentityError as err:
-            return identity.render("authenticator.html", err)
-        codes = lambda result: identity.render("recovery_codes.html", confirmed=result)  # noqa: E731
-        return form_page("authenticator.html", identity.confirm_totp, codes, enrolment=enrolment)
+        return identity.authenticator_page("authenticator.html", "recovery_codes.html")
 
     @route("/register")
     def register() -> ResponseReturnValue:
-        return form_page("register_provider.html", identity.check_provider, go("agreement"))
+        return identity.registration_page(1, "register_provider.html", go("agreement"))
 
     @route("/register/agreement")
     def agreement() -> ResponseReturnValue:
-        if identity.registration_step < 2:
-            return redirect(url_for("register"))
-        return form_page("register_agreement.html", identity.confirm_agreement, go("account"))
+        return identity.registration_page(2, "register_agreement.html", go("account"))
 
     @route("/register/account")
     def account() -> ResponseReturnValue:
-        if identity.registration_step < 3:
-            return redirect(url_for("register"))
         sent = say("Registration complete", "We sent a confirmation message to your email.")
-        finish, questions = identity.finish_registration, service.security_questions.questions
-        return form_page("register_account.html", finish, sent, questions=questions)
+        return identity.registration_page(3, "register_account.html", sent)
 
     @route("/activate")
     def activate() -> ResponseReturnValue:
-        state = identity.link_state(TokenPurpose.ACTIVATION).value
         active = say("Email Verification", "Your account is active: we sent you a Login link.")
-        return form_page("activate.html", identity.activate, active, state=state)
+        return identity.link_page(TokenPurpose.ACTIVATION, "activate.html", active)
 
     @route("/resend-activation")
     def resend_activation() -> ResponseReturnValue:
@@ -160,14 +132,13 @@ def create_app(
     @route("/forgot-username")
     def forgot_username() -> ResponseReturnValue:
         sent = say("Check your email", "If an account has this email, its user name is on its way")
-        remind, email = identity.request_username_reminder, {"name": "email", "label": "Email"}
-        return form_page("username.html", remind, sent, title="Forgot user name?", asked=email)
+        remind = identity.request_username_reminder
+        return form_page("username.html", remind, sent, title="Forgot user name?", asked="email")
 
     @route("/reset-password")
     def reset_password() -> ResponseReturnValue:
-        state = identity.link_state(TokenPurpose.PASSWORD_RESET).value
         changed = say("Password changed", "Your password was reset. Please log in.")
-        return form_page("reset.html", identity.reset_password, changed, state=state)
+        return identity.link_page(TokenPurpose.PASSWORD_RESET, "reset.html", changed)
 
     @app.get("/")
     @identity.login_required
@@ -182,8 +153,7 @@ def create_app(
     @app.get("/mailbox")
     @app.get("/mailbox/<name>")
     def mailbox_page(name: str | None = None) -> ResponseReturnValue:
-        files = sorted(mailbox.glob("*.eml"), reverse=True)
-        mails = {file.name: parse_message(file.read_bytes()) for file in files}
+        mails = FileOutboxMailer(mailbox).messages()
         if name is not None and name not in mails:
             abort(404)
         return identity.render("mailbox.html", mails=mails, shown=name)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from provider_identity.errors import FieldError, InvalidInput
+from provider_identity.i18n import msg
 
 __all__ = [
     "CONTROLS",
@@ -92,16 +93,21 @@ def checked_text(
         InvalidInput: one error on ``field`` saying why ``value`` is unusable.
     """
     if not isinstance(value, str):
-        raise InvalidInput.single(field, "wrong_type", f"{label} must be text.")
+        raise InvalidInput.single(field, "wrong_type", msg("{label} must be text.", label=label))
     if len(value) > max_length:
         raise InvalidInput.single(
-            field, "too_long", f"{label} must be at most {max_length} characters."
+            field,
+            "too_long",
+            msg("{label} must be at most {max} characters.", label=label, max=max_length),
+            {"max": max_length},
         )
     if not value.strip():
-        raise InvalidInput.single(field, "required", f"{label} is required.")
+        raise InvalidInput.single(field, "required", msg("{label} is required.", label=label))
     if refused and any(unicodedata.category(char) in refused for char in value):
         raise InvalidInput.single(
-            field, "invalid_characters", f"{label} contains characters that are not allowed."
+            field,
+            "invalid_characters",
+            msg("{label} contains characters that are not allowed.", label=label),
         )
     return value
 

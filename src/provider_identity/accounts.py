@@ -15,6 +15,7 @@ import email_validator
 from provider_identity import _script_table
 from provider_identity._fields import FieldErrors, has_forbidden_characters
 from provider_identity.errors import InvalidInput, InvalidTransition
+from provider_identity.i18n import msg
 from provider_identity.providers import ProviderType
 
 __all__ = [
@@ -75,14 +76,14 @@ def canonical_username(value: object, *, field: str = "username") -> str:
             mixing scripts (``mixed_script``).
     """
     errors = FieldErrors()
-    text = errors.text(field, value, label="User Name", max_length=4 * USERNAME_MAX_LENGTH)
+    text = errors.text(field, value, label=msg("User Name"), max_length=4 * USERNAME_MAX_LENGTH)
     if text is not None:
         key = canonicalize(text.strip())
         if has_forbidden_characters(text) or any(char.isspace() for char in key):
             errors.add(
                 field,
                 "invalid_characters",
-                "User Name may not contain spaces or invisible characters.",
+                msg("User Name may not contain spaces or invisible characters."),
             )
         else:
             key = _email_key(text.strip(), key) if "@" in key else key
@@ -90,16 +91,24 @@ def canonical_username(value: object, *, field: str = "username") -> str:
                 errors.add(
                     field,
                     "invalid_length",
-                    f"User Name must be {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters.",
+                    msg(
+                        "User Name must be {min} to {max} characters.",
+                        min=USERNAME_MIN_LENGTH,
+                        max=USERNAME_MAX_LENGTH,
+                    ),
                 )
             elif not _starts_with_letter_or_digit(key):
-                errors.add(field, "invalid_start", "User Name must start with a letter or a digit.")
+                errors.add(
+                    field, "invalid_start", msg("User Name must start with a letter or a digit.")
+                )
             elif not _is_single_script(key):
                 errors.add(
                     field,
                     "mixed_script",
-                    "User Name may not mix letters of different alphabets "
-                    "(such as Latin and Cyrillic).",
+                    msg(
+                        "User Name may not mix letters of different alphabets "
+                        "(such as Latin and Cyrillic)."
+                    ),
                 )
             else:
                 return key
@@ -180,17 +189,19 @@ def canonical_email(value: object, *, field: str = "email") -> CanonicalEmail:
             a valid address.
     """
     errors = FieldErrors()
-    text = errors.text(field, value, label="Email", max_length=EMAIL_MAX_LENGTH)
+    text = errors.text(field, value, label=msg("Email"), max_length=EMAIL_MAX_LENGTH)
     if text is not None:
         if has_forbidden_characters(text):
             errors.add(
-                field, "invalid_characters", "Email contains characters that are not allowed."
+                field,
+                "invalid_characters",
+                msg("Email contains characters that are not allowed."),
             )
         else:
             email = _validated_email(text.strip())
             if email is not None:
                 return email
-            errors.add(field, "invalid_email", "Please enter a valid email address.")
+            errors.add(field, "invalid_email", msg("Please enter a valid email address."))
     raise InvalidInput(errors.errors)
 
 

@@ -60,6 +60,8 @@ from typing import Any, ClassVar, NoReturn, Self
 
 import attrs
 
+from provider_identity.i18n import listing, msg, msg_plural
+
 __all__ = [
     "AbuseLimitError",
     "AccountDeactivated",
@@ -117,7 +119,7 @@ class IdentityError(Exception):
     """
 
     code: ClassVar[str] = "identity_error"
-    default_message: ClassVar[str] = "The request could not be completed."
+    default_message: ClassVar[str] = msg("The request could not be completed.")
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message if message is not None else self.default_message
@@ -143,7 +145,7 @@ class ConfigurationError(IdentityError, ValueError):
     """A setting is unsafe or inconsistent; raised when an object is built."""
 
     code = "configuration_error"
-    default_message = "The configuration is not valid."
+    default_message = msg("The configuration is not valid.")
 
 
 def params_dict(values: Mapping[str, int | str]) -> dict[str, int | str]:
@@ -158,7 +160,9 @@ class FieldError:
     Attributes:
         field: The request field's name, e.g. ``"tax_id"``.
         code: Stable identifier, e.g. ``"required"`` or ``"too_short"``.
-        message: User-facing wording.
+        message: User-facing wording, in English; the library's own carries its
+            message id, so ``error_view(err, locale="es")`` shows it translated
+            (:mod:`provider_identity.i18n`).
         params: The values the wording states (``{"min": 12}`` for
             "Must be a minimum of 12 characters."), so a translation keyed by
             ``code`` can state them too. Never a secret.
@@ -178,7 +182,7 @@ class InvalidInput(IdentityError, ValueError):
     """
 
     code = "invalid_input"
-    default_message = "Please correct the highlighted fields."
+    default_message = msg("Please correct the highlighted fields.")
 
     def __init__(self, errors: Sequence[FieldError], message: str | None = None) -> None:
         self.errors: tuple[FieldError, ...] = tuple(errors)
@@ -201,7 +205,7 @@ class PasswordRejected(InvalidInput):
     """The new password breaks the password policy; ``errors`` lists each rule."""
 
     code = "password_rejected"
-    default_message = "The password does not meet the requirements."
+    default_message = msg("The password does not meet the requirements.")
 
 
 class RegistrationError(IdentityError):
@@ -218,15 +222,19 @@ class ProviderNotFound(RegistrationError):
     """
 
     code = "provider_not_found"
-    default_message = "The provider does not exist in Provider Portal."
+    default_message = msg("The provider does not exist in Provider Portal.")
 
     def __init__(
         self, help_lines: Sequence[tuple[str, str]] = (), message: str | None = None
     ) -> None:
         self.help_lines: tuple[tuple[str, str], ...] = tuple(help_lines)
         if message is None and self.help_lines:
-            numbers = " or ".join(f"{number} ({name})" for name, number in self.help_lines)
-            message = f"{self.default_message} Please call the help line at {numbers}."
+            numbers = [msg("{number} ({line})", number=n, line=line) for line, n in self.help_lines]
+            message = msg(
+                "The provider does not exist in Provider Portal. "
+                "Please call the help line at {numbers}.",
+                numbers=listing(numbers, "or"),
+            )
         super().__init__(message)
 
 
@@ -234,7 +242,7 @@ class DetailsMismatch(RegistrationError):
     """A record exists, but the details given do not match it exactly."""
 
     code = "details_mismatch"
-    default_message = (
+    default_message = msg(
         "The information you entered does not match our records. All your information "
         "must match exactly as listed on your Explanation of Benefit (EOB) or welcome letter."
     )
@@ -244,7 +252,7 @@ class NotEligibleForGroup(RegistrationError):
     """The provider's category may not register as a Group."""
 
     code = "not_eligible_for_group"
-    default_message = (
+    default_message = msg(
         "Group registration is available for radiologists, anesthesiologists, pathologists, "
         "hospitalists, emergency room/urgent care and laboratory providers, and facilities "
         "such as hospitals and skilled nursing facilities. Please register as a Practitioner."
@@ -262,7 +270,9 @@ class AlreadyRegistered(RegistrationError):
     """
 
     code = "already_registered"
-    default_message = "You are already registered. Please go to the Provider Login page and log in."
+    default_message = msg(
+        "You are already registered. Please go to the Provider Login page and log in."
+    )
 
     def __init__(
         self,
@@ -276,10 +286,12 @@ class AlreadyRegistered(RegistrationError):
         self.expires_at = expires_at
         self.masked_email = masked_email
         if message is None and pending and expires_at is not None and masked_email is not None:
-            message = (
-                f"This provider has a registration waiting for activation. The activation "
-                f"email went to {masked_email}; use Resend Activation Email, or register "
-                f"again after {expires_at:%B} {expires_at.day}, {expires_at:%Y}."
+            message = msg(
+                "This provider has a registration waiting for activation. The activation "
+                "email went to {email}; use Resend Activation Email, or register "
+                "again after {date}.",
+                email=masked_email,
+                date=_date_words(expires_at),
             )
         super().__init__(message)
 
@@ -292,12 +304,12 @@ class UsernameUnavailable(RegistrationError):
     """
 
     code = "username_unavailable"
-    default_message = "That user name is not available. Please choose another."
+    default_message = msg("That user name is not available. Please choose another.")
 
     def __init__(self, field: str = "username", message: str | None = None) -> None:
         self.field = field
         if message is None and field == "email":
-            message = "That email address is already used by another account."
+            message = msg("That email address is already used by another account.")
         super().__init__(message)
 
 
@@ -311,7 +323,39 @@ class InvalidCredentials(AuthenticationError):
     """Unknown username or wrong password; deliberately the same error."""
 
     code = "invalid_credentials"
-    default_message = "The user name or password is incorrect."
+    default_message = msg("The user name or password is incorrect.")
+
+
+def _locked(wait: str) -> str:
+    return msg(
+        "Your account is locked due to too many incorrect login attempts. Use the Forgot "
+        "password? link to reset your password, or wait {wait} and attempt to log in again.",
+        wait=wait,
+    )
+
+
+#: The months, as dates in messages name them.
+_MONTHS = (
+    msg("January"),
+    msg("February"),
+    msg("March"),
+    msg("April"),
+    msg("May"),
+    msg("June"),
+    msg("July"),
+    msg("August"),
+    msg("September"),
+    msg("October"),
+    msg("November"),
+    msg("December"),
+)
+
+
+def _date_words(moment: datetime) -> str:
+    """``March 5, 2026``: a date as a message states it (translated with the message)."""
+    return msg(
+        "{month} {day}, {year}", month=_MONTHS[moment.month - 1], day=moment.day, year=moment.year
+    )
 
 
 class AccountLocked(AuthenticationError):
@@ -322,11 +366,7 @@ class AccountLocked(AuthenticationError):
     """
 
     code = "account_locked"
-    wording = (
-        "Your account is locked due to too many incorrect login attempts. Use the Forgot "
-        "password? link to reset your password, or wait {wait} and attempt to log in again."
-    )
-    default_message = wording.format(wait="24 hours")
+    default_message = _locked(msg_plural("{count} hour", "{count} hours", count=24))
 
     def __init__(
         self,
@@ -338,7 +378,7 @@ class AccountLocked(AuthenticationError):
         """``lock_duration``: the policy's, stated in the default message's "wait ..."."""
         self.locked_until = locked_until
         if message is None and lock_duration is not None:
-            message = self.wording.format(wait=_duration_words(lock_duration))
+            message = _locked(_duration_words(lock_duration))
         super().__init__(message)
 
 
@@ -348,20 +388,20 @@ def _duration_words(duration: timedelta) -> str:
     Seconds are rounded up, so a wait is never understated.
     """
     seconds = max(math.ceil(duration.total_seconds()), 1)
-    count, unit = seconds, "second"
-    for name, size in (("minute", 60), ("hour", 3600)):
-        if seconds % size == 0:
-            count, unit = seconds // size, name
     if seconds % 86_400 == 0 and seconds >= 2 * 86_400:
-        count, unit = seconds // 86_400, "day"
-    return f"{count} {unit}{'' if count == 1 else 's'}"
+        return msg_plural("{count} day", "{count} days", count=seconds // 86_400)
+    if seconds % 3600 == 0:
+        return msg_plural("{count} hour", "{count} hours", count=seconds // 3600)
+    if seconds % 60 == 0:
+        return msg_plural("{count} minute", "{count} minutes", count=seconds // 60)
+    return msg_plural("{count} second", "{count} seconds", count=seconds)
 
 
 class AccountNotActivated(AuthenticationError):
     """The password is right but the account was never activated."""
 
     code = "account_not_activated"
-    default_message = (
+    default_message = msg(
         "Your account is not activated yet. Open the email Activate Your Provider Portal "
         "Account and click the Activate Account link."
     )
@@ -374,35 +414,35 @@ class InvalidCode(AuthenticationError):
     """
 
     code = "invalid_code"
-    default_message = "The code is incorrect."
+    default_message = msg("The code is incorrect.")
 
 
 class CodeAlreadyUsed(InvalidCode):
     """The TOTP code was right but its time step was accepted before (a replay)."""
 
     code = "code_already_used"
-    default_message = "This code was already used. Wait for the next one and try again."
+    default_message = msg("This code was already used. Wait for the next one and try again.")
 
 
 class ChallengeExpired(AuthenticationError):
     """The login challenge of the second step is older than its lifetime."""
 
     code = "login_challenge_expired"
-    default_message = "Your sign-in took too long. Please log in again."
+    default_message = msg("Your sign-in took too long. Please log in again.")
 
 
 class ChallengeInvalid(AuthenticationError):
     """The login challenge is forged or garbled, was used already, or the account changed."""
 
     code = "login_challenge_invalid"
-    default_message = "This sign-in cannot be completed. Please log in again."
+    default_message = msg("This sign-in cannot be completed. Please log in again.")
 
 
 class AccountDeactivated(AuthenticationError):
     """The password is right but the account is deactivated; only the help line can help."""
 
     code = "account_deactivated"
-    default_message = (
+    default_message = msg(
         "Your Provider Portal account is deactivated. Please call the help line to restore it."
     )
 
@@ -411,7 +451,7 @@ class InvalidTransition(IdentityError):
     """The account is not in a state this change applies to (for example, not active)."""
 
     code = "invalid_transition"
-    default_message = "The account cannot be changed this way in its present state."
+    default_message = msg("The account cannot be changed this way in its present state.")
 
 
 class TokenError(IdentityError):
@@ -424,21 +464,21 @@ class TokenExpired(TokenError):
     """The link is older than its purpose's lifetime."""
 
     code = "token_expired"
-    default_message = "This link has expired. Please request a new one."
+    default_message = msg("This link has expired. Please request a new one.")
 
 
 class TokenInvalid(TokenError):
     """The link is forged, truncated or garbled."""
 
     code = "token_invalid"
-    default_message = "This link is not valid."
+    default_message = msg("This link is not valid.")
 
 
 class TicketExpired(TokenExpired):
     """The registration ticket of step 1 is older than its lifetime: start again."""
 
     code = "ticket_expired"
-    default_message = (
+    default_message = msg(
         "Your registration has timed out. Please enter your provider information again."
     )
 
@@ -447,21 +487,21 @@ class TicketInvalid(TokenInvalid):
     """The registration ticket is forged, garbled, or not a registration ticket."""
 
     code = "ticket_invalid"
-    default_message = "Please start your registration again from the provider information."
+    default_message = msg("Please start your registration again from the provider information.")
 
 
 class TokenWrongPurpose(TokenError):
     """A genuine link, but for another purpose (a reset link used to activate)."""
 
     code = "token_wrong_purpose"
-    default_message = "This link cannot be used here."
+    default_message = msg("This link cannot be used here.")
 
 
 class TokenAlreadyUsed(TokenError):
     """The link was already used, or the account changed since it was sent."""
 
     code = "token_already_used"
-    default_message = "This link has already been used."
+    default_message = msg("This link has already been used.")
 
 
 class SecurityAnswerError(IdentityError):
@@ -478,7 +518,7 @@ class SecurityAnswerMismatch(SecurityAnswerError):
     """
 
     code = "security_answer_mismatch"
-    default_message = "The security answer does not match."
+    default_message = msg("The security answer does not match.")
 
     def __init__(self, attempts_left: int, message: str | None = None) -> None:
         self.attempts_left = attempts_left
@@ -489,7 +529,7 @@ class SecurityAnswerLocked(SecurityAnswerError):
     """Too many wrong answers; the check is refused until ``locked_until``."""
 
     code = "security_answer_locked"
-    default_message = "Too many incorrect security answers. Please try again later."
+    default_message = msg("Too many incorrect security answers. Please try again later.")
 
     def __init__(self, locked_until: datetime, message: str | None = None) -> None:
         self.locked_until = locked_until
@@ -510,6 +550,10 @@ class AbuseLimitError(IdentityError):
         super().__init__(message)
 
 
+def _too_many(wait: str) -> str:
+    return msg("Too many attempts. Please wait {wait} and try again.", wait=wait)
+
+
 class TooManyAttempts(AbuseLimitError):
     """Too many attempts from one client address or for one key; try again later.
 
@@ -520,13 +564,12 @@ class TooManyAttempts(AbuseLimitError):
     """
 
     code = "too_many_attempts"
-    wording = "Too many attempts. Please wait {wait} and try again."
-    default_message = wording.format(wait="a few minutes")
+    default_message = _too_many(msg("a few minutes"))
 
     def __init__(self, limit: str, retry_after: timedelta, message: str | None = None) -> None:
         self.retry_after = retry_after
         if message is None:
-            message = self.wording.format(wait=_duration_words(retry_after))
+            message = _too_many(_duration_words(retry_after))
         super().__init__(limit, message)
 
 
@@ -538,7 +581,7 @@ class HumanCheckRequired(AbuseLimitError):
     """
 
     code = "human_check_required"
-    default_message = "Please complete the check below, then try again."
+    default_message = msg("Please complete the check below, then try again.")
 
 
 class CallerNotVerified(SecurityAnswerError):
@@ -550,7 +593,7 @@ class CallerNotVerified(SecurityAnswerError):
     """
 
     code = "caller_not_verified"
-    default_message = (
+    default_message = msg(
         "Verify the caller's security answer first; the verification is valid for a short time."
     )
 
@@ -565,21 +608,21 @@ class SecondFactorsOff(SecondFactorError):
     """The service's MFA mode is ``"off"``: factors can be neither enrolled nor used."""
 
     code = "second_factors_off"
-    default_message = "Two-step verification is not available."
+    default_message = msg("Two-step verification is not available.")
 
 
 class FactorNotEnrolled(SecondFactorError):
     """The account has no such factor, or no enrolment waiting for its first code."""
 
     code = "factor_not_enrolled"
-    default_message = "This sign-in method is not set up."
+    default_message = msg("This sign-in method is not set up.")
 
 
 class FactorAlreadyEnrolled(SecondFactorError):
     """The account has this factor already; remove it before enrolling another."""
 
     code = "factor_already_enrolled"
-    default_message = "This sign-in method is already set up."
+    default_message = msg("This sign-in method is already set up.")
 
 
 class FactorRequired(SecondFactorError):
@@ -591,7 +634,7 @@ class FactorRequired(SecondFactorError):
     """
 
     code = "factor_required"
-    default_message = "Your account needs a second sign-in method; add another one first."
+    default_message = msg("Your account needs a second sign-in method; add another one first.")
 
     def __init__(self, reason: str, message: str | None = None) -> None:
         self.reason = reason
@@ -602,14 +645,14 @@ class AccountNotFound(IdentityError):
     """An administrative or authenticated call named an account that does not exist."""
 
     code = "account_not_found"
-    default_message = "No such account."
+    default_message = msg("No such account.")
 
 
 class ConcurrentUpdate(IdentityError):
     """The account changed between read and write; the write was refused."""
 
     code = "concurrent_update"
-    default_message = "The account was changed by another request. Please try again."
+    default_message = msg("The account was changed by another request. Please try again.")
 
     @classmethod
     def identifiers_changed(cls) -> ConcurrentUpdate:
@@ -625,7 +668,7 @@ class MailDeliveryError(IdentityError):
     """
 
     code = "mail_delivery_failed"
-    default_message = "The message could not be sent."
+    default_message = msg("The message could not be sent.")
 
     def __init__(self, smtp_code: int | None = None, message: str | None = None) -> None:
         self.smtp_code = smtp_code
@@ -641,7 +684,9 @@ class StoreUnavailable(IdentityError):
     """
 
     code = "store_unavailable"
-    default_message = "The service is temporarily unavailable. Please try again in a few minutes."
+    default_message = msg(
+        "The service is temporarily unavailable. Please try again in a few minutes."
+    )
 
     @classmethod
     def raise_unchained(cls) -> NoReturn:

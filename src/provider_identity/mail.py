@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 
 from provider_identity.errors import ConfigurationError
+from provider_identity.i18n import msg, translate
 from provider_identity.ports import MessageKind, Renderer
 
 __all__ = [
@@ -97,73 +98,95 @@ _SIGNATURE = "-- $sender_name, $organisation $portal_name"
 
 _DEFAULT_TEXTS: Final = {
     MessageKind.ACTIVATION: (
-        "Hello $username,",
-        "Thank you for registering for the $organisation $portal_name. "
-        "Click Activate Account to activate your user account.",
-        "Activate Account: $link",
+        msg("Hello $username,"),
+        msg(
+            "Thank you for registering for the $organisation $portal_name. "
+            "Click Activate Account to activate your user account."
+        ),
+        msg("Activate Account: $link"),
     ),
     MessageKind.VERIFICATION: (
-        "Hello $username,",
-        "Your email address is verified and your $portal_name account is active. "
-        "Click Login to access the $portal_name.",
-        "Login: $link",
+        msg("Hello $username,"),
+        msg(
+            "Your email address is verified and your $portal_name account is active. "
+            "Click Login to access the $portal_name."
+        ),
+        msg("Login: $link"),
     ),
     MessageKind.PASSWORD_RESET: (
-        "Hello $username,",
-        "We received a request to reset your $portal_name password. "
-        "If you did not ask for it, ignore this message; your password stays as it is.",
-        "Reset Password: $link",
+        msg("Hello $username,"),
+        msg(
+            "We received a request to reset your $portal_name password. "
+            "If you did not ask for it, ignore this message; your password stays as it is."
+        ),
+        msg("Reset Password: $link"),
     ),
     MessageKind.PASSWORD_CHANGED: (
-        "Hello $username,",
-        "The password of your $portal_name account was just changed. "
-        "If this was not you, use the Forgot password? link on the login page at once "
-        "and call the help line.",
-        "Login: $link",
+        msg("Hello $username,"),
+        msg(
+            "The password of your $portal_name account was just changed. "
+            "If this was not you, use the Forgot password? link on the login page at once "
+            "and call the help line."
+        ),
+        msg("Login: $link"),
     ),
     MessageKind.EMAIL_CHANGE: (
-        "Hello $username,",
-        "You asked to use this address for your $portal_name account. "
-        "Click Confirm Email Address to make the change; until then the old address stays.",
-        "Confirm Email Address: $link",
+        msg("Hello $username,"),
+        msg(
+            "You asked to use this address for your $portal_name account. "
+            "Click Confirm Email Address to make the change; until then the old address stays."
+        ),
+        msg("Confirm Email Address: $link"),
     ),
     MessageKind.EMAIL_CHANGE_NOTICE: (
-        "Hello $username,",
-        "Someone asked to change the email address of your $portal_name account; "
-        "a confirmation link went to the new address. If this was not you, change your "
-        "password at once and call the help line.",
-        "Login: $link",
+        msg("Hello $username,"),
+        msg(
+            "Someone asked to change the email address of your $portal_name account; "
+            "a confirmation link went to the new address. If this was not you, change your "
+            "password at once and call the help line."
+        ),
+        msg("Login: $link"),
     ),
     MessageKind.SECURITY_ANSWER_CHANGED: (
-        "Hello $username,",
-        "The security question and answer of your $portal_name account were just changed. "
-        "If this was not you, change your password at once and call the help line.",
-        "Login: $link",
+        msg("Hello $username,"),
+        msg(
+            "The security question and answer of your $portal_name account were just changed. "
+            "If this was not you, change your password at once and call the help line."
+        ),
+        msg("Login: $link"),
     ),
     MessageKind.ACCOUNT_LOCKED: (
-        "Hello $username,",
-        "Your $portal_name account is locked due to too many incorrect login attempts. "
-        "Use the Forgot password? link to reset your password, or wait $wait and attempt "
-        "to log in again.",
-        "Login: $link",
+        msg("Hello $username,"),
+        msg(
+            "Your $portal_name account is locked due to too many incorrect login attempts. "
+            "Use the Forgot password? link to reset your password, or wait $wait and attempt "
+            "to log in again."
+        ),
+        msg("Login: $link"),
     ),
     MessageKind.USERNAME_REMINDER: (
-        "Hello,",
-        "You asked for the user name of your $organisation $portal_name account: $username. "
-        "If you did not ask for it, ignore this message; your account stays as it is. "
-        "If you do not remember your password either, use the Forgot password? link "
-        "on the login page.",
-        "Login: $link",
+        msg("Hello,"),
+        msg(
+            "You asked for the user name of your $organisation $portal_name account: $username. "
+            "If you did not ask for it, ignore this message; your account stays as it is. "
+            "If you do not remember your password either, use the Forgot password? link "
+            "on the login page."
+        ),
+        msg("Login: $link"),
     ),
 }
 
 
-def _default_text(kind: MessageKind) -> str:
-    return "\n\n".join((*_DEFAULT_TEXTS[kind], _SIGNATURE)) + "\n"
+def _paragraphs(kind: MessageKind, locale: str | None) -> list[str]:
+    return [translate(paragraph, locale) for paragraph in _DEFAULT_TEXTS[kind]]
 
 
-def _default_html(kind: MessageKind) -> str:
-    *paragraphs, link_line = _DEFAULT_TEXTS[kind]
+def _default_text(kind: MessageKind, locale: str | None = "en") -> str:
+    return "\n\n".join((*_paragraphs(kind, locale), _SIGNATURE)) + "\n"
+
+
+def _default_html(kind: MessageKind, locale: str | None = "en") -> str:
+    *paragraphs, link_line = _paragraphs(kind, locale)
     label = link_line.partition(":")[0]
     body = [f"<p>{paragraph}</p>" for paragraph in paragraphs]
     body.append(f'<p><a href="$link">{label}</a></p>')
@@ -201,7 +224,9 @@ class Templates:
     Each message has a plain-text and an HTML body. Placeholders are
     ``$username``, ``$link``, ``$organisation``, ``$portal_name`` and
     ``$sender_name``; in HTML every value is escaped before it is filled in.
-    Give only the bodies you change; the others keep the default wording.
+    Give only the bodies you change; the others keep the default wording,
+    which is translated (:mod:`provider_identity.i18n`); a body you give is
+    yours and is used as it is, whatever the locale.
 
     Attributes:
         text: Plain-text body per message kind.
@@ -234,12 +259,22 @@ class Templates:
                     bodies[kind] = file.read_text(encoding="utf-8")
         return cls(text=found["txt"], html=found["html"])
 
-    def render(self, kind: MessageKind, values: Mapping[str, str]) -> tuple[str, str]:
-        """The text and HTML bodies of ``kind`` with ``values`` filled in."""
+    def render(
+        self, kind: MessageKind, values: Mapping[str, str], *, locale: str | None = None
+    ) -> tuple[str, str]:
+        """The text and HTML bodies of ``kind`` with ``values`` filled in.
+
+        ``locale``: the language of the default bodies (``None``: the current locale).
+        """
+        text, markup = self.text[kind], self.html[kind]
+        if text == _default_text(kind):
+            text = _default_text(kind, locale)
+        if markup == _default_html(kind):
+            markup = _default_html(kind, locale)
         escaped = {name: html.escape(value, quote=True) for name, value in values.items()}
         return (
-            string.Template(self.text[kind]).substitute(values),
-            string.Template(self.html[kind]).substitute(escaped),
+            string.Template(text).substitute(values),
+            string.Template(markup).substitute(escaped),
         )
 
 
@@ -256,7 +291,10 @@ class Branding:
     ``$portal_name`` (and the other :data:`PLACEHOLDERS`) are filled in when a
     message is built, so the defaults reproduce the seed's wording for any
     organisation; set any of them to override. ``templates`` renders the
-    bodies: a :class:`Templates` (the default wording) or your own callable.
+    bodies: a :class:`Templates` (the default wording) or your own callable
+    (which may call :func:`~provider_identity.i18n.current_locale` for the
+    language). The default subjects are translated; a subject you set is used
+    as it is.
     """
 
     organisation: str = _text("CareSource")
@@ -273,17 +311,17 @@ class Branding:
         default="https://provider-portal.example/confirm-email?token={token}", validator=_token_url
     )
     login_url: str = attrs.field(default="https://provider-portal.example/login", validator=_url)
-    activation_subject: str = _template("Activate Your $portal_name Account")
-    verification_subject: str = _template("Email Verification")
-    reset_subject: str = _template("$organisation $portal_name Password")
-    password_changed_subject: str = _template("Your $portal_name Password Was Changed")
-    email_change_subject: str = _template("Confirm Your New $portal_name Email Address")
-    email_change_notice_subject: str = _template("Your $portal_name Email Address Is Changing")
+    activation_subject: str = _template(msg("Activate Your $portal_name Account"))
+    verification_subject: str = _template(msg("Email Verification"))
+    reset_subject: str = _template(msg("$organisation $portal_name Password"))
+    password_changed_subject: str = _template(msg("Your $portal_name Password Was Changed"))
+    email_change_subject: str = _template(msg("Confirm Your New $portal_name Email Address"))
+    email_change_notice_subject: str = _template(msg("Your $portal_name Email Address Is Changing"))
     security_answer_changed_subject: str = _template(
-        "Your $portal_name Security Question Was Changed"
+        msg("Your $portal_name Security Question Was Changed")
     )
-    account_locked_subject: str = _template("Your $portal_name Account Is Locked")
-    username_reminder_subject: str = _template("$organisation $portal_name User Name")
+    account_locked_subject: str = _template(msg("Your $portal_name Account Is Locked"))
+    username_reminder_subject: str = _template(msg("$organisation $portal_name User Name"))
     templates: Templates | Renderer = attrs.field(default=Templates(), validator=_renderer)
 
     @property
@@ -291,21 +329,39 @@ class Branding:
         """The From header: ``webmaster <address>``."""
         return formataddr((self.sender_name, self.sender_address))
 
-    def subject(self, template: str, **values: str) -> str:
-        """A subject template with the branding's names (and ``values``) filled in."""
+    def subject(self, template: str, *, locale: str | None = None, **values: str) -> str:
+        """A subject template, translated to ``locale``, with the branding's names filled in."""
         names = {"organisation": self.organisation, "portal_name": self.portal_name}
         names["sender_name"] = self.sender_name
-        return string.Template(template).safe_substitute(names | values)
+        return string.Template(translate(template, locale)).safe_substitute(names | values)
 
-    def render(self, kind: MessageKind, values: Mapping[str, str]) -> tuple[str, str]:
+    def render(
+        self, kind: MessageKind, values: Mapping[str, str], *, locale: str | None = None
+    ) -> tuple[str, str]:
         """The text and HTML bodies of a message, from ``templates``."""
         if isinstance(self.templates, Templates):
-            return self.templates.render(kind, values)
+            return self.templates.render(kind, values, locale=locale)
         return self.templates(kind, values)
 
     def link(self, template: str, token: str) -> str:
         """A link built from a configured template, the token URL-quoted."""
         return template.replace(_TOKEN, quote(token, safe=""))
+
+    @classmethod
+    def at(cls, base_url: str, **fields: Any) -> Branding:
+        """The default links' paths under ``base_url`` (``https://portal.example.org``).
+
+        ``/activate``, ``/reset-password`` and ``/confirm-email`` (each with
+        ``?token={token}``) and ``/login``; ``fields`` sets any other field.
+        """
+        base = base_url.rstrip("/")
+        links = {
+            "activation_url": f"{base}/activate?token={_TOKEN}",
+            "reset_url": f"{base}/reset-password?token={_TOKEN}",
+            "email_change_url": f"{base}/confirm-email?token={_TOKEN}",
+            "login_url": f"{base}/login",
+        }
+        return cls(**(links | fields))
 
 
 _SUBJECTS: Final = {
@@ -324,23 +380,26 @@ _SUBJECTS: Final = {
 def _message(
     branding: Branding,
     kind: MessageKind,
-    *,
     to: str,
     username: str,
     now: datetime,
-    link: str,
+    *,
+    link: str | None = None,
     wait: str = "",
+    locale: str | None = None,
 ) -> EmailMessage:
+    """The message of ``kind``; ``link``: the login page unless given."""
+    link = branding.login_url if link is None else link
     values = {
         "username": username,
         "link": link,
         "organisation": branding.organisation,
         "portal_name": branding.portal_name,
         "sender_name": branding.sender_name,
-        "wait": wait,
+        "wait": translate(wait, locale),
     }
-    text, markup = branding.render(kind, values)
-    subject = branding.subject(getattr(branding, _SUBJECTS[kind]), **values)
+    text, markup = branding.render(kind, values, locale=locale)
+    subject = branding.subject(getattr(branding, _SUBJECTS[kind]), locale=locale, **values)
     if any(char in subject for char in "\r\n"):
         raise ConfigurationError(f"the {kind.value} subject may not contain CR or LF.")
     message = EmailMessage()
@@ -355,113 +414,94 @@ def _message(
 
 
 def activation_message(
-    branding: Branding, *, to: str, username: str, token: str, now: datetime
+    branding: Branding,
+    *,
+    to: str,
+    username: str,
+    token: str,
+    now: datetime,
+    locale: str | None = None,
 ) -> EmailMessage:
     """The activation email, with its Activate Account link."""
     link = branding.link(branding.activation_url, token)
-    return _message(branding, MessageKind.ACTIVATION, to=to, username=username, now=now, link=link)
+    return _message(branding, MessageKind.ACTIVATION, to, username, now, link=link, locale=locale)
 
 
 def email_verification_message(
-    branding: Branding, *, to: str, username: str, now: datetime
+    branding: Branding, *, to: str, username: str, now: datetime, locale: str | None = None
 ) -> EmailMessage:
     """The Email Verification message sent once the account is active, with a Login link."""
-    return _message(
-        branding,
-        MessageKind.VERIFICATION,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-    )
+    return _message(branding, MessageKind.VERIFICATION, to, username, now, locale=locale)
 
 
 def password_reset_message(
-    branding: Branding, *, to: str, username: str, token: str, now: datetime
+    branding: Branding,
+    *,
+    to: str,
+    username: str,
+    token: str,
+    now: datetime,
+    locale: str | None = None,
 ) -> EmailMessage:
     """The reset password email, with its reset link."""
     link = branding.link(branding.reset_url, token)
     return _message(
-        branding, MessageKind.PASSWORD_RESET, to=to, username=username, now=now, link=link
+        branding, MessageKind.PASSWORD_RESET, to, username, now, link=link, locale=locale
     )
 
 
 def password_changed_message(
-    branding: Branding, *, to: str, username: str, now: datetime
+    branding: Branding, *, to: str, username: str, now: datetime, locale: str | None = None
 ) -> EmailMessage:
     """The notice that the password was changed (after a reset or a change)."""
-    return _message(
-        branding,
-        MessageKind.PASSWORD_CHANGED,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-    )
+    return _message(branding, MessageKind.PASSWORD_CHANGED, to, username, now, locale=locale)
 
 
 def email_change_message(
-    branding: Branding, *, to: str, username: str, token: str, now: datetime
+    branding: Branding,
+    *,
+    to: str,
+    username: str,
+    token: str,
+    now: datetime,
+    locale: str | None = None,
 ) -> EmailMessage:
     """The confirmation link of an email change, sent to the *new* address."""
     link = branding.link(branding.email_change_url, token)
-    return _message(
-        branding, MessageKind.EMAIL_CHANGE, to=to, username=username, now=now, link=link
-    )
+    return _message(branding, MessageKind.EMAIL_CHANGE, to, username, now, link=link, locale=locale)
 
 
 def email_change_notice_message(
-    branding: Branding, *, to: str, username: str, now: datetime
+    branding: Branding, *, to: str, username: str, now: datetime, locale: str | None = None
 ) -> EmailMessage:
     """The notice to the *old* address that a change of address was asked for."""
-    return _message(
-        branding,
-        MessageKind.EMAIL_CHANGE_NOTICE,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-    )
+    return _message(branding, MessageKind.EMAIL_CHANGE_NOTICE, to, username, now, locale=locale)
 
 
 def security_answer_changed_message(
-    branding: Branding, *, to: str, username: str, now: datetime
+    branding: Branding, *, to: str, username: str, now: datetime, locale: str | None = None
 ) -> EmailMessage:
     """The notice that the security question and answer were changed."""
-    return _message(
-        branding,
-        MessageKind.SECURITY_ANSWER_CHANGED,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-    )
+    return _message(branding, MessageKind.SECURITY_ANSWER_CHANGED, to, username, now, locale=locale)
 
 
 def account_locked_message(
-    branding: Branding, *, to: str, username: str, now: datetime, wait: str
+    branding: Branding,
+    *,
+    to: str,
+    username: str,
+    now: datetime,
+    wait: str,
+    locale: str | None = None,
 ) -> EmailMessage:
     """The notice that a lock started, with the seed's advice (Forgot password? or wait)."""
     return _message(
-        branding,
-        MessageKind.ACCOUNT_LOCKED,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-        wait=wait,
+        branding, MessageKind.ACCOUNT_LOCKED, to, username, now, wait=wait, locale=locale
     )
 
 
 def username_reminder_message(
-    branding: Branding, *, to: str, username: str, now: datetime
+    branding: Branding, *, to: str, username: str, now: datetime, locale: str | None = None
 ) -> EmailMessage:
     """The forgotten user name reminder: the account's user name, with a Login link."""
-    return _message(
-        branding,
-        MessageKind.USERNAME_REMINDER,
-        to=to,
-        username=username,
-        now=now,
-        link=branding.login_url,
-    )
+    return _message(branding, MessageKind.USERNAME_REMINDER, to, username, now, locale=locale)

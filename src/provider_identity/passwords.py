@@ -41,6 +41,7 @@ from provider_identity.errors import (
     PasswordRejected,
     params_dict,
 )
+from provider_identity.i18n import listing, msg, msg_plural, translate
 from provider_identity.ports import PasswordBlocklist
 
 __all__ = [
@@ -351,16 +352,19 @@ def _is_common_pattern(lowered: str, folded: str | None = None) -> bool:
     return False
 
 
-_WRONG_TYPE = Violation("wrong_type", "Password must be text.")
-_CONTROL = Violation("control_character", "Must not contain control characters.")
-_IDENTIFIER = Violation("contains_identifier", "Must not contain your user name or email address.")
-_CONTEXT_WORD = Violation(
-    "contains_context_word", "Must not contain the name of the organisation, the portal or a plan."
+_WRONG_TYPE = Violation("wrong_type", msg("Password must be text."))
+_CONTROL = Violation("control_character", msg("Must not contain control characters."))
+_IDENTIFIER = Violation(
+    "contains_identifier", msg("Must not contain your user name or email address.")
 )
-_BLOCKLISTED = Violation("blocklisted", "Must not be a commonly used password.")
+_CONTEXT_WORD = Violation(
+    "contains_context_word",
+    msg("Must not contain the name of the organisation, the portal or a plan."),
+)
+_BLOCKLISTED = Violation("blocklisted", msg("Must not be a commonly used password."))
 _COMMON_PATTERN = Violation(
     "common_pattern",
-    "Must not be a common word, season or keyboard pattern with digits or symbols added.",
+    msg("Must not be a common word, season or keyboard pattern with digits or symbols added."),
 )
 
 
@@ -390,9 +394,12 @@ class PasswordRequirement:
 
 def reused_violation(history: int) -> Violation:
     """The violation of a new password that is one of the last ``history`` ones."""
-    return Violation(
-        "reused", f"Must not be one of your last {history} passwords.", {"count": history}
+    wording = msg_plural(
+        "Must not be your last password.",
+        "Must not be one of your last {count} passwords.",
+        count=history,
     )
+    return Violation("reused", wording, {"count": history})
 
 
 @attrs.frozen
@@ -429,8 +436,13 @@ def context_word_keys(words: Iterable[str]) -> tuple[str, ...]:
 
 def _check_identifiers(username: object, email: object) -> None:
     wrong = [
-        FieldError(field=field, code="wrong_type", message=f"{label} must be text.")
-        for field, label, value in (("username", "User name", username), ("email", "Email", email))
+        FieldError(
+            field=field, code="wrong_type", message=msg("{label} must be text.", label=label)
+        )
+        for field, label, value in (
+            ("username", msg("User name"), username),
+            ("email", msg("Email"), email),
+        )
         if value is not None and not isinstance(value, str)
     ]
     if wrong:
@@ -439,11 +451,17 @@ def _check_identifiers(username: object, email: object) -> None:
 
 #: The character-class rules: the policy flag, the class, the code, what is missing.
 _CLASS_RULES = (
-    ("require_lowercase", "lower", "missing_lowercase", "one lowercase letter"),
-    ("require_uppercase", "upper", "missing_uppercase", "one uppercase letter"),
-    ("require_digit", "digit", "missing_digit", "one digit"),
-    ("require_symbol", "symbol", "missing_symbol", "one non-alphanumeric character"),
+    ("require_lowercase", "lower", "missing_lowercase", msg("one lowercase letter")),
+    ("require_uppercase", "upper", "missing_uppercase", msg("one uppercase letter")),
+    ("require_digit", "digit", "missing_digit", msg("one digit")),
+    ("require_symbol", "symbol", "missing_symbol", msg("one non-alphanumeric character")),
 )
+
+
+def _too_short(minimum: int) -> Violation:
+    return Violation(
+        "too_short", msg("Must be a minimum of {min} characters.", min=minimum), {"min": minimum}
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -501,18 +519,14 @@ class PasswordPolicy:
     @_rules.default
     def _compile(self) -> _Rules:
         return _Rules(
-            too_short=Violation(
-                "too_short",
-                f"Must be a minimum of {self.min_length} characters.",
-                {"min": self.min_length},
-            ),
+            too_short=_too_short(self.min_length),
             too_long=Violation(
                 "too_long",
-                f"Must be at most {self.max_length} characters.",
+                msg("Must be at most {max} characters.", max=self.max_length),
                 {"max": self.max_length},
             ),
             classes=tuple(
-                (name, Violation(code, f"Must contain {what}."))
+                (name, Violation(code, msg("Must contain {what}.", what=what)))
                 for flag, name, code, what in _CLASS_RULES
                 if getattr(self, flag)
             ),
@@ -559,7 +573,7 @@ class PasswordPolicy:
             minimum = self.min_length_with_second_factor
         too_short = rules.too_short
         if minimum != self.min_length:
-            too_short = Violation("too_short", f"Must be a minimum of {minimum} characters.")
+            too_short = _too_short(minimum)
         violations = [too_short] if len(password) < minimum else []
         classes = _character_classes(password)
         if "control" in classes:
@@ -595,7 +609,9 @@ class PasswordPolicy:
         if violations:
             raise PasswordRejected([violation.as_field_error() for violation in violations])
 
-    def requirements(self, use: PasswordUse | None = None) -> tuple[PasswordRequirement, ...]:
+    def requirements(
+        self, use: PasswordUse | None = None, *, locale: str | None = None
+    ) -> tuple[PasswordRequirement, ...]:
         """Every rule of this policy as data, for a checklist beside the password field.
 
         Each requirement has the ``code`` (and wording, and ``params``) of the
@@ -605,6 +621,8 @@ class PasswordPolicy:
             use: Only the requirements that apply to a registration or to a
                 change (``reused`` applies to a change and a reset only);
                 ``None``: all of them.
+            locale: The wording's language (see :mod:`provider_identity.i18n`);
+                ``None``: the current locale.
         """
         rules = self._rules
         both, change = frozenset(PasswordUse), frozenset({PasswordUse.CHANGE})
@@ -626,7 +644,7 @@ class PasswordPolicy:
         return tuple(
             PasswordRequirement(
                 code=violation.code,
-                message=violation.message,
+                message=translate(violation.message, locale),
                 params=violation.params,
                 applies_to=uses,
             )
@@ -634,29 +652,38 @@ class PasswordPolicy:
             if use is None or use in uses
         )
 
-    def describe(self) -> tuple[str, ...]:
-        """The requirement lines to print beside the password field, in the seed's words."""
-        lines = [f"Must be a minimum of {self.min_length} characters"]
+    def describe(self, *, locale: str | None = None) -> tuple[str, ...]:
+        """The requirement lines to print beside the password field, in the seed's words.
+
+        ``locale``: their language (``None``: the current locale).
+        """
+        lines = [msg("Must be a minimum of {min} characters", min=self.min_length)]
         wanted = [what for flag, _, _, what in _CLASS_RULES if getattr(self, flag)]
         if wanted:
-            listed = (
-                wanted[0] if len(wanted) == 1 else ", ".join(wanted[:-1]) + " and " + wanted[-1]
-            )
-            lines.append(f"Must contain {listed}.")
-        lines.append(f"Must be at most {self.max_length} characters")
+            lines.append(msg("Must contain {what}.", what=listing(wanted)))
+        lines.append(msg("Must be at most {max} characters", max=self.max_length))
         if self.reject_identifiers:
-            lines.append("Must not contain your user name or email address")
+            lines.append(msg("Must not contain your user name or email address"))
         if self.context_words:
-            lines.append("Must not contain " + ", ".join(self.context_words))
+            lines.append(msg("Must not contain {words}", words=", ".join(self.context_words)))
         if self.blocklist is not None:
-            lines.append("Must not be a commonly used password")
+            lines.append(msg("Must not be a commonly used password"))
         if self.reject_common_patterns:
             lines.append(
-                "Must not be a common word, season or keyboard pattern with digits or symbols added"
+                msg(
+                    "Must not be a common word, season or keyboard pattern "
+                    "with digits or symbols added"
+                )
             )
         if self.history:
-            lines.append(f"Must not be one of your last {self.history} passwords")
-        return tuple(lines)
+            lines.append(
+                msg_plural(
+                    "Must not be your last password",
+                    "Must not be one of your last {count} passwords",
+                    count=self.history,
+                )
+            )
+        return tuple(translate(line, locale) for line in lines)
 
 
 #: RFC 9106's second recommended option (64 MiB, t=3, p=4): the default.

@@ -20,6 +20,7 @@ import attrs
 
 from provider_identity._fields import checked_text, fold_words
 from provider_identity.errors import ConfigurationError, InvalidInput
+from provider_identity.i18n import msg
 
 __all__ = [
     "GROUP_ELIGIBLE_CATEGORIES",
@@ -212,10 +213,10 @@ def normalize_tax_id(value: object, *, field: str = "tax_id") -> str:
     """
     if _plain_digits(value, 9):
         return value
-    digits = _TAX_ID_FORMATTING.sub("", _bounded_text(value, field, "Tax ID", _RAW_MAX_LENGTH))
+    digits = _TAX_ID_FORMATTING.sub("", _bounded_text(value, field, msg("Tax ID"), _RAW_MAX_LENGTH))
     if _TAX_ID.fullmatch(digits) is None:
         raise InvalidInput.single(
-            field, "invalid_format", "Tax ID must be 9 digits, e.g. 12-3456789."
+            field, "invalid_format", msg("Tax ID must be 9 digits, e.g. 12-3456789.")
         )
     return digits
 
@@ -228,9 +229,11 @@ def normalize_zip(value: object, *, field: str = "zip_code") -> str:
     """
     if _plain_digits(value, 5):
         return value
-    match = _ZIP.fullmatch(_bounded_text(value, field, "ZIP Code", _RAW_MAX_LENGTH).strip())
+    match = _ZIP.fullmatch(_bounded_text(value, field, msg("ZIP Code"), _RAW_MAX_LENGTH).strip())
     if match is None:
-        raise InvalidInput.single(field, "invalid_format", "ZIP Code must be 5 digits or ZIP+4.")
+        raise InvalidInput.single(
+            field, "invalid_format", msg("ZIP Code must be 5 digits or ZIP+4.")
+        )
     return match.group(1)
 
 
@@ -241,10 +244,10 @@ def normalize_provider_id(value: object, *, field: str = "provider_id") -> str:
         InvalidInput: not 1 to 30 ASCII letters, digits or hyphens.
     """
     # ASCII is checked before upper-casing: the long s (U+017F) upper-cases to "S".
-    text = _bounded_text(value, field, "Provider ID", _RAW_MAX_LENGTH).strip()
+    text = _bounded_text(value, field, msg("Provider ID"), _RAW_MAX_LENGTH).strip()
     if not text.isascii() or _PROVIDER_ID.fullmatch(text.upper()) is None:
         raise InvalidInput.single(
-            field, "invalid_format", "Provider ID must be letters and digits."
+            field, "invalid_format", msg("Provider ID must be letters and digits.")
         )
     return text.upper()
 
@@ -268,12 +271,12 @@ def normalize_npi(value: object, *, field: str = "npi") -> str:
     Raises:
         InvalidInput: not 10 ASCII digits, or the check digit is wrong.
     """
-    text = _bounded_text(value, field, "NPI", _RAW_MAX_LENGTH).strip()
+    text = _bounded_text(value, field, msg("NPI"), _RAW_MAX_LENGTH).strip()
     if _NPI.fullmatch(text) is None:
-        raise InvalidInput.single(field, "invalid_format", "NPI must be 10 digits.")
+        raise InvalidInput.single(field, "invalid_format", msg("NPI must be 10 digits."))
     if not _npi_check_digit_ok(text):
         raise InvalidInput.single(
-            field, "invalid_check_digit", "This NPI is not valid; please check it."
+            field, "invalid_check_digit", msg("This NPI is not valid; please check it.")
         )
     return text
 
@@ -288,10 +291,10 @@ def normalize_name(value: object, *, field: str = "name") -> str:
     Raises:
         InvalidInput: not text, blank, too long or containing control characters.
     """
-    text = _bounded_text(value, field, "Name", NAME_MAX_LENGTH)
+    text = _bounded_text(value, field, msg("Name"), NAME_MAX_LENGTH)
     if _CONTROLS.search(text):
         raise InvalidInput.single(
-            field, "invalid_characters", "Name contains characters that are not allowed."
+            field, "invalid_characters", msg("Name contains characters that are not allowed.")
         )
     return fold_words(text)
 

@@ -27,6 +27,7 @@ from provider_identity.errors import (
     ProviderNotFound,
     TicketInvalid,
 )
+from provider_identity.i18n import listing, msg
 from provider_identity.passwords import PasswordPolicy
 from provider_identity.plan import SEED_LINES_OF_BUSINESS, PlanLines
 from provider_identity.ports import ProviderDirectory
@@ -68,19 +69,19 @@ DEFAULT_HELP_LINES: Mapping[LineOfBusiness, str] = SEED_LINES_OF_BUSINESS
 #: How the refusal names each category, in the seed's order of mention.
 _GROUP_WORDS: Mapping[ProviderCategory, str] = MappingProxyType(
     {
-        ProviderCategory.RADIOLOGY: "radiologists",
-        ProviderCategory.ANESTHESIOLOGY: "anesthesiologists",
-        ProviderCategory.PATHOLOGY: "pathologists",
-        ProviderCategory.HOSPITALIST: "hospitalists",
-        ProviderCategory.EMERGENCY_URGENT_CARE: "emergency room/urgent care providers",
-        ProviderCategory.LABORATORY: "laboratory providers",
-        ProviderCategory.PRIMARY_CARE: "primary care providers",
-        ProviderCategory.SPECIALIST: "specialists",
-        ProviderCategory.BEHAVIORAL_HEALTH: "behavioral health providers",
-        ProviderCategory.OTHER: "other providers",
-        ProviderCategory.HOSPITAL: "hospitals",
-        ProviderCategory.SKILLED_NURSING_FACILITY: "skilled nursing facilities",
-        ProviderCategory.OTHER_FACILITY: "other facilities",
+        ProviderCategory.RADIOLOGY: msg("radiologists"),
+        ProviderCategory.ANESTHESIOLOGY: msg("anesthesiologists"),
+        ProviderCategory.PATHOLOGY: msg("pathologists"),
+        ProviderCategory.HOSPITALIST: msg("hospitalists"),
+        ProviderCategory.EMERGENCY_URGENT_CARE: msg("emergency room/urgent care providers"),
+        ProviderCategory.LABORATORY: msg("laboratory providers"),
+        ProviderCategory.PRIMARY_CARE: msg("primary care providers"),
+        ProviderCategory.SPECIALIST: msg("specialists"),
+        ProviderCategory.BEHAVIORAL_HEALTH: msg("behavioral health providers"),
+        ProviderCategory.OTHER: msg("other providers"),
+        ProviderCategory.HOSPITAL: msg("hospitals"),
+        ProviderCategory.SKILLED_NURSING_FACILITY: msg("skilled nursing facilities"),
+        ProviderCategory.OTHER_FACILITY: msg("other facilities"),
     }
 )
 
@@ -95,13 +96,15 @@ def _not_eligible_message(categories: frozenset[ProviderCategory]) -> str:
         return NotEligibleForGroup.default_message
     words = [word for category, word in _GROUP_WORDS.items() if category in categories]
     words += [  # a plan's own categories, after the seed's, by their codes
-        f"{category.value.replace('_', ' ')} providers"
+        msg("{category} providers", category=category.value.replace("_", " "))
         for category in sorted(categories - _GROUP_WORDS.keys())
     ]
     if not words:
-        return "Group registration is not available. Please register as a Practitioner."
-    listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-    return f"Group registration is available for {listed}. Please register as a Practitioner."
+        return msg("Group registration is not available. Please register as a Practitioner.")
+    return msg(
+        "Group registration is available for {categories}. Please register as a Practitioner.",
+        categories=listing(words),
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -363,7 +366,7 @@ def validate_account(
             FieldError(
                 field="agreement_confirmed",
                 code="required",
-                message="Please confirm the Provider Agreement.",
+                message=msg("Please confirm the Provider Agreement."),
             )
         )
     violations = password_policy.check(

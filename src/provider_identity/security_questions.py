@@ -20,6 +20,7 @@ import attrs
 from provider_identity import _checks
 from provider_identity._fields import FieldErrors, fold_words
 from provider_identity.errors import ConfigurationError, InvalidInput
+from provider_identity.i18n import msg
 from provider_identity.lockout import LockoutPolicy
 
 __all__ = ["DEFAULT_QUESTIONS", "SecurityQuestions", "normalize_answer"]
@@ -81,10 +82,13 @@ class SecurityQuestions:
         errors = FieldErrors()
         if question not in self.questions:
             errors.add(
-                "security_question", "unknown_question", "Please select a Security Question."
+                "security_question", "unknown_question", msg("Please select a Security Question.")
             )
         text = errors.text(
-            "security_answer", answer, label="Security Answer", max_length=self.max_answer_length
+            "security_answer",
+            answer,
+            label=msg("Security Answer"),
+            max_length=self.max_answer_length,
         )
         if text is None or errors.errors:
             raise InvalidInput(errors.errors)

@@ -25,6 +25,7 @@ from provider_identity.errors import (
     UsernameUnavailable,
 )
 from provider_identity.events import Action
+from provider_identity.i18n import msg
 from provider_identity.mail import (
     email_change_message,
     email_change_notice_message,
@@ -244,7 +245,7 @@ class AccountLifeFlows(ServiceBase):
         return checked_text(
             "security_answer",
             answer,
-            label="Security Answer",
+            label=msg("Security Answer"),
             max_length=self.security_questions.max_answer_length,
         )
 

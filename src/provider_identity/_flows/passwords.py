@@ -26,6 +26,7 @@ from provider_identity.errors import (
     _duration_words,
 )
 from provider_identity.events import Action
+from provider_identity.i18n import msg
 from provider_identity.limits import LimitKind
 from provider_identity.lockout import LockoutStatus, LockoutTracker
 from provider_identity.mail import (
@@ -213,7 +214,7 @@ class PasswordFlows(ServiceBase):
                 checked_text,
                 "password",
                 password,
-                label="Password",
+                label=msg("Password"),
                 max_length=RAW_LENGTH_FACTOR * self.password_policy.max_length,
                 refused=("Cs",),  # controls are allowed in a password
             ),

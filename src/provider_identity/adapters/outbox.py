@@ -227,6 +227,24 @@ class Dispatcher:
                 stop.wait(interval.total_seconds())
         return total
 
+    def watch_in_background(
+        self, *, stop: threading.Event, interval: timedelta = timedelta(seconds=5)
+    ) -> threading.Thread:
+        """:meth:`watch` in a daemon thread of this process, started; set ``stop`` to end it.
+
+        For an app that sends its own mail (a development server, a small
+        single-process site); elsewhere run ``provider-identity send-mail
+        --watch`` as its own process.
+        """
+        thread = threading.Thread(
+            target=self.watch,
+            kwargs={"interval": interval, "stop": stop},
+            name="outbox-dispatcher",
+            daemon=True,
+        )
+        thread.start()
+        return thread
+
     def _retry_at(self, entry: OutboxEntry, err: MailDeliveryError) -> datetime | None:
         permanent = err.smtp_code is None or err.smtp_code >= 500
         if permanent or entry.attempts >= self.max_attempts:
@@ -259,3 +277,8 @@ class FileOutboxMailer:
         partial = self.folder / f".{name}.partial"
         partial.write_bytes(message.as_bytes())
         os.replace(partial, self.folder / name)
+
+    def messages(self) -> dict[str, EmailMessage]:
+        """The messages written so far, by file name, newest first (a local mailbox page)."""
+        files = sorted(self.folder.glob("*.eml"), reverse=True)
+        return {file.name: parse_message(file.read_bytes()) for file in files}

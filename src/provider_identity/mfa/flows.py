@@ -28,6 +28,7 @@ from provider_identity.errors import (
     SecondFactorsOff,
 )
 from provider_identity.events import Action
+from provider_identity.i18n import msg
 from provider_identity.mfa import passkeys as webauthn_ceremonies
 from provider_identity.mfa.challenge import ChallengeClaims, LoginChallenges
 from provider_identity.mfa.notices import FactorNotice, factor_notice
@@ -234,7 +235,7 @@ class SecondFactorFlows(Generic[LoginResultT]):
 
     def _code_text(self, code: object, *, passkey: bool) -> str:
         limit = webauthn_ceremonies.MAX_CREDENTIAL_JSON if passkey else MAX_CODE_LENGTH
-        return checked_text("code", code, label="Code", max_length=limit)
+        return checked_text("code", code, label=msg("Code"), max_length=limit)
 
     def _check_code(self, record: FactorRecord, text: str) -> _Checked:
         """Check a TOTP or recovery code; the record after it, or InvalidCode."""
@@ -439,7 +440,7 @@ class SecondFactorFlows(Generic[LoginResultT]):
             party = self._relying_party
             account = self._account(account_id, audit)
             claims = self._registration_challenges().verify(state)
-            label = checked_text("name", name, label="Name", max_length=_FACTOR_NAME_MAX)
+            label = checked_text("name", name, label=msg("Name"), max_length=_FACTOR_NAME_MAX)
             text = self._code_text(credential, passkey=True)
             record = self._record(account)
             if (

@@ -61,15 +61,18 @@ __all__ = [
 ]
 
 
-def password_checklist(policy: PasswordPolicy, use: PasswordUse) -> list[dict[str, object]]:
+def password_checklist(
+    policy: PasswordPolicy, use: PasswordUse, *, locale: str | None = None
+) -> list[dict[str, object]]:
     """The requirements of ``policy`` that apply to ``use``, as JSON-ready dictionaries.
 
     Each has ``code``, ``message`` and ``params``: enough for a script beside
     the password field to tick off the lines it can check in the browser
     (``too_short`` by ``params["min"]``, ``missing_*`` by character class);
-    the server's check stays the judge.
+    the server's check stays the judge. ``message`` is in ``locale`` (``None``:
+    the current locale).
     """
-    return [_as_dict(requirement) for requirement in policy.requirements(use)]
+    return [_as_dict(requirement) for requirement in policy.requirements(use, locale=locale)]
 
 
 def _as_dict(requirement: PasswordRequirement) -> dict[str, object]:

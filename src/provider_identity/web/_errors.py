@@ -33,6 +33,7 @@ from provider_identity.errors import (
     TooManyAttempts,
     UsernameUnavailable,
 )
+from provider_identity.i18n import translate
 
 __all__ = ["DEFAULT_STATUSES", "ErrorMap", "ErrorView", "error_view"]
 
@@ -136,9 +137,17 @@ class ErrorMap:
                 return self.statuses[cls]
         return 400
 
-    def view(self, error: IdentityError) -> ErrorView:
-        """The page's view of ``error``: field messages, page message, status."""
-        problems = _field_errors(error)
+    def view(self, error: IdentityError, *, locale: str | None = None) -> ErrorView:
+        """The page's view of ``error``: field messages, page message, status.
+
+        ``locale``: the messages' language (see :mod:`provider_identity.i18n`;
+        ``None``: the current locale). Wording an application passed in itself
+        is shown as it is.
+        """
+        problems = tuple(
+            attrs.evolve(problem, message=translate(problem.message, locale))
+            for problem in _field_errors(error)
+        )
         fields: dict[str, tuple[str, ...]] = {}
         for problem in problems:
             fields[problem.field] = (*fields.get(problem.field, ()), problem.message)
@@ -148,7 +157,7 @@ class ErrorMap:
         return ErrorView(
             status=self.status(error),
             code=error.code,
-            message=message,
+            message=translate(message, locale),
             fields=fields,
             field_errors=problems,
             help_lines=error.help_lines if isinstance(error, ProviderNotFound) else (),
@@ -164,6 +173,6 @@ def _seconds(wait: timedelta) -> int:
 _DEFAULT = ErrorMap()
 
 
-def error_view(error: IdentityError) -> ErrorView:
-    """:meth:`ErrorMap.view` with the default statuses."""
-    return _DEFAULT.view(error)
+def error_view(error: IdentityError, *, locale: str | None = None) -> ErrorView:
+    """:meth:`ErrorMap.view` with the default statuses (in ``locale``, else the current one)."""
+    return _DEFAULT.view(error, locale=locale)

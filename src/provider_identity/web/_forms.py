@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from provider_identity.errors import InvalidInput
+from provider_identity.i18n import msg
 from provider_identity.providers import LineOfBusiness
 from provider_identity.registration import AccountRequest, ProviderRequest, RegistrationRequest
 
@@ -52,7 +53,7 @@ def new_password(form: Mapping[str, object], *, again: str = "password_again") -
     """
     password = text(form, "password")
     if text(form, again) != password:
-        raise InvalidInput.single(again, "mismatch", "The passwords do not match.")
+        raise InvalidInput.single(again, "mismatch", msg("The passwords do not match."))
     return password
 
 
@@ -63,7 +64,7 @@ def _line_of_business(form: Mapping[str, object]) -> LineOfBusiness | None:
     for line in LineOfBusiness:
         if line.value.casefold() == value:
             return line
-    raise InvalidInput.single("line_of_business", "invalid", "Line of business is not valid.")
+    raise InvalidInput.single("line_of_business", "invalid", msg("Line of business is not valid."))
 
 
 def provider_request(form: Mapping[str, object]) -> ProviderRequest:

@@ -14,16 +14,20 @@ the ``X-CSRF-Token`` header (``GET /csrf`` hands it out; a login answers
 a new one, since it starts a new session). An
 :class:`~provider_identity.IdentityError` answers its status with the body
 ``{"detail": {"code", "message", "fields", "help_lines"}}``.
+
+Each request runs in a locale (:mod:`provider_identity.i18n`): ``?lang=``,
+else the ``Accept-Language`` header (or your own ``locale=`` function); error
+messages, the password requirements and the mail a request sends are in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 try:
-    from fastapi import APIRouter, Depends, Header, HTTPException, Request
+    from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
     from pydantic import BaseModel
     from starlette.concurrency import run_in_threadpool
 except ImportError as err:  # pragma: no cover  # the extra is installed for the tests
@@ -32,6 +36,7 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
     ) from err
 
 from provider_identity.errors import IdentityError, InvalidInput
+from provider_identity.i18n import msg, negotiate, supported_locale, use_locale
 from provider_identity.mfa import SecondFactorDue
 from provider_identity.passwords import PasswordUse
 from provider_identity.ports import LockoutStore
@@ -85,9 +90,14 @@ class AgreementBody(BaseModel):
     agreement_confirmed: bool = False
 
 
+def _request_locale(request: Request) -> str:
+    asked = supported_locale(request.query_params.get("lang"))
+    return asked or negotiate(request.headers.get("accept-language"))
+
+
 def _refuse_agreement() -> None:
     raise InvalidInput.single(
-        "agreement_confirmed", "required", "Please confirm the Provider Agreement."
+        "agreement_confirmed", "required", msg("Please confirm the Provider Agreement.")
     )
 
 
@@ -115,7 +125,7 @@ class UsernameBody(BaseModel):
 
 
 class CodeBody(BaseModel):
-    """The second step of a login: a TOTP or recovery code."""
+    """A TOTP or recovery code: the second step of a login, or an authenticator's first."""
 
     code: str = ""
 
@@ -148,6 +158,7 @@ def identity_router(
     revocations: LockoutStore | None = None,
     lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
     errors: ErrorMap | None = None,
+    locale: Callable[[Request], str | None] | None = None,
 ) -> APIRouter:
     """The seed's flows as JSON endpoints on ``service``.
 
@@ -157,7 +168,10 @@ def identity_router(
             service's lockout store, shared by every worker process).
         lifetime: The longest a login session lasts.
         errors: Maps errors to statuses (extend it for new error classes).
+        locale: Chooses a request's locale (default: ``?lang=``, else
+            ``Accept-Language``); one with no catalogue means English.
     """
+    choose_locale = locale or _request_locale
     sessions = SessionGuard(
         service=service, revocations=revocations or service.lockouts, lifetime=lifetime
     )
@@ -190,7 +204,11 @@ def identity_router(
     def address(request: Request) -> str | None:
         return request.client.host if request.client else None
 
-    router = APIRouter()
+    async def in_locale(request: Request) -> AsyncIterator[str]:
+        with use_locale(choose_locale(request)) as chosen:
+            yield chosen
+
+    router = APIRouter(dependencies=[Depends(in_locale)])
     posting = APIRouter(dependencies=[Depends(csrf)])
     logged_in = Depends(current)  # a default, not Annotated: these functions are local
 
@@ -283,6 +301,27 @@ def identity_router(
         await run(
             service.reset_password, body.token, body.password, client_address=address(request)
         )
+
+    @posting.post("/authenticator")
+    async def begin_authenticator(
+        request: Request, response: Response, account: AccountView = logged_in
+    ) -> dict[str, str]:
+        enrolment = await run(
+            service.begin_totp_enrolment, account.id, client_address=address(request)
+        )
+        response.headers["Cache-Control"] = "no-store"  # the secret: out of every cache
+        return {"secret": enrolment.secret, "uri": enrolment.uri, "qr_svg": enrolment.qr_svg}
+
+    @posting.post("/authenticator/confirm")
+    async def confirm_authenticator(
+        body: CodeBody, request: Request, response: Response, account: AccountView = logged_in
+    ) -> dict[str, list[str] | None]:
+        confirmed = await run(
+            service.confirm_totp, account.id, body.code, client_address=address(request)
+        )
+        response.headers["Cache-Control"] = "no-store"  # the recovery codes, shown this once
+        codes = confirmed.recovery_codes
+        return {"recovery_codes": None if codes is None else list(codes.codes)}
 
     @router.get("/me")
     async def me(account: AccountView = logged_in) -> dict[str, object]:

@@ -17,12 +17,19 @@ Flask-WTF, whose ``CSRFProtect`` guards every form).
 
 Templates get ``account`` (the logged-in :class:`~provider_identity.AccountView`
 or ``None``), ``error`` (an :class:`~provider_identity.web.ErrorView` or ``None``),
-``form`` (what was submitted, to fill the fields again; never the passwords)
-and ``csrf_token()``.
+``form`` (what was submitted, to fill the fields again; never the passwords),
+``locale`` (the request's language) and ``csrf_token()``.
+
+Each request runs in a locale (:mod:`provider_identity.i18n`): by default
+``?lang=`` (remembered in the session), else the session's earlier choice,
+else the ``Accept-Language`` header; errors, checklists and the mail a
+request sends are in it. Pass ``locale=`` a function of your own to choose
+otherwise (an account setting, say).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from datetime import timedelta
@@ -38,6 +45,7 @@ except ImportError as err:  # pragma: no cover  # the extra is installed for the
     ) from err
 
 from provider_identity.errors import IdentityError, InvalidInput
+from provider_identity.i18n import msg, negotiate, supported_locale, use_locale
 from provider_identity.mfa import SecondFactorDue, TotpConfirmed, TotpEnrolment
 from provider_identity.passwords import PasswordUse
 from provider_identity.ports import LockoutStore, ProviderPage
@@ -66,6 +74,7 @@ __all__ = ["ProviderIdentity"]
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 _Result = TypeVar("_Result")
+_Success = Callable[[_Result], flask.typing.ResponseReturnValue]
 
 #: Session keys of a registration in progress.
 _TICKET, _AGREED = "registration_ticket", "registration_agreed"
@@ -88,6 +97,10 @@ class ProviderIdentity:
         lifetime: The longest a login session lasts.
         errors: Maps errors to statuses (extend it for new error classes).
         login_endpoint: Where :meth:`login_required` sends visitors.
+        register_endpoint: Step 1 of the registration, where
+            :meth:`registration_page` sends a visitor who skipped a step.
+        locale: Chooses the request's locale (see the module's notes); a
+            locale the library has no catalogue for means English.
     """
 
     def __init__(
@@ -99,13 +112,17 @@ class ProviderIdentity:
         lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
         errors: ErrorMap | None = None,
         login_endpoint: str = "login",
+        register_endpoint: str = "register",
+        locale: Callable[[], str | None] | None = None,
     ) -> None:
         self.service = service
+        self.choose_locale = locale or _request_locale
         self.sessions = SessionGuard(
             service=service, revocations=revocations or service.lockouts, lifetime=lifetime
         )
         self.errors = errors or ErrorMap()
         self.login_endpoint = login_endpoint
+        self.register_endpoint = register_endpoint
         self.csrf = CSRFProtect()
         if app is not None:
             self.init_app(app)
@@ -116,8 +133,15 @@ class ProviderIdentity:
         app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
         self.csrf.init_app(app)
         app.extensions["provider_identity"] = self
+        app.before_request(self._enter_locale)
         app.before_request(self._load_account)
+        app.teardown_request(_leave_locale)
         app.context_processor(self._template_values)
+
+    def _enter_locale(self) -> None:
+        scope = contextlib.ExitStack()
+        flask.g.provider_identity_locale = scope.enter_context(use_locale(self.choose_locale()))
+        flask.g.provider_identity_locale_scope = scope
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -236,7 +260,7 @@ class ProviderIdentity:
         """
         if not checkbox(flask.request.form, "agreement_confirmed"):
             raise InvalidInput.single(
-                "agreement_confirmed", "required", "Please confirm the Provider Agreement."
+                "agreement_confirmed", "required", msg("Please confirm the Provider Agreement.")
             )
         flask.session[_AGREED] = True
 
@@ -368,6 +392,105 @@ class ProviderIdentity:
             return self.render(template, err, **{name: None}, **context)
         return self.render(template, None, **{name: result}, **context)
 
+    # -- whole pages of a flow ----------------------------------------------------------
+
+    @staticmethod
+    def redirect_to(
+        endpoint: str, **values: Any
+    ) -> Callable[[object], flask.typing.ResponseReturnValue]:
+        """A ``success`` answer for :meth:`form_page`: redirect to ``endpoint``."""
+        return lambda _: flask.redirect(flask.url_for(endpoint, **values))
+
+    def login_page(
+        self, template: str, success: _Success[LoginResult], *, code_endpoint: str, **context: Any
+    ) -> flask.typing.ResponseReturnValue:
+        """The login form; a password that needs a second factor redirects to ``code_endpoint``."""
+
+        def answer(result: LoginResult | SecondFactorDue) -> flask.typing.ResponseReturnValue:
+            if isinstance(result, SecondFactorDue):
+                return flask.redirect(flask.url_for(code_endpoint))
+            return success(result)
+
+        return self.form_page(template, self.login, answer, **context)
+
+    def code_page(
+        self, template: str, success: _Success[LoginResult], **context: Any
+    ) -> flask.typing.ResponseReturnValue:
+        """The second login step's form (field ``code``); without a password step, the login."""
+        if not self.second_factor_due:
+            return flask.redirect(flask.url_for(self.login_endpoint))
+        return self.form_page(template, self.complete_login, success, **context)
+
+    def authenticator_page(
+        self, template: str, confirmed_template: str, **context: Any
+    ) -> flask.typing.ResponseReturnValue:
+        """Set up an authenticator app for the logged-in account (use under :meth:`login_required`).
+
+        GET renders ``template`` with ``enrolment`` (a new secret and its QR
+        code each time). POST confirms the submitted ``code`` and renders
+        ``confirmed_template`` with ``confirmed`` (a :class:`TotpConfirmed`
+        whose recovery codes this one page shows: they are kept nowhere
+        else). An error (a wrong code, an app set up already) renders
+        ``template`` with it and ``enrolment`` set to ``None``. Every answer
+        says ``Cache-Control: no-store``: the secret and the codes stay out of
+        caches and the browser's history.
+        """
+        try:
+            if flask.request.method != "POST":
+                enrolment = self.begin_totp_enrolment()
+                page = self.render(template, enrolment=enrolment, **context)
+            else:
+                page = self.render(confirmed_template, confirmed=self.confirm_totp(), **context)
+        except IdentityError as err:
+            page = self.render(template, err, enrolment=None, **context)
+        text, status, headers = page
+        return text, status, {**headers, "Cache-Control": "no-store"}
+
+    def registration_page(
+        self, step: int, template: str, success: _Success[Any], **context: Any
+    ) -> flask.typing.ResponseReturnValue:
+        """The form of registration ``step``: 1, 2 or 3 (the steps' methods above).
+
+        A step the session has not reached redirects to ``register_endpoint``;
+        step 3's template also gets ``questions``, the security questions.
+
+        Raises:
+            ValueError: ``step`` is not 1, 2 or 3 (a bug in the view).
+        """
+        actions: dict[int, Callable[[], object]] = {
+            1: self.check_provider,
+            2: self.confirm_agreement,
+            3: self.finish_registration,
+        }
+        if step not in actions:
+            raise ValueError(f"registration_page: step must be 1, 2 or 3, not {step!r}")
+        if self.registration_step < step:
+            return flask.redirect(flask.url_for(self.register_endpoint))
+        if step == 3:
+            context.setdefault("questions", self.service.security_questions.questions)
+        return self.form_page(template, actions[step], success, **context)
+
+    def link_page(
+        self, purpose: TokenPurpose, template: str, success: _Success[AccountView], **context: Any
+    ) -> flask.typing.ResponseReturnValue:
+        """The page of an activation or reset link: :meth:`activate` or :meth:`reset_password`.
+
+        The template gets ``state``, the link's :class:`LinkState` value
+        (``valid``, ``expired``, ``used``, ``invalid``), read without spending
+        the link; only the POST spends it.
+
+        Raises:
+            ValueError: ``purpose`` is not activation or password reset.
+        """
+        actions = {
+            TokenPurpose.ACTIVATION: self.activate,
+            TokenPurpose.PASSWORD_RESET: self.reset_password,
+        }
+        if purpose not in actions:
+            raise ValueError(f"link_page: no page for {purpose.value} links")
+        state = self.link_state(purpose).value
+        return self.form_page(template, actions[purpose], success, state=state, **context)
+
     def _load_account(self) -> None:
         flask.g.provider_identity_account = self.sessions.current(flask.session)
 
@@ -378,6 +501,27 @@ class ProviderIdentity:
             "form": {
                 key: value for key, value in flask.request.form.items() if key not in _SECRET_FIELDS
             },
+            "locale": flask.g.get("provider_identity_locale", "en"),
             "registration_checklist": password_checklist(policy, PasswordUse.REGISTRATION),
             "change_checklist": password_checklist(policy, PasswordUse.CHANGE),
         }
+
+
+#: The session key of a visitor's language choice (``?lang=``).
+_LOCALE = "locale"
+
+
+def _request_locale() -> str:
+    """``?lang=`` (kept in the session), else the session's choice, else ``Accept-Language``."""
+    asked = supported_locale(flask.request.args.get("lang"))
+    if asked is not None:
+        flask.session[_LOCALE] = asked
+        return asked
+    chosen = supported_locale(flask.session.get(_LOCALE))
+    return chosen or negotiate(flask.request.headers.get("Accept-Language"))
+
+
+def _leave_locale(_error: BaseException | None = None) -> None:
+    scope = flask.g.pop("provider_identity_locale_scope", None)
+    if scope is not None:
+        scope.close()
