@@ -6,6 +6,7 @@ testing of roster.py).
 
 from __future__ import annotations
 
+import csv
 import time
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
@@ -328,3 +329,23 @@ def test_a_snapshot_ends_records_on_the_utc_day_whatever_the_local_zone(
         time.tzset()
     ((_, on),) = destination.kept
     assert on in {before, after}
+
+
+def test_a_header_the_csv_module_cannot_read_is_refused_in_words() -> None:
+    header = b'provider_id,tax_id,name,"' + b"x" * (csv.field_size_limit() + 1) + b'"\n'
+    assert header_refusal(header + GOOD) == (
+        "header",
+        "malformed",
+        "The header line is not valid CSV.",
+    )
+
+
+def test_a_row_the_csv_module_cannot_read_is_refused_in_words() -> None:
+    row = b'P1,311234567,"' + b"x" * (csv.field_size_limit() + 1) + b'",45402\n'
+    assert messages(HEADER + row) == [(2, "row", "malformed", "The line is not valid CSV.")]
+
+
+def test_the_header_refusal_lists_several_unknown_and_missing_columns() -> None:
+    field, code, message = header_refusal(b"provider_id,tax_id,fax,email\n" + GOOD)
+    assert (field, code) == ("header", "invalid_columns")
+    assert message.endswith("(unknown: email, fax; missing: name, zip_codes).")
