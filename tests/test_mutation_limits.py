@@ -122,12 +122,14 @@ def test_a_zone_index_is_dropped_even_for_a_whole_address() -> None:
 
 
 def test_client_keys_with_other_prefixes() -> None:
+    """A /24 for IPv4 and a /48 for IPv6 key the network, not the address."""
     assert client_key("192.0.2.7", ipv4_prefix=24) == "192.0.2.0/24"
     assert client_key("2001:db8:1:2:3:4:5:6", ipv6_prefix=48) == "2001:db8:1::/48"
 
 
 @pytest.mark.parametrize("address", ["", "1.2.3", "192.0.2.1%eth0", "１.２.３.４", "host", 7])
 def test_what_is_not_an_ip_address_is_refused_in_words(address: Any) -> None:
+    """Empty, short, zoned IPv4, full-width digits, a host name, a number: one refusal."""
     with pytest.raises(InvalidInput) as caught:
         client_key(address)
     (error,) = caught.value.errors

@@ -132,6 +132,7 @@ def test_a_plan_category_refusal_lists_the_categories_alphabetically() -> None:
 
 
 def test_a_plan_category_is_found_ignoring_case_and_space() -> None:
+    """A cell in another case, with spaces around it, names the category."""
     assert SEED_PLAN.category(" Radiology ") == RADIOLOGY
 
 
@@ -145,6 +146,7 @@ def test_categories_hold_categories_only(values: list[Any]) -> None:
 
 
 def test_group_eligible_when_any_category_may_register_as_a_group() -> None:
+    """One eligible category among several is enough; none is not."""
     plan = Plan(group_categories=frozenset({HOSPITAL}))
     assert plan.group_eligible({HOSPITAL, RADIOLOGY}) is True
     assert plan.group_eligible({RADIOLOGY}) is False
@@ -160,12 +162,14 @@ def test_a_taxonomy_code_has_at_most_10_characters() -> None:
 
 @pytest.mark.parametrize("code", ["", "20-8", "208 M", "２０８"])
 def test_a_taxonomy_key_is_ascii_letters_and_digits(code: str) -> None:
+    """Empty, punctuated, spaced or full-width keys are refused, quoted in the message."""
     assert refusal(TaxonomyMap, {code: HOSPITAL}) == (
         f"{code!r} is not a NUCC taxonomy code or code prefix."
     )
 
 
 def test_a_taxonomy_keys_category_must_be_a_category() -> None:
+    """A category given as text is refused, naming the key."""
     assert refusal(TaxonomyMap, {"2085": "radiology"}) == (
         "The category of 2085 is not a ProviderCategory."
     )
@@ -187,6 +191,7 @@ def test_a_code_as_long_as_a_key_matches_it_and_a_shorter_one_does_not() -> None
 
 
 def test_the_first_known_code_decides_and_unknown_ones_are_skipped() -> None:
+    """Unknown codes are passed over; with none known the category is other."""
     taxonomy = TaxonomyMap({"2085": RADIOLOGY, "282N": HOSPITAL})
     assert taxonomy.category(["999", "282N00000X", "2085R0202X"]) == HOSPITAL
     assert taxonomy.category(["999"]) == ProviderCategory.OTHER
@@ -194,11 +199,13 @@ def test_the_first_known_code_decides_and_unknown_ones_are_skipped() -> None:
 
 @pytest.mark.parametrize("text", ["label\nx\n", "code,label\n2085,x\n", "category\nradiology\n"])
 def test_a_taxonomy_csv_needs_code_and_category_columns(text: str) -> None:
+    """A file without either column, or with short rows, is refused in these words."""
     assert refusal(TaxonomyMap.from_csv, text) == (
         "A taxonomy map needs code and category columns."
     )
 
 
 def test_a_taxonomy_csv_reads_codes_and_trimmed_categories() -> None:
+    """Other columns are ignored; a category cell is trimmed."""
     taxonomy = TaxonomyMap.from_csv("code,category,label\n2085, radiology ,Radiology\n")
     assert taxonomy.prefixes == {"2085": RADIOLOGY}

@@ -273,6 +273,7 @@ def test_a_snapshot_needs_a_destination_that_can_end_records() -> None:
 
 
 def test_a_bad_payee_is_an_invalid_choice() -> None:
+    """The payee's refusal has the code of a wrong choice."""
     data = b"provider_id,tax_id,name,zip_codes,payee\nP1,311234567,Ann,45402,nobody\n"
     (row,) = read_roster(data).rejected
     assert [(error.field, error.code) for error in row.errors] == [("payee", "invalid_choice")]
@@ -332,6 +333,7 @@ def test_a_snapshot_ends_records_on_the_utc_day_whatever_the_local_zone(
 
 
 def test_a_header_the_csv_module_cannot_read_is_refused_in_words() -> None:
+    """A header cell over the csv field limit: malformed, in these words."""
     header = b'provider_id,tax_id,name,"' + b"x" * (csv.field_size_limit() + 1) + b'"\n'
     assert header_refusal(header + GOOD) == (
         "header",
@@ -341,11 +343,13 @@ def test_a_header_the_csv_module_cannot_read_is_refused_in_words() -> None:
 
 
 def test_a_row_the_csv_module_cannot_read_is_refused_in_words() -> None:
+    """A row cell over the csv field limit: the line is rejected as malformed, in words."""
     row = b'P1,311234567,"' + b"x" * (csv.field_size_limit() + 1) + b'",45402\n'
     assert messages(HEADER + row) == [(2, "row", "malformed", "The line is not valid CSV.")]
 
 
 def test_the_header_refusal_lists_several_unknown_and_missing_columns() -> None:
+    """Several unknown and missing columns are each listed, comma-separated, sorted."""
     field, code, message = header_refusal(b"provider_id,tax_id,fax,email\n" + GOOD)
     assert (field, code) == ("header", "invalid_columns")
     assert message.endswith("(unknown: email, fax; missing: name, zip_codes).")

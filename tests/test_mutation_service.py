@@ -43,6 +43,7 @@ def test_tokens_on_another_clock_are_refused_in_words(
 def test_security_questions_of_the_wrong_type_are_refused_naming_the_setting(
     make_service: Callable[..., IdentityService], questions: Any
 ) -> None:
+    """None, a string or a list: refused, naming the setting and the type."""
     with pytest.raises(ConfigurationError) as caught:
         make_service(security_questions=questions)
     assert caught.value.message == (

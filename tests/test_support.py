@@ -608,6 +608,7 @@ def test_only_a_pending_address_is_corrected_and_the_refusal_says_the_status(
 
 
 def test_the_same_address_again_is_refused_on_the_email_field(desk: SupportDesk, typo: str) -> None:
+    """The current address again (in another case): unchanged, on the email field."""
     desk.verify_caller(AGENT, typo, "Rex")
     with pytest.raises(InvalidInput) as caught:
         desk.correct_pending_email(AGENT, typo, "JANE.DOE@exmaple.org")
@@ -622,12 +623,14 @@ def test_the_same_address_again_is_refused_on_the_email_field(desk: SupportDesk,
 def test_a_reactivation_is_audited_as_one(
     desk: SupportDesk, jane: str, trail: MemoryEventLog
 ) -> None:
+    """The last event is the reactivation, a success, with the agent."""
     desk.deactivate(AGENT, jane)
     desk.reactivate(AGENT, jane)
     assert agents_of(trail)[-1] == ("reactivate", "success", AGENT)
 
 
 def test_history_without_a_trail_says_what_it_needs(portal: IdentityService, jane: str) -> None:
+    """The refusal names the call and what it needs."""
     with pytest.raises(ConfigurationError) as caught:
         SupportDesk(service=portal).history(AGENT, jane)
     assert str(caught.value) == "SupportDesk.history needs a trail (an EventLog)."
@@ -680,6 +683,7 @@ def test_history_holds_only_this_accounts_events_within_the_window(
 def test_a_deactivated_accounts_reset_link_is_refused_in_words(
     desk: SupportDesk, jane: str
 ) -> None:
+    """Even after a verified answer, a switched-off account gets no link, in these words."""
     desk.deactivate(AGENT, jane)
     desk.verify_caller(AGENT, jane, "Rex")
     with pytest.raises(InvalidTransition) as caught:
@@ -690,6 +694,7 @@ def test_a_deactivated_accounts_reset_link_is_refused_in_words(
 def test_a_corrected_address_taken_by_another_account_is_refused_on_the_email_field(
     desk: SupportDesk, portal: IdentityService, typo: str
 ) -> None:
+    """Another account's email: UsernameUnavailable on the email field, in its words."""
     portal.register(member("ravi@example.org", email="ravi.patel@example.org"))
     desk.verify_caller(AGENT, typo, "Rex")
     with pytest.raises(UsernameUnavailable) as caught:
