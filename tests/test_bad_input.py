@@ -392,3 +392,12 @@ def test_a_snapshot_into_a_destination_that_cannot_end_records_writes_nothing() 
         import_roster(lines, destination, snapshot=True)
     assert caught.value.errors[0].field == "snapshot"
     assert destination.written == []
+
+
+@pytest.mark.parametrize("use", ["registration", "change", 1, object()])
+def test_requirements_refuse_a_use_that_is_not_a_password_use(use: object) -> None:
+    """A string for ``use`` once gave an empty checklist; now it is InvalidInput on "use"."""
+    with pytest.raises(InvalidInput) as caught:
+        PasswordPolicy().requirements(use)  # type: ignore[arg-type]
+    assert [(e.field, e.code) for e in caught.value.errors] == [("use", "wrong_type")]
+    assert "PasswordUse" in caught.value.errors[0].message

@@ -415,3 +415,21 @@ def test_a_record_is_current_until_the_day_it_ends(day: date, shift: int) -> Non
     ends = day + timedelta(days=shift)
     assert ProviderRecord(**fields, end_date=ends).is_current_on(day) is (shift > 0)
     assert ProviderRecord(**fields).is_current_on(day) is True
+
+
+def _textbook_luhn_ok(npi: str) -> bool:
+    """CMS's recipe: the Luhn check over "80840" and the NPI, digit by digit from the right."""
+    total = 0
+    for position, char in enumerate(reversed("80840" + npi)):
+        digit = int(char) * (2 if position % 2 else 1)
+        total += digit // 10 + digit % 10
+    return total % 10 == 0
+
+
+@given(st.text(alphabet="0123456789", min_size=10, max_size=10))
+def test_npi_check_digit_agrees_with_the_textbook_luhn(npi: str) -> None:
+    """Every 10-digit string is accepted exactly when the Luhn check over 80840 passes."""
+    if _textbook_luhn_ok(npi):
+        assert normalize_npi(npi) == npi
+    else:
+        assert refusal(normalize_npi, npi) == ("npi", "invalid_check_digit")

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 
+import attrs
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -233,15 +234,119 @@ def test_the_primary_taxonomy_decides_wherever_its_slot(order: list[int], primar
     assert record.category == ProviderCategory(categories[primary])
 
 
-@example([',"'])  # a quote right after a comma: the separator count must skip the outer quotes
-@given(st.lists(st.text(alphabet='ab ,"\u00e9', max_size=6), min_size=1, max_size=8))
-def test_a_quoted_line_splits_as_the_csv_module_reads_it(cells: list[str]) -> None:
-    """The fast split and the csv fallback give the cells csv.writer wrote, quotes and all."""
-    from provider_identity.sources.nppes import _cells
-
+def quoted(cells: list[str]) -> str:
+    """``cells`` as csv.writer quotes every one of them (as NPPES does), without a line end."""
     out = io.StringIO()
-    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerow(cells)
-    assert _cells(out.getvalue().encode()) == cells
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="").writerow(cells)
+    return out.getvalue()
+
+
+CELL_TEXT = st.text(alphabet='ab ,"\u00e9\r', max_size=6)
+
+
+@st.composite
+def dirty_lines(draw: st.DrawFn) -> str:
+    """A line as NPPES writes it, one with a character put in or taken out, or any text at all."""
+    line = quoted(draw(st.lists(CELL_TEXT, min_size=1, max_size=8)))
+    edit = draw(st.sampled_from(["none", "insert", "delete", "any"]))
+    at = draw(st.integers(0, len(line)))
+    if edit == "insert":
+        return line[:at] + draw(st.sampled_from('",a')) + line[at:]
+    if edit == "delete":
+        return line[:at] + line[at + 1 :]
+    if edit == "any":
+        return draw(st.text(alphabet='ab,"', max_size=30))
+    return line
+
+
+@example('","",""', (3, 3))  # quotes of empty cells next to separators
+@example('",""', (2, 1))  # a cell ',"': a quote right after a comma
+@given(dirty_lines(), st.tuples(st.integers(1, 9), st.integers(1, 9)))
+def test_the_fast_split_reads_a_line_as_the_csv_module_does(
+    text: str, sizes: tuple[int, int]
+) -> None:
+    """Whenever the fast split answers, csv reads ``width`` cells and the first ``end`` agree."""
+    from provider_identity.sources.nppes import _quoted_cells
+
+    end, width = sorted(sizes)
+    cells = _quoted_cells(text, width, end)
+    if cells is not None:
+        row = next(csv.reader([text]))
+        assert len(row) == width
+        assert cells == row[:end]
+
+
+@given(st.lists(st.text(alphabet="ab ,\u00e9\r", max_size=6), min_size=1, max_size=8), st.data())
+def test_the_fast_split_reads_every_line_without_a_quote_in_a_cell(
+    cells: list[str], data: st.DataObject
+) -> None:
+    """The common case, every cell quoted and none holding a quote, never goes through csv."""
+    from provider_identity.sources.nppes import _quoted_cells
+
+    end = data.draw(st.integers(1, len(cells)))
+    assert _quoted_cells(quoted(cells), len(cells), end) == cells[:end]
+
+
+@given(st.lists(CELL_TEXT, min_size=1, max_size=8))
+def test_a_quoted_line_reads_as_csv_wrote_it_quotes_and_all(cells: list[str]) -> None:
+    """Through the fast split or the csv module, a line's cells are those csv.writer wrote."""
+    from provider_identity.sources.nppes import _Layout, _line_cells
+
+    layout = _Layout.of([*(f"Extra {n}" for n in range(len(cells))), *NPPES_COLUMNS])
+    raw = (quoted(cells + ["x"] * len(NPPES_COLUMNS)) + "\r\n").encode()
+    read = _line_cells(raw, layout)
+    assert isinstance(read, list)
+    assert read[: len(cells)] == cells
+    assert len(read) == layout.end + 1
+
+
+def test_a_line_with_the_wrong_number_of_columns_is_rejected_and_blank_ones_skipped() -> None:
+    """A line one cell short is rejected by line number; an empty line is no row."""
+    header, good = nppes_file(CLINIC)
+    short = good.replace(b',""\n', b"\n", 1)
+    items = list(iter_nppes([header, short, b"\n", b'"",""\n', good]))
+    assert isinstance(items[0], RejectedRow)
+    assert (items[0].line, items[0].errors[0].code) == (2, "wrong_column_count")
+    assert [type(item) for item in items] == [RejectedRow, ProviderRecord]
+    assert items[1] == next(iter_nppes([header, good]))
+
+
+def test_a_name_with_a_control_character_is_rejected_not_raised() -> None:
+    """A name that does not normalise rejects its row under its column; the next row is read."""
+    header, good = nppes_file(CLINIC)
+    [bad] = nppes_file(
+        CLINIC | {"Provider Organization Name (Legal Business Name)": "LAKESHORE\x07IMAGING"}
+    )[1:]
+    items = list(iter_nppes([header, bad, good]))
+    assert isinstance(items[0], RejectedRow)
+    assert [(e.field, e.code) for e in items[0].errors] == [
+        ("Provider Organization Name (Legal Business Name)", "invalid_characters")
+    ]
+    assert isinstance(items[1], ProviderRecord)
+
+
+def test_a_file_with_only_the_needed_columns_in_another_order_is_read() -> None:
+    """Optional columns may be missing and the order may differ: columns are found by name."""
+    from provider_identity.sources.nppes import _REQUIRED
+
+    columns = sorted(_REQUIRED, reverse=True)
+    rows = [columns, [CLINIC.get(column, "") for column in columns]]
+    [record] = iter_nppes([(quoted(row) + "\n").encode() for row in rows])
+    # Without slot 2 (the primary, radiology) the category is slot 1's, primary care.
+    everything = next(iter_nppes(nppes_file(CLINIC)))
+    assert record == attrs.evolve(everything, category=ProviderCategory.PRIMARY_CARE)
+
+
+def test_records_equal_those_built_the_checked_way() -> None:
+    """The reader's records compare, hash and repr as ProviderRecord(...) of the same values."""
+    for row in (CLINIC, JANE | {"Employer Identification Number (EIN)": "311234567"}):
+        [record] = iter_nppes(nppes_file(row))
+        assert isinstance(record, ProviderRecord)
+        checked = attrs.evolve(record)  # every converter run again
+        assert record == checked
+        assert hash(record) == hash(checked)
+        assert repr(record) == repr(checked)
+        assert record.name_key == checked.name_key
 
 
 def test_a_line_that_is_not_utf8_is_rejected_and_the_next_one_read() -> None:

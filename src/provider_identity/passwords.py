@@ -623,7 +623,14 @@ class PasswordPolicy:
                 ``None``: all of them.
             locale: The wording's language (see :mod:`provider_identity.i18n`);
                 ``None``: the current locale.
+
+        Raises:
+            InvalidInput: ``use`` is neither a :class:`PasswordUse` nor ``None``
+                (code ``wrong_type`` on ``use``; a plain ``"change"`` is refused
+                rather than answered with an empty checklist).
         """
+        if use is not None and not isinstance(use, PasswordUse):
+            raise InvalidInput.single("use", "wrong_type", "use must be a PasswordUse or None.")
         rules = self._rules
         both, change = frozenset(PasswordUse), frozenset({PasswordUse.CHANGE})
         found: list[tuple[Violation, frozenset[PasswordUse]]] = [

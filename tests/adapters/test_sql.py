@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import secrets
+import select
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from provider_identity import ConfigurationError, InvalidInput, ProviderRecord, ProviderSearch
+from provider_identity import (
+    ConfigurationError,
+    InvalidInput,
+    LineOfBusiness,
+    ProviderCategory,
+    ProviderRecord,
+    ProviderSearch,
+)
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
     SqlLockoutStore,
@@ -22,6 +33,7 @@ from provider_identity.adapters.sql import (
 )
 from provider_identity.adapters.sql import directory as sql_directory
 from provider_identity.testing import sample_records
+from provider_identity.testing.strategies import provider_records
 from tests.adapters.builders import NOW, make_account
 from tests.adapters.conftest import Target
 from tests.adapters.workers import Database
@@ -114,6 +126,50 @@ def test_other_databases_are_refused() -> None:
         SqlLockoutStore(engine)  # type: ignore[arg-type]
 
 
+@settings(max_examples=200)
+@given(
+    provider_records(),
+    st.none() | st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)),
+    st.frozensets(st.sampled_from(tuple(LineOfBusiness))),
+)
+def test_a_stored_row_becomes_the_record_it_was_written_from(
+    record: ProviderRecord, end_date: date | None, lines: frozenset[LineOfBusiness]
+) -> None:
+    """The unchecked rebuild from a row sets every field as the checked constructor did."""
+    written = attrs.evolve(record, end_date=end_date, lines_of_business=lines)
+    row = sql_directory._provider_row(written)
+    rebuilt = sql_directory._record_from_row(row)
+    assert type(rebuilt) is ProviderRecord
+    for field in attrs.fields(ProviderRecord):  # name_key too, which == leaves out
+        assert getattr(rebuilt, field.name) == getattr(written, field.name), field.name
+    assert rebuilt == written
+    assert hash(rebuilt) == hash(written)
+
+
+def test_an_old_row_without_its_name_key_is_rebuilt_by_the_checked_constructor() -> None:
+    """A row an older version wrote (no name_key) gets its key computed, not left empty."""
+    written = records(1)[0]
+    row = (*sql_directory._provider_row(written)[:-1], None)
+    assert sql_directory._record_from_row(row).name_key == written.name_key
+
+
+def pooled_backend(engine: sa.Engine) -> int:
+    """The server process behind the pool's (only) connection."""
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def end_backend(postgres: Target, pid: int) -> None:
+    """End a server process as a restart does, waiting up to 5 s for it to exit."""
+    with postgres.engine.connect() as other:
+        ended = other.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE pid = %(pid)s AND datname = current_database()",
+            {"pid": pid},
+        ).scalar_one()
+    assert ended is True
+
+
 def test_a_store_answers_after_the_database_dropped_its_pooled_connections(
     postgres: Target,
 ) -> None:
@@ -121,20 +177,76 @@ def test_a_store_answers_after_the_database_dropped_its_pooled_connections(
     engine = postgres.database.engine()  # its own pool, so only its connections are ended
     accounts = SqlAccountRepository(engine)
     accounts.add(make_account(1))
-    with engine.connect() as conn:
-        pooled = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-    with postgres.engine.connect() as other:  # wait up to 5 s for the backend to exit
-        ended = other.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
-            " WHERE pid = %(pid)s AND datname = current_database()",
-            {"pid": pooled},
-        ).scalar_one()
-    assert ended is True
+    end_backend(postgres, pooled_backend(engine))
     try:
         found = accounts.get(make_account(1).id)
     finally:
         engine.dispose()
     assert found is not None
+
+
+def test_a_write_succeeds_after_the_database_dropped_its_pooled_connections(
+    postgres: Target,
+) -> None:
+    """A write transaction on a pool whose connection the server ended gets a fresh one."""
+    engine = postgres.database.engine()
+    accounts = SqlAccountRepository(engine)
+    before = pooled_backend(engine)
+    end_backend(postgres, before)
+    try:
+        accounts.add(make_account(2))
+        found = accounts.get(make_account(2).id)
+        after = pooled_backend(engine)
+    finally:
+        engine.dispose()
+    assert found is not None
+    assert after != before
+
+
+def test_a_read_on_a_live_pooled_connection_sends_nothing_but_its_query(
+    postgres: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ping round trip per checkout: the read is the only statement on the wire."""
+    import psycopg
+
+    engine = postgres.database.engine()
+    directory = SqlProviderDirectory(engine)
+    directory.upsert(records(3))
+    directory.by_tax_id("311234567")  # the pool now holds a used, live connection
+    sent: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def recording(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", recording)
+    try:
+        found = directory.by_tax_id("311234567")
+    finally:
+        engine.dispose()
+    assert len(found) == 3
+    assert len(sent) == 1
+    assert sent[0].lstrip().upper().startswith("SELECT")
+
+
+def test_a_live_pooled_connection_with_a_message_waiting_is_kept(postgres: Target) -> None:
+    """Input waiting on an idle connection (a notification) costs a ping, not the connection."""
+    engine = postgres.database.engine()
+    with engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        conn.exec_driver_sql("LISTEN provider_identity_test")
+        conn.commit()
+        driver: Any = conn.connection.driver_connection
+    with postgres.engine.begin() as other:
+        other.exec_driver_sql("NOTIFY provider_identity_test")
+    # Waits for the notification to reach the idle connection's socket (no sleep).
+    readable, _, _ = select.select([driver.fileno()], [], [], 5)
+    try:
+        assert readable
+        assert pooled_backend(engine) == pid
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -235,6 +347,53 @@ def test_upsert_is_one_transaction(sql: Target, monkeypatch: pytest.MonkeyPatch)
     finally:
         sa.event.remove(sql.engine, "before_cursor_execute", fail_third_chunk)
     assert count_rows(sql, "identity_providers") == 0
+
+
+def test_upsert_updates_the_rows_already_there(sql: Target) -> None:
+    """Known Provider IDs take the batch's data, new ones are added, the rest stay as they were."""
+    directory = SqlProviderDirectory(sql.engine)
+    kept, changed = records(3), records(3, "C")
+    directory.upsert([*kept, *changed])
+    updated = [
+        attrs.evolve(record, name=f"Renamed {n}", zip_codes=("10001",), tax_id="999999999")
+        for n, record in enumerate(changed)
+    ]
+    added = records(2, "N")
+    assert directory.upsert([*updated, *added]) == 5
+    everything = [*kept, *updated, *added]
+    assert [directory.by_provider_id(record.provider_id) for record in everything] == everything
+    assert count_rows(sql, "identity_providers") == 8
+    assert [record.name for record in directory.by_tax_id("999999999")] == [
+        "Renamed 0",
+        "Renamed 1",
+        "Renamed 2",
+    ]
+    page = directory.page_by_tax_id(
+        "999999999", after=None, limit=5, search=ProviderSearch.parse("renamed 1")
+    )
+    assert [record.provider_id for record in page] == ["C1"]  # the name's search key moved too
+
+
+def test_a_batch_the_database_refuses_leaves_the_table_as_it_was(
+    sql: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row the database refuses in the last chunk undoes the updates and inserts before it."""
+    directory = SqlProviderDirectory(sql.engine)
+    before = records(4)
+    directory.upsert(before)
+    monkeypatch.setattr(sql_directory, "UPSERT_CHUNK", 2)
+    real_row = sql_directory._provider_row
+
+    def tax_id_null_for_n1(record: ProviderRecord) -> tuple[str | None, ...]:
+        row = real_row(record)
+        return (row[0], None, *row[2:]) if record.provider_id == "N1" else row
+
+    monkeypatch.setattr(sql_directory, "_provider_row", tax_id_null_for_n1)
+    batch = [*(attrs.evolve(record, name="Changed") for record in before), *records(2, "N")]
+    with pytest.raises(sa.exc.IntegrityError):
+        directory.upsert(batch)
+    assert [directory.by_provider_id(record.provider_id) for record in before] == before
+    assert count_rows(sql, "identity_providers") == 4
 
 
 def test_purge_forgets_only_expired_states(sql: Target) -> None:
@@ -343,3 +502,33 @@ def test_the_sql_package_exports_the_names_the_module_did() -> None:
     assert set(sql.__all__) == expected
     assert all(getattr(sql, name) is not None for name in expected)
     assert sql.SqlProviderDirectory.__module__ == "provider_identity.adapters.sql.directory"
+
+
+#: A plan's own category at the longest code ProviderCategory takes (50 characters).
+LONGEST_CATEGORY = "skilled_nursing_and_long_term_care_facility_groups"
+
+
+def test_a_category_code_of_the_longest_length_a_plan_may_declare_is_stored(sql: Target) -> None:
+    """ProviderCategory takes 50-character codes; the directory column keeps all 50."""
+    category = ProviderCategory(LONGEST_CATEGORY)
+    record = attrs.evolve(records(1)[0], category=category)
+    directory = SqlProviderDirectory(sql.engine)
+    directory.upsert([record])
+    stored = directory.by_provider_id(record.provider_id)
+    assert stored is not None
+    assert stored.category == category
+
+
+def test_create_schema_widens_the_category_column_of_an_older_table(postgres: Target) -> None:
+    """A directory made when the column held 32 characters takes a 50-character category."""
+    with postgres.engine.begin() as conn:
+        at = conn.schema_for_object(metadata.tables["identity_providers"])
+        prefix = "" if at is None else f'"{at}".'
+        conn.exec_driver_sql(
+            f"ALTER TABLE {prefix}identity_providers ALTER COLUMN category TYPE varchar(32)"
+        )
+    create_schema(postgres.engine)
+    record = attrs.evolve(records(1)[0], category=ProviderCategory(LONGEST_CATEGORY))
+    directory = SqlProviderDirectory(postgres.engine)
+    directory.upsert([record])
+    assert directory.by_provider_id(record.provider_id) == record

@@ -203,6 +203,26 @@ def guessed_zip_codes(
     results.put(dict(outcomes))
 
 
+def driver_errors(engine: Engine) -> list[str]:
+    """The class and SQLSTATE of each driver error ``engine`` meets, filled in as they happen.
+
+    A store reports them all as ``store_unavailable``; a race that fails
+    says with this which one it was (a deadlock, too many connections ...).
+    """
+    seen: list[str] = []
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _note(context: sa.engine.ExceptionContext) -> None:
+        error = context.original_exception
+        seen.append(f"{type(error).__name__} {getattr(error, 'sqlstate', None) or ''}".strip())
+
+    return seen
+
+
+#: The username and email of half the ``crossed`` racers; the other half swap them.
+CROSSED = ("cross.a@example.org", "cross.b@example.org")
+
+
 def register(
     accounts: Database,
     n: int,
@@ -210,17 +230,24 @@ def register(
     barrier: Barrier,
     results: Queue[str],
 ) -> None:
-    """Register racer ``n`` with the same username (or the same provider); report the outcome."""
-    identity = service(
-        accounts.engine(), MemoryLockoutStore(), PasswordHasher(parameters=TEST_ONLY_CHEAPEST)
-    )
+    """Register racer ``n`` with the same username (or provider); report the outcome.
+
+    ``crossed``: half the racers take address A as username and B as email,
+    the other half B and A, so any two of them clash on both keys.
+    """
+    engine = accounts.engine()
+    failures = driver_errors(engine)
+    identity = service(engine, MemoryLockoutStore(), PasswordHasher(parameters=TEST_ONLY_CHEAPEST))
     record = race_records()[0 if same == "provider" else n]
+    username, email = "racer" if same == "username" else f"racer{n}", f"racer{n}@example.org"
+    if same == "crossed":
+        username, email = CROSSED if n % 2 else CROSSED[::-1]
     request = practitioner(
         name=record.name,
         tax_id=record.tax_id,
         provider_id=record.provider_id,
-        username="racer" if same == "username" else f"racer{n}",
-        email=f"racer{n}@example.org",
+        username=username,
+        email=email,
     )
     barrier.wait()
     try:
@@ -228,7 +255,7 @@ def register(
     except (UsernameUnavailable, AlreadyRegistered) as err:
         results.put(err.code)
     except IdentityError as err:  # pragma: no cover  # reported to the parent as a failure
-        results.put(f"unexpected {err.code}")
+        results.put(f"unexpected {err.code} {failures}")
     else:
         results.put("registered")
 
@@ -245,9 +272,9 @@ def confirm_or_register(
     results: Queue[str],
 ) -> None:
     """Confirm the email change to RACED_EMAIL, or register racer ``n`` with that address."""
-    identity = service(
-        accounts.engine(), MemoryLockoutStore(), PasswordHasher(parameters=TEST_ONLY_CHEAPEST)
-    )
+    engine = accounts.engine()
+    failures = driver_errors(engine)
+    identity = service(engine, MemoryLockoutStore(), PasswordHasher(parameters=TEST_ONLY_CHEAPEST))
     record = race_records()[n]
     request = practitioner(
         name=record.name,
@@ -265,7 +292,7 @@ def confirm_or_register(
     except UsernameUnavailable as err:
         results.put(err.code)
     except IdentityError as err:  # pragma: no cover  # reported to the parent as a failure
-        results.put(f"unexpected {err.code}")
+        results.put(f"unexpected {err.code} {failures}")
     else:
         results.put(f"{role}ed")
 

@@ -32,8 +32,9 @@ plan's own records, whatever the size of the file.
 from __future__ import annotations
 
 import csv
+import functools
 import operator
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 
 import attrs
@@ -41,9 +42,12 @@ import attrs
 from provider_identity.errors import FieldError, InvalidInput
 from provider_identity.plan import SEED_PLAN, Plan
 from provider_identity.providers import (
+    LineOfBusiness,
     Payee,
     ProviderCategory,
     ProviderRecord,
+    _normalised_record,
+    normalize_name,
     normalize_npi,
     normalize_tax_id,
     normalize_zip,
@@ -120,9 +124,13 @@ _REQUIRED = (
     DEACTIVATION_DATE, TAXONOMY.format(1), PRIMARY_SWITCH.format(1),
 )  # fmt: skip
 _UNAVAILABLE = "<UNAVAIL>"
-_TAXONOMY_COLUMNS = tuple(
-    (TAXONOMY.format(slot), PRIMARY_SWITCH.format(slot)) for slot in range(1, TAXONOMY_SLOTS + 1)
-)
+_OPTIONAL = (
+    MIDDLE_NAME, NAME_SUFFIX, MAILING_COUNTRY, PRACTICE_COUNTRY, REACTIVATION_DATE,
+    *(column.format(slot) for slot in range(2, TAXONOMY_SLOTS + 1)
+      for column in (TAXONOMY, PRIMARY_SWITCH)),
+)  # fmt: skip
+_SEPARATOR = '","'
+_QUOTE = '"'
 
 
 def enrich_by_npi(records: Iterable[ProviderRecord]) -> dict[str, ProviderRecord]:
@@ -140,154 +148,279 @@ def _date(text: str) -> date | None:
         return None
 
 
-def _deactivated(row: Mapping[str, str]) -> bool:
-    deactivated = row[DEACTIVATION_DATE].strip()
-    if not deactivated:
-        return False
-    reactivated = _date(row.get(REACTIVATION_DATE, "").strip())
-    when = _date(deactivated)
-    return reactivated is None or when is None or reactivated < when
+def _deactivated(deactivated: str, reactivated: str) -> bool:
+    """A deactivation date and no later reactivation (an unreadable date counts as none)."""
+    when, back = _date(deactivated), _date(reactivated.strip())
+    return back is None or when is None or back < when
 
 
-def _taxonomy_codes(row: Mapping[str, str]) -> list[str]:
-    """The row's taxonomy codes, the primary (switch ``Y``) first."""
-    primary: list[str] = []
-    others: list[str] = []
-    for code_column, switch_column in _TAXONOMY_COLUMNS:
-        code = row.get(code_column, "")
-        if code:
-            switch = row.get(switch_column, "")
-            (primary if switch in ("Y", "y") else others).append(code.strip())
-    return primary + others
+def _picker(positions: Sequence[int]) -> Callable[[list[str]], Sequence[str]]:
+    """The cells at ``positions``: one C-level slice when they are evenly spaced (as published)."""
+    step = positions[1] - positions[0] if len(positions) > 1 else 1
+    if step > 0 and list(positions) == list(range(positions[0], positions[-1] + 1, step)):
+        return operator.itemgetter(slice(positions[0], positions[-1] + 1, step))
+    return lambda cells: [cells[position] for position in positions]
 
 
-def _zips(row: Mapping[str, str], errors: list[FieldError]) -> list[str]:
-    zips: list[str] = []
-    for column, country in ((PRACTICE_ZIP, PRACTICE_COUNTRY), (MAILING_ZIP, MAILING_COUNTRY)):
-        value = row[column].strip()
-        if not value or row.get(country, "US").strip().upper() not in ("", "US"):
-            continue
-        try:
-            zips.append(normalize_zip(value, field=column))
-        except InvalidInput as err:
-            errors.extend(err.errors)
-    if not zips and not errors:
-        errors.append(
-            FieldError(field=PRACTICE_ZIP, code="required", message="A U.S. ZIP code is required.")
+@attrs.frozen
+class _Layout:
+    """Where the columns a record reads sit in this file's header.
+
+    A line is cut into its first ``end`` cells only (the last column a record
+    reads is the 107th of 330); ``end`` itself holds an empty cell, which an
+    optional column the header lacks reads.
+    """
+
+    width: int
+    end: int
+    npi: int
+    entity: int
+    ein: int
+    organization: int
+    person: tuple[int, ...]  # first, middle, last name, suffix
+    zips: tuple[tuple[str, int, int], ...]  # (column, ZIP, country): practice, then mailing
+    deactivated: int
+    reactivated: int
+    codes: Callable[[list[str]], Sequence[str]]
+    switches: Callable[[list[str]], Sequence[str]]
+
+    @classmethod
+    def of(cls, header: Sequence[str]) -> _Layout:
+        """The layout of ``header``, which has every column of ``_REQUIRED``."""
+        wanted = {*_REQUIRED, *_OPTIONAL}
+        present: dict[str, int] = {}
+        for position, name in enumerate(header):
+            if name in wanted:
+                present.setdefault(name, position)
+        end = max(present.values()) + 1
+
+        def at(column: str) -> int:
+            return present.get(column, end)
+
+        slots = range(1, TAXONOMY_SLOTS + 1)
+        return cls(
+            width=len(header),
+            end=end,
+            npi=at(NPI),
+            entity=at(ENTITY_TYPE),
+            ein=at(EIN),
+            organization=at(ORGANIZATION_NAME),
+            person=tuple(
+                at(column) for column in (FIRST_NAME, MIDDLE_NAME, LAST_NAME, NAME_SUFFIX)
+            ),
+            zips=(
+                (PRACTICE_ZIP, at(PRACTICE_ZIP), at(PRACTICE_COUNTRY)),
+                (MAILING_ZIP, at(MAILING_ZIP), at(MAILING_COUNTRY)),
+            ),
+            deactivated=at(DEACTIVATION_DATE),
+            reactivated=at(REACTIVATION_DATE),
+            codes=_picker([at(TAXONOMY.format(slot)) for slot in slots]),
+            switches=_picker([at(PRIMARY_SWITCH.format(slot)) for slot in slots]),
         )
-    return zips
 
 
-def _name(row: Mapping[str, str], organization: bool) -> str:
-    if organization:
-        return row[ORGANIZATION_NAME].strip()
-    parts = (row.get(FIRST_NAME, ""), row.get(MIDDLE_NAME, ""), row.get(LAST_NAME, ""),
-             row.get(NAME_SUFFIX, ""))  # fmt: skip
-    return " ".join(part.strip() for part in parts if part.strip())
-
-
-def _row(
-    row: Mapping[str, str],
-    number: int,
-    plan: Plan,
-    roster: Mapping[str, ProviderRecord] | None,
-) -> ProviderRecord | RejectedRow | SkippedRow:
-    if _deactivated(row):
-        return SkippedRow(line=number, reason="deactivated")
-    errors: list[FieldError] = []
-    try:
-        npi = normalize_npi(row[NPI], field=NPI)
-    except InvalidInput as err:
-        return RejectedRow(line=number, errors=tuple(err.errors))
-    if roster is not None and npi not in roster:
-        return SkippedRow(line=number, reason="not_in_plan")
-    entity = row[ENTITY_TYPE].strip()
-    if entity not in ("1", "2"):
-        message = "Entity Type Code must be 1 (individual) or 2 (organization)."
-        return RejectedRow(
-            line=number,
-            errors=(FieldError(field=ENTITY_TYPE, code="invalid_choice", message=message),),
-        )
-    ein = row[EIN].strip()
-    if roster is None and (not ein or ein.upper() == _UNAVAILABLE):
-        return SkippedRow(line=number, reason="no_tax_id")
-    zips = _zips(row, errors)
-    category = plan.taxonomy.category(_taxonomy_codes(row))
-    if roster is not None:
-        mine = roster[npi]
-        if errors:
-            return RejectedRow(line=number, errors=tuple(errors))
-        return attrs.evolve(
-            mine,
-            zip_codes=[*mine.zip_codes, *zips],
-            category=category if mine.category == ProviderCategory.OTHER else mine.category,
-        )
-    try:
-        tax_id = normalize_tax_id(ein, field=EIN)
-    except InvalidInput as err:
-        errors.extend(err.errors)
-    name = _name(row, entity == "2")
-    if not name:
-        column = ORGANIZATION_NAME if entity == "2" else LAST_NAME
-        errors.append(FieldError(field=column, code="required", message="The name is empty."))
-    if errors:
-        return RejectedRow(line=number, errors=tuple(errors))
-    return ProviderRecord(
-        provider_id=npi,
-        tax_id=tax_id,
-        name=name,
-        zip_codes=zips,
-        npi=npi,
-        category=category,
-        payee=Payee.GROUP if entity == "2" else Payee.INDIVIDUAL,
-        lines_of_business={plan.default_line},
-    )
-
-
-def _split(text: str) -> list[str] | None:
-    """The cells of a line quoted as NPPES quotes it, or None if the csv module must read it.
+def _quoted_cells(text: str, width: int, end: int) -> list[str] | None:
+    """The first ``end`` of ``width`` cells of a line quoted as NPPES quotes it, or None.
 
     Every cell quoted and none holding a quote (the common case): the cells
-    are what lies between the ``","`` separators, about four times faster
-    than the csv module. A cell with a (doubled) quote changes the count of
-    quotes, and such a line goes through the csv module.
+    are what lies between the ``","`` separators, and only the first ``end``
+    are cut out. That holds exactly when the line has ``width - 1``
+    separators and no quote besides theirs (a cell with a quote has it
+    doubled, which the count of quotes tells); any other line (None) goes
+    through the csv module, so a line reads as csv reads it either way.
     """
-    if len(text) < 2 or not (text.startswith('"') and text.endswith('"')):
+    if len(text) < 2 or text[0] != _QUOTE or text[-1] != _QUOTE:
         return None
     inner = text[1:-1]
-    # Every quote inside must belong to a separator (counted as split finds them).
-    if inner.count('"') != 2 * inner.count('","'):
+    separators = inner.count(_SEPARATOR)
+    if separators != width - 1 or inner.count(_QUOTE) != 2 * separators:
         return None
-    return inner.split('","')
+    cells = inner.split(_SEPARATOR, end)
+    del cells[end:]
+    return cells
 
 
-def _cells(raw: bytes) -> list[str] | FieldError:
+def _text(raw: bytes) -> str | FieldError:
     if not isinstance(raw, bytes):
         raise InvalidInput.single(
             "roster", "wrong_type", 'The NPPES file is read as bytes: open it "rb".'
         )
     try:
-        text = raw.decode("utf-8").rstrip("\r\n")
+        return raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
         return FieldError(field="row", code="invalid_encoding", message="The line is not UTF-8.")
-    cells = _split(text)
-    if cells is not None:
-        return cells
+
+
+def _csv_cells(text: str) -> list[str] | FieldError:
     try:
         return next(csv.reader([text]), [])
     except csv.Error:
         return FieldError(field="row", code="malformed", message="The line is not valid CSV.")
 
 
-def _needed(header: list[str]) -> list[tuple[str, int]]:
-    """``(name, position)`` of the columns a record reads (the rest are never looked at)."""
-    wanted = {
-        *_REQUIRED, MIDDLE_NAME, NAME_SUFFIX, MAILING_COUNTRY, PRACTICE_COUNTRY,
-        REACTIVATION_DATE,
-        *(TAXONOMY.format(slot) for slot in range(1, TAXONOMY_SLOTS + 1)),
-        *(PRIMARY_SWITCH.format(slot) for slot in range(1, TAXONOMY_SLOTS + 1)),
-    }  # fmt: skip
-    return [(name, position) for position, name in enumerate(header) if name in wanted]
+def _line_cells(raw: bytes, layout: _Layout) -> list[str] | FieldError | None:
+    """A line's first ``layout.end`` cells and an empty one; why not; None for a blank line."""
+    text = _text(raw)
+    if isinstance(text, FieldError):
+        return text
+    cells = _quoted_cells(text, layout.width, layout.end)
+    if cells is None:
+        row = _csv_cells(text)
+        if isinstance(row, FieldError):
+            return row
+        if len(row) != layout.width:
+            if not any(cell.strip() for cell in row):
+                return None
+            message = f"The line has {len(row)} columns; the header has {layout.width}."
+            return FieldError(field="row", code="wrong_column_count", message=message)
+        cells = row[: layout.end]
+    cells.append("")
+    return cells
+
+
+def _required(column: str, message: str) -> FieldError:
+    return FieldError(field=column, code="required", message=message)
+
+
+def _checked(
+    normalize: Callable[..., str], value: str, column: str, errors: list[FieldError]
+) -> str | None:
+    """``normalize(value)`` for ``column``, or None after adding its errors to ``errors``."""
+    try:
+        return normalize(value, field=column)
+    except InvalidInput as err:
+        errors.extend(err.errors)
+        return None
+
+
+@attrs.frozen
+class _Rows:
+    """What a row becomes, for one file: its layout, the plan and, to enrich, the plan's roster."""
+
+    layout: _Layout
+    plan: Plan
+    roster: Mapping[str, ProviderRecord] | None
+    lines: frozenset[LineOfBusiness]
+    category: Callable[[tuple[str, ...]], ProviderCategory]
+
+    @classmethod
+    def of(cls, layout: _Layout, plan: Plan, roster: Mapping[str, ProviderRecord] | None) -> _Rows:
+        # A file repeats a few hundred taxonomy codes: each one's category is looked up once.
+        category = functools.lru_cache(maxsize=4096)(plan.taxonomy.category)
+        lines = frozenset({plan.default_line})
+        return cls(layout=layout, plan=plan, roster=roster, lines=lines, category=category)
+
+    def item(self, cells: list[str], number: int) -> ProviderRecord | RejectedRow | SkippedRow:
+        """The row's record, or why it is rejected or skipped.
+
+        Skips are decided first, by the cells alone (most rows of a plan's
+        enrichment are not the plan's), then the NPI's check digit and the
+        rest; the record is built once, from the values checked here.
+        """
+        at = self.layout
+        deactivated = cells[at.deactivated]
+        if deactivated and _deactivated(deactivated.strip(), cells[at.reactivated]):
+            return SkippedRow(line=number, reason="deactivated")
+        npi_text = cells[at.npi].strip()
+        ein = cells[at.ein].strip()
+        if self.roster is not None:
+            if npi_text not in self.roster:
+                return SkippedRow(line=number, reason="not_in_plan")
+        elif not ein or ein.upper() == _UNAVAILABLE:
+            return SkippedRow(line=number, reason="no_tax_id")
+        errors: list[FieldError] = []
+        npi = _checked(normalize_npi, npi_text, NPI, errors)
+        if npi is None:
+            return RejectedRow(line=number, errors=tuple(errors))
+        entity = cells[at.entity].strip()
+        if entity not in ("1", "2"):
+            message = "Entity Type Code must be 1 (individual) or 2 (organization)."
+            error = FieldError(field=ENTITY_TYPE, code="invalid_choice", message=message)
+            return RejectedRow(line=number, errors=(error,))
+        zips = self._zips(cells, errors)
+        category = self.category(self._taxonomy_codes(cells))
+        if self.roster is not None:
+            if errors:
+                return RejectedRow(line=number, errors=tuple(errors))
+            return self._enriched(self.roster[npi], zips, category)
+        tax_id = _checked(normalize_tax_id, ein, EIN, errors)
+        organization = entity == "2"
+        if organization:
+            name, column = cells[at.organization].strip(), ORGANIZATION_NAME
+        else:
+            name, column = " ".join(filter(None, [cells[i].strip() for i in at.person])), LAST_NAME
+        if not name:
+            errors.append(_required(column, "The name is empty."))
+        name_key = _checked(normalize_name, name, column, errors) if name else None
+        if errors or tax_id is None or name_key is None:
+            return RejectedRow(line=number, errors=tuple(errors))
+        return _normalised_record(
+            provider_id=npi,
+            tax_id=tax_id,
+            name=name,
+            zip_codes=zips,
+            npi=npi,
+            category=category,
+            payee=Payee.GROUP if organization else Payee.INDIVIDUAL,
+            lines_of_business=self.lines,
+            name_key=name_key,
+        )
+
+    def _zips(self, cells: list[str], errors: list[FieldError]) -> tuple[str, ...]:
+        """The U.S. ZIP codes, practice location first, each once; their errors to ``errors``."""
+        zips: dict[str, None] = {}
+        for column, at, country_at in self.layout.zips:
+            value = cells[at].strip()
+            country = cells[country_at]
+            if value and (not country or country.strip().upper() in ("", "US")):
+                zip_code = _checked(normalize_zip, value, column, errors)
+                if zip_code is not None:
+                    zips[zip_code] = None
+        if not zips and not errors:
+            errors.append(_required(PRACTICE_ZIP, "A U.S. ZIP code is required."))
+        return tuple(zips)
+
+    def _taxonomy_codes(self, cells: list[str]) -> tuple[str, ...]:
+        """The row's taxonomy codes, the primary (switch ``Y``) first."""
+        codes = self.layout.codes(cells)
+        filled = list(filter(None, codes))
+        if len(filled) < 2:  # most rows: no order to decide
+            return (filled[0].strip(),) if filled else ()
+        primary: list[str] = []
+        others: list[str] = []
+        for code, switch in zip(codes, self.layout.switches(cells), strict=True):
+            if code:
+                (primary if switch in ("Y", "y") else others).append(code.strip())
+        return (*primary, *others)
+
+    @staticmethod
+    def _enriched(
+        mine: ProviderRecord, zips: Sequence[str], category: ProviderCategory
+    ) -> ProviderRecord:
+        """The plan's record with NPPES's ZIP codes added, and its category where it has none."""
+        return attrs.evolve(
+            mine,
+            zip_codes=[*mine.zip_codes, *zips],
+            category=category if mine.category == ProviderCategory.OTHER else mine.category,
+        )
+
+
+def _header(first: bytes | None) -> list[str]:
+    text = None if first is None else _text(first)
+    cells = None if text is None or isinstance(text, FieldError) else _csv_cells(text)
+    if not isinstance(cells, list) or not cells:
+        raise InvalidInput.single(
+            "header", "required", "The NPPES file has no readable header line."
+        )
+    header = [cell.strip().lstrip("\ufeff") for cell in cells]
+    absent = [column for column in _REQUIRED if column not in header]
+    if absent:
+        raise InvalidInput.single(
+            "header",
+            "invalid_columns",
+            f"This is not the NPPES layout: no column {', '.join(absent)}.",
+        )
+    return header
 
 
 def iter_nppes(
@@ -311,46 +444,13 @@ def iter_nppes(
         InvalidInput: the header lacks a column this reader needs (before any row).
     """
     rows = iter(lines)
-    first = next(rows, None)
-    header_cells = None if first is None else _cells(first)
-    if not isinstance(header_cells, list):
-        raise InvalidInput.single(
-            "header", "required", "The NPPES file has no readable header line."
-        )
-    header = [cell.strip().lstrip("\ufeff") for cell in header_cells]
-    absent = [column for column in _REQUIRED if column not in header]
-    if absent:
-        raise InvalidInput.single(
-            "header",
-            "invalid_columns",
-            f"This is not the NPPES layout: no column {', '.join(absent)}.",
-        )
-    width = len(header)
-    needed = _needed(header)
-    names = [name for name, _ in needed]
-    pick = operator.itemgetter(*(position for _, position in needed))
-    npi_at, ein_at = header.index(NPI), header.index(EIN)
-    deactivated_at = header.index(DEACTIVATION_DATE)
+    layout = _Layout.of(_header(next(rows, None)))
+    reader = _Rows.of(layout, plan, roster)
     for number, raw in enumerate(rows, start=2):
-        cells = _cells(raw)
+        cells = _line_cells(raw, layout)
+        if cells is None:
+            continue
         if isinstance(cells, FieldError):
             yield RejectedRow(line=number, errors=(cells,))
             continue
-        if len(cells) != width:
-            if not any(cell.strip() for cell in cells):
-                continue
-            message = f"The line has {len(cells)} columns; the header has {width}."
-            yield RejectedRow(
-                line=number,
-                errors=(FieldError(field="row", code="wrong_column_count", message=message),),
-            )
-            continue
-        if not cells[deactivated_at].strip():  # most rows: decided by two cells
-            if roster is not None and cells[npi_at].strip() not in roster:
-                yield SkippedRow(line=number, reason="not_in_plan")
-                continue
-            ein = cells[ein_at].strip()
-            if roster is None and (not ein or ein.upper() == _UNAVAILABLE):
-                yield SkippedRow(line=number, reason="no_tax_id")
-                continue
-        yield _row(dict(zip(names, pick(cells), strict=True)), number, plan, roster)
+        yield reader.item(cells, number)

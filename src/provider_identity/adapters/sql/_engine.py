@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import sqlite3
+import sys
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy import log as sa_log
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.engine import Connection, Dialect, Engine
 
-from provider_identity.adapters.sql._schema import _providers, metadata
+from provider_identity.adapters.sql._schema import _CATEGORY_LENGTH, _providers, metadata
 from provider_identity.errors import ConfigurationError
 from provider_identity.providers import normalize_name
 
@@ -43,9 +46,15 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
     For SQLite it turns on foreign keys, WAL and a busy timeout, and makes
     write transactions ``BEGIN IMMEDIATE`` so that concurrent writers (other
     processes too) wait for each other instead of failing. For PostgreSQL it
-    tests each pooled connection before handing it out (``pool_pre_ping``),
-    so the first request after a database restart gets a fresh connection
-    instead of an error. ``options`` go to :func:`sqlalchemy.create_engine`.
+    checks each pooled connection before handing it out, so the first
+    request after a database restart gets a fresh connection instead of an
+    error: a connection the server has closed has its last words and the end
+    of the stream waiting on the socket, and only then is it pinged (one
+    round trip) and, if that fails, replaced, with every older pooled
+    connection; a healthy idle connection costs no round trip
+    (``pool_pre_ping`` would cost one on every checkout). Pass ``pool_pre_ping`` to choose
+    SQLAlchemy's own ping instead. ``options`` go to
+    :func:`sqlalchemy.create_engine`.
 
     Whatever ``echo`` or the logging level says, no SQL parameter and no
     result row reaches the log: they hold password and answer hashes and
@@ -58,10 +67,10 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
         ConfigurationError: neither SQLite nor PostgreSQL, or SQLite older than 3.35.
     """
     options.setdefault("hide_parameters", True)  # rows hold password and answer hashes
-    if sa.make_url(url).get_backend_name() == "postgresql":
-        options.setdefault("pool_pre_ping", True)
     engine = sa.create_engine(url, **options)
     _check_dialect(engine)
+    if engine.dialect.name == "postgresql" and "pool_pre_ping" not in options:
+        sa.event.listen(engine, "checkout", _ReplaceIfClosed(engine.dialect))
     logger = engine.logger
     (logger.logger if isinstance(logger, sa_log.InstanceLogger) else logger).addFilter(
         _no_result_rows
@@ -70,6 +79,46 @@ def make_engine(url: str | sa.URL, **options: Any) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+@attrs.frozen
+class _ReplaceIfClosed:
+    """Have the pool replace a pooled connection the server has closed (a ``checkout`` hook).
+
+    An idle connection has nothing to read unless the server spoke: when it
+    ends a session (a restart, ``pg_terminate_backend``, a proxy closing)
+    it sends an error and closes the socket. So the socket is polled (no
+    round trip), and only a connection with input waiting is pinged. A
+    failed ping raises ``InvalidatePoolError``, as ``pool_pre_ping`` does:
+    SQLAlchemy then replaces this connection and drops every older one.
+    A server that vanished without a word (a host gone) is found by the
+    first statement, as a ping would find it: after the TCP timeout.
+    """
+
+    dialect: Dialect
+
+    def __call__(self, dbapi_connection: Any, record: object, proxy: object) -> None:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise sa.exc.InvalidatePoolError("the connection was closed")
+        if not _has_input(dbapi_connection.fileno()):
+            return
+        try:
+            self.dialect.do_ping(dbapi_connection)
+        except Exception as err:  # any failure: replace it, as a failed ping does
+            raise sa.exc.InvalidatePoolError("the server closed the connection") from err
+
+
+def _has_input(fd: int) -> bool:
+    """Whether the socket has bytes or the end of the stream waiting (answers at once).
+
+    ``poll`` has no limit on descriptor numbers, where ``select`` fails
+    above 1023; Windows has only ``select``.
+    """
+    if sys.platform == "win32":  # pragma: no cover  # the tests run on Linux
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _no_result_rows(record: logging.LogRecord) -> bool:
@@ -151,6 +200,7 @@ def _upgrade_providers(conn: Connection) -> None:
             index.create(conn)
     if _OLD_TAX_ID_INDEX in indexes:  # the new index serves its lookups too
         conn.exec_driver_sql(f"DROP INDEX {prefix}{preparer.quote(_OLD_TAX_ID_INDEX)}")
+    _widen_category(conn, inspector, f"{prefix}{preparer.quote(_providers.name)}")
     missing = conn.execute(
         sa.select(_providers.c.provider_id, _providers.c.name).where(
             _providers.c.name_key.is_(None)
@@ -162,6 +212,27 @@ def _upgrade_providers(conn: Connection) -> None:
             .where(_providers.c.provider_id == sa.bindparam("id"))
             .values(name_key=sa.bindparam("key")),
             [{"id": row.provider_id, "key": normalize_name(row.name)} for row in missing],
+        )
+
+
+def _widen_category(conn: Connection, inspector: sa.Inspector, table: str) -> None:
+    """Tables made before plans declared categories held 32 characters; codes take 50.
+
+    SQLite does not enforce a ``VARCHAR`` length; on PostgreSQL widening one
+    rewrites nothing.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    schema = conn.schema_for_object(_providers)
+    (column,) = (
+        column
+        for column in inspector.get_columns(_providers.name, schema=schema)
+        if column["name"] == "category"
+    )
+    length = getattr(column["type"], "length", None)
+    if length is not None and length < _CATEGORY_LENGTH:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {table} ALTER COLUMN category TYPE varchar({_CATEGORY_LENGTH})"
         )
 
 

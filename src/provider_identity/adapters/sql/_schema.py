@@ -67,6 +67,10 @@ Constraints and indexes have stable names (``uq_identity_accounts_username_key``
 and so on), for migrations."""
 
 
+#: ProviderCategory's longest code (32 before plans declared their own categories).
+_CATEGORY_LENGTH = 50
+
+
 def _code_points(length: int) -> sa.types.TypeEngine[str]:
     """ASCII identifiers compared and ordered by code point, as Python and SQLite do.
 
@@ -83,7 +87,7 @@ _providers = sa.Table(
     sa.Column("tax_id", _code_points(9), nullable=False),
     sa.Column("npi", _code_points(10), nullable=True, index=True),
     sa.Column("name", sa.Text, nullable=False),
-    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("category", sa.String(_CATEGORY_LENGTH), nullable=False),
     sa.Column("payee", sa.String(16), nullable=False),
     # A record is read and written whole and never searched by these, so they
     # live in its row: a lookup is one index probe, with no join.

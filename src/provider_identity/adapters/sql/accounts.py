@@ -31,6 +31,13 @@ class SqlAccountRepository(_Store):
     ``add`` inserts the account and both its keys in one transaction, so the
     database's unique constraints decide every race; ``replace`` is one
     ``UPDATE .. WHERE credential_version = :expected``.
+
+    Every write takes its locks in one order: the ``identity_accounts`` row
+    (with its unique entries) first, then the key rows, in key order. Two
+    transactions meeting on one address or account then wait for each other
+    in a queue, never in a circle: on PostgreSQL the loser of a race gets its
+    real answer (``UsernameUnavailable``, ``ConcurrentUpdate``), not a
+    deadlock reported as ``StoreUnavailable``.
     """
 
     def add(self, account: Account) -> None:
@@ -40,10 +47,13 @@ class SqlAccountRepository(_Store):
             AlreadyRegistered: an account exists for ``account.provider_id``.
             UsernameUnavailable: the username or email key is taken (``field`` says which).
         """
-        keys = [
-            {"key": account.username_key, "account_id": account.id, "kind": "username"},
-            {"key": account.email_key, "account_id": account.id, "kind": "email"},
-        ]
+        keys = sorted(
+            [
+                {"key": account.username_key, "account_id": account.id, "kind": "username"},
+                {"key": account.email_key, "account_id": account.id, "kind": "email"},
+            ],
+            key=lambda row: row["key"],
+        )
         try:
             with self._writing() as conn:
                 conn.execute(sa.insert(_accounts).values(_account_row(account)))
@@ -118,8 +128,8 @@ class SqlAccountRepository(_Store):
         """Overwrite the account, its email key moved to ``account.email_key``, atomically.
 
         One transaction: the account row (if its credential version is still
-        ``expected_version``), the old key row out, the new one in. The key
-        table's primary key decides a race with a registration of the address.
+        ``expected_version``), then the new key row in and the old one out. The
+        unique constraints on the address decide a race with a registration of it.
 
         Raises:
             AccountNotFound: no account has ``account.id``.
@@ -142,7 +152,9 @@ class SqlAccountRepository(_Store):
                 old = conn.execute(
                     sa.select(_accounts.c.email_key).where(_accounts.c.id == account.id)
                 ).scalar()
-                if old is not None and old != account.email_key:
+                if conn.execute(update).rowcount != 1:
+                    raise _Stale
+                if old != account.email_key:
                     conn.execute(
                         sa.insert(_account_keys).values(
                             key=account.email_key, account_id=account.id, kind="email"
@@ -153,8 +165,6 @@ class SqlAccountRepository(_Store):
                             _account_keys.c.key == old, _account_keys.c.account_id == account.id
                         )
                     )
-                if conn.execute(update).rowcount != 1:
-                    raise _Stale
                 outcome = "done"
         except _Stale:
             pass
@@ -178,10 +188,11 @@ class SqlAccountRepository(_Store):
         )
         try:
             with self._writing() as conn:
-                keys = _account_keys.c.account_id == account_id
-                conn.execute(sa.delete(_account_keys).where(keys))
                 if conn.execute(statement).rowcount != 1:
                     raise _Stale
+                # The foreign key's cascade deletes them too, where SQLite enforces it.
+                keys = _account_keys.c.account_id == account_id
+                conn.execute(sa.delete(_account_keys).where(keys))
         except _Stale:
             pass
         else:
