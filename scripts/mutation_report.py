@@ -1,9 +1,10 @@
 """Per-module mutation figures from mutmut's result files (run by scripts/mutation).
 
 Reads ``mutants/**/*.py.meta`` (mutmut 3.8) and ``scripts/mutation-equivalent.txt``,
-prints killed / survived / equivalent per module and the score
-``killed / (mutants - equivalent)``, lists the surviving mutants that are not
-known to be equivalent, and exits 1 if a module scores below ``--min``.
+prints killed / timed out / survived / equivalent / not run per module and the
+score ``(killed + timed out) / (killed + timed out + survived)``, lists the
+surviving mutants that are not known to be equivalent, and exits 1 if a module
+scores below ``--min``.
 
 A line of the equivalent list is ``function | mutated code | why``: the
 function as mutmut names it without the ``__mutmut_N`` tail, and the code
@@ -26,9 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = ROOT / "scripts" / "mutation-equivalent.txt"
 SOURCE = Path("src") / "provider_identity"
 
-# mutmut's exit codes (mutmut.stats.status_by_exit_code) folded into three verdicts:
-# a mutant that hangs or crashes the test run was detected, one no test runs was not.
-KILLED = {1, 3, 24, -24, 36, 37, 152, 255, -9, -11}
+# mutmut's exit codes (mutmut.stats.status_by_exit_code) folded into verdicts: a
+# failing or crashing test run killed the mutant; one that ran out of time is
+# counted as killed too, but shown apart (a hang is weaker proof than a failed
+# assertion); a mutant no test runs survived.
+KILLED = {1, 3, 37, -9, -11}
+TIMEOUT = {24, -24, 36, 152, 255}
 SURVIVED = {0, 5, 33, 35}
 
 
@@ -84,6 +88,9 @@ def main() -> int:
             if code in KILLED:
                 counts["killed"] += 1
                 continue
+            if code in TIMEOUT:
+                counts["timeout"] += 1
+                continue
             if code not in SURVIVED:
                 counts["not run"] += 1
                 continue
@@ -97,17 +104,19 @@ def main() -> int:
                 survivors.append(f"  {name}: {change or '(line removed)'}")
         if not codes:
             continue
-        judged = counts["killed"] + counts["survived"]
-        score = 100.0 * counts["killed"] / judged if judged else float("nan")
+        detected = counts["killed"] + counts["timeout"]
+        judged = detected + counts["survived"]
+        score = 100.0 * detected / judged if judged else float("nan")
         if not score >= args.min or counts["not run"]:
             failing.append(module)
         rows.append((module, len(codes), counts, score))
 
-    print(f"{'module':<28}{'mutants':>8}{'killed':>8}{'survived':>9}{'equiv.':>8}"
-          f"{'not run':>9}{'score':>8}")
+    print(f"{'module':<28}{'mutants':>8}{'killed':>8}{'timeout':>8}{'survived':>9}"
+          f"{'equiv.':>8}{'not run':>9}{'score':>8}")
     for module, total, counts, score in rows:
-        print(f"{module:<28}{total:>8}{counts['killed']:>8}{counts['survived']:>9}"
-              f"{counts['equivalent']:>8}{counts['not run']:>9}{score:>7.1f}%")
+        print(f"{module:<28}{total:>8}{counts['killed']:>8}{counts['timeout']:>8}"
+              f"{counts['survived']:>9}{counts['equivalent']:>8}{counts['not run']:>9}"
+              f"{score:>7.1f}%")
     if survivors:
         print("\nsurvivors not listed as equivalent:")
         print("\n".join(survivors))

@@ -6,14 +6,23 @@ testing of roster.py).
 
 from __future__ import annotations
 
+import csv
+import time
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from provider_identity import InvalidInput, LineOfBusiness, Payee, ProviderCategory, ProviderRecord
-from provider_identity.roster import RejectedRow, import_roster, iter_roster, read_roster
+from provider_identity.plan import SEED_LINES_OF_BUSINESS, Plan, PlanLine
+from provider_identity.roster import (
+    RejectedRow,
+    import_records,
+    import_roster,
+    iter_roster,
+    read_roster,
+)
 
 HEADER = b"provider_id,tax_id,name,zip_codes\n"
 GOOD = b"P1,311234567,Ann Lee,45402\n"
@@ -261,3 +270,86 @@ def test_a_snapshot_needs_a_destination_that_can_end_records() -> None:
         "This destination cannot end records (no end_missing).",
     )
     assert destination.batches == []
+
+
+def test_a_bad_payee_is_an_invalid_choice() -> None:
+    """The payee's refusal has the code of a wrong choice."""
+    data = b"provider_id,tax_id,name,zip_codes,payee\nP1,311234567,Ann,45402,nobody\n"
+    (row,) = read_roster(data).rejected
+    assert [(error.field, error.code) for error in row.errors] == [("payee", "invalid_choice")]
+
+
+def test_an_end_date_cell_ends_the_record_on_that_day() -> None:
+    """end_date 2026-03-31 is kept; an empty cell is no end date."""
+    data = (
+        b"provider_id,tax_id,name,zip_codes,end_date\n"
+        b"P1,311234567,Ann,45402, 2026-03-31 \n"
+        b"P2,311234567,Bob,45402,\n"
+    )
+    first, second = read_roster(data).records
+    assert (first.end_date, second.end_date) == (date(2026, 3, 31), None)
+
+
+def test_import_roster_reads_with_the_plan_it_is_given() -> None:
+    """A third line of business loads under a plan that has it (the seed's would refuse it)."""
+    plan = Plan(
+        lines=SEED_LINES_OF_BUSINESS.extended(
+            PlanLine(code="MedicareAdvantage", display_name="Medicare Advantage", help_line="1")
+        )
+    )
+    data = [
+        HEADER.rstrip(b"\n") + b",lines_of_business\n",
+        b"P1,311234567,Ann,45402,MedicareAdvantage\n",
+    ]
+    destination = Destination()
+    report = import_roster(data, destination, plan=plan)
+    assert (report.loaded, report.rejected, destination.batches) == (1, (), [["P1"]])
+
+
+def test_records_imported_without_snapshot_end_nothing() -> None:
+    """snapshot is off unless asked for: the destination is never told to end records."""
+    destination = Destination()
+    report = import_records(read_roster(HEADER + GOOD).records, destination)
+    assert (report.loaded, report.ended, destination.kept) == (1, (), [])
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT-14", "Etc/GMT+12"])
+def test_a_snapshot_ends_records_on_the_utc_day_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    """In UTC+14 and UTC-12 (26 hours apart, so one of them is always on another day)."""
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        destination = Destination()
+        before = datetime.now(UTC).date()
+        import_roster([HEADER, GOOD], destination, snapshot=True)
+        after = datetime.now(UTC).date()  # the same day unless midnight passed meanwhile
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    ((_, on),) = destination.kept
+    assert on in {before, after}
+
+
+def test_a_header_the_csv_module_cannot_read_is_refused_in_words() -> None:
+    """A header cell over the csv field limit: malformed, in these words."""
+    header = b'provider_id,tax_id,name,"' + b"x" * (csv.field_size_limit() + 1) + b'"\n'
+    assert header_refusal(header + GOOD) == (
+        "header",
+        "malformed",
+        "The header line is not valid CSV.",
+    )
+
+
+def test_a_row_the_csv_module_cannot_read_is_refused_in_words() -> None:
+    """A row cell over the csv field limit: the line is rejected as malformed, in words."""
+    row = b'P1,311234567,"' + b"x" * (csv.field_size_limit() + 1) + b'",45402\n'
+    assert messages(HEADER + row) == [(2, "row", "malformed", "The line is not valid CSV.")]
+
+
+def test_the_header_refusal_lists_several_unknown_and_missing_columns() -> None:
+    """Several unknown and missing columns are each listed, comma-separated, sorted."""
+    field, code, message = header_refusal(b"provider_id,tax_id,fax,email\n" + GOOD)
+    assert (field, code) == ("header", "invalid_columns")
+    assert message.endswith("(unknown: email, fax; missing: name, zip_codes).")

@@ -555,3 +555,169 @@ def test_factors_are_not_reset_without_a_verified_caller(
     assert factors.get(jane) == before
     assert not isinstance(desk.service.login("jdoe", PASSWORD), LoginResult)
     assert agents_of(trail)[-3][:3] == ("reset_factors", "caller_not_verified", AGENT)
+
+
+# -- the words and fields a desk shows (mutation testing of support.py) -------------------
+
+
+@pytest.mark.parametrize("key", [{}, {"username": "jdoe", "provider_id": "P1000001"}])
+def test_a_lookup_with_no_or_two_keys_says_to_give_exactly_one(
+    desk: SupportDesk, jane: str, key: dict[str, str]
+) -> None:
+    """The refusal is on the field lookup, code one_key, in these words."""
+    with pytest.raises(InvalidInput) as caught:
+        desk.find_account(AGENT, **key)
+    (error,) = caught.value.errors
+    assert (error.field, error.code, error.message) == (
+        "lookup",
+        "one_key",
+        "Give exactly one of user name, email or Provider ID.",
+    )
+
+
+def test_the_view_says_when_the_account_was_made_and_what_is_waiting(
+    make_service: Callable[..., IdentityService],
+    portal: IdentityService,
+    trail: MemoryEventLog,
+    jane: str,
+    clock: ManualClock,
+) -> None:
+    """created_at is the registration's time; a new agreement and an email change show as due."""
+    registered = clock.now()
+    clock.advance(hours=1)
+    view = SupportDesk(service=portal, trail=trail).find_account(AGENT, username="jdoe")
+    assert (view.created_at, view.agreement_required, view.pending_email_requested) == (
+        registered,
+        False,
+        False,
+    )
+    portal.request_email_change(jane, PASSWORD, "jane.new@example.org")
+    newer = make_service(events=trail, agreement_version="2")
+    view = SupportDesk(service=newer, trail=trail).find_account(AGENT, username="jdoe")
+    assert (view.agreement_required, view.pending_email_requested) == (True, True)
+
+
+def test_only_a_pending_address_is_corrected_and_the_refusal_says_the_status(
+    desk: SupportDesk, jane: str
+) -> None:
+    """An active account: 'The account is active, not pending.'"""
+    desk.verify_caller(AGENT, jane, "Rex")
+    with pytest.raises(InvalidTransition) as caught:
+        desk.correct_pending_email(AGENT, jane, "new@example.org")
+    assert str(caught.value) == "The account is active, not pending."
+
+
+def test_the_same_address_again_is_refused_on_the_email_field(desk: SupportDesk, typo: str) -> None:
+    """The current address again (in another case): unchanged, on the email field."""
+    desk.verify_caller(AGENT, typo, "Rex")
+    with pytest.raises(InvalidInput) as caught:
+        desk.correct_pending_email(AGENT, typo, "JANE.DOE@exmaple.org")
+    (error,) = caught.value.errors
+    assert (error.field, error.code, error.message) == (
+        "email",
+        "unchanged",
+        "That is the account's email address already.",
+    )
+
+
+def test_a_reactivation_is_audited_as_one(
+    desk: SupportDesk, jane: str, trail: MemoryEventLog
+) -> None:
+    """The last event is the reactivation, a success, with the agent."""
+    desk.deactivate(AGENT, jane)
+    desk.reactivate(AGENT, jane)
+    assert agents_of(trail)[-1] == ("reactivate", "success", AGENT)
+
+
+def test_history_without_a_trail_says_what_it_needs(portal: IdentityService, jane: str) -> None:
+    """The refusal names the call and what it needs."""
+    with pytest.raises(ConfigurationError) as caught:
+        SupportDesk(service=portal).history(AGENT, jane)
+    assert str(caught.value) == "SupportDesk.history needs a trail (an EventLog)."
+
+
+class NoTextIds(MemoryAccountRepository):
+    """An account store that refuses to be asked for an id that is not text."""
+
+    def get(self, account_id: str) -> Any:
+        assert isinstance(account_id, str), "a non-text id reached the store"
+        return super().get(account_id)
+
+
+def test_a_non_text_account_id_never_reaches_the_store(
+    make_service: Callable[..., IdentityService], trail: MemoryEventLog
+) -> None:
+    """reset_factors with an id that is not text: AccountNotFound, the store never asked."""
+    desk = SupportDesk(service=make_service(events=trail, accounts=NoTextIds()), trail=trail)
+    with pytest.raises(AccountNotFound):
+        desk.reset_factors(AGENT, 17)  # type: ignore[arg-type]  # wrong on purpose
+
+
+def test_history_holds_only_this_accounts_events_within_the_window(
+    desk: SupportDesk, portal: IdentityService, jane: str, clock: ManualClock
+) -> None:
+    """Another account's events are left out; since and until bound the times.
+
+    The first look is itself in the trail afterwards, at the latest time.
+    """
+    portal.register(member("ravi@example.org", email="ravi.patel@example.org"))
+    clock.advance(hours=1)
+    middle = clock.now()
+    with pytest.raises(InvalidCredentials):
+        portal.login("jdoe", "Wrong-Password-1")
+    clock.advance(hours=1)
+    desk.verify_caller(AGENT, jane, "Rex")
+    everything = desk.history(AGENT, jane)
+    assert {event.account_id for event in everything} == {jane}
+    assert [e.action for e in desk.history(AGENT, jane, since=middle)] == [
+        Action.LOGIN,
+        Action.VERIFY_SECURITY_ANSWER,
+        Action.VIEW_HISTORY,
+    ]
+    assert [e.action for e in desk.history(AGENT, jane, until=middle)] == [
+        Action.REGISTER,
+        Action.ACTIVATE,
+    ]
+
+
+def test_a_deactivated_accounts_reset_link_is_refused_in_words(
+    desk: SupportDesk, jane: str
+) -> None:
+    """Even after a verified answer, a switched-off account gets no link, in these words."""
+    desk.deactivate(AGENT, jane)
+    desk.verify_caller(AGENT, jane, "Rex")
+    with pytest.raises(InvalidTransition) as caught:
+        desk.send_reset_link(AGENT, jane)
+    assert str(caught.value) == "The account is deactivated."
+
+
+def test_a_corrected_address_taken_by_another_account_is_refused_on_the_email_field(
+    desk: SupportDesk, portal: IdentityService, typo: str
+) -> None:
+    """Another account's email: UsernameUnavailable on the email field, in its words."""
+    portal.register(member("ravi@example.org", email="ravi.patel@example.org"))
+    desk.verify_caller(AGENT, typo, "Rex")
+    with pytest.raises(UsernameUnavailable) as caught:
+        desk.correct_pending_email(AGENT, typo, "ravi.patel@example.org")
+    assert (caught.value.field, str(caught.value)) == (
+        "email",
+        "That email address is already used by another account.",
+    )
+
+
+def test_a_corrected_address_whose_mail_fails_is_reported_and_audited(
+    make_service: Callable[..., IdentityService], trail: MemoryEventLog
+) -> None:
+    """The address is corrected; the activation could not be sent: False, not_sent and why."""
+    working = make_service(events=trail)
+    typo = working.register(practitioner(email="jane.doe@exmaple.org")).account.id
+    desk = SupportDesk(service=make_service(events=trail, mailer=FailingMailer()), trail=trail)
+    desk.verify_caller(AGENT, typo, "Rex")
+    assert desk.correct_pending_email(AGENT, typo, "jane.doe@example.org") is False
+    last = trail.query(limit=1)[0]
+    assert (last.action, last.outcome, dict(last.detail)["mail"]) == (
+        Action.CORRECT_PENDING_EMAIL,
+        "not_sent",
+        "mail_delivery_failed",
+    )
+    assert working.accounts.find_by_email("jane.doe@example.org").id == typo
