@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
+from flask import Flask
 from fastapi.testclient import TestClient
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -29,6 +30,7 @@ from provider_identity.web import (
     registration_request,
 )
 from provider_identity.web.fastapi import identity_router
+from provider_identity.web.flask import ProviderIdentity
 from tests.helpers import PASSWORD
 from tests.test_web_flask import PROVIDER
 from tests.test_web_flask import make_app as flask_app
@@ -345,3 +347,19 @@ def test_a_field_named_by_an_error_gets_its_code_and_words() -> None:
         "username_unavailable",
         "That email address is already used by another account.",
     )
+
+
+def test_the_flask_session_cookie_is_httponly_and_samesite_lax(service: IdentityService) -> None:
+    """Flask's own default leaves SameSite unset: the extension makes the cookie Lax."""
+    cookie = flask_app(service)[0].test_client().get("/login").headers["Set-Cookie"]
+    assert "; HttpOnly" in cookie
+    assert "; SameSite=Lax" in cookie
+
+
+def test_a_samesite_the_app_chose_is_kept(service: IdentityService) -> None:
+    """An app that asked for Strict keeps Strict."""
+    app = Flask(__name__)
+    app.secret_key = b"s" * 32
+    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    ProviderIdentity(app, service=service)
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Strict"
