@@ -10,7 +10,7 @@ from flask import Flask
 from fastapi.testclient import TestClient
 from starlette.middleware.sessions import SessionMiddleware
 
-from provider_identity import IdentityService, errors
+from provider_identity import IdentityService, SecondFactorDue, errors
 from provider_identity.errors import FieldError
 from provider_identity.events import Action
 from provider_identity.providers import LineOfBusiness
@@ -363,3 +363,32 @@ def test_a_samesite_the_app_chose_is_kept(service: IdentityService) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     ProviderIdentity(app, service=service)
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Strict"
+
+
+
+def test_a_flask_agreement_left_unticked_is_required(service: IdentityService) -> None:
+    """Step 2 without the tick: code ``required`` and the sentence, on the checkbox."""
+    app, identity = flask_app(service)
+    with app.test_request_context("/agreement", method="POST", data={}):
+        with pytest.raises(errors.InvalidInput) as raised:
+            identity.confirm_agreement()
+    assert raised.value.errors == (
+        FieldError(
+            field="agreement_confirmed",
+            code="required",
+            message="Please confirm the Provider Agreement.",
+        ),
+    )
+
+
+def test_flask_login_arguments_win_over_the_form(
+    service: IdentityService, active_account: str
+) -> None:
+    """A view that passes the username and password logs in with those, not the form's."""
+    app, identity = flask_app(service)
+    form = {"username": "someone-else", "password": "not-the-password"}
+    with app.test_request_context("/login", method="POST", data=form):
+        result = identity.login("jdoe", PASSWORD)
+        assert identity.account is not None
+        assert identity.account.id == active_account
+    assert not isinstance(result, SecondFactorDue)
