@@ -387,7 +387,6 @@ def test_the_per_provider_limit_counts_each_provider_apart(
     service.check_provider(provider_step(group()))
 
 
-
 def test_purge_pending_takes_accounts_of_the_full_lifetime_to_the_second(
     make_service: Callable[..., IdentityService],
     clock: ManualClock,

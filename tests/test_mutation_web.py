@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
-from flask import Flask
 from fastapi.testclient import TestClient
+from flask import Flask
 from starlette.middleware.sessions import SessionMiddleware
 
 from provider_identity import IdentityService, SecondFactorDue, errors
@@ -365,13 +365,14 @@ def test_a_samesite_the_app_chose_is_kept(service: IdentityService) -> None:
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Strict"
 
 
-
 def test_a_flask_agreement_left_unticked_is_required(service: IdentityService) -> None:
     """Step 2 without the tick: code ``required`` and the sentence, on the checkbox."""
     app, identity = flask_app(service)
-    with app.test_request_context("/agreement", method="POST", data={}):
-        with pytest.raises(errors.InvalidInput) as raised:
-            identity.confirm_agreement()
+    with (
+        app.test_request_context("/agreement", method="POST", data={}),
+        pytest.raises(errors.InvalidInput) as raised,
+    ):
+        identity.confirm_agreement()
     assert raised.value.errors == (
         FieldError(
             field="agreement_confirmed",
