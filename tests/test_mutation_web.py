@@ -385,11 +385,14 @@ def test_a_flask_agreement_left_unticked_is_required(service: IdentityService) -
 def test_flask_login_arguments_win_over_the_form(
     service: IdentityService, active_account: str
 ) -> None:
-    """A view that passes the username and password logs in with those, not the form's."""
+    """A view that passes the username and password logs in with those, not the form's;
+    after a logout the request has no account."""
     app, identity = flask_app(service)
     form = {"username": "someone-else", "password": "not-the-password"}
     with app.test_request_context("/login", method="POST", data=form):
         result = identity.login("jdoe", PASSWORD)
         assert identity.account is not None
         assert identity.account.id == active_account
+        identity.logout()
+        assert identity.account is None
     assert not isinstance(result, SecondFactorDue)
