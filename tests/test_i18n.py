@@ -60,6 +60,13 @@ SPANISH_PO = CATALOGUE["LOCALE_DIR"] / "es" / "LC_MESSAGES" / "messages.po"
 _DOLLAR = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
+# Under mutmut the source holds every mutant's copy of each function.
+reads_the_source = pytest.mark.skipif(
+    "MUTANT_UNDER_TEST" in os.environ,
+    reason="mutmut rewrites the source, so its messages are not the catalogue's",
+)
+
+
 def placeholders(text: str) -> set[str]:
     """The names a message fills in, of either style."""
     braces = {field for _, field, _, _ in string.Formatter().parse(text) if field}
@@ -76,14 +83,8 @@ def ids(catalog: Any) -> set[Any]:
 
 # -- the catalogue files ------------------------------------------------------------------
 
-# mutmut (scripts/mutation) rewrites the source these extract messages from, adding
-# every mutant's strings: under it they compare the catalogue with that, not the library.
-source_extraction = pytest.mark.skipif(
-    "MUTANT_UNDER_TEST" in os.environ, reason="the source is mutmut's rewritten copy"
-)
 
-
-@source_extraction
+@reads_the_source
 def test_the_template_holds_exactly_the_messages_of_the_source() -> None:
     """messages.pot is what scripts/update-catalogue extracts now (run it after an edit)."""
     committed = CATALOGUE["read"](CATALOGUE["TEMPLATE"])
@@ -116,7 +117,7 @@ def test_the_compiled_catalogue_is_the_compilation_of_the_po() -> None:
     assert SPANISH_PO.with_suffix(".mo").read_bytes() == CATALOGUE["mo_bytes"](spanish())
 
 
-@source_extraction
+@reads_the_source
 def test_the_files_are_as_the_script_writes_them() -> None:
     """Re-running the script changes nothing: no stray edits, the header not fuzzy."""
     template = CATALOGUE["extract"]()

@@ -385,3 +385,24 @@ def test_the_per_provider_limit_counts_each_provider_apart(
     with pytest.raises(TooManyAttempts):
         service.check_provider(provider_step(practitioner()))
     service.check_provider(provider_step(group()))
+
+
+def test_purge_pending_takes_accounts_of_the_full_lifetime_to_the_second(
+    make_service: Callable[..., IdentityService],
+    clock: ManualClock,
+    events: RecordingEventSink,
+) -> None:
+    """Seven days: the account made a second later stays until its own seven days are up."""
+    service = make_service(pending_lifetime=timedelta(days=7))
+    old = service.register(practitioner()).account
+    clock.advance(timedelta(seconds=1))
+    young = service.register(group()).account
+    clock.advance(timedelta(days=7, seconds=-1))
+    assert service.purge_pending(client_address="203.0.113.9") == (old.username,)
+    assert service.purge_pending() == ()
+    purges = [event for event in events.events if event.action is Action.PURGE_PENDING]
+    assert [(event.account_id, event.client_address) for event in purges] == [
+        (old.id, "203.0.113.9")
+    ]
+    clock.advance(timedelta(seconds=1))
+    assert service.purge_pending() == (young.username,)

@@ -378,9 +378,13 @@ def test_factor_notice_headers_and_words(notice: FactorNotice) -> None:
     html_part = message.get_body(preferencelist=("html",))
     assert html_part is not None
     markup = html_part.get_content()
-    assert markup.startswith("<!DOCTYPE html>\n<html><body><p>Hello jdoe,</p>")
-    assert f"<p>{notice.value}</p>" in markup
-    assert markup.endswith("<p>-- desk, Acme Portal X</p></body></html>\n")
+    assert markup == (
+        f"<!DOCTYPE html>\n<html><body><p>Hello jdoe,</p><p>{notice.value}</p>"
+        "<p>If this was not you, use the Forgot password? link on the login page at once "
+        "and call the help line.</p>"
+        "<p>Login: https://provider-portal.example/login</p>"
+        "<p>-- desk, Acme Portal X</p></body></html>\n"
+    )
 
 
 def test_factor_notice_counts_the_codes_left() -> None:
@@ -396,6 +400,15 @@ def test_factor_notice_counts_the_codes_left() -> None:
     text = message_text(message)
     assert "your account.\n\nRecovery codes left: 0.\n\nIf this was not you" in text
     assert "<p>Recovery codes left: 0.</p>" in str(message.get_body(("html",)).get_content())  # type: ignore[union-attr]  # has one
+
+
+def test_factor_notice_message_id_takes_the_domain_after_the_last_at() -> None:
+    """A quoted local part may hold an "@" (RFC 5322): the Message-ID's domain is the host's."""
+    branding = Branding(sender_address='"help@desk"@portal.example')
+    message = factor_notice(
+        branding, FactorNotice.PASSKEY_ADDED, to="j@example.org", username="jdoe", now=NOW
+    )
+    assert message["Message-ID"].split("@", 1)[1] == "portal.example>"
 
 
 def test_factor_notice_escapes_html() -> None:

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from flask import Flask
 from starlette.middleware.sessions import SessionMiddleware
 
-from provider_identity import IdentityService, errors
+from provider_identity import IdentityService, SecondFactorDue, errors
 from provider_identity.errors import FieldError
 from provider_identity.events import Action
 from provider_identity.providers import LineOfBusiness
@@ -29,6 +30,7 @@ from provider_identity.web import (
     registration_request,
 )
 from provider_identity.web.fastapi import identity_router
+from provider_identity.web.flask import ProviderIdentity
 from tests.helpers import PASSWORD
 from tests.test_web_flask import PROVIDER
 from tests.test_web_flask import make_app as flask_app
@@ -345,3 +347,52 @@ def test_a_field_named_by_an_error_gets_its_code_and_words() -> None:
         "username_unavailable",
         "That email address is already used by another account.",
     )
+
+
+def test_the_flask_session_cookie_is_httponly_and_samesite_lax(service: IdentityService) -> None:
+    """Flask's own default leaves SameSite unset: the extension makes the cookie Lax."""
+    cookie = flask_app(service)[0].test_client().get("/login").headers["Set-Cookie"]
+    assert "; HttpOnly" in cookie
+    assert "; SameSite=Lax" in cookie
+
+
+def test_a_samesite_the_app_chose_is_kept(service: IdentityService) -> None:
+    """An app that asked for Strict keeps Strict."""
+    app = Flask(__name__)
+    app.secret_key = b"s" * 32
+    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    ProviderIdentity(app, service=service)
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Strict"
+
+
+def test_a_flask_agreement_left_unticked_is_required(service: IdentityService) -> None:
+    """Step 2 without the tick: code ``required`` and the sentence, on the checkbox."""
+    app, identity = flask_app(service)
+    with (
+        app.test_request_context("/agreement", method="POST", data={}),
+        pytest.raises(errors.InvalidInput) as raised,
+    ):
+        identity.confirm_agreement()
+    assert raised.value.errors == (
+        FieldError(
+            field="agreement_confirmed",
+            code="required",
+            message="Please confirm the Provider Agreement.",
+        ),
+    )
+
+
+def test_flask_login_arguments_win_over_the_form(
+    service: IdentityService, active_account: str
+) -> None:
+    """A view that passes the username and password logs in with those, not the form's;
+    after a logout the request has no account."""
+    app, identity = flask_app(service)
+    form = {"username": "someone-else", "password": "not-the-password"}
+    with app.test_request_context("/login", method="POST", data=form):
+        result = identity.login("jdoe", PASSWORD)
+        assert identity.account is not None
+        assert identity.account.id == active_account
+        identity.logout()
+        assert identity.account is None
+    assert not isinstance(result, SecondFactorDue)

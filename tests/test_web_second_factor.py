@@ -17,7 +17,7 @@ from provider_identity import (
     LoginResult,
     SecondFactorDue,
 )
-from provider_identity.testing import FakeAuthenticator, ManualClock
+from provider_identity.testing import FakeAuthenticator, ManualClock, RecordingEventSink
 from provider_identity.web.fastapi import identity_router
 from provider_identity.web.flask import ProviderIdentity
 from tests.helpers import PASSWORD
@@ -38,9 +38,10 @@ def enrolled(
 
 
 def test_flask_login_waits_for_the_code(
-    enrolled: tuple[IdentityService, FakeAuthenticator],
+    enrolled: tuple[IdentityService, FakeAuthenticator], events: RecordingEventSink
 ) -> None:
-    """After the password the session holds only the challenge; the code logs in."""
+    """After the password the session holds only the challenge; the code logs in (and the
+    audit names the request's address at both steps)."""
     service, authenticator = enrolled
     app = Flask(__name__)
     app.secret_key = b"s" * 32
@@ -62,6 +63,8 @@ def test_flask_login_waits_for_the_code(
         return identity.render("p.html") if identity.account else ("second step", 401)
 
     client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.8"
+    seen = len(events.events)
     client.post("/login", data={"username": "jdoe", "password": PASSWORD})
     assert client.get("/").status_code == 401
     with client.session_transaction() as session:
@@ -69,6 +72,7 @@ def test_flask_login_waits_for_the_code(
     assert client.post("/code", data={"code": authenticator.code(steps=10)}).status_code == 401
     assert client.post("/code", data={"code": authenticator.code()}).status_code == 302
     assert client.get("/").text == "jdoe"
+    assert {event.client_address for event in events.events[seen:]} == {"203.0.113.8"}
 
 
 def test_fastapi_login_waits_for_the_code(
@@ -92,7 +96,7 @@ def test_fastapi_login_waits_for_the_code(
 
 
 def test_flask_sets_up_an_authenticator_app_for_the_logged_in_account(
-    factor_service: IdentityService, clock: ManualClock
+    factor_service: IdentityService, clock: ManualClock, events: RecordingEventSink
 ) -> None:
     """begin_totp_enrolment and confirm_totp act on the session's account; a wrong code is 4xx."""
     service = factor_service
@@ -119,10 +123,13 @@ def test_flask_sets_up_an_authenticator_app_for_the_logged_in_account(
         return identity.form_page("p.html", identity.confirm_totp, codes)
 
     client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.8"
+    seen = len(events.events)
     client.post("/login", data={"username": "jdoe", "password": PASSWORD})
     client.get("/enrol")
     assert client.post("/confirm", data={"code": phone[0].code(steps=10)}).status_code == 401
     assert client.post("/confirm", data={"code": phone[0].code()}).text == "10"
+    assert {event.client_address for event in events.events[seen:]} == {"203.0.113.8"}
     clock.advance(30)
     assert not isinstance(service.login("jdoe", PASSWORD), LoginResult)
 

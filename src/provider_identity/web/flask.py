@@ -129,8 +129,10 @@ class ProviderIdentity:
 
     def init_app(self, app: flask.Flask) -> None:
         """Install CSRF protection, the per-request session check and the template values."""
-        app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-        app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+        # Flask's defaults hold both keys (HttpOnly on, SameSite None), so setdefault
+        # would never apply: Lax unless the app chose a SameSite of its own.
+        if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+            app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
         self.csrf.init_app(app)
         app.extensions["provider_identity"] = self
         app.before_request(self._enter_locale)
