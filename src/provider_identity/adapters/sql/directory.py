@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date
 from typing import Any, TypeVar
@@ -16,12 +16,23 @@ from provider_identity.adapters.sql._base import _Store
 from provider_identity.adapters.sql._bulk import _STAGING
 from provider_identity.adapters.sql._schema import _providers
 from provider_identity.errors import FieldError, InvalidInput
-from provider_identity.providers import (
+from provider_identity.providers import (  # the slots' setters, shared with the NPPES reader
     LineOfBusiness,
     Payee,
     ProviderCategory,
     ProviderRecord,
     ProviderSearch,
+    _new_record,
+    _put_category,
+    _put_end_date,
+    _put_lines_of_business,
+    _put_name,
+    _put_name_key,
+    _put_npi,
+    _put_payee,
+    _put_provider_id,
+    _put_tax_id,
+    _put_zip_codes,
 )
 
 __all__ = ["UPSERT_CHUNK", "SqlProviderDirectory"]
@@ -283,34 +294,6 @@ def _lines(text: str) -> frozenset[LineOfBusiness]:
     return frozenset(LineOfBusiness(line) for line in text.split(_SEPARATOR) if line)
 
 
-def _field_writer(name: str) -> Callable[[ProviderRecord, object], None]:
-    """What sets one field of a new record: its slot's own ``__set__``.
-
-    A frozen attrs class refuses ``setattr``; its ``__init__`` goes round
-    that with ``object.__setattr__``, which looks the name up on every call.
-    The slot's descriptor needs no look-up, so a record is built in about
-    two thirds of the time.
-    """
-    writer: Callable[[ProviderRecord, object], None] = getattr(ProviderRecord, name).__set__
-    return writer
-
-
-#: The fields in the order of a row of ``identity_providers``, which a row fills in.
-_ROW_FIELDS = tuple(column.name for column in _providers.columns)
-(
-    _put_provider_id,
-    _put_tax_id,
-    _put_npi,
-    _put_name,
-    _put_category,
-    _put_payee,
-    _put_zip_codes,
-    _put_lines,
-    _put_end_date,
-    _put_name_key,
-) = (_field_writer(name) for name in _ROW_FIELDS)
-
-
 def _record_from_row(row: Sequence[Any]) -> ProviderRecord:
     """The record a row holds.
 
@@ -334,7 +317,7 @@ def _record_from_row(row: Sequence[Any]) -> ProviderRecord:
             lines_of_business=_lines(lines),
             end_date=end_date,
         )
-    record = object.__new__(ProviderRecord)
+    record: ProviderRecord = _new_record(ProviderRecord)
     _put_provider_id(record, provider_id)
     _put_tax_id(record, tax_id)
     _put_npi(record, npi)
@@ -342,7 +325,7 @@ def _record_from_row(row: Sequence[Any]) -> ProviderRecord:
     _put_category(record, _category(category))
     _put_payee(record, _PAYEES[payee])
     _put_zip_codes(record, tuple(zip_codes.split(_SEPARATOR)))
-    _put_lines(record, _lines(lines))
+    _put_lines_of_business(record, _lines(lines))
     _put_end_date(record, None if end_date is None else date.fromisoformat(end_date))
     _put_name_key(record, name_key)
     return record
