@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from provider_identity import (
+    AccountLocked,
     AccountStatus,
     Action,
+    AlreadyRegistered,
     AuditEvent,
     Branding,
     CanonicalEmail,
@@ -37,6 +39,7 @@ from provider_identity import (
     StoreUnavailable,
     Templates,
     TicketInvalid,
+    TooManyAttempts,
     mask_email,
 )
 from provider_identity._fields import to_tuple
@@ -261,6 +264,64 @@ def test_store_unavailable_raised_in_an_except_block_carries_no_context() -> Non
     assert caught.value.message == (
         "The service is temporarily unavailable. Please try again in a few minutes."
     )
+
+
+LOCKED = (
+    "Your account is locked due to too many incorrect login attempts. Use the Forgot "
+    "password? link to reset your password, or wait {} and attempt to log in again."
+)
+
+
+def test_a_wait_is_stated_in_whole_seconds_rounded_up_and_never_zero() -> None:
+    """No wait and 0.2 s both read "1 second"; 2 s reads "2 seconds"."""
+    for wait in (timedelta(0), timedelta(milliseconds=200)):
+        assert TooManyAttempts("login", wait).message == (
+            "Too many attempts. Please wait 1 second and try again."
+        )
+    assert TooManyAttempts("login", timedelta(seconds=2)).message == (
+        "Too many attempts. Please wait 2 seconds and try again."
+    )
+
+
+def test_a_lock_of_two_days_or_more_is_stated_in_days() -> None:
+    """1 day is "24 hours"; 2 and 3 days are "2 days" and "3 days"; 2 days and 1 s are seconds."""
+    until = datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
+    words = {
+        timedelta(days=1): "24 hours",
+        timedelta(days=2): "2 days",
+        timedelta(days=3): "3 days",
+        timedelta(days=2, seconds=1): "172801 seconds",
+    }
+    for duration, wait in words.items():
+        assert AccountLocked(until, lock_duration=duration).message == LOCKED.format(wait)
+
+
+PENDING = (
+    "This provider has a registration waiting for activation. The activation email went "
+    "to j***@e***.org; use Resend Activation Email, or register again after March 5, 2026."
+)
+SIGNED_UP = "You are already registered. Please go to the Provider Login page and log in."
+
+
+def test_a_pending_registration_names_the_masked_address_and_the_date() -> None:
+    """Pending, with its expiry and masked address: the sentence with both; attributes kept."""
+    expires = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+    error = AlreadyRegistered(pending=True, expires_at=expires, masked_email="j***@e***.org")
+    assert error.message == PENDING
+    assert (error.pending, error.expires_at, error.masked_email) == (True, expires, "j***@e***.org")
+
+
+def test_the_pending_sentence_needs_pending_the_date_the_address_and_no_message() -> None:
+    """Missing any one of them, the seed's "already registered" (or the given) message stands."""
+    expires = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+    assert AlreadyRegistered(masked_email="j***@e***.org").message == SIGNED_UP
+    assert AlreadyRegistered(pending=True, masked_email="j***@e***.org").message == SIGNED_UP
+    assert AlreadyRegistered(pending=True, expires_at=expires).message == SIGNED_UP
+    assert AlreadyRegistered(expires_at=expires, masked_email="j***@e***.org").message == SIGNED_UP
+    given = AlreadyRegistered(
+        "Call us.", pending=True, expires_at=expires, masked_email="j***@e***.org"
+    )
+    assert given.message == "Call us."
 
 
 def test_to_tuple_takes_a_lone_string_as_one_item() -> None:
