@@ -164,6 +164,7 @@ def test_a_two_step_destination_sends_on_the_reading_thread_and_stores_in_the_ba
 
 
 def test_without_overlap_a_two_step_destination_is_upserted_as_any_other() -> None:
+    """Two steps are only worth it beside a reader: without overlap, plain upsert."""
     destination = TwoStep()
     import_records(numbered(4), destination, batch_size=3)
     assert destination.batches == [["P0", "P1", "P2"], ["P3"]]

@@ -555,6 +555,7 @@ def test_prepared_records_are_stored_only_when_the_merge_runs_and_it_may_run_on_
 
 
 def test_a_refused_item_prepares_nothing_and_takes_no_connection(sql: Target) -> None:
+    """Items are checked before a connection is taken; an empty batch has nothing to merge."""
     directory = SqlProviderDirectory(sql.engine)
     with pytest.raises(InvalidInput) as caught:
         directory.prepare_upsert([*records(2), "B9"])  # type: ignore[list-item]
@@ -590,6 +591,7 @@ def test_a_prepared_batch_the_database_refuses_leaves_the_table_and_the_pool_as_
 def test_on_a_callers_connection_prepare_writes_at_once_in_the_callers_transaction(
     sql: Target,
 ) -> None:
+    """The caller owns the transaction: both steps run in it, and its rollback undoes them."""
     with sql.engine.connect() as conn:
         directory = SqlProviderDirectory(conn)
         merge = directory.prepare_upsert(records(2))
