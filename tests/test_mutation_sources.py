@@ -1055,3 +1055,16 @@ def test_nppes_lines_that_are_not_text_or_not_csv() -> None:
         assert [(e.field, e.code, e.message) for e in caught.value.errors] == [
             ("header", "required", "The NPPES file has no readable header line.")
         ]
+
+
+def test_nppes_cells_with_quotes_read_as_csv_reads_them() -> None:
+    """A doubled quote inside a cell is one quote; a first cell left unquoted keeps its quote."""
+    (record,) = iter_nppes(
+        nppes_file(CLINIC_ROW | {"Provider Organization Name (Legal Business Name)": 'JOE"S LAB'})
+    )
+    assert isinstance(record, ProviderRecord)
+    assert record.name == 'JOE"S LAB'
+    header, row = nppes_file(JANE | EIN)
+    (rejected,) = iter_nppes([header, row[1:]])  # 1234567893","1",... : the NPI is 1234567893"
+    line, found = problems_of(rejected)
+    assert (line, [(field, code) for field, code, _ in found]) == (2, [("NPI", "invalid_format")])
