@@ -902,3 +902,169 @@ def test_nppes_file_level_refusals_and_row_shapes() -> None:
     )
     assert isinstance(items[1], ProviderRecord)
     assert len(items) == 2
+
+
+PRACTICE_ZIP = "Provider Business Practice Location Address Postal Code"
+MAILING_ZIP = "Provider Business Mailing Address Postal Code"
+MAILING_COUNTRY = "Provider Business Mailing Address Country Code (If outside U.S.)"
+PRACTICE_COUNTRY = "Provider Business Practice Location Address Country Code (If outside U.S.)"
+NO_CODE_1 = {
+    "Healthcare Provider Taxonomy Code_1": "",
+    "Healthcare Provider Primary Taxonomy Switch_1": "",
+}
+
+
+def nppes_lines(columns: list[str], *rows: dict[str, str]) -> list[bytes]:
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(column, "") for column in columns])
+    return out.getvalue().encode().splitlines(keepends=True)
+
+
+def only_record(*rows: dict[str, str], **options: object) -> ProviderRecord:
+    (record,) = nppes_items(*rows, **options)
+    assert isinstance(record, ProviderRecord), record
+    return record
+
+
+def test_the_nppes_columns_name_both_addresses_as_published() -> None:
+    """The 330 names, the two address blocks written out in NPPES's words."""
+    assert len(NPPES_COLUMNS) == 330
+    assert NPPES_COLUMNS[20:28] == (
+        "Provider First Line Business Mailing Address",
+        "Provider Second Line Business Mailing Address",
+        "Provider Business Mailing Address City Name",
+        "Provider Business Mailing Address State Name",
+        "Provider Business Mailing Address Postal Code",
+        "Provider Business Mailing Address Country Code (If outside U.S.)",
+        "Provider Business Mailing Address Telephone Number",
+        "Provider Business Mailing Address Fax Number",
+    )
+    assert NPPES_COLUMNS[28] == "Provider First Line Business Practice Location Address"
+    assert NPPES_COLUMNS[32] == PRACTICE_ZIP
+
+
+def test_an_nppes_reactivation_counts_from_the_deactivation_day_on() -> None:
+    """Back the same day or later: read; back before, or a deactivation date unreadable: skipped."""
+    same_day = {"NPI Deactivation Date": "01/15/2020", "NPI Reactivation Date": "01/15/2020"}
+    assert only_record(JANE | EIN | same_day).npi == JANE["NPI"]
+    earlier = {"NPI Deactivation Date": "01/15/2020", "NPI Reactivation Date": "01/14/2020"}
+    garbled = {"NPI Deactivation Date": "15.01.2020", "NPI Reactivation Date": "01/14/2020"}
+    for dates in (earlier, garbled):
+        assert nppes_items(JANE | EIN | dates) == [SkippedRow(line=2, reason="deactivated")]
+
+
+def test_nppes_zip_codes_are_those_of_us_addresses() -> None:
+    """A country code US or blank keeps the ZIP; any other country leaves it out."""
+    for country in ("US", "us", " ", " US "):
+        record = only_record(JANE | EIN | {MAILING_COUNTRY: country, PRACTICE_COUNTRY: country})
+        assert record.zip_codes == ("43215", "45402")
+    abroad = only_record(JANE | EIN | {MAILING_COUNTRY: "CA"})
+    assert abroad.zip_codes == ("43215",)
+
+
+def test_nppes_zip_problems_are_named_by_their_column() -> None:
+    """No U.S. ZIP at all is one error; a bad ZIP is reported under its column, nothing added."""
+    no_zip = {PRACTICE_ZIP: "", MAILING_ZIP: ""}
+    assert problems_of(nppes_items(JANE | EIN | no_zip)[0]) == (
+        2,
+        [(PRACTICE_ZIP, "required", "A U.S. ZIP code is required.")],
+    )
+    line, found = problems_of(nppes_items(JANE | EIN | {PRACTICE_ZIP: "4321"})[0])
+    assert (line, [field for field, _, _ in found]) == (2, [PRACTICE_ZIP])
+
+
+def test_a_bad_npi_or_zip_of_a_plans_provider_is_rejected_on_its_line() -> None:
+    """The NPI's check digit first; with a roster, a bad ZIP is rejected, not enriched."""
+    line, found = problems_of(nppes_items(JANE | EIN, JANE | EIN | {"NPI": "1234567890"})[1])
+    assert (line, [field for field, _, _ in found]) == (3, ["NPI"])
+    mine = ProviderRecord(
+        provider_id="P1", tax_id="311234567", name="Jane", zip_codes="45402", npi=JANE["NPI"]
+    )
+    items = nppes_items(CLINIC_ROW, JANE | {MAILING_ZIP: "4540"}, roster=enrich_by_npi([mine]))
+    line, found = problems_of(items[1])
+    assert (line, [field for field, _, _ in found]) == (3, [MAILING_ZIP])
+
+
+def test_enrichment_keeps_a_plans_own_category() -> None:
+    """NPPES's category only replaces ``other``: a plan's radiology stays radiology."""
+    mine = ProviderRecord(
+        provider_id="P1",
+        tax_id="311234567",
+        name="Jane",
+        zip_codes="45402",
+        npi=JANE["NPI"],
+        category=ProviderCategory.RADIOLOGY,
+    )
+    record = only_record(JANE, roster=enrich_by_npi([mine]))
+    assert record.category == ProviderCategory.RADIOLOGY
+    assert record.zip_codes == ("45402", "43215")
+
+
+def test_nppes_taxonomy_codes_primary_first_in_any_slot() -> None:
+    """No code is ``other``; a lower-case ``y`` marks the primary; slot 15 is read."""
+    assert only_record(JANE | EIN | NO_CODE_1).category == ProviderCategory.OTHER
+    lower = {
+        "Healthcare Provider Primary Taxonomy Switch_2": "y",
+        "Healthcare Provider Primary Taxonomy Switch_1": "N",
+    }
+    assert only_record(CLINIC_ROW | lower).category == ProviderCategory.RADIOLOGY
+    last = {"Healthcare Provider Taxonomy Code_15": "2085R0202X"}
+    assert only_record(JANE | EIN | NO_CODE_1 | last).category == ProviderCategory.RADIOLOGY
+    # a licence number is not a taxonomy code, whatever it looks like
+    licence = {"Provider License Number_1": "2085R0202X"}
+    assert only_record(JANE | EIN | licence).category == ProviderCategory.PRIMARY_CARE
+    code_2 = {
+        "Provider License Number_1": "2085R0202X",
+        "Healthcare Provider Taxonomy Code_2": "207Q00000X",
+    }
+    assert only_record(JANE | EIN | NO_CODE_1 | code_2).category == ProviderCategory.PRIMARY_CARE
+
+
+def test_nppes_taxonomy_columns_found_wherever_the_header_puts_them() -> None:
+    """A header with only slots 1 and 15 (the others are optional) reads slot 15."""
+    unused = {f"Healthcare Provider Taxonomy Code_{slot}" for slot in range(2, 15)}
+    columns = [column for column in NPPES_COLUMNS if column not in unused]
+    last = {"Healthcare Provider Taxonomy Code_15": "2085R0202X"}
+    (record,) = iter_nppes(nppes_lines(columns, JANE | EIN | NO_CODE_1 | last))
+    assert isinstance(record, ProviderRecord)
+    assert record.category == ProviderCategory.RADIOLOGY
+
+
+def test_nppes_lines_that_are_not_text_or_not_csv() -> None:
+    """Text instead of bytes is refused; a line not UTF-8 or not CSV is rejected on its line."""
+    with pytest.raises(InvalidInput) as caught:
+        list(iter_nppes(["NPI"]))  # type: ignore[list-item]  # text, the mistake tested
+    assert [(e.field, e.code, e.message) for e in caught.value.errors] == [
+        ("roster", "wrong_type", 'The NPPES file is read as bytes: open it "rb".')
+    ]
+    header, row = nppes_file(JANE | EIN)
+    items = list(iter_nppes([header, b'"\xff"\n', b"a\rb\n", b"X\r\n", row]))
+    assert problems_of(items[0]) == (2, [("row", "invalid_encoding", "The line is not UTF-8.")])
+    assert problems_of(items[1]) == (3, [("row", "malformed", "The line is not valid CSV.")])
+    assert problems_of(items[2]) == (
+        4,
+        [("row", "wrong_column_count", "The line has 1 columns; the header has 330.")],
+    )
+    assert isinstance(items[3], ProviderRecord)
+    for first in (b"\xff\n", b"\n"):
+        with pytest.raises(InvalidInput) as caught:
+            list(iter_nppes([first, row]))
+        assert [(e.field, e.code, e.message) for e in caught.value.errors] == [
+            ("header", "required", "The NPPES file has no readable header line.")
+        ]
+
+
+def test_nppes_cells_with_quotes_read_as_csv_reads_them() -> None:
+    """A doubled quote inside a cell is one quote; a first cell left unquoted keeps its quote."""
+    (record,) = iter_nppes(
+        nppes_file(CLINIC_ROW | {"Provider Organization Name (Legal Business Name)": 'JOE"S LAB'})
+    )
+    assert isinstance(record, ProviderRecord)
+    assert record.name == 'JOE"S LAB'
+    header, row = nppes_file(JANE | EIN)
+    (rejected,) = iter_nppes([header, row[1:]])  # 1234567893","1",... : the NPI is 1234567893"
+    line, found = problems_of(rejected)
+    assert (line, [(field, code) for field, code, _ in found]) == (2, [("NPI", "invalid_format")])
