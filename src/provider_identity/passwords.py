@@ -290,11 +290,6 @@ _WALK_SLACK: Final = 2
 _WALK_COVERED: Final = 4
 
 
-def _base_word(password: str) -> str:
-    """The core a common word is looked for in: NFKC, case folded, padding stripped."""
-    return normalize_password(password).casefold().strip(_PADDING)
-
-
 @functools.cache
 def common_words() -> frozenset[str]:
     """The built-in common words and seasons, folded as passwords are.

@@ -155,11 +155,8 @@ def _deactivated(deactivated: str, reactivated: str) -> bool:
 
 
 def _picker(positions: Sequence[int]) -> Callable[[list[str]], Sequence[str]]:
-    """The cells at ``positions``: one C-level slice when they are evenly spaced (as published)."""
-    step = positions[1] - positions[0] if len(positions) > 1 else 1
-    if step > 0 and list(positions) == list(range(positions[0], positions[-1] + 1, step)):
-        return operator.itemgetter(slice(positions[0], positions[-1] + 1, step))
-    return lambda cells: [cells[position] for position in positions]
+    """The cells at ``positions`` (the taxonomy slots, 15 of them), picked in C."""
+    return operator.itemgetter(*positions)  # a tuple: there are always 15 slots
 
 
 @attrs.frozen
@@ -295,10 +292,9 @@ def _checked(
 
 @attrs.frozen
 class _Rows:
-    """What a row becomes, for one file: its layout, the plan and, to enrich, the plan's roster."""
+    """What a row becomes, for one file: its layout, the plan's lines and categories, the roster."""
 
     layout: _Layout
-    plan: Plan
     roster: Mapping[str, ProviderRecord] | None
     lines: frozenset[LineOfBusiness]
     category: Callable[[tuple[str, ...]], ProviderCategory]
@@ -308,7 +304,7 @@ class _Rows:
         # A file repeats a few hundred taxonomy codes: each one's category is looked up once.
         category = functools.lru_cache(maxsize=4096)(plan.taxonomy.category)
         lines = frozenset({plan.default_line})
-        return cls(layout=layout, plan=plan, roster=roster, lines=lines, category=category)
+        return cls(layout=layout, roster=roster, lines=lines, category=category)
 
     def item(self, cells: list[str], number: int) -> ProviderRecord | RejectedRow | SkippedRow:
         """The row's record, or why it is rejected or skipped.
