@@ -14,8 +14,10 @@ import pytest
 from provider_identity import (
     NIST_POLICY,
     IdentityService,
+    AccountLocked,
     InvalidCredentials,
     InvalidInput,
+    LockoutPolicy,
     ProviderRecord,
     ProviderRequest,
     RateLimit,
@@ -23,7 +25,7 @@ from provider_identity import (
     RegistrationRequest,
     TooManyAttempts,
 )
-from provider_identity.errors import ChallengeInvalid, FactorRequired
+from provider_identity.errors import ChallengeInvalid, FactorRequired, InvalidCode
 from provider_identity.events import Action
 from provider_identity.mfa import RelyingParty, SecondFactorDue, SecondFactors, SecretBox
 from provider_identity.testing import (
@@ -31,6 +33,7 @@ from provider_identity.testing import (
     ManualClock,
     MemoryAccountRepository,
     MemoryFactorStore,
+    MemoryLockoutStore,
     MemoryProviderDirectory,
     RecordingEventSink,
     RecordingMailer,
@@ -406,3 +409,262 @@ def test_purge_pending_takes_accounts_of_the_full_lifetime_to_the_second(
     ]
     clock.advance(timedelta(seconds=1))
     assert service.purge_pending() == (young.username,)
+
+
+# -- removing a factor, and the second step's details ----------------------------------------
+
+
+@attrs.define(eq=False)
+class RacingLockouts(MemoryLockoutStore):
+    """Lockout counters where ``racing`` wrong logins land right after each success is recorded."""
+
+    clock: ManualClock
+    racing: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        super().__init__()
+
+    def clear(self, key: str) -> None:
+        super().clear(key)
+        for _ in range(self.racing):
+            self.record_failure(
+                key, now=self.clock.now(), max_failures=5, lock_for=timedelta(hours=24)
+            )
+
+
+def test_removing_the_app_is_audited_with_its_factor_and_address(
+    mfa: tuple[IdentityService, str, FakeAuthenticator], events: RecordingEventSink
+) -> None:
+    """One REMOVE_FACTOR event naming the account, the address and "totp"; the count is zero."""
+    service, account_id, app = mfa
+    service.remove_factor(
+        account_id, "totp", password=PASSWORD, code=app.code(), client_address="203.0.113.7"
+    )
+    event = events.events[-1]
+    assert (event.action, event.outcome, event.username, event.account_id) == (
+        Action.REMOVE_FACTOR,
+        "success",
+        "jdoe",
+        account_id,
+    )
+    assert event.client_address == "203.0.113.7"
+    assert dict(event.detail) == {"factor": "totp"}
+    assert service.lockout_status("jdoe").failures == 0
+
+
+def test_a_wrong_code_at_removal_counts_one_login_failure(
+    mfa: tuple[IdentityService, str, FakeAuthenticator], events: RecordingEventSink
+) -> None:
+    """The right password, then a wrong code: one failure on the account's login counter."""
+    service, account_id, _ = mfa
+    with pytest.raises(InvalidCode):
+        service.remove_factor(account_id, "totp", password=PASSWORD, code="000000")
+    assert service.lockout_status("jdoe").failures == 1
+    assert (events.events[-1].action, events.events[-1].outcome) == (
+        Action.REMOVE_FACTOR,
+        "invalid_code",
+    )
+    assert service.has_second_factor(account_id)
+
+
+def test_a_removal_code_of_64_characters_is_checked_and_65_are_refused_in_words(
+    mfa: tuple[IdentityService, str, FakeAuthenticator],
+) -> None:
+    """65 characters: ``code`` "Code must be at most 64 characters."; 64: simply a wrong code."""
+    service, account_id, _ = mfa
+    with pytest.raises(InvalidInput) as caught:
+        service.remove_factor(account_id, "totp", password=PASSWORD, code="a" * 65)
+    (error,) = caught.value.errors
+    assert (error.field, error.code, error.message) == (
+        "code",
+        "too_long",
+        "Code must be at most 64 characters.",
+    )
+    with pytest.raises(InvalidCode):
+        service.remove_factor(account_id, "totp", password=PASSWORD, code="a" * 64)
+
+
+def test_the_wrong_code_that_reaches_the_limit_locks_the_removal(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    clock: ManualClock,
+    events: RecordingEventSink,
+) -> None:
+    """One failure allowed: a wrong code at removal is AccountLocked, with the lock's end."""
+    factors = SecondFactors(
+        mode="optional", store=MemoryFactorStore(), secrets=SecretBox(current=b"m" * 32)
+    )
+    service = make_service(second_factors=factors, lockout_policy=LockoutPolicy(max_failures=1))
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    service.confirm_totp(account_id, app.code())
+    clock.advance(30)
+    with pytest.raises(AccountLocked) as caught:
+        service.remove_factor(account_id, "totp", password=PASSWORD, code="000000")
+    assert caught.value.locked_until == clock.now() + timedelta(hours=24)
+    event = events.events[-1]
+    assert (event.action, event.outcome) == (Action.REMOVE_FACTOR, "account_locked")
+    assert dict(event.detail)["locked_until"] == (clock.now() + timedelta(hours=24)).isoformat()
+
+
+def test_wrong_logins_between_password_and_code_lock_the_removal(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    clock: ManualClock,
+    events: RecordingEventSink,
+) -> None:
+    """Five wrong logins land after the password was right: the code is not even checked."""
+    lockouts = RacingLockouts(clock=clock)
+    factors = SecondFactors(
+        mode="optional", store=MemoryFactorStore(), secrets=SecretBox(current=b"m" * 32)
+    )
+    service = make_service(second_factors=factors, lockouts=lockouts)
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    service.confirm_totp(account_id, app.code())
+    clock.advance(30)
+    lockouts.racing = 5
+    with pytest.raises(AccountLocked) as caught:
+        service.remove_factor(account_id, "totp", password=PASSWORD, code=app.code())
+    assert caught.value.locked_until == clock.now() + timedelta(hours=24)
+    assert events.events[-1].outcome == "account_locked"
+    assert service.has_second_factor(account_id)
+
+
+def test_a_wrong_password_that_starts_the_lock_says_so_in_the_event(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    clock: ManualClock,
+    events: RecordingEventSink,
+) -> None:
+    """At regeneration and at removal, the locking wrong password: ``lock_started`` and its end."""
+    factors = SecondFactors(
+        mode="optional", store=MemoryFactorStore(), secrets=SecretBox(current=b"m" * 32)
+    )
+    service = make_service(second_factors=factors, lockout_policy=LockoutPolicy(max_failures=1))
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    service.confirm_totp(account_id, app.code())
+    ends = (clock.now() + timedelta(hours=24)).isoformat()
+    with pytest.raises(AccountLocked):
+        service.regenerate_recovery_codes(account_id, "Wrong-Heron-2031")
+    event = events.events[-1]
+    assert (event.action, event.outcome) == (Action.REGENERATE_RECOVERY_CODES, "account_locked")
+    assert dict(event.detail) == {"lock_started": "true", "locked_until": ends}
+    service.unlock("jdoe")
+    clock.advance(30)
+    ends = (clock.now() + timedelta(hours=24)).isoformat()
+    with pytest.raises(AccountLocked):
+        service.remove_factor(account_id, "totp", password="Wrong-Heron-2031", code=app.code())
+    event = events.events[-1]
+    assert (event.action, event.outcome) == (Action.REMOVE_FACTOR, "account_locked")
+    assert dict(event.detail) == {"factor": "totp", "lock_started": "true", "locked_until": ends}
+
+
+def test_removing_a_passkey_with_a_recovery_code_is_audited_as_a_passkey(
+    passkeys: tuple[IdentityService, str], events: RecordingEventSink, mailer: RecordingMailer
+) -> None:
+    """The passkey goes by its credential id; the event says "passkey"; a notice follows."""
+    service, account_id = passkeys
+    key = SoftwareAuthenticator(origin=ORIGIN)
+    begun = service.begin_passkey_registration(account_id)
+    codes = service.finish_passkey_registration(account_id, begun.state, key.create(begun.options))
+    assert codes is not None
+    record = service.factors(account_id)
+    assert record is not None
+    mailer.clear()
+    service.remove_factor(
+        account_id,
+        record.passkeys[0].credential_id,
+        password=PASSWORD,
+        code=codes.codes[0],
+        client_address="203.0.113.6",
+    )
+    event = events.events[-1]
+    assert (event.action, event.outcome, event.client_address) == (
+        Action.REMOVE_FACTOR,
+        "success",
+        "203.0.113.6",
+    )
+    assert dict(event.detail) == {"factor": "passkey"}
+    assert not service.has_second_factor(account_id)
+    assert "removed" in message_text(mailer.messages[-1])
+
+
+def test_notices_that_cannot_be_sent_are_in_the_removal_and_passkey_events(
+    passkeys: tuple[IdentityService, str],
+    events: RecordingEventSink,
+    identity_mailer: SwitchableMailer,
+) -> None:
+    """Adding a passkey and removing it still happen; each event says the mail failed."""
+    service, account_id = passkeys
+    key = SoftwareAuthenticator(origin=ORIGIN)
+    identity_mailer.failing = True
+    begun = service.begin_passkey_registration(account_id)
+    codes = service.finish_passkey_registration(account_id, begun.state, key.create(begun.options))
+    assert codes is not None
+    assert dict(events.events[-1].detail) == {"passkeys": "1", "mail": "mail_error"}
+    record = service.factors(account_id)
+    assert record is not None
+    service.remove_factor(
+        account_id, record.passkeys[0].credential_id, password=PASSWORD, code=codes.codes[1]
+    )
+    assert dict(events.events[-1].detail) == {"factor": "passkey", "mail": "mail_error"}
+
+
+def test_an_app_login_records_its_factor_and_address(
+    mfa: tuple[IdentityService, str, FakeAuthenticator], events: RecordingEventSink
+) -> None:
+    """complete_login with the app's code: the event says "totp" and names the address."""
+    service, account_id, app = mfa
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    service.complete_login(step.challenge, app.code(), client_address="203.0.113.5")
+    event = events.events[-1]
+    assert (event.action, event.outcome, event.account_id, event.client_address) == (
+        Action.COMPLETE_LOGIN,
+        "success",
+        account_id,
+        "203.0.113.5",
+    )
+    assert dict(event.detail) == {"factor": "totp"}
+
+
+def test_a_used_recovery_code_leaves_the_others_working(
+    mfa: tuple[IdentityService, str, FakeAuthenticator], mailer: RecordingMailer
+) -> None:
+    """After one of ten codes, nine are stored and the next one still logs in."""
+    service, account_id, _ = mfa
+    codes = service.regenerate_recovery_codes(account_id, PASSWORD).codes
+    for used, code in enumerate(codes[:2], 1):
+        step = service.login("jdoe", PASSWORD)
+        assert isinstance(step, SecondFactorDue)
+        service.complete_login(step.challenge, code)
+        record = service.factors(account_id)
+        assert record is not None
+        assert record.recovery is not None
+        assert len(record.recovery.digests) == 10 - used
+    assert "Recovery codes left: 8." in message_text(mailer.messages[-1])
+
+
+def test_an_account_stored_without_recovery_codes_finds_a_recovery_code_wrong(
+    mfa: tuple[IdentityService, str, FakeAuthenticator], events: RecordingEventSink
+) -> None:
+    """A record kept with an app but no codes: a code of the recovery form is InvalidCode."""
+    service, account_id, _ = mfa
+    store = service.second_factors.store
+    assert store is not None
+    record = store.get(account_id)
+    assert record is not None
+    store.put(record.next(recovery=None), expected_revision=record.revision)
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    with pytest.raises(InvalidCode):
+        service.complete_login(step.challenge, "abcde-fghjk")
+    assert events.events[-1].outcome == "invalid_code"
+    with pytest.raises(InvalidCode):
+        service.remove_factor(account_id, "totp", password=PASSWORD, code="abcde-fghjk")
+    assert events.events[-1].outcome == "invalid_code"
