@@ -13,8 +13,8 @@ import pytest
 
 from provider_identity import (
     NIST_POLICY,
-    IdentityService,
     AccountLocked,
+    IdentityService,
     InvalidCredentials,
     InvalidInput,
     LockoutPolicy,
@@ -28,6 +28,7 @@ from provider_identity import (
 from provider_identity.errors import ChallengeInvalid, FactorRequired, InvalidCode
 from provider_identity.events import Action
 from provider_identity.mfa import RelyingParty, SecondFactorDue, SecondFactors, SecretBox
+from provider_identity.mfa.challenge import LoginChallenges
 from provider_identity.testing import (
     FakeAuthenticator,
     ManualClock,
@@ -668,3 +669,89 @@ def test_an_account_stored_without_recovery_codes_finds_a_recovery_code_wrong(
     with pytest.raises(InvalidCode):
         service.remove_factor(account_id, "totp", password=PASSWORD, code="abcde-fghjk")
     assert events.events[-1].outcome == "invalid_code"
+
+
+def test_a_second_step_login_is_neither_rehashed_nor_due_an_enrolment(
+    mfa: tuple[IdentityService, str, FakeAuthenticator],
+) -> None:
+    """complete_login's result: the account, no rehash, no enrolment due, agreement current."""
+    service, account_id, app = mfa
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    result = service.complete_login(step.challenge, app.code())
+    assert result.account.id == account_id
+    assert result.rehashed is False
+    assert result.enrolment_due is False
+    assert result.agreement_required is False
+
+
+def test_a_second_step_login_asks_for_a_newer_agreement(
+    mfa: tuple[IdentityService, str, FakeAuthenticator],
+    make_service: Callable[..., IdentityService],
+    events: RecordingEventSink,
+) -> None:
+    """Agreement "2" is current and the account accepted "1": the result and the event say so."""
+    service, _, app = mfa
+    newer = make_service(second_factors=service.second_factors, agreement_version="2")
+    step = newer.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    assert newer.complete_login(step.challenge, app.code()).agreement_required is True
+    assert dict(events.events[-1].detail) == {"factor": "totp", "agreement_required": "true"}
+
+
+def test_a_challenge_for_an_account_that_is_not_there_is_invalid(
+    mfa: tuple[IdentityService, str, FakeAuthenticator], events: RecordingEventSink
+) -> None:
+    """Genuinely signed, but naming no account: ChallengeInvalid, audited as such."""
+    service, _, app = mfa
+    signer = LoginChallenges(tokens=service.tokens, lifetime=timedelta(minutes=5))
+    challenge = signer.issue(account_id="no-such-account", credential_version=1, revision=1)
+    with pytest.raises(ChallengeInvalid):
+        service.complete_login(challenge, app.code())
+    assert (events.events[-1].action, events.events[-1].outcome) == (
+        Action.COMPLETE_LOGIN,
+        "login_challenge_invalid",
+    )
+
+
+def test_a_recovery_code_notice_that_cannot_be_sent_is_in_the_login_event(
+    mfa: tuple[IdentityService, str, FakeAuthenticator],
+    events: RecordingEventSink,
+    identity_mailer: SwitchableMailer,
+) -> None:
+    """The login goes through; the event says which factor, how many codes left, and mail_error."""
+    service, account_id, _ = mfa
+    codes = service.regenerate_recovery_codes(account_id, PASSWORD).codes
+    identity_mailer.failing = True
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    service.complete_login(step.challenge, codes[0])
+    assert dict(events.events[-1].detail) == {
+        "factor": "recovery_code",
+        "recovery_codes_left": "9",
+        "mail": "mail_error",
+    }
+
+
+def test_with_second_factors_off_a_login_is_due_no_enrolment(
+    service: IdentityService, active_account: str, events: RecordingEventSink
+) -> None:
+    """Mode off: the password logs in, nothing is due, and the event says nothing of it."""
+    result = service.login("jdoe", PASSWORD)
+    assert not isinstance(result, SecondFactorDue)
+    assert result.enrolment_due is False
+    assert dict(events.events[-1].detail) == {}
+
+
+def test_an_app_only_account_gets_a_second_step_without_passkey_options(
+    passkeys: tuple[IdentityService, str], clock: ManualClock
+) -> None:
+    """Passkeys on, but the account has only an app: codes asked, no passkey options, 5 minutes."""
+    service, account_id = passkeys
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    service.confirm_totp(account_id, app.code())
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    assert step.passkey_options is None
+    assert step.methods == {"totp", "recovery_code"}
+    assert step.expires_at == clock.now() + timedelta(minutes=5)
