@@ -18,6 +18,7 @@ from provider_identity import (
     InvalidCredentials,
     InvalidInput,
     LockoutPolicy,
+    ProviderNotFound,
     ProviderRecord,
     ProviderRequest,
     RateLimit,
@@ -31,6 +32,7 @@ from provider_identity.mfa import RelyingParty, SecondFactorDue, SecondFactors, 
 from provider_identity.mfa.challenge import LoginChallenges
 from provider_identity.testing import (
     FakeAuthenticator,
+    FakeHumanCheck,
     ManualClock,
     MemoryAccountRepository,
     MemoryFactorStore,
@@ -755,3 +757,33 @@ def test_an_app_only_account_gets_a_second_step_without_passkey_options(
     assert step.passkey_options is None
     assert step.methods == {"totp", "recovery_code"}
     assert step.expires_at == clock.now() + timedelta(minutes=5)
+
+
+def test_the_per_provider_limit_keeps_each_npi_apart(
+    make_service: Callable[..., IdentityService],
+) -> None:
+    """One check per NPI and minute: after Jane's NPI, another NPI is still looked up."""
+    limits = RateLimits(registration_provider=RateLimit(limit=1, period=timedelta(minutes=1)))
+    service = make_service(limits=limits)
+    by_npi = attrs.evolve(provider_step(practitioner()), provider_id="", npi="1234567893")
+    service.check_provider(by_npi)
+    with pytest.raises(TooManyAttempts):
+        service.check_provider(by_npi)
+    with pytest.raises(ProviderNotFound):
+        service.check_provider(attrs.evolve(by_npi, npi="1987654328"))
+
+
+def test_step_one_passes_the_human_check_answer_and_the_address_on(
+    make_service: Callable[..., IdentityService], events: RecordingEventSink
+) -> None:
+    """A check asked from the first attempt: the answer and the client address reach it."""
+    limits = RateLimits(
+        check_provider=RateLimit(limit=5, period=timedelta(minutes=1), human_check_after=0)
+    )
+    human = FakeHumanCheck()
+    service = make_service(limits=limits, human_check=human)
+    service.check_provider(
+        provider_step(practitioner()), client_address="203.0.113.8", human_check="passed"
+    )
+    assert human.calls == [("passed", "203.0.113.8")]
+    assert dict(events.events[-1].detail)["human_check"] == "passed"
