@@ -14,6 +14,8 @@ import pytest
 from provider_identity import (
     NIST_POLICY,
     AccountLocked,
+    AccountNotFound,
+    AccountStatus,
     IdentityService,
     InvalidCredentials,
     InvalidInput,
@@ -24,6 +26,8 @@ from provider_identity import (
     RateLimit,
     RateLimits,
     RegistrationRequest,
+    SecurityAnswerLocked,
+    SecurityAnswerMismatch,
     TooManyAttempts,
 )
 from provider_identity.errors import ChallengeInvalid, FactorRequired, InvalidCode
@@ -787,3 +791,223 @@ def test_step_one_passes_the_human_check_answer_and_the_address_on(
     )
     assert human.calls == [("passed", "203.0.113.8")]
     assert dict(events.events[-1].detail)["human_check"] == "passed"
+
+
+# -- an account's life: each flow's event, address and mail ---------------------------------
+
+ADDRESS = "198.51.100.23"
+
+
+def only_event(events: RecordingEventSink, action: Action) -> tuple[object, ...]:
+    """The one event of ``action``: outcome, username, account id, client address, detail."""
+    (event,) = [event for event in events.events if event.action is action]
+    return event.outcome, event.username, event.account_id, event.client_address, dict(event.detail)
+
+
+def test_an_email_change_request_is_audited_and_mails_both_addresses(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+) -> None:
+    """The link goes to the new address, then the notice to the old; the event names the address."""
+    service.request_email_change(
+        active_account, PASSWORD, "jane.new@example.org", client_address=ADDRESS
+    )
+    assert only_event(events, Action.REQUEST_EMAIL_CHANGE) == (
+        "success",
+        "jdoe",
+        active_account,
+        ADDRESS,
+        {},
+    )
+    link, notice = mailer.messages
+    assert (link["To"], link["Subject"]) == (
+        "jane.new@example.org",
+        "Confirm Your New Provider Portal Email Address",
+    )
+    assert (notice["To"], notice["Subject"]) == (
+        "jane.doe@example.org",
+        "Your Provider Portal Email Address Is Changing",
+    )
+    token = mailer.last_token("jane.new@example.org")
+    view = service.confirm_email_change(token, client_address=ADDRESS)
+    assert view.email == "jane.new@example.org"
+    assert only_event(events, Action.CONFIRM_EMAIL_CHANGE) == (
+        "success",
+        "jdoe",
+        active_account,
+        ADDRESS,
+        {},
+    )
+
+
+def test_an_email_change_to_the_same_address_is_refused_in_words(
+    service: IdentityService, active_account: str, events: RecordingEventSink
+) -> None:
+    """The current address again (in any case): ``email`` / ``unchanged``, before the password."""
+    with pytest.raises(InvalidInput) as caught:
+        service.request_email_change(active_account, "not-checked", "JANE.DOE@example.org")
+    (error,) = caught.value.errors
+    assert (error.field, error.code, error.message) == (
+        "email",
+        "unchanged",
+        "That is the email address of your account already.",
+    )
+    assert service.lockout_status("jdoe").failures == 0
+
+
+def test_email_change_mail_that_fails_and_mail_that_is_throttled_are_in_the_events(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    identity_mailer: SwitchableMailer,
+) -> None:
+    """A failed send says mail_error; the fourth request within the hour is throttled, unsent."""
+    identity_mailer.failing = True
+    service.request_email_change(active_account, PASSWORD, "jane.new@example.org")
+    assert dict(events.events[-1].detail) == {"mail": "mail_error"}
+    identity_mailer.failing = False
+    for _ in range(2):
+        service.request_email_change(active_account, PASSWORD, "jane.new@example.org")
+    sent = len(identity_mailer.messages)
+    assert sent == 4
+    service.request_email_change(active_account, PASSWORD, "jane.other@example.org")
+    assert events.events[-1].outcome == "throttled"
+    assert len(identity_mailer.messages) == sent
+
+
+def test_a_new_security_answer_is_audited_and_noticed(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+) -> None:
+    """The event names the account and address; the notice goes to the stored address."""
+    view = service.change_security_answer(
+        active_account,
+        PASSWORD,
+        "In what city were you born?",
+        "Dayton",
+        client_address=ADDRESS,
+    )
+    assert view.security_question == "In what city were you born?"
+    assert only_event(events, Action.CHANGE_SECURITY_ANSWER) == (
+        "success",
+        "jdoe",
+        active_account,
+        ADDRESS,
+        {},
+    )
+    (notice,) = mailer.messages
+    assert (notice["To"], notice["Subject"]) == (
+        "jane.doe@example.org",
+        "Your Provider Portal Security Question Was Changed",
+    )
+    service.verify_security_answer("jdoe", " DAYTON ", client_address=ADDRESS)
+    assert only_event(events, Action.VERIFY_SECURITY_ANSWER) == (
+        "success",
+        "jdoe",
+        active_account,
+        ADDRESS,
+        {},
+    )
+
+
+def test_a_failed_security_answer_notice_is_in_the_event(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    identity_mailer: SwitchableMailer,
+) -> None:
+    """The answer is changed all the same; the event says the mail failed."""
+    identity_mailer.failing = True
+    service.change_security_answer(active_account, PASSWORD, "In what city were you born?", "Ohio")
+    assert dict(events.events[-1].detail) == {"mail": "mail_error"}
+
+
+def test_security_answers_lock_on_the_third_wrong_one(
+    service: IdentityService, active_account: str, events: RecordingEventSink, clock: ManualClock
+) -> None:
+    """Two, then one attempt left; the third wrong answer locks for 24 hours, the right one too."""
+    for left in (2, 1):
+        with pytest.raises(SecurityAnswerMismatch) as mismatch:
+            service.verify_security_answer("jdoe", "Fido")
+        assert mismatch.value.attempts_left == left
+    with pytest.raises(SecurityAnswerLocked) as locked:
+        service.verify_security_answer("jdoe", "Fido")
+    ends = clock.now() + timedelta(hours=24)
+    assert locked.value.locked_until == ends
+    with pytest.raises(SecurityAnswerLocked):
+        service.verify_security_answer("jdoe", "Rex", client_address=ADDRESS)
+    event = events.events[-1]
+    assert (event.outcome, event.account_id, event.client_address) == (
+        "security_answer_locked",
+        active_account,
+        ADDRESS,
+    )
+    assert dict(event.detail) == {"locked_until": ends.isoformat()}
+
+
+def test_an_unknown_user_name_has_no_security_answer(
+    service: IdentityService, events: RecordingEventSink
+) -> None:
+    """AccountNotFound, and the event keeps the name as typed, canonical."""
+    with pytest.raises(AccountNotFound):
+        service.verify_security_answer(" NoSuchUser ", "Rex")
+    assert (events.events[-1].username, events.events[-1].account_id) == ("nosuchuser", None)
+
+
+def test_accepting_the_agreement_is_audited_with_its_version(
+    make_service: Callable[..., IdentityService],
+    active_account: str,
+    events: RecordingEventSink,
+    clock: ManualClock,
+) -> None:
+    """Only the current version; the event records which, and the address."""
+    newer = make_service(agreement_version="2")
+    with pytest.raises(InvalidInput) as caught:
+        newer.accept_agreement(active_account, "1")
+    (error,) = caught.value.errors
+    assert (error.field, error.code, error.message) == (
+        "version",
+        "not_current",
+        "That is not the current Provider Agreement.",
+    )
+    clock.advance(60)
+    newer.accept_agreement(active_account, "2", client_address=ADDRESS)
+    event = events.events[-1]
+    assert (event.action, event.outcome, event.account_id, event.client_address) == (
+        Action.ACCEPT_AGREEMENT,
+        "success",
+        active_account,
+        ADDRESS,
+    )
+    assert dict(event.detail) == {"agreement_version": "2"}
+    result = newer.login("jdoe", PASSWORD)
+    assert not isinstance(result, SecondFactorDue)
+    assert result.agreement_required is False
+
+
+def test_deactivation_and_reactivation_are_audited_with_reason_and_address(
+    service: IdentityService, active_account: str, events: RecordingEventSink
+) -> None:
+    """The administrator's reason by default; reactivation makes the account active again."""
+    off = service.deactivate(active_account, client_address=ADDRESS)
+    assert off.status is AccountStatus.DEACTIVATED
+    assert only_event(events, Action.DEACTIVATE) == (
+        "success",
+        "jdoe",
+        active_account,
+        ADDRESS,
+        {"reason": "administrator"},
+    )
+    on = service.reactivate(active_account, client_address=ADDRESS)
+    assert on.status is AccountStatus.ACTIVE
+    assert only_event(events, Action.REACTIVATE) == (
+        "success",
+        "jdoe",
+        active_account,
+        ADDRESS,
+        {},
+    )
