@@ -1011,3 +1011,157 @@ def test_deactivation_and_reactivation_are_audited_with_reason_and_address(
         ADDRESS,
         {},
     )
+
+
+# -- the password flows: events, notices and the password's bounds --------------------------
+
+
+def test_a_password_change_is_audited_and_noticed(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+) -> None:
+    """The event names the account and address; the notice goes to the stored address."""
+    view = service.change_password(
+        active_account, PASSWORD, "Green-Kestrel-2032", client_address=ADDRESS
+    )
+    assert view.credential_version == 2
+    assert only_event(events, Action.CHANGE_PASSWORD) == (
+        "success",
+        "jdoe",
+        active_account,
+        ADDRESS,
+        {},
+    )
+    (notice,) = mailer.messages
+    assert (notice["To"], notice["Subject"]) == (
+        "jane.doe@example.org",
+        "Your Provider Portal Password Was Changed",
+    )
+
+
+def test_a_password_change_notice_that_fails_is_in_the_event(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    identity_mailer: SwitchableMailer,
+) -> None:
+    """The password changes all the same; the event says mail_error."""
+    identity_mailer.failing = True
+    service.change_password(active_account, PASSWORD, "Green-Kestrel-2032")
+    assert dict(events.events[-1].detail) == {"mail": "mail_error"}
+    assert not isinstance(service.login("jdoe", "Green-Kestrel-2032"), SecondFactorDue)
+
+
+def test_a_password_reset_is_audited_unlocks_and_frees_the_reset_mail(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+) -> None:
+    """After three reset mails the fourth is throttled; a reset zeroes both counts."""
+    for _ in range(5):
+        with pytest.raises((InvalidCredentials, AccountLocked)):
+            service.login("jdoe", "Wrong-Heron-2031")
+    for _ in range(3):
+        service.request_password_reset("jdoe", client_address=ADDRESS)
+    assert events.events[-1].outcome == "success"
+    token = mailer.last_token()
+    service.request_password_reset("jdoe")
+    assert events.events[-1].outcome == "throttled"
+    service.reset_password(token, "Green-Kestrel-2032", client_address=ADDRESS)
+    assert only_event(events, Action.RESET_PASSWORD) == (
+        "success",
+        "jdoe",
+        active_account,
+        ADDRESS,
+        {},
+    )
+    assert mailer.messages[-1]["Subject"] == "Your Provider Portal Password Was Changed"
+    assert service.lockout_status("jdoe").failures == 0
+    service.request_password_reset("jdoe")
+    assert events.events[-1].outcome == "success"
+
+
+def test_an_unlock_is_audited_under_the_canonical_name(
+    service: IdentityService, active_account: str, events: RecordingEventSink
+) -> None:
+    """The administrator's unlock zeroes the count; the event keeps the name and address."""
+    for _ in range(2):
+        with pytest.raises(InvalidCredentials):
+            service.login("jdoe", "Wrong-Heron-2031")
+    service.unlock(" JDoe ", client_address=ADDRESS)
+    assert service.lockout_status("jdoe").failures == 0
+    assert only_event(events, Action.UNLOCK) == ("success", "jdoe", None, ADDRESS, {})
+
+
+def test_a_session_is_current_for_its_version_only(
+    service: IdentityService, active_account: str
+) -> None:
+    """The account's version exactly, as a whole number; not another, not a bool, not off."""
+    assert service.is_session_current(active_account, 1)
+    assert not service.is_session_current(active_account, 2)
+    assert not service.is_session_current(active_account, True)
+    assert not service.is_session_current(5, 1)  # type: ignore[arg-type]  # wrong on purpose
+    assert not service.is_session_current("no-such-account", 1)
+    service.deactivate(active_account)
+    assert not service.is_session_current(active_account, 2)
+
+
+def test_passwords_of_128_characters_are_checked_and_longer_ones_are_not(
+    service: IdentityService, active_account: str, events: RecordingEventSink
+) -> None:
+    """128 characters count a failure; 129, or 513 raw, are wrong without a count."""
+    with pytest.raises(InvalidCredentials):
+        service.login("jdoe", "x" * 128)
+    assert service.lockout_status("jdoe").failures == 1
+    for long in ("x" * 129, "x" * 513):
+        with pytest.raises(InvalidCredentials):
+            service.login("jdoe", long)
+        assert events.events[-1].outcome == "invalid_credentials"
+    assert service.lockout_status("jdoe").failures == 1
+
+
+def test_a_password_may_hold_controls_but_not_be_other_than_text(
+    service: IdentityService, active_account: str
+) -> None:
+    """A bell character is just a wrong password; a number is ``password`` / ``wrong_type``."""
+    with pytest.raises(InvalidCredentials):
+        service.login("jdoe", PASSWORD + "\x07")
+    assert service.lockout_status("jdoe").failures == 1
+    with pytest.raises(InvalidInput) as caught:
+        service.login("jdoe", 5)  # type: ignore[arg-type]  # wrong on purpose
+    (error,) = caught.value.errors
+    assert (error.field, error.code) == ("password", "wrong_type")
+
+
+def test_the_locking_failure_mails_the_lock_notice_once(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+    clock: ManualClock,
+) -> None:
+    """The fifth wrong password locks: the event says so, and the notice names 24 hours."""
+    for _ in range(4):
+        with pytest.raises(InvalidCredentials):
+            service.login("jdoe", "Wrong-Heron-2031")
+    assert mailer.messages == []
+    with pytest.raises(AccountLocked) as caught:
+        service.login("jdoe", "Wrong-Heron-2031", client_address="203.0.113.1")
+    ends = clock.now() + timedelta(hours=24)
+    assert caught.value.locked_until == ends
+    event = events.events[-1]
+    assert (event.outcome, event.account_id) == ("account_locked", active_account)
+    assert dict(event.detail) == {"lock_started": "true", "locked_until": ends.isoformat()}
+    (notice,) = mailer.messages
+    assert (notice["To"], notice["Subject"]) == (
+        "jane.doe@example.org",
+        "Your Provider Portal Account Is Locked",
+    )
+    assert "24 hours" in message_text(notice)
+    with pytest.raises(AccountLocked):
+        service.login("jdoe", PASSWORD)
+    assert dict(events.events[-1].detail) == {"locked_until": ends.isoformat()}
+    assert len(mailer.messages) == 1
