@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
@@ -20,6 +21,7 @@ from provider_identity import (
     InvalidCredentials,
     InvalidInput,
     LockoutPolicy,
+    MailDeliveryError,
     ProviderNotFound,
     ProviderRecord,
     ProviderRequest,
@@ -37,6 +39,7 @@ from provider_identity.mfa.challenge import LoginChallenges
 from provider_identity.testing import (
     FakeAuthenticator,
     FakeHumanCheck,
+    InlineDelivery,
     ManualClock,
     MemoryAccountRepository,
     MemoryFactorStore,
@@ -121,13 +124,14 @@ def test_an_account_whose_record_left_the_directory_has_an_empty_page(
 
 @attrs.define(eq=False)
 class SwitchableMailer(RecordingMailer):
-    """Records messages, or refuses every one once ``failing`` is set."""
+    """Records messages, or refuses every one with ``error`` once ``failing`` is set."""
 
     failing: bool = False
+    error: Exception = attrs.Factory(lambda: OSError("connection refused"))
 
     def send(self, message: EmailMessage) -> None:
         if self.failing:
-            raise OSError("connection refused")
+            raise self.error
         super().send(message)
 
 
@@ -1165,3 +1169,113 @@ def test_the_locking_failure_mails_the_lock_notice_once(
         service.login("jdoe", PASSWORD)
     assert dict(events.events[-1].detail) == {"locked_until": ends.isoformat()}
     assert len(mailer.messages) == 1
+
+
+# -- the shared plumbing: the client address, failed mail, the event's time and outcome -------
+
+
+def test_a_client_address_of_256_characters_is_kept_and_257_are_refused_in_words(
+    service: IdentityService, active_account: str, events: RecordingEventSink
+) -> None:
+    """The address as given, up to 256 characters; longer or not text: refused, no event."""
+    service.unlock("jdoe", client_address="a" * 256)
+    assert events.events[-1].client_address == "a" * 256
+    before = len(events.events)
+    for bad in ("a" * 257, 5):
+        with pytest.raises(InvalidInput) as caught:
+            service.unlock("jdoe", client_address=bad)  # type: ignore[arg-type]  # wrong on purpose
+        (error,) = caught.value.errors
+        assert (error.field, error.code, error.message) == (
+            "client_address",
+            "invalid",
+            "Client address is not valid.",
+        )
+    assert len(events.events) == before
+
+
+def test_a_mailer_error_of_the_library_is_named_by_its_code_and_logged(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    identity_mailer: SwitchableMailer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A MailDeliveryError is "mail_delivery_failed" in the event; the log names code and type."""
+    identity_mailer.failing, identity_mailer.error = True, MailDeliveryError(550)
+    with caplog.at_level(logging.WARNING, logger="provider_identity.service"):
+        service.change_password(active_account, PASSWORD, "Green-Kestrel-2032")
+    assert dict(events.events[-1].detail) == {"mail": "mail_delivery_failed"}
+    assert [record.getMessage() for record in caplog.records] == [
+        "mail not sent: mail_delivery_failed (MailDeliveryError)"
+    ]
+
+
+def test_a_reset_mail_that_fails_later_is_logged_and_changes_no_answer(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    identity_mailer: SwitchableMailer,
+    identity_delivery: InlineDelivery,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The job fails after the event: the request still answers None, the log says mail_error."""
+    identity_mailer.failing = True
+    with caplog.at_level(logging.WARNING, logger="provider_identity.service"):
+        service.request_password_reset("jdoe")
+    assert identity_delivery.submitted == 1
+    assert events.events[-1].outcome == "success"
+    assert "mail not sent: mail_error (OSError)" in [r.getMessage() for r in caplog.records]
+
+
+def test_an_unknown_name_hands_off_a_job_that_sends_nothing(
+    service: IdentityService,
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+    identity_delivery: InlineDelivery,
+) -> None:
+    """One job for an unknown user name as for a real one, and no message is sent."""
+    service.request_password_reset("nobody", client_address=ADDRESS)
+    service.resend_activation("nobody", client_address=ADDRESS)
+    assert identity_delivery.submitted == 2
+    assert mailer.messages == []
+    assert [(e.outcome, e.username, e.client_address) for e in events.events] == [
+        ("unknown_user", "nobody", ADDRESS),
+        ("no_pending_account", "nobody", ADDRESS),
+    ]
+
+
+@attrs.define(eq=False)
+class BrokenAccounts(MemoryAccountRepository):
+    """An account repository whose lookups fail with a programming error."""
+
+    def __attrs_post_init__(self) -> None:
+        super().__init__()
+
+    def get(self, account_id: str) -> None:
+        raise RuntimeError("bug")
+
+
+def test_an_unexpected_error_is_an_internal_error_in_the_event(
+    make_service: Callable[..., IdentityService], events: RecordingEventSink, clock: ManualClock
+) -> None:
+    """The error goes on to the caller; the event says internal_error, at the clock's time."""
+    service = make_service(accounts=BrokenAccounts())
+    clock.advance(90)
+    with pytest.raises(RuntimeError):
+        service.accept_agreement("a1", "1", client_address=ADDRESS)
+    event = events.events[-1]
+    assert (event.action, event.outcome, event.at, event.client_address) == (
+        Action.ACCEPT_AGREEMENT,
+        "internal_error",
+        clock.now(),
+        ADDRESS,
+    )
+
+
+def test_ids_that_are_not_text_name_no_account(
+    service: IdentityService, events: RecordingEventSink
+) -> None:
+    """An account id that is a number: AccountNotFound, and no account in the event."""
+    with pytest.raises(AccountNotFound):
+        service.accept_agreement(5, "1")  # type: ignore[arg-type]  # wrong on purpose
+    assert (events.events[-1].outcome, events.events[-1].account_id) == ("account_not_found", None)
