@@ -32,7 +32,14 @@ from provider_identity import (
     SecurityAnswerMismatch,
     TooManyAttempts,
 )
-from provider_identity.errors import ChallengeInvalid, FactorRequired, InvalidCode
+from provider_identity.errors import (
+    ChallengeInvalid,
+    CodeAlreadyUsed,
+    FactorAlreadyEnrolled,
+    FactorNotEnrolled,
+    FactorRequired,
+    InvalidCode,
+)
 from provider_identity.events import Action
 from provider_identity.mfa import RelyingParty, SecondFactorDue, SecondFactors, SecretBox
 from provider_identity.mfa.challenge import LoginChallenges
@@ -1279,3 +1286,180 @@ def test_ids_that_are_not_text_name_no_account(
     with pytest.raises(AccountNotFound):
         service.accept_agreement(5, "1")  # type: ignore[arg-type]  # wrong on purpose
     assert (events.events[-1].outcome, events.events[-1].account_id) == ("account_not_found", None)
+
+
+# -- enrolment, confirmation and the desk's reset: events and what is stored ----------------
+
+
+def test_an_app_enrolment_is_audited_and_stored_pending(
+    factor_service: IdentityService,
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+    clock: ManualClock,
+) -> None:
+    """Beginning names the account and address, stores a sealed pending secret, sends nothing."""
+    account_id = factor_service.accounts.find_by_username("jdoe").id  # type: ignore[union-attr]  # registered
+    mailer.clear()
+    begun_at = clock.now()
+    enrolment = factor_service.begin_totp_enrolment(account_id, client_address=ADDRESS)
+    assert "Provider%20Portal:jdoe?" in enrolment.uri
+    assert only_event(events, Action.BEGIN_TOTP_ENROLMENT) == (
+        "success",
+        "jdoe",
+        account_id,
+        ADDRESS,
+        {},
+    )
+    record = factor_service.factors(account_id)
+    assert record is not None
+    assert record.revision == 1
+    assert record.totp is None
+    assert record.pending_totp is not None
+    assert record.pending_totp.created_at == begun_at
+    assert enrolment.secret not in record.pending_totp.sealed_secret
+    assert mailer.messages == []
+    assert not factor_service.has_second_factor(account_id)
+
+
+def test_confirming_the_app_is_audited_stored_and_noticed(
+    factor_service: IdentityService,
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+    clock: ManualClock,
+) -> None:
+    """The first code activates the app at its step; ten fresh codes; a notice to the address."""
+    account_id = factor_service.accounts.find_by_username("jdoe").id  # type: ignore[union-attr]  # registered
+    app = FakeAuthenticator.from_enrolment(factor_service.begin_totp_enrolment(account_id), clock)
+    clock.advance(10)
+    mailer.clear()
+    confirmed = factor_service.confirm_totp(account_id, app.code(), client_address=ADDRESS)
+    assert confirmed.recovery_codes is not None
+    assert len(confirmed.recovery_codes.codes) == 10
+    assert only_event(events, Action.CONFIRM_TOTP) == ("success", "jdoe", account_id, ADDRESS, {})
+    record = factor_service.factors(account_id)
+    assert record is not None
+    assert (record.revision, record.pending_totp) == (2, None)
+    assert record.totp is not None
+    assert record.totp.confirmed_at == clock.now()
+    assert record.totp.last_step == int(clock.now().timestamp()) // 30
+    assert record.recovery is not None
+    assert (record.recovery.issued, record.recovery.remaining) == (10, 10)
+    assert record.recovery.created_at == clock.now()
+    (notice,) = mailer.messages
+    assert (notice["To"], notice["Subject"]) == (
+        "jane.doe@example.org",
+        "Provider Portal Security Notice",
+    )
+    assert "An authenticator app was added to your account." in message_text(notice)
+    step = factor_service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    with pytest.raises(CodeAlreadyUsed):
+        factor_service.complete_login(step.challenge, app.code())
+    with pytest.raises(FactorAlreadyEnrolled):
+        factor_service.begin_totp_enrolment(account_id)
+
+
+def test_confirming_checks_the_code_and_that_an_enrolment_is_pending(
+    factor_service: IdentityService, events: RecordingEventSink, clock: ManualClock
+) -> None:
+    """No enrolment: FactorNotEnrolled; a 65-character code: refused in words; a wrong one: no."""
+    account_id = factor_service.accounts.find_by_username("jdoe").id  # type: ignore[union-attr]  # registered
+    with pytest.raises(FactorNotEnrolled):
+        factor_service.confirm_totp(account_id, "123456")
+    assert events.events[-1].outcome == "factor_not_enrolled"
+    app = FakeAuthenticator.from_enrolment(factor_service.begin_totp_enrolment(account_id), clock)
+    with pytest.raises(InvalidInput) as caught:
+        factor_service.confirm_totp(account_id, "1" * 65)
+    (error,) = caught.value.errors
+    assert (error.field, error.message) == ("code", "Code must be at most 64 characters.")
+    with pytest.raises(InvalidCode):
+        factor_service.confirm_totp(account_id, app.code(steps=3))
+    assert not factor_service.has_second_factor(account_id)
+    factor_service.confirm_totp(account_id, " " + app.code()[:3] + " " + app.code()[3:])
+    assert factor_service.has_second_factor(account_id)
+
+
+def test_an_app_added_after_a_passkey_keeps_the_first_recovery_codes(
+    passkeys: tuple[IdentityService, str], clock: ManualClock
+) -> None:
+    """The second factor brings no new codes: the passkey's first set still logs in."""
+    service, account_id = passkeys
+    key = SoftwareAuthenticator(origin=ORIGIN)
+    begun = service.begin_passkey_registration(account_id)
+    codes = service.finish_passkey_registration(account_id, begun.state, key.create(begun.options))
+    assert codes is not None
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    assert service.confirm_totp(account_id, app.code()).recovery_codes is None
+    step = service.login("jdoe", PASSWORD)
+    assert isinstance(step, SecondFactorDue)
+    assert step.methods == {"totp", "recovery_code", "passkey"}
+    service.complete_login(step.challenge, codes.codes[0])
+
+
+def test_the_number_of_recovery_codes_follows_the_setting(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer, clock: ManualClock
+) -> None:
+    """Three codes a set when so configured, at enrolment and at regeneration."""
+    factors = SecondFactors(
+        mode="optional",
+        store=MemoryFactorStore(),
+        secrets=SecretBox(current=b"m" * 32),
+        recovery_codes=3,
+    )
+    service = make_service(second_factors=factors)
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    first = service.confirm_totp(account_id, app.code()).recovery_codes
+    assert first is not None
+    assert len(first.codes) == 3
+    assert len(service.regenerate_recovery_codes(account_id, PASSWORD).codes) == 3
+
+
+def test_the_desks_reset_is_audited_with_the_agent_and_address(
+    mfa: tuple[IdentityService, str, FakeAuthenticator],
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+) -> None:
+    """Agent ids up to 128 characters; the record is emptied a revision later; a notice goes out."""
+    service, account_id, _ = mfa
+    before = service.factors(account_id)
+    assert before is not None
+    with pytest.raises(InvalidInput) as caught:
+        service.reset_factors(account_id, agent_id="a" * 129)
+    (error,) = caught.value.errors
+    assert (error.field, error.message) == ("agent_id", "Agent must be at most 128 characters.")
+    service.reset_factors(account_id, agent_id="a" * 128, client_address=ADDRESS)
+    event = events.events[-1]
+    assert (event.action, event.outcome, event.username, event.account_id) == (
+        Action.RESET_FACTORS,
+        "success",
+        "jdoe",
+        account_id,
+    )
+    assert (event.client_address, dict(event.detail)) == (ADDRESS, {"agent": "a" * 128})
+    after = service.factors(account_id)
+    assert after is not None
+    assert (after.revision, after.totp, after.recovery, after.passkeys) == (
+        before.revision + 1,
+        None,
+        None,
+        (),
+    )
+    (notice,) = mailer.messages
+    assert notice["To"] == "jane.doe@example.org"
+    assert "The support desk removed the two-step sign-in methods" in message_text(notice)
+
+
+def test_factors_of_an_id_that_is_not_text_or_with_factors_off_are_none(
+    mfa: tuple[IdentityService, str, FakeAuthenticator],
+    make_service: Callable[..., IdentityService],
+) -> None:
+    """No record for a number; none from a service with second factors off, on the same store."""
+    service, account_id, _ = mfa
+    assert service.factors(account_id) is not None
+    assert service.factors(5) is None  # type: ignore[arg-type]  # wrong on purpose
+    assert not service.has_second_factor(5)  # type: ignore[arg-type]  # wrong on purpose
+    off = make_service()
+    assert off.factors(account_id) is None
+    assert not off.has_second_factor(account_id)
