@@ -43,6 +43,7 @@ from provider_identity.errors import (
 from provider_identity.events import Action
 from provider_identity.mfa import RelyingParty, SecondFactorDue, SecondFactors, SecretBox
 from provider_identity.mfa.challenge import LoginChallenges
+from provider_identity.service import ReconcileReport
 from provider_identity.testing import (
     FakeAuthenticator,
     FakeHumanCheck,
@@ -58,7 +59,7 @@ from provider_identity.testing import (
     sample_records,
 )
 from provider_identity.testing.webauthn import SoftwareAuthenticator
-from tests.helpers import PASSWORD, group, practitioner
+from tests.helpers import PASSWORD, group, member, practitioner
 
 GROUP_TAX_ID = "317654321"
 
@@ -1463,3 +1464,66 @@ def test_factors_of_an_id_that_is_not_text_or_with_factors_off_are_none(
     off = make_service()
     assert off.factors(account_id) is None
     assert not off.has_second_factor(account_id)
+
+
+# -- reconcile: the directory's end dates, both ways ----------------------------------------
+
+
+def test_reconcile_deactivates_ended_records_and_reactivates_returned_ones(
+    service: IdentityService,
+    directory: MemoryProviderDirectory,
+    mailer: RecordingMailer,
+    events: RecordingEventSink,
+    clock: ManualClock,
+) -> None:
+    """Ended today or before: off, pending or active; ending tomorrow: kept; back: on again."""
+    jane = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    service.register(group())  # pending, its record ends tomorrow
+    ravi = service.register(member()).account.id
+    service.activate(mailer.last_token("rpatel@example.org"))
+    service.deactivate(ravi)  # by the administrator: reconcile leaves it off
+    ana = service.register(
+        member("alopez", name="Ana Lopez", provider_id="P2000003", zip_code="45459")
+    ).account.id
+    today = clock.now().date()
+    records = {record.provider_id: record for record in sample_records()}
+    directory.upsert(
+        [
+            attrs.evolve(records["P1000001"], end_date=today),
+            attrs.evolve(records["G2000001"], end_date=today + timedelta(days=1)),
+            attrs.evolve(records["P2000003"], end_date=today - timedelta(days=1)),
+        ]
+    )
+    before = len(events.events)
+    report = service.reconcile(client_address=ADDRESS)
+    assert (report.deactivated, report.reactivated) == (("alopez", "jdoe"), ())
+    off = events.events[before:]
+    assert sorted(
+        (e.action, e.account_id, e.client_address, dict(e.detail)) for e in off
+    ) == sorted(
+        (Action.DEACTIVATE, account_id, ADDRESS, {"reason": "provider_left_directory"})
+        for account_id in (jane, ana)
+    )
+    assert service.reconcile() == ReconcileReport()
+    directory.upsert([records["P1000001"], records["P2000003"]])
+    before = len(events.events)
+    report = service.reconcile(client_address=ADDRESS)
+    assert (report.deactivated, report.reactivated) == ((), ("alopez", "jdoe"))
+    back = events.events[before:]
+    assert sorted((e.account_id, e.outcome, e.username) for e in back) == sorted(
+        [(jane, "success", "jdoe"), (ana, "success", "alopez")]
+    )
+    assert all(e.action is Action.REACTIVATE for e in back)
+    assert all(e.client_address == ADDRESS for e in back)
+    assert all(dict(e.detail) == {"reason": "provider_back_in_directory"} for e in back)
+    statuses = {
+        account_id: service.accounts.get(account_id).status  # type: ignore[union-attr]  # there
+        for account_id in (jane, ravi, ana)
+    }
+    assert statuses == {
+        jane: AccountStatus.ACTIVE,
+        ravi: AccountStatus.DEACTIVATED,
+        ana: AccountStatus.PENDING,
+    }
+    assert service.reconcile() == ReconcileReport()
