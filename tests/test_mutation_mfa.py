@@ -190,6 +190,12 @@ def test_recovery_codes_are_two_groups_of_five() -> None:
     assert normalize_code(" ABCDE -\tfghjk ") == "abcdefghjk"
 
 
+def test_a_typed_recovery_code_keeps_every_letter_of_the_alphabet() -> None:
+    """Only blanks and hyphens go: an upper-case X (a code letter) stays, as x."""
+    assert normalize_code("XXXXX-xxxxx") == "xxxxxxxxxx"
+    assert normalize_code("zy9x2-W3v4u") == "zy9x2w3v4u"
+
+
 # -- SecretBox ------------------------------------------------------------------------------
 
 # Sealed and digested under KEY by this release: stored data an upgrade must keep opening.
