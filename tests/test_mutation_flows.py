@@ -16,7 +16,9 @@ from provider_identity import (
     NIST_POLICY,
     AccountLocked,
     AccountNotFound,
+    AccountRequest,
     AccountStatus,
+    AlreadyRegistered,
     IdentityService,
     InvalidCredentials,
     InvalidInput,
@@ -30,7 +32,12 @@ from provider_identity import (
     RegistrationRequest,
     SecurityAnswerLocked,
     SecurityAnswerMismatch,
+    TicketExpired,
+    TicketInvalid,
+    TokenAlreadyUsed,
+    TokenExpired,
     TooManyAttempts,
+    UsernameUnavailable,
 )
 from provider_identity.errors import (
     ChallengeInvalid,
@@ -1527,3 +1534,178 @@ def test_reconcile_deactivates_ended_records_and_reactivates_returned_ones(
         ana: AccountStatus.PENDING,
     }
     assert service.reconcile() == ReconcileReport()
+
+
+# -- registration: its events, the replaced account, resend and activation ------------------
+
+
+def account_step(ticket: str, request: RegistrationRequest) -> AccountRequest:
+    """Step 3's request: ``ticket`` and the account fields of ``request``."""
+    values = attrs.asdict(request, recurse=False)
+    fields = ("username", "password", "email", "security_question", "security_answer")
+    return AccountRequest(
+        ticket=ticket, agreement_confirmed=True, **{name: values[name] for name in fields}
+    )
+
+
+def test_a_registration_is_audited_and_mails_the_activation_link(
+    service: IdentityService, events: RecordingEventSink, mailer: RecordingMailer
+) -> None:
+    """The event names the username, the account, the address, the type and the Provider ID."""
+    result = service.register(practitioner(), client_address=ADDRESS)
+    assert result.activation_sent is True
+    assert result.account.status is AccountStatus.PENDING
+    assert only_event(events, Action.REGISTER) == (
+        "success",
+        "jdoe",
+        result.account.id,
+        ADDRESS,
+        {"provider_type": "practitioner", "provider_id": "P1000001"},
+    )
+    (link,) = mailer.messages
+    assert (link["To"], link["Subject"]) == (
+        "jane.doe@example.org",
+        "Activate Your Provider Portal Account",
+    )
+
+
+def test_an_activation_mail_that_fails_is_in_the_result_and_the_event(
+    service: IdentityService, events: RecordingEventSink, identity_mailer: SwitchableMailer
+) -> None:
+    """The account is stored all the same; ``activation_sent`` is False, the event says not_sent."""
+    identity_mailer.failing = True
+    result = service.register(practitioner())
+    assert result.activation_sent is False
+    assert dict(events.events[-1].detail)["activation_mail"] == "not_sent"
+    assert service.accounts.get(result.account.id) is not None
+
+
+def test_a_pending_registration_blocks_its_provider_for_exactly_its_lifetime(
+    service: IdentityService, events: RecordingEventSink, clock: ManualClock
+) -> None:
+    """A second earlier: AlreadyRegistered (pending, when, to whom); at 7 days: replaced."""
+    registered_at = clock.now()
+    first = service.register(practitioner()).account
+    clock.advance(timedelta(days=7, seconds=-1))
+    with pytest.raises(AlreadyRegistered) as caught:
+        service.register(practitioner(username="jane2", email="jane2@example.org"))
+    assert caught.value.pending is True
+    assert caught.value.expires_at == registered_at + timedelta(days=7)
+    assert caught.value.masked_email == "j***@e***.org"
+    clock.advance(1)
+    again = service.register(practitioner(), client_address=ADDRESS)
+    assert again.account.id != first.id
+    assert dict(events.events[-1].detail) == {
+        "provider_type": "practitioner",
+        "provider_id": "P1000001",
+        "replaced_account": first.id,
+    }
+    assert service.accounts.get(first.id) is None
+
+
+def test_an_active_account_blocks_its_provider_and_its_names(
+    service: IdentityService, active_account: str, events: RecordingEventSink
+) -> None:
+    """The provider again: AlreadyRegistered, not pending; the username or email again: taken."""
+    with pytest.raises(AlreadyRegistered) as caught:
+        service.register(practitioner(username="jane2", email="jane2@example.org"))
+    assert (caught.value.pending, caught.value.expires_at, caught.value.masked_email) == (
+        False,
+        None,
+        None,
+    )
+    for field, changes in (
+        ("username", {"username": "JDoe"}),
+        ("email", {"email": "Jane.Doe@example.org"}),
+    ):
+        with pytest.raises(UsernameUnavailable) as taken:
+            service.register(group(**changes))
+        assert taken.value.field == field
+
+
+def test_step_three_takes_the_ticket_for_30_minutes(
+    service: IdentityService, events: RecordingEventSink, clock: ManualClock
+) -> None:
+    """At 30 minutes the ticket registers; a second later it has expired; garbage is invalid."""
+    ticket = service.check_provider(provider_step(practitioner())).ticket
+    clock.advance(timedelta(minutes=30, seconds=1))
+    with pytest.raises(TicketExpired):
+        service.register(account_step(ticket, practitioner()))
+    with pytest.raises(TicketInvalid):
+        service.register(account_step("garbage", practitioner()))
+    ticket = service.check_provider(provider_step(practitioner())).ticket
+    clock.advance(timedelta(minutes=30))
+    result = service.register(account_step(ticket, practitioner()), client_address=ADDRESS)
+    event = events.events[-1]
+    assert (event.action, event.outcome, event.username, event.account_id) == (
+        Action.REGISTER,
+        "success",
+        "jdoe",
+        result.account.id,
+    )
+    assert (event.client_address, dict(event.detail)) == (
+        ADDRESS,
+        {"provider_type": "practitioner", "provider_id": "P1000001"},
+    )
+
+
+def test_register_refuses_what_is_not_a_registration_request_in_words(
+    service: IdentityService,
+) -> None:
+    """Step 1's request is not one: ``request`` / ``wrong_type``, "Not a registration request."."""
+    with pytest.raises(InvalidInput) as caught:
+        service.register(provider_step(practitioner()))  # type: ignore[arg-type]  # wrong on purpose
+    (error,) = caught.value.errors
+    assert (error.field, error.code, error.message) == (
+        "request",
+        "wrong_type",
+        "Not a registration request.",
+    )
+
+
+def test_resending_activation_is_audited_and_throttled(
+    service: IdentityService, events: RecordingEventSink, mailer: RecordingMailer
+) -> None:
+    """Three resends mail the link; the fourth is not sent; an active account has none pending."""
+    account_id = service.register(practitioner()).account.id
+    mailer.clear()
+    for _ in range(2):
+        service.resend_activation(" JDOE ", client_address=ADDRESS)
+    assert [m["To"] for m in mailer.messages] == ["jane.doe@example.org"] * 2
+    event = events.events[-1]
+    assert (event.action, event.outcome, event.username, event.account_id) == (
+        Action.RESEND_ACTIVATION,
+        "success",
+        "jdoe",
+        account_id,
+    )
+    assert event.client_address == ADDRESS
+    service.resend_activation("jdoe")
+    assert events.events[-1].outcome == "not_sent"
+    assert len(mailer.messages) == 2
+    service.activate(mailer.last_token(), client_address=ADDRESS)
+    assert only_event(events, Action.ACTIVATE) == ("success", "jdoe", account_id, ADDRESS, {})
+    assert (mailer.messages[-1]["To"], mailer.messages[-1]["Subject"]) == (
+        "jane.doe@example.org",
+        "Email Verification",
+    )
+    service.resend_activation("jdoe")
+    assert (events.events[-1].outcome, events.events[-1].account_id) == ("no_pending_account", None)
+
+
+def test_an_activation_link_works_once_and_not_after_the_pending_lifetime(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    clock: ManualClock,
+) -> None:
+    """Twice: TokenAlreadyUsed; a pending account past its 2-day lifetime: TokenExpired."""
+    service = make_service(pending_lifetime=timedelta(days=2))
+    service.register(practitioner())
+    token = mailer.last_token()
+    clock.advance(timedelta(days=2))
+    with pytest.raises(TokenExpired):
+        service.activate(token)
+    clock.advance(timedelta(seconds=-1))
+    service.activate(token)
+    with pytest.raises(TokenAlreadyUsed):
+        service.activate(token)
