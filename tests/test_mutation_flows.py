@@ -1709,3 +1709,20 @@ def test_an_activation_link_works_once_and_not_after_the_pending_lifetime(
     service.activate(token)
     with pytest.raises(TokenAlreadyUsed):
         service.activate(token)
+
+
+def test_enrolment_and_reset_notices_that_fail_are_in_their_events(
+    factor_service: IdentityService,
+    events: RecordingEventSink,
+    identity_mailer: SwitchableMailer,
+    clock: ManualClock,
+) -> None:
+    """The app is confirmed and the factors reset all the same; each event says mail_error."""
+    account_id = factor_service.accounts.find_by_username("jdoe").id  # type: ignore[union-attr]  # registered
+    app = FakeAuthenticator.from_enrolment(factor_service.begin_totp_enrolment(account_id), clock)
+    identity_mailer.failing = True
+    factor_service.confirm_totp(account_id, app.code())
+    assert dict(events.events[-1].detail) == {"mail": "mail_error"}
+    factor_service.reset_factors(account_id, agent_id="agent-7")
+    assert dict(events.events[-1].detail) == {"agent": "agent-7", "mail": "mail_error"}
+    assert not factor_service.has_second_factor(account_id)

@@ -546,3 +546,15 @@ def test_sealed_secrets_without_the_extra_name_its_install_line(
     with pytest.raises(ImportError) as caught:
         SecretBox(current=KEY).open(SEALED, context="acct-1")
     assert str(caught.value) == f"{module} is needed here: pip install 'provider-identity[mfa]'."
+
+
+def test_sealing_without_the_extra_names_its_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sealing a new secret without ``cryptography``: the ``mfa`` extra's install line too."""
+    importlib.import_module("cryptography.hazmat.primitives.ciphers.aead")  # loaded before
+    monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.ciphers.aead", None)
+    with pytest.raises(ImportError) as caught:
+        SecretBox(current=KEY).seal("JBSWY3DPEHPK3PXP", context="acct-1")
+    assert str(caught.value) == (
+        "cryptography.hazmat.primitives.ciphers.aead is needed here: "
+        "pip install 'provider-identity[mfa]'."
+    )
