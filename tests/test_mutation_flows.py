@@ -1726,3 +1726,113 @@ def test_enrolment_and_reset_notices_that_fail_are_in_their_events(
     factor_service.reset_factors(account_id, agent_id="agent-7")
     assert dict(events.events[-1].detail) == {"agent": "agent-7", "mail": "mail_error"}
     assert not factor_service.has_second_factor(account_id)
+
+
+def lock(service: IdentityService, username: str) -> None:
+    """Five wrong passwords for ``username``: the fifth locks."""
+    for _ in range(4):
+        with pytest.raises(InvalidCredentials):
+            service.login(username, "Wrong-Heron-2031")
+    with pytest.raises(AccountLocked):
+        service.login(username, "Wrong-Heron-2031")
+
+
+def test_each_account_has_its_own_lock_notice_allowance_and_is_greeted_by_its_name(
+    make_service: Callable[..., IdentityService], mailer: RecordingMailer
+) -> None:
+    """One notice an hour per account: a second account still gets its own, named as it is spelt."""
+    service = make_service(mail_throttle=LockoutPolicy(max_failures=1))
+    service.register(practitioner(username="JaneDoe"))
+    service.activate(mailer.last_token())
+    service.register(group())
+    service.activate(mailer.last_token("office@mvradiology.example.org"))
+    mailer.clear()
+    lock(service, "janedoe")
+    lock(service, "MVR-Admin")
+    notices = [(m["To"], message_text(m).splitlines()[0]) for m in mailer.messages]
+    assert notices == [
+        ("jane.doe@example.org", "Hello JaneDoe,"),
+        ("office@mvradiology.example.org", "Hello mvr-admin,"),
+    ]
+
+
+def test_a_factor_added_to_a_record_without_recovery_codes_brings_a_set(
+    passkeys: tuple[IdentityService, str],
+) -> None:
+    """A record kept with a passkey but no codes: the next passkey comes with ten new codes."""
+    service, account_id = passkeys
+    first = SoftwareAuthenticator(origin=ORIGIN)
+    begun = service.begin_passkey_registration(account_id)
+    service.finish_passkey_registration(account_id, begun.state, first.create(begun.options))
+    store = service.second_factors.store
+    assert store is not None
+    record = store.get(account_id)
+    assert record is not None
+    store.put(record.next(recovery=None), expected_revision=record.revision)
+    second = SoftwareAuthenticator(origin=ORIGIN)
+    begun = service.begin_passkey_registration(account_id)
+    codes = service.finish_passkey_registration(
+        account_id, begun.state, second.create(begun.options)
+    )
+    assert codes is not None
+    assert len(codes.codes) == 10
+    after = service.factors(account_id)
+    assert after is not None
+    assert after.recovery is not None
+    assert after.recovery.remaining == 10
+
+
+def test_a_factor_notice_greets_the_account_by_its_name(
+    factor_service: IdentityService, mailer: RecordingMailer, clock: ManualClock
+) -> None:
+    """The notice's first line names the user as registered."""
+    account_id = factor_service.accounts.find_by_username("jdoe").id  # type: ignore[union-attr]  # registered
+    app = FakeAuthenticator.from_enrolment(factor_service.begin_totp_enrolment(account_id), clock)
+    mailer.clear()
+    factor_service.confirm_totp(account_id, app.code())
+    assert message_text(mailer.messages[-1]).startswith(
+        "Hello jdoe,\n\nAn authenticator app was added to your account.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "call"),
+    [
+        (
+            Action.CHANGE_PASSWORD,
+            lambda service, account_id, wrong: service.change_password(
+                account_id, wrong, "Green-Kestrel-2032"
+            ),
+        ),
+        (
+            Action.CHANGE_SECURITY_ANSWER,
+            lambda service, account_id, wrong: service.change_security_answer(
+                account_id, wrong, "In what city were you born?", "Dayton"
+            ),
+        ),
+        (
+            Action.REQUEST_EMAIL_CHANGE,
+            lambda service, account_id, wrong: service.request_email_change(
+                account_id, wrong, "jane.new@example.org"
+            ),
+        ),
+    ],
+)
+def test_the_wrong_current_password_that_locks_says_so_in_the_event(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    events: RecordingEventSink,
+    clock: ManualClock,
+    action: Action,
+    call: Callable[[IdentityService, str, str], object],
+) -> None:
+    """One failure allowed: the wrong current password locks, and the event says lock_started."""
+    service = make_service(lockout_policy=LockoutPolicy(max_failures=1))
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    with pytest.raises(AccountLocked):
+        call(service, account_id, "Wrong-Heron-2031")
+    ends = (clock.now() + timedelta(hours=24)).isoformat()
+    event = events.events[-1]
+    assert (event.action, event.outcome) == (action, "account_locked")
+    assert dict(event.detail) == {"lock_started": "true", "locked_until": ends}

@@ -558,3 +558,26 @@ def test_sealing_without_the_extra_names_its_install_line(monkeypatch: pytest.Mo
         "cryptography.hazmat.primitives.ciphers.aead is needed here: "
         "pip install 'provider-identity[mfa]'."
     )
+
+
+def test_the_qr_code_is_drawn_at_medium_error_correction_and_four_pixels_a_module() -> None:
+    """This 102-character URI at level M is a version 6 symbol: (41 + 2 * 4) * 4 = 196 pixels."""
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    uri = TotpSettings().uri(secret, "jdoe")
+    assert len(uri) == 102
+    svg = TotpEnrolment.of(secret, uri).qr_svg
+    assert svg.startswith('<svg width="196" height="196" class="segno">')
+    assert 'transform="scale(4)"' in svg
+
+
+def test_codes_without_pyotp_name_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Making or checking a code without pyotp: the ``mfa`` extra's install line."""
+    monkeypatch.setitem(sys.modules, "pyotp", None)
+    for call in (
+        lambda: TotpSettings().code(RFC_SECRET, 1),
+        lambda: TotpSettings().matching_step(RFC_SECRET, "123456", NOW),
+        lambda: TotpSettings().uri(RFC_SECRET, "jdoe"),
+    ):
+        with pytest.raises(ImportError) as caught:
+            call()
+        assert str(caught.value) == "pyotp is needed here: pip install 'provider-identity[mfa]'."
