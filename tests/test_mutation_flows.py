@@ -27,6 +27,7 @@ from provider_identity import (
     ProviderNotFound,
     ProviderRecord,
     ProviderRequest,
+    ProviderType,
     RateLimit,
     RateLimits,
     RegistrationRequest,
@@ -1836,3 +1837,21 @@ def test_the_wrong_current_password_that_locks_says_so_in_the_event(
     event = events.events[-1]
     assert (event.action, event.outcome) == (action, "account_locked")
     assert dict(event.detail) == {"lock_started": "true", "locked_until": ends}
+
+
+def test_an_account_view_shows_every_field_but_the_secrets(
+    service: IdentityService, mailer: RecordingMailer
+) -> None:
+    """After activation: id, name, address, status, type, Provider ID, question and version."""
+    account_id = service.register(practitioner(username="JaneDoe")).account.id
+    view = service.activate(mailer.last_token())
+    assert attrs.asdict(view) == {
+        "id": account_id,
+        "username": "JaneDoe",
+        "email": "jane.doe@example.org",
+        "status": AccountStatus.ACTIVE,
+        "provider_type": ProviderType.PRACTITIONER,
+        "provider_id": "P1000001",
+        "security_question": "What is the name of your first pet?",
+        "credential_version": 1,
+    }
