@@ -1855,3 +1855,72 @@ def test_an_account_view_shows_every_field_but_the_secrets(
         "security_question": "What is the name of your first pet?",
         "credential_version": 1,
     }
+
+
+def test_the_silent_flows_answer_alike_when_rate_limited_and_say_which_limit(
+    make_service: Callable[..., IdentityService],
+    active_account: str,
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+) -> None:
+    """One attempt a minute from an address: the second answers None, sends nothing, is audited."""
+    one = RateLimit(limit=1, period=timedelta(minutes=1))
+    service = make_service(
+        limits=RateLimits(password_reset=one, resend_activation=one, username_reminder=one)
+    )
+    calls = (
+        ("password_reset", lambda: service.request_password_reset("jdoe", client_address=ADDRESS)),
+        ("resend_activation", lambda: service.resend_activation("jdoe", client_address=ADDRESS)),
+        (
+            "username_reminder",
+            lambda: service.request_username_reminder(
+                "jane.doe@example.org", client_address=ADDRESS
+            ),
+        ),
+    )
+    for kind, call in calls:
+        call()
+        sent = len(mailer.messages)
+        assert call() is None
+        assert len(mailer.messages) == sent
+        event = events.events[-1]
+        assert (event.outcome, event.client_address) == ("rate_limited", ADDRESS)
+        assert dict(event.detail)["limit"] == kind
+
+
+def test_the_username_reminder_and_reset_mail_tell_their_paths_apart_in_the_event(
+    service: IdentityService,
+    active_account: str,
+    events: RecordingEventSink,
+    mailer: RecordingMailer,
+) -> None:
+    """Known: mailed to the stored address; unknown: nothing sent; deactivated: nothing sent."""
+    service.request_username_reminder(" Jane.Doe@Example.org ", client_address=ADDRESS)
+    event = events.events[-1]
+    assert (event.outcome, event.username, event.account_id, event.client_address) == (
+        "success",
+        "jdoe",
+        active_account,
+        ADDRESS,
+    )
+    assert dict(event.detail) == {"email": "jane.doe@example.org"}
+    (reminder,) = mailer.messages
+    assert reminder["To"] == "jane.doe@example.org"
+    assert "jdoe" in message_text(reminder)
+    service.request_username_reminder("nobody@example.org")
+    assert (events.events[-1].outcome, events.events[-1].account_id) == ("unknown_email", None)
+    service.deactivate(active_account)
+    service.request_username_reminder("jane.doe@example.org")
+    assert (events.events[-1].outcome, events.events[-1].account_id) == (
+        "deactivated",
+        active_account,
+    )
+    service.request_password_reset("jdoe", client_address=ADDRESS)
+    event = events.events[-1]
+    assert (event.outcome, event.username, event.account_id, event.client_address) == (
+        "deactivated",
+        "jdoe",
+        active_account,
+        ADDRESS,
+    )
+    assert len(mailer.messages) == 1
