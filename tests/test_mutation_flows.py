@@ -1004,6 +1004,9 @@ def test_accepting_the_agreement_is_audited_with_its_version(
         ADDRESS,
     )
     assert dict(event.detail) == {"agreement_version": "2"}
+    stored = newer.accounts.get(active_account)
+    assert stored is not None
+    assert (stored.agreement_version, stored.agreement_accepted_at) == ("2", clock.now())
     result = newer.login("jdoe", PASSWORD)
     assert not isinstance(result, SecondFactorDue)
     assert result.agreement_required is False
