@@ -1927,3 +1927,18 @@ def test_the_username_reminder_and_reset_mail_tell_their_paths_apart_in_the_even
         ADDRESS,
     )
     assert len(mailer.messages) == 1
+
+
+def test_only_the_latest_email_change_link_confirms_and_the_new_key_is_stored(
+    service: IdentityService, active_account: str, mailer: RecordingMailer
+) -> None:
+    """A second request kills the first link; the confirmed address is the account's key."""
+    service.request_email_change(active_account, PASSWORD, "jane.old@example.org")
+    first = mailer.last_token("jane.old@example.org")
+    service.request_email_change(active_account, PASSWORD, "Jane.New@example.org")
+    with pytest.raises(TokenAlreadyUsed):
+        service.confirm_email_change(first)
+    service.confirm_email_change(mailer.last_token("Jane.New@example.org"))
+    stored = service.accounts.get(active_account)
+    assert stored is not None
+    assert (stored.email, stored.email_key) == ("Jane.New@example.org", "jane.new@example.org")
