@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 from hypothesis import given
@@ -131,3 +131,41 @@ def test_a_reader_failure_waits_for_the_write_in_flight() -> None:
     assert destination.busy == 0
 
 
+class TwoStep(Recording):
+    """A destination that sends a batch in one step and stores it in another (as SQL does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_on: set[int] = set()
+        self.stored: list[list[str]] = []
+
+    def prepare_upsert(self, records: Iterable[ProviderRecord]) -> Callable[[], int]:
+        self.sent_on.add(threading.get_ident())
+        batch = [record.provider_id for record in records]
+
+        def store() -> int:
+            self.threads.add(threading.get_ident())
+            self.stored.append(batch)
+            return len(batch)
+
+        return store
+
+
+def test_a_two_step_destination_sends_on_the_reading_thread_and_stores_in_the_background() -> None:
+    """Sending is the reading thread's; only storing (the server's waiting) goes to the thread."""
+    destination = TwoStep()
+    report = import_records(numbered(7), destination, batch_size=3, overlap=True)
+    assert report.loaded == 7
+    assert destination.stored == [["P0", "P1", "P2"], ["P3", "P4", "P5"], ["P6"]]
+    assert destination.sent_on == {threading.get_ident()}
+    assert destination.threads
+    assert threading.get_ident() not in destination.threads
+    assert destination.batches == []  # upsert itself is not called
+
+
+def test_without_overlap_a_two_step_destination_is_upserted_as_any_other() -> None:
+    """Two steps are only worth it beside a reader: without overlap, plain upsert."""
+    destination = TwoStep()
+    import_records(numbered(4), destination, batch_size=3)
+    assert destination.batches == [["P0", "P1", "P2"], ["P3"]]
+    assert destination.sent_on == set()

@@ -114,7 +114,13 @@ def msg(msgid: str, /, **params: Param) -> str:
     characters.", min=12)``. Mail bodies keep their ``$name`` placeholders,
     which the mail templates fill in afterwards.
     """
-    return Text(msgid, None, params)
+    return Text(msgid, None, params) if params else _constant(msgid)
+
+
+@functools.lru_cache(maxsize=1024)
+def _constant(msgid: str) -> Text:
+    """A message without parameters, made once: a field's label is asked for on every row."""
+    return Text(msgid)
 
 
 def msg_plural(singular: str, plural: str, /, *, count: int, **params: Param) -> str:

@@ -40,6 +40,7 @@ __all__ = [
     "OutboxEntry",
     "OutboxStore",
     "PasswordBlocklist",
+    "PreparingDestination",
     "ProviderDirectory",
     "ProviderPage",
     "Renderer",
@@ -146,6 +147,24 @@ class SnapshotDestination(RosterDestination, Protocol):
 
     def end_missing(self, keep: AbstractSet[str], *, on: date) -> tuple[str, ...]:
         """Set ``end_date = on`` on every open record not in ``keep``; return their IDs, sorted."""
+        ...
+
+
+@runtime_checkable
+class PreparingDestination(RosterDestination, Protocol):
+    """Protocol: a roster destination that writes a batch in two steps.
+
+    :func:`~provider_identity.roster.import_records` with ``overlap`` runs the
+    first step in the thread that reads the file and the second in a thread
+    of its own, while the next batch is read.
+    """
+
+    def prepare_upsert(self, records: Iterable[ProviderRecord]) -> Callable[[], int]:
+        """Check and send ``records`` now; calling the result (once, from any thread) stores them.
+
+        Together the two steps do what ``upsert(records)`` does, and the
+        result returns the same count.
+        """
         ...
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import select
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from provider_identity import (
     ProviderCategory,
     ProviderRecord,
     ProviderSearch,
+    StoreUnavailable,
 )
 from provider_identity.adapters.sql import (
     SqlAccountRepository,
@@ -532,3 +534,89 @@ def test_create_schema_widens_the_category_column_of_an_older_table(postgres: Ta
     directory = SqlProviderDirectory(postgres.engine)
     directory.upsert([record])
     assert directory.by_provider_id(record.provider_id) == record
+
+
+def test_prepared_records_are_stored_only_when_the_merge_runs_and_it_may_run_on_another_thread(
+    sql: Target,
+) -> None:
+    """Step one sends the batch (nobody sees it); step two, on a thread of its own, stores it."""
+    directory = SqlProviderDirectory(sql.engine)
+    batch = [*records(3), attrs.evolve(records(1)[0], name="Given Last")]
+    merge = directory.prepare_upsert(batch)
+    assert directory.by_provider_id("B0") is None
+    assert count_rows(sql, "identity_providers") == 0
+    counts: list[int] = []
+    worker = threading.Thread(target=lambda: counts.append(merge()))
+    worker.start()
+    worker.join(30)
+    assert counts == [3]
+    assert [directory.by_provider_id(f"B{n}") for n in range(3)] == [batch[3], *batch[1:3]]
+    assert sql.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_refused_item_prepares_nothing_and_takes_no_connection(sql: Target) -> None:
+    """Items are checked before a connection is taken; an empty batch has nothing to merge."""
+    directory = SqlProviderDirectory(sql.engine)
+    with pytest.raises(InvalidInput) as caught:
+        directory.prepare_upsert([*records(2), "B9"])  # type: ignore[list-item]
+    assert [error.code for error in caught.value.errors] == ["wrong_type"]
+    assert sql.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert directory.prepare_upsert([])() == 0
+
+
+def test_a_prepared_batch_the_database_refuses_leaves_the_table_and_the_pool_as_they_were(
+    sql: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merge is where constraints bite: it fails, rolls back, gives the connection back."""
+    directory = SqlProviderDirectory(sql.engine)
+    before = records(2)
+    directory.upsert(before)
+    real_row = sql_directory._provider_row
+
+    def tax_id_null_for_n0(record: ProviderRecord) -> tuple[str | None, ...]:
+        row = real_row(record)
+        return (row[0], None, *row[2:]) if record.provider_id == "N0" else row
+
+    monkeypatch.setattr(sql_directory, "_provider_row", tax_id_null_for_n0)
+    merge = directory.prepare_upsert(
+        [*(attrs.evolve(record, name="Changed") for record in before), *records(1, "N")]
+    )
+    with pytest.raises(sa.exc.IntegrityError):
+        merge()
+    assert [directory.by_provider_id(record.provider_id) for record in before] == before
+    assert count_rows(sql, "identity_providers") == 2
+    assert sql.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_on_a_callers_connection_prepare_writes_at_once_in_the_callers_transaction(
+    sql: Target,
+) -> None:
+    """The caller owns the transaction: both steps run in it, and its rollback undoes them."""
+    with sql.engine.connect() as conn:
+        directory = SqlProviderDirectory(conn)
+        merge = directory.prepare_upsert(records(2))
+        assert directory.by_provider_id("B1") == records(2)[1]
+        assert merge() == 2
+        conn.rollback()
+    assert count_rows(sql, "identity_providers") == 0
+
+
+def test_a_merge_whose_connection_the_server_ended_is_store_unavailable(postgres: Target) -> None:
+    """The batch was sent, then the server went: the merge says so, with nothing chained to it."""
+    engine = postgres.database.engine()
+    directory = SqlProviderDirectory(engine)
+    merge = directory.prepare_upsert(records(2))
+    with postgres.engine.connect() as other:
+        pid = other.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE state LIKE 'idle in transaction%%'"
+            " AND datname = current_database() AND pid <> pg_backend_pid()"
+        ).scalar_one()
+    end_backend(postgres, pid)
+    try:
+        with pytest.raises(StoreUnavailable) as caught:
+            merge()
+        assert caught.value.__context__ is None
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+    assert count_rows(postgres, "identity_providers") == 0

@@ -232,11 +232,11 @@ def _quoted_cells(text: str, width: int, end: int) -> list[str] | None:
     if len(text) < 2 or text[0] != _QUOTE or text[-1] != _QUOTE:
         return None
     inner = text[1:-1]
-    separators = inner.count(_SEPARATOR)
+    cells = inner.split(_SEPARATOR, end)
+    # The split found the first separators; only the rest of the line is counted.
+    separators = end + cells.pop().count(_SEPARATOR) if len(cells) > end else len(cells) - 1
     if separators != width - 1 or inner.count(_QUOTE) != 2 * separators:
         return None
-    cells = inner.split(_SEPARATOR, end)
-    del cells[end:]
     return cells
 
 

@@ -38,26 +38,34 @@ class _Store:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Connection]:
-        try:
+        with self._unavailable_on_failure():
             if self._connection is None:
                 with self._writer.begin() as connection:
                     yield connection
             else:
                 with self._connection.begin_nested():
                     yield self._connection
-        except OperationalError:  # down, unreachable, timed out; its text may quote rows
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _unavailable_on_failure() -> Iterator[None]:
+        """A database that is down, unreachable or timed out is StoreUnavailable, unchained.
+
+        The driver's error text may quote rows.
+        """
+        try:
+            yield
+        except OperationalError:
             StoreUnavailable.raise_unchained()
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Connection]:
-        try:
+        with self._unavailable_on_failure():
             if self._connection is None:
                 with self._reader.connect() as connection:
                     yield connection
             else:
                 yield self._connection
-        except OperationalError:
-            StoreUnavailable.raise_unchained()
 
     def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         if self._engine.dialect.name == "postgresql":
