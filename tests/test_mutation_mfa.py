@@ -190,6 +190,12 @@ def test_recovery_codes_are_two_groups_of_five() -> None:
     assert normalize_code(" ABCDE -\tfghjk ") == "abcdefghjk"
 
 
+def test_a_typed_recovery_code_keeps_every_letter_of_the_alphabet() -> None:
+    """Only blanks and hyphens go: an upper-case X (a code letter) stays, as x."""
+    assert normalize_code("XXXXX-xxxxx") == "xxxxxxxxxx"
+    assert normalize_code("zy9x2-W3v4u") == "zy9x2w3v4u"
+
+
 # -- SecretBox ------------------------------------------------------------------------------
 
 # Sealed and digested under KEY by this release: stored data an upgrade must keep opening.
@@ -540,3 +546,38 @@ def test_sealed_secrets_without_the_extra_name_its_install_line(
     with pytest.raises(ImportError) as caught:
         SecretBox(current=KEY).open(SEALED, context="acct-1")
     assert str(caught.value) == f"{module} is needed here: pip install 'provider-identity[mfa]'."
+
+
+def test_sealing_without_the_extra_names_its_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sealing a new secret without ``cryptography``: the ``mfa`` extra's install line too."""
+    importlib.import_module("cryptography.hazmat.primitives.ciphers.aead")  # loaded before
+    monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.ciphers.aead", None)
+    with pytest.raises(ImportError) as caught:
+        SecretBox(current=KEY).seal("JBSWY3DPEHPK3PXP", context="acct-1")
+    assert str(caught.value) == (
+        "cryptography.hazmat.primitives.ciphers.aead is needed here: "
+        "pip install 'provider-identity[mfa]'."
+    )
+
+
+def test_the_qr_code_is_drawn_at_medium_error_correction_and_four_pixels_a_module() -> None:
+    """This 102-character URI at level M is a version 6 symbol: (41 + 2 * 4) * 4 = 196 pixels."""
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    uri = TotpSettings().uri(secret, "jdoe")
+    assert len(uri) == 102
+    svg = TotpEnrolment.of(secret, uri).qr_svg
+    assert svg.startswith('<svg width="196" height="196" class="segno">')
+    assert 'transform="scale(4)"' in svg
+
+
+def test_codes_without_pyotp_name_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Making or checking a code without pyotp: the ``mfa`` extra's install line."""
+    monkeypatch.setitem(sys.modules, "pyotp", None)
+    for call in (
+        lambda: TotpSettings().code(RFC_SECRET, 1),
+        lambda: TotpSettings().matching_step(RFC_SECRET, "123456", NOW),
+        lambda: TotpSettings().uri(RFC_SECRET, "jdoe"),
+    ):
+        with pytest.raises(ImportError) as caught:
+            call()
+        assert str(caught.value) == "pyotp is needed here: pip install 'provider-identity[mfa]'."
