@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import attrs
 import pytest
@@ -157,19 +158,30 @@ def identity_mailer() -> SwitchableMailer:
     return SwitchableMailer()
 
 
+def with_app(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    clock: ManualClock,
+    **options: Any,
+) -> tuple[IdentityService, str, FakeAuthenticator]:
+    """A service (``options`` passed on), an active account, its authenticator app confirmed."""
+    factors = SecondFactors(
+        mode="optional", store=MemoryFactorStore(), secrets=SecretBox(current=b"m" * 32)
+    )
+    service = make_service(second_factors=factors, **options)
+    account_id = service.register(practitioner()).account.id
+    service.activate(mailer.last_token())
+    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
+    service.confirm_totp(account_id, app.code())
+    return service, account_id, app
+
+
 @pytest.fixture
 def mfa(
     make_service: Callable[..., IdentityService], mailer: RecordingMailer, clock: ManualClock
 ) -> tuple[IdentityService, str, FakeAuthenticator]:
     """An active account with an authenticator app enrolled."""
-    factors = SecondFactors(
-        mode="optional", store=MemoryFactorStore(), secrets=SecretBox(current=b"m" * 32)
-    )
-    service = make_service(second_factors=factors)
-    account_id = service.register(practitioner()).account.id
-    service.activate(mailer.last_token())
-    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
-    service.confirm_totp(account_id, app.code())
+    service, account_id, app = with_app(make_service, mailer, clock)
     clock.advance(30)
     mailer.clear()
     return service, account_id, app
@@ -518,14 +530,9 @@ def test_the_wrong_code_that_reaches_the_limit_locks_the_removal(
     events: RecordingEventSink,
 ) -> None:
     """One failure allowed: a wrong code at removal is AccountLocked, with the lock's end."""
-    factors = SecondFactors(
-        mode="optional", store=MemoryFactorStore(), secrets=SecretBox(current=b"m" * 32)
+    service, account_id, _ = with_app(
+        make_service, mailer, clock, lockout_policy=LockoutPolicy(max_failures=1)
     )
-    service = make_service(second_factors=factors, lockout_policy=LockoutPolicy(max_failures=1))
-    account_id = service.register(practitioner()).account.id
-    service.activate(mailer.last_token())
-    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
-    service.confirm_totp(account_id, app.code())
     clock.advance(30)
     with pytest.raises(AccountLocked) as caught:
         service.remove_factor(account_id, "totp", password=PASSWORD, code="000000")
@@ -543,14 +550,7 @@ def test_wrong_logins_between_password_and_code_lock_the_removal(
 ) -> None:
     """Five wrong logins land after the password was right: the code is not even checked."""
     lockouts = RacingLockouts(clock=clock)
-    factors = SecondFactors(
-        mode="optional", store=MemoryFactorStore(), secrets=SecretBox(current=b"m" * 32)
-    )
-    service = make_service(second_factors=factors, lockouts=lockouts)
-    account_id = service.register(practitioner()).account.id
-    service.activate(mailer.last_token())
-    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
-    service.confirm_totp(account_id, app.code())
+    service, account_id, app = with_app(make_service, mailer, clock, lockouts=lockouts)
     clock.advance(30)
     lockouts.racing = 5
     with pytest.raises(AccountLocked) as caught:
@@ -567,14 +567,9 @@ def test_a_wrong_password_that_starts_the_lock_says_so_in_the_event(
     events: RecordingEventSink,
 ) -> None:
     """At regeneration and at removal, the locking wrong password: ``lock_started`` and its end."""
-    factors = SecondFactors(
-        mode="optional", store=MemoryFactorStore(), secrets=SecretBox(current=b"m" * 32)
+    service, account_id, app = with_app(
+        make_service, mailer, clock, lockout_policy=LockoutPolicy(max_failures=1)
     )
-    service = make_service(second_factors=factors, lockout_policy=LockoutPolicy(max_failures=1))
-    account_id = service.register(practitioner()).account.id
-    service.activate(mailer.last_token())
-    app = FakeAuthenticator.from_enrolment(service.begin_totp_enrolment(account_id), clock)
-    service.confirm_totp(account_id, app.code())
     ends = (clock.now() + timedelta(hours=24)).isoformat()
     with pytest.raises(AccountLocked):
         service.regenerate_recovery_codes(account_id, "Wrong-Heron-2031")
