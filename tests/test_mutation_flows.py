@@ -819,6 +819,11 @@ def only_event(events: RecordingEventSink, action: Action) -> tuple[object, ...]
     return event.outcome, event.username, event.account_id, event.client_address, dict(event.detail)
 
 
+def jdoe_succeeded(account_id: str) -> tuple[object, ...]:
+    """What :func:`only_event` gives for jdoe's successful flow from ADDRESS, with no detail."""
+    return "success", "jdoe", account_id, ADDRESS, {}
+
+
 def test_an_email_change_request_is_audited_and_mails_both_addresses(
     service: IdentityService,
     active_account: str,
@@ -829,13 +834,7 @@ def test_an_email_change_request_is_audited_and_mails_both_addresses(
     service.request_email_change(
         active_account, PASSWORD, "jane.new@example.org", client_address=ADDRESS
     )
-    assert only_event(events, Action.REQUEST_EMAIL_CHANGE) == (
-        "success",
-        "jdoe",
-        active_account,
-        ADDRESS,
-        {},
-    )
+    assert only_event(events, Action.REQUEST_EMAIL_CHANGE) == jdoe_succeeded(active_account)
     link, notice = mailer.messages
     assert (link["To"], link["Subject"]) == (
         "jane.new@example.org",
@@ -848,13 +847,7 @@ def test_an_email_change_request_is_audited_and_mails_both_addresses(
     token = mailer.last_token("jane.new@example.org")
     view = service.confirm_email_change(token, client_address=ADDRESS)
     assert view.email == "jane.new@example.org"
-    assert only_event(events, Action.CONFIRM_EMAIL_CHANGE) == (
-        "success",
-        "jdoe",
-        active_account,
-        ADDRESS,
-        {},
-    )
+    assert only_event(events, Action.CONFIRM_EMAIL_CHANGE) == jdoe_succeeded(active_account)
 
 
 def test_an_email_change_to_the_same_address_is_refused_in_words(
@@ -907,26 +900,14 @@ def test_a_new_security_answer_is_audited_and_noticed(
         client_address=ADDRESS,
     )
     assert view.security_question == "In what city were you born?"
-    assert only_event(events, Action.CHANGE_SECURITY_ANSWER) == (
-        "success",
-        "jdoe",
-        active_account,
-        ADDRESS,
-        {},
-    )
+    assert only_event(events, Action.CHANGE_SECURITY_ANSWER) == jdoe_succeeded(active_account)
     (notice,) = mailer.messages
     assert (notice["To"], notice["Subject"]) == (
         "jane.doe@example.org",
         "Your Provider Portal Security Question Was Changed",
     )
     service.verify_security_answer("jdoe", " DAYTON ", client_address=ADDRESS)
-    assert only_event(events, Action.VERIFY_SECURITY_ANSWER) == (
-        "success",
-        "jdoe",
-        active_account,
-        ADDRESS,
-        {},
-    )
+    assert only_event(events, Action.VERIFY_SECURITY_ANSWER) == jdoe_succeeded(active_account)
 
 
 def test_a_failed_security_answer_notice_is_in_the_event(
@@ -1022,13 +1003,7 @@ def test_deactivation_and_reactivation_are_audited_with_reason_and_address(
     )
     on = service.reactivate(active_account, client_address=ADDRESS)
     assert on.status is AccountStatus.ACTIVE
-    assert only_event(events, Action.REACTIVATE) == (
-        "success",
-        "jdoe",
-        active_account,
-        ADDRESS,
-        {},
-    )
+    assert only_event(events, Action.REACTIVATE) == jdoe_succeeded(active_account)
 
 
 # -- the password flows: events, notices and the password's bounds --------------------------
@@ -1045,13 +1020,7 @@ def test_a_password_change_is_audited_and_noticed(
         active_account, PASSWORD, "Green-Kestrel-2032", client_address=ADDRESS
     )
     assert view.credential_version == 2
-    assert only_event(events, Action.CHANGE_PASSWORD) == (
-        "success",
-        "jdoe",
-        active_account,
-        ADDRESS,
-        {},
-    )
+    assert only_event(events, Action.CHANGE_PASSWORD) == jdoe_succeeded(active_account)
     (notice,) = mailer.messages
     assert (notice["To"], notice["Subject"]) == (
         "jane.doe@example.org",
@@ -1089,13 +1058,7 @@ def test_a_password_reset_is_audited_unlocks_and_frees_the_reset_mail(
     service.request_password_reset("jdoe")
     assert events.events[-1].outcome == "throttled"
     service.reset_password(token, "Green-Kestrel-2032", client_address=ADDRESS)
-    assert only_event(events, Action.RESET_PASSWORD) == (
-        "success",
-        "jdoe",
-        active_account,
-        ADDRESS,
-        {},
-    )
+    assert only_event(events, Action.RESET_PASSWORD) == jdoe_succeeded(active_account)
     assert mailer.messages[-1]["Subject"] == "Your Provider Portal Password Was Changed"
     assert service.lockout_status("jdoe").failures == 0
     service.request_password_reset("jdoe")
