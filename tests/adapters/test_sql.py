@@ -376,6 +376,17 @@ def test_upsert_updates_the_rows_already_there(sql: Target) -> None:
     assert [record.provider_id for record in page] == ["C1"]  # the name's search key moved too
 
 
+def write_null_tax_id_for(provider_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the directory write ``provider_id``'s row with no Tax ID, which the table refuses."""
+    real_row = sql_directory._provider_row
+
+    def tax_id_null(record: ProviderRecord) -> tuple[str | None, ...]:
+        row = real_row(record)
+        return (row[0], None, *row[2:]) if record.provider_id == provider_id else row
+
+    monkeypatch.setattr(sql_directory, "_provider_row", tax_id_null)
+
+
 def test_a_batch_the_database_refuses_leaves_the_table_as_it_was(
     sql: Target, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -384,13 +395,7 @@ def test_a_batch_the_database_refuses_leaves_the_table_as_it_was(
     before = records(4)
     directory.upsert(before)
     monkeypatch.setattr(sql_directory, "UPSERT_CHUNK", 2)
-    real_row = sql_directory._provider_row
-
-    def tax_id_null_for_n1(record: ProviderRecord) -> tuple[str | None, ...]:
-        row = real_row(record)
-        return (row[0], None, *row[2:]) if record.provider_id == "N1" else row
-
-    monkeypatch.setattr(sql_directory, "_provider_row", tax_id_null_for_n1)
+    write_null_tax_id_for("N1", monkeypatch)
     batch = [*(attrs.evolve(record, name="Changed") for record in before), *records(2, "N")]
     with pytest.raises(sa.exc.IntegrityError):
         directory.upsert(batch)
@@ -571,13 +576,7 @@ def test_a_prepared_batch_the_database_refuses_leaves_the_table_and_the_pool_as_
     directory = SqlProviderDirectory(sql.engine)
     before = records(2)
     directory.upsert(before)
-    real_row = sql_directory._provider_row
-
-    def tax_id_null_for_n0(record: ProviderRecord) -> tuple[str | None, ...]:
-        row = real_row(record)
-        return (row[0], None, *row[2:]) if record.provider_id == "N0" else row
-
-    monkeypatch.setattr(sql_directory, "_provider_row", tax_id_null_for_n0)
+    write_null_tax_id_for("N0", monkeypatch)
     merge = directory.prepare_upsert(
         [*(attrs.evolve(record, name="Changed") for record in before), *records(1, "N")]
     )
