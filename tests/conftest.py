@@ -6,8 +6,11 @@ through the ``pytest11`` entry point); only the service's signing key is ours.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +42,27 @@ settings.register_profile(
 )
 if "MUTANT_UNDER_TEST" in os.environ:
     settings.load_profile("mutation")
+
+
+@functools.cache
+def _mutmut_durations() -> dict[str, float]:
+    """Each test's time in mutmut's last stats pass (mutmut runs from mutants/)."""
+    try:
+        durations = json.loads(Path("mutmut-stats.json").read_text("utf-8"))["duration_by_test"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return durations if isinstance(durations, dict) else {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under a mutant, the quickest tests first: mutmut stops at the first failure.
+
+    mutmut hands a mutant's tests over in no particular order, so a mutant
+    that a 5 ms test kills could first wait for a 2 s property test.
+    """
+    if "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", ""):
+        durations = _mutmut_durations()
+        items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
 
 
 @pytest.fixture(scope="session")
