@@ -466,6 +466,13 @@ def test_a_header_with_a_byte_order_mark_is_read() -> None:
     assert [item.provider_id for item in items] == ["P1"]  # type: ignore[attr-defined]  # records
 
 
+def test_a_column_name_may_begin_with_x() -> None:
+    """Only a byte order mark is stripped from the front of a column name, not an ``X``."""
+    mapping = mapping_from_dict({"columns": REQUIRED_COLUMNS | {"provider_id": "XREF"}})
+    items = read_roster(b"XREF,TIN,Name,ZIP\n", b"P1,311234567,Jane Doe,45402\n", mapping=mapping)
+    assert [item.provider_id for item in items] == ["P1"]  # type: ignore[attr-defined]  # records
+
+
 def test_rows_that_are_not_utf8_or_miscounted_are_rejected_in_words() -> None:
     """A line that is not UTF-8 or has too few cells is rejected on its line; blank lines skip."""
     items = read_roster(
@@ -632,6 +639,32 @@ def test_a_practitioners_name_text_wins_and_its_own_tax_id_first() -> None:
     radiology = [{"coding": [{"system": NUCC_SYSTEM, "code": "2085R0202X"}]}]
     (record, *_) = plan_net(own, CLINIC, role(specialty=None, code=radiology))
     assert record.category == ProviderCategory.RADIOLOGY  # type: ignore[attr-defined]  # a record
+
+
+def test_a_reference_keeps_an_id_that_ends_in_x() -> None:
+    """Only a trailing slash is trimmed from a reference: an id ``o1X`` stays ``o1X``."""
+    clinic = CLINIC | {"id": "o1X"}
+    (record, *_) = plan_net(jane(), clinic, role(organization={"reference": "Organization/o1X/"}))
+    assert isinstance(record, ProviderRecord)
+    assert record.tax_id == "311234567"
+
+
+def test_a_bare_id_is_no_reference_to_a_network() -> None:
+    """A network reference without its type names nothing, even an id the mapping lists."""
+    mapping = RosterMapping(networks={"n1": LineOfBusiness("Marketplace")})
+    bare = [{"url": NETWORK_REFERENCE, "valueReference": {"reference": "n1"}}]
+    (record, *_) = plan_net(jane(), CLINIC, NETWORK, role(extension=bare), mapping=mapping)
+    assert record.lines_of_business == {LineOfBusiness.MEDICAID}  # type: ignore[attr-defined]  # a record
+
+
+def test_a_network_without_a_name_matches_no_name_in_the_mapping() -> None:
+    """A nameless network is matched by its reference only: not as "None" or any other word."""
+    mapping = RosterMapping(
+        networks={"None": LineOfBusiness("Marketplace"), "XXXX": LineOfBusiness("Exchange")}
+    )
+    nameless = {key: value for key, value in NETWORK.items() if key != "name"}
+    (record, *_) = plan_net(jane(), CLINIC, nameless, role(), mapping=mapping)
+    assert record.lines_of_business == {LineOfBusiness.MEDICAID}  # type: ignore[attr-defined]  # a record
 
 
 def test_what_a_practitioner_lacks_is_said_per_field() -> None:
