@@ -649,6 +649,15 @@ def test_a_reference_keeps_an_id_that_ends_in_x() -> None:
     assert record.tax_id == "311234567"
 
 
+@pytest.mark.parametrize("reference", ["Organization/None", "Organization/XXXX"])
+def test_a_resource_without_an_id_is_found_by_no_reference(reference: str) -> None:
+    """An organization with no id cannot be referred to, by any word standing in for its id."""
+    anonymous = {key: value for key, value in CLINIC.items() if key != "id"}
+    (rejected, *_) = plan_net(jane(), anonymous, role(organization={"reference": reference}))
+    assert isinstance(rejected, RejectedRow)
+    assert [(e.field, e.code) for e in rejected.errors] == [("tax_id", "required")]
+
+
 def test_a_bare_id_is_no_reference_to_a_network() -> None:
     """A network reference without its type names nothing, even an id the mapping lists."""
     mapping = RosterMapping(networks={"n1": LineOfBusiness("Marketplace")})
