@@ -753,6 +753,7 @@ def test_an_organization_is_a_provider_by_its_npi_or_the_plans_own_id() -> None:
         lines_of_business=frozenset({LineOfBusiness.MEDICAID}),
     )
     assert plan_net(clinic) == [SkippedRow(line=1, reason="not_a_provider")]
+    assert plan_net(CLINIC, mapping=own_ids) == [SkippedRow(line=1, reason="not_a_provider")]
     (alone,) = plan_net(clinic, mapping=own_ids)
     assert alone.zip_codes == ("45402",)  # type: ignore[union-attr]  # a record
     nameless = {key: value for key, value in clinic.items() if key != "name"}
