@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from provider_identity import (
     IdentityService,
@@ -36,9 +36,14 @@ from provider_identity.testing.pytest_plugin import IdentityServiceFactory
 from tests.helpers import KEY, practitioner
 
 # scripts/mutation (mutmut sets MUTANT_UNDER_TEST): the same examples on every run,
-# and no speed checks, since mutmut traces every call on a machine busy with mutants.
+# no speed checks, since mutmut traces every call on a machine busy with mutants, and
+# no shrinking: a failing example kills the mutant, however large it is.
 settings.register_profile(
-    "mutation", derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
+    "mutation",
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 if "MUTANT_UNDER_TEST" in os.environ:
     settings.load_profile("mutation")
