@@ -151,3 +151,12 @@ def test_a_query_page_shows_the_result_or_the_error_with_its_context(
     assert client.get("/search").text == "E5||results|"
     refused = client.get("/search?bad=1")
     assert (refused.status_code, refused.text) == (422, "E5|422 invalid_input|None|")
+
+
+def test_redirect_to_passes_its_values_to_url_for(service: IdentityService) -> None:
+    """``redirect_to(endpoint, **values)`` builds the URL with the values as url_for does."""
+    app = portal(service)
+    identity: ProviderIdentity = app.extensions["provider_identity"]
+    with app.test_request_context("/"):
+        answer = identity.redirect_to("search", bad=1)(None)
+    assert answer.location == "/search?bad=1"  # type: ignore[union-attr]  # a redirect
