@@ -17,12 +17,15 @@ from provider_identity import (
     IdentityService,
     InvalidInput,
     LoginResult,
+    TicketInvalid,
     TokenPurpose,
 )
 from provider_identity.testing import FakeAuthenticator, ManualClock, RecordingMailer
 from provider_identity.web.flask import ProviderIdentity
 from tests.helpers import PASSWORD, practitioner
 from tests.test_mutation_flows import with_app
+from tests.test_web_flask import ACCOUNT, PROVIDER
+from tests.test_web_flask_pages import portal as pages_portal
 
 # Every page shows the view's own value ``extra``, the error's status and code, the
 # query's ``found`` and the enrolment's URI, so a value lost on the way shows.
@@ -160,3 +163,28 @@ def test_redirect_to_passes_its_values_to_url_for(service: IdentityService) -> N
     with app.test_request_context("/"):
         answer = identity.redirect_to("search", bad=1)(None)
     assert answer.location == "/search?bad=1"  # type: ignore[union-attr]  # a redirect
+
+
+def test_finishing_a_registration_leaves_nothing_of_it_in_the_session(
+    service: IdentityService,
+) -> None:
+    """After step 3 the session holds what it held before step 1: no ticket, no agreement."""
+    client = pages_portal(service).test_client()
+    with client.session_transaction() as session:
+        before = dict(session)
+    client.post("/register", data=PROVIDER)
+    client.post("/agreement", data={"agreement_confirmed": "on"})
+    assert client.post("/account", data=ACCOUNT).status_code == 302
+    with client.session_transaction() as session:
+        assert dict(session) == before
+
+
+def test_step_three_without_a_ticket_is_refused_as_not_started(service: IdentityService) -> None:
+    """``finish_registration`` with no step 1 in the session: the empty ticket's refusal."""
+    app = pages_portal(service)
+    identity: ProviderIdentity = app.extensions["provider_identity"]
+    with (
+        app.test_request_context("/account", method="POST", data=ACCOUNT),
+        pytest.raises(TicketInvalid, match="start your registration again"),
+    ):
+        identity.finish_registration()
