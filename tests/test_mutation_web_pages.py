@@ -188,3 +188,13 @@ def test_step_three_without_a_ticket_is_refused_as_not_started(service: Identity
         pytest.raises(TicketInvalid, match="start your registration again"),
     ):
         identity.finish_registration()
+
+
+def test_step_one_again_asks_for_the_agreement_again(service: IdentityService) -> None:
+    """Checking the provider anew forgets a ticked agreement: step 2 comes before step 3."""
+    client = pages_portal(service).test_client()
+    client.post("/register", data=PROVIDER)
+    client.post("/agreement", data={"agreement_confirmed": "on"})
+    assert client.get("/account").status_code == 200
+    client.post("/register", data=PROVIDER)
+    assert client.get("/account").location == "/register"
