@@ -261,6 +261,8 @@ def dirty_lines(draw: st.DrawFn) -> str:
 
 @example('","",""', (3, 3))  # quotes of empty cells next to separators
 @example('",""', (2, 1))  # a cell ',"': a quote right after a comma
+@example('a","b","c"', (3, 3))  # quoted at the end only: the first cell is 'a"'
+@example('"a","b","cX', (3, 3))  # quoted at the start only: the last cell is 'cX'
 @given(dirty_lines(), st.tuples(st.integers(1, 9), st.integers(1, 9)))
 def test_the_fast_split_reads_a_line_as_the_csv_module_does(
     text: str, sizes: tuple[int, int]
