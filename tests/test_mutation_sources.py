@@ -172,6 +172,13 @@ def test_each_wrong_mapping_is_refused_in_words(data: dict[str, object], words: 
     assert caught.value.message == words
 
 
+def test_a_mapping_built_in_code_with_columns_that_are_no_table_is_refused() -> None:
+    """``RosterMapping(columns=...)`` checks what a file's ``columns`` table is checked for."""
+    with pytest.raises(ConfigurationError) as caught:
+        RosterMapping(columns=["ID", "TIN"])  # type: ignore[arg-type]  # wrong on purpose
+    assert caught.value.message == "columns maps record fields to the plan's column names."
+
+
 def test_a_full_mapping_reads_every_key() -> None:
     """Columns trimmed, values folded, payee words trimmed and folded, fixes, networks, system."""
     mapping = mapping_from_dict(
