@@ -302,6 +302,23 @@ def test_csrf_token_is_stable_per_session_and_checked() -> None:
     assert not csrf_valid(session, None)
 
 
+def test_an_empty_csrf_token_is_never_made_or_accepted() -> None:
+    """A session whose token some code set to "" gets a real one; "" never passes the check."""
+    session: dict[str, object] = {"csrf_token": ""}
+    assert not csrf_valid(session, "")
+    token = csrf_token(session)
+    assert len(token) >= 43
+    assert session["csrf_token"] == token
+
+
+@pytest.mark.parametrize("submitted", ["\ud800", "é" * 43, "x" * 10_000])
+def test_any_submitted_text_is_checked_without_an_exception(submitted: str) -> None:
+    """A lone surrogate, non-ASCII or very long text is simply not the token."""
+    session: dict[str, object] = {}
+    csrf_token(session)
+    assert not csrf_valid(session, submitted)
+
+
 def test_too_many_attempts_is_429_with_retry_after_in_whole_seconds_rounded_up() -> None:
     """A rate limit answers 429 and a Retry-After header of at least the wait, in seconds."""
     wait = timedelta(seconds=61, milliseconds=1)

@@ -104,17 +104,21 @@ class SessionGuard:
 def csrf_token(session: MutableMapping[str, object]) -> str:
     """The session's CSRF token (made on first use): put it in every form as ``csrf_token``."""
     token = session.get("csrf_token")
-    if not isinstance(token, str):
+    if not isinstance(token, str) or not token:
         token = secrets.token_urlsafe(32)
         session["csrf_token"] = token
     return token
 
 
 def csrf_valid(session: Mapping[str, object], submitted: object) -> bool:
-    """True if ``submitted`` is the session's CSRF token (compared in constant time)."""
+    """True if ``submitted`` is the session's CSRF token (compared in constant time).
+
+    An empty token is never valid, even where some code stored one in the session.
+    """
     token = session.get("csrf_token")
     return (
         isinstance(token, str)
         and isinstance(submitted, str)
-        and hmac.compare_digest(token.encode(), submitted.encode())
+        and bool(token)
+        and hmac.compare_digest(token.encode(), submitted.encode(errors="surrogatepass"))
     )
