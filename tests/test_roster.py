@@ -220,3 +220,10 @@ def test_reading_keeps_nothing_per_row_that_the_garbage_collector_walks() -> Non
     grown = {key: kind for key, kind in big(read).items() if key not in already}
     assert read == 10_000
     assert grown == {}
+
+
+def test_only_the_line_break_is_taken_off_the_last_cell() -> None:
+    """A name that ends the line keeps its last letter, whatever it is."""
+    data = b"provider_id,tax_id,zip_codes,name\nP1,311234567,45402,Malcolm X\nP2,311234567,45402,Ann\r\n"
+    records = read_roster(data).records
+    assert [record.name for record in records] == ["Malcolm X", "Ann"]
