@@ -224,6 +224,10 @@ def test_reading_keeps_nothing_per_row_that_the_garbage_collector_walks() -> Non
 
 def test_only_the_line_break_is_taken_off_the_last_cell() -> None:
     """A name that ends the line keeps its last letter, whatever it is."""
-    data = b"provider_id,tax_id,zip_codes,name\nP1,311234567,45402,Malcolm X\nP2,311234567,45402,Ann\r\n"
+    data = (
+        b"provider_id,tax_id,zip_codes,name\n"
+        b"P1,311234567,45402,Malcolm X\n"
+        b"P2,311234567,45402,Ann\r\n"
+    )
     records = read_roster(data).records
     assert [record.name for record in records] == ["Malcolm X", "Ann"]
