@@ -131,6 +131,44 @@ def test_a_reader_failure_waits_for_the_write_in_flight() -> None:
     assert destination.busy == 0
 
 
+def test_a_reader_failure_waits_for_a_write_still_running_when_it_fails() -> None:
+    """The write goes on after the reader failed: import_records still waits for its end."""
+    destination = Recording()
+    failing = threading.Event()
+    finished = []
+
+    def upsert(records: Iterable[ProviderRecord]) -> int:
+        stored = Recording.upsert(destination, records)
+        failing.wait(WAIT)  # the reader is failing now
+        finished.append(threading.current_thread().name)
+        return stored
+
+    def reader() -> Iterator[ProviderRecord]:
+        yield from numbered(3)
+        yield numbered(4)[3]  # batch 1 is in flight once the reader is here
+        failing.set()
+        raise OSError("disk")
+
+    destination.upsert = upsert  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="disk"):
+        import_records(reader(), destination, batch_size=3, overlap=True)
+    assert len(finished) == 1
+
+
+def test_every_batch_is_written_by_one_thread_named_for_the_import() -> None:
+    """One worker thread, ``import-roster_0``, writes every batch: never two at once."""
+    names = []
+    destination = Recording()
+
+    def upsert(records: Iterable[ProviderRecord]) -> int:
+        names.append(threading.current_thread().name)
+        return Recording.upsert(destination, records)
+
+    destination.upsert = upsert  # type: ignore[method-assign]
+    assert import_records(numbered(40), destination, batch_size=1, overlap=True).loaded == 40
+    assert set(names) == {"import-roster_0"}
+
+
 class TwoStep(Recording):
     """A destination that sends a batch in one step and stores it in another (as SQL does)."""
 
