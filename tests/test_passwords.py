@@ -729,6 +729,24 @@ def test_stored_hash_over_the_ceiling_is_refused(hasher: PasswordHasher, dimensi
     assert not hasher.verify(argon2id_hash(PASSWORD, **changes), PASSWORD)
 
 
+def test_an_over_ceiling_hash_of_the_dummys_own_password_is_refused_too(
+    hasher: PasswordHasher,
+) -> None:
+    """The dummy hash verified in its place answers nothing: even its own password is refused."""
+    dummy = "provider-identity dummy"
+    assert not hasher.verify(argon2id_hash(dummy, time_cost=CEILING["time_cost"] + 1), dummy)
+
+
+@pytest.mark.parametrize("factor", [0, -1, 1.5, "4", True])
+def test_a_cost_factor_that_is_not_a_whole_number_of_at_least_1_is_refused_in_words(
+    factor: object,
+) -> None:
+    """``max_cost_factor``: the setting's name and what it must be."""
+    with pytest.raises(ConfigurationError) as caught:
+        PasswordHasher(max_cost_factor=factor)  # type: ignore[arg-type]  # wrong on purpose
+    assert caught.value.message == "PasswordHasher.max_cost_factor must be an int of at least 1."
+
+
 @pytest.mark.parametrize(
     "parameters",
     ["m=8,t=4294967295,p=1", "m=4194304,t=3,p=4", "m=4294967295,t=1,p=1", "m=65536,t=3,p=16777215"],
