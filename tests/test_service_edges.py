@@ -246,3 +246,16 @@ def test_mail_is_built_for_the_stored_address_only(
     service.register(practitioner(email="Jane.Doe@Example.org"))
     message: EmailMessage = mailer.last()
     assert message["To"] == "Jane.Doe@example.org"
+
+
+def test_an_activation_whose_welcome_mail_fails_still_activates_and_says_so(
+    make_service: Callable[..., IdentityService],
+    mailer: RecordingMailer,
+    events: RecordingEventSink,
+) -> None:
+    """The Email Verification message fails: the account is active, the event names the mail."""
+    make_service().register(practitioner())
+    view = make_service(mailer=FailingMailer()).activate(mailer.last_token())
+    assert view.status.value == "active"
+    assert (events.events[-1].action.value, events.events[-1].outcome) == ("activate", "success")
+    assert dict(events.events[-1].detail)["mail"] == "mail_delivery_failed"
