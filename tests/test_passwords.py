@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.resources
+import logging
 import operator
 import string
 import subprocess
@@ -844,3 +845,16 @@ def test_a_hasher_costs_no_hash_to_build_and_one_dummy_hash_per_parameter_set(
     for hasher in hashers:
         hasher.dummy_verify("anything")
     assert made == [unique.memory_cost]
+
+
+def test_an_over_ceiling_hash_is_logged_with_both_parameter_sets(
+    hasher: PasswordHasher, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The warning names the stored parameters and the ceiling they exceed, never the hash."""
+    stored = argon2id_hash(PASSWORD, time_cost=CEILING["time_cost"] + 1)
+    with caplog.at_level(logging.WARNING, logger="provider_identity"):
+        assert not hasher.verify(stored, PASSWORD)
+    assert caplog.messages == [
+        "stored password hash refused unverified: argon2 parameters m=8,t=13,p=1 "
+        "exceed the ceiling m=262144,t=12,p=16"
+    ]
