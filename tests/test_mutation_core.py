@@ -26,6 +26,7 @@ from provider_identity import (
     CanonicalEmail,
     ConfigurationError,
     InvalidInput,
+    InvalidTransition,
     LoggingEventSink,
     MessageKind,
     NotEligibleForGroup,
@@ -538,3 +539,11 @@ def test_template_files_are_read_as_utf8_whatever_the_locale(tmp_path: Path) -> 
     (tmp_path / "activation.txt").write_bytes("Café $username: $link\n".encode())
     templates = Templates.from_directory(tmp_path)
     assert templates.text[MessageKind.ACTIVATION] == "Café $username: $link\n"
+
+
+def test_a_transition_from_the_wrong_state_says_both_states() -> None:
+    """Activating an active account: the refusal names the state it is in and the one needed."""
+    active = make_account(1).activated(AT)
+    with pytest.raises(InvalidTransition) as caught:
+        active.activated(AT)
+    assert caught.value.message == "The account is active, not pending."

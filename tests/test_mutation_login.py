@@ -28,7 +28,7 @@ from provider_identity import (
 )
 from provider_identity.events import Action
 from provider_identity.limits import client_key
-from provider_identity.mail import password_reset_message
+from provider_identity.mail import email_verification_message, password_reset_message
 from provider_identity.passwords import OWASP_MINIMUM
 from provider_identity.testing import (
     FakeHumanCheck,
@@ -275,3 +275,26 @@ def test_validate_without_a_second_factor_keeps_the_full_minimum() -> None:
         ("too_short", "Must be a minimum of 15 characters.")
     ]
     policy.validate("Heron-2031", second_factor=True)
+
+
+def test_a_spanish_email_verification_mail() -> None:
+    """locale="es": the welcome mail after activation is Spanish too."""
+    verify = functools.partial(
+        email_verification_message,
+        Branding(),
+        to="j@example.org",
+        username="jdoe",
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    spanish, english = verify(locale="es"), verify()
+    assert spanish["Subject"] != english["Subject"]
+    assert message_text(spanish).startswith("Hola, jdoe:")
+
+
+def test_a_subject_may_hold_any_letter_but_no_line_break() -> None:
+    """Only CR and LF are refused in a subject: a plan named "Xavier Health" is fine."""
+    branding = Branding(verification_subject="Xavier Health: your address is verified")
+    message = email_verification_message(
+        branding, to="j@example.org", username="jdoe", now=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert message["Subject"] == "Xavier Health: your address is verified"
