@@ -298,3 +298,12 @@ def test_a_subject_may_hold_any_letter_but_no_line_break() -> None:
         branding, to="j@example.org", username="jdoe", now=datetime(2026, 1, 1, tzinfo=UTC)
     )
     assert message["Subject"] == "Xavier Health: your address is verified"
+
+
+def test_the_message_id_takes_the_domain_after_the_senders_last_at_sign() -> None:
+    """A sender address with two @ signs still gives a Message-ID with one domain after it."""
+    branding = Branding(sender_address="portal@team@caresource.example")
+    message = email_verification_message(
+        branding, to="j@example.org", username="jdoe", now=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert message["Message-ID"].endswith("@caresource.example>")

@@ -504,3 +504,14 @@ def test_validate_registration_returns_the_normalised_values_and_hides_secrets()
     assert valid.password == PASSWORD
     assert PASSWORD not in repr(valid)
     assert "rex" not in repr(valid).lower()
+
+
+def test_a_registration_password_holding_the_mailbox_is_rejected(
+    service: IdentityService,
+) -> None:
+    """The address before the @ counts as an identifier when registering, as the user name does."""
+    with pytest.raises(PasswordRejected) as caught:
+        service.register(practitioner(password="Kestrel-Jane.Doe-2040"))
+    assert [(error.field, error.code) for error in caught.value.errors] == [
+        ("password", "contains_identifier")
+    ]
