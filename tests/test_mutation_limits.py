@@ -14,6 +14,7 @@ import pytest
 
 from provider_identity import (
     ConfigurationError,
+    HumanCheckRequired,
     InvalidInput,
     Limiter,
     LimitKind,
@@ -259,3 +260,48 @@ def test_clear_reaches_back_one_window_only() -> None:
     clock.advance(seconds=60)
     limiter.clear(LimitKind.LOGIN, SUBJECT)
     hits(limiter, 3)
+
+
+def test_a_limiter_counts_clients_per_network_of_the_configured_prefixes() -> None:
+    """Both prefixes of RateLimits reach the counted subject, not client_key's defaults."""
+    limiter = Limiter(
+        store=MemoryLockoutStore(),
+        limits=RateLimits(ipv4_prefix=24, ipv6_prefix=48),
+        clock=ManualClock(),
+    )
+    assert limiter.subject(LimitKind.LOGIN, "203.0.113.7") == "203.0.113.0/24"
+    assert limiter.subject(LimitKind.LOGIN, "2001:db8:1:2::9") == "2001:db8:1::/48"
+
+
+def human_checked_limiter() -> tuple[Limiter, FakeHumanCheck]:
+    """A limiter whose login limit asks for a human check after 2 attempts."""
+    human = FakeHumanCheck()
+    limiter = Limiter(
+        store=MemoryLockoutStore(),
+        limits=RateLimits(login=RateLimit(limit=10, period=MINUTE, human_check_after=2)),
+        clock=ManualClock(),
+        human_check=human,
+    )
+    return limiter, human
+
+
+def test_the_human_check_is_due_just_after_its_number_of_attempts() -> None:
+    """human_check_after=2: attempts 1 and 2 need no answer, the 3rd does, in these words."""
+    limiter, human = human_checked_limiter()
+    for _ in range(2):
+        limiter.check(LimitKind.LOGIN, "203.0.113.7", {})
+    detail: dict[str, str] = {}
+    with pytest.raises(HumanCheckRequired):
+        limiter.check(LimitKind.LOGIN, "203.0.113.7", detail)
+    assert detail == {"limit": "login"}
+    assert human.calls == []
+
+
+def test_a_peek_asks_about_the_attempt_that_would_come_next() -> None:
+    """count=False after 1 attempt: the next would be the 2nd, no check; after 2, the 3rd is."""
+    limiter, _ = human_checked_limiter()
+    limiter.check(LimitKind.LOGIN, "203.0.113.7", {})
+    limiter.check(LimitKind.LOGIN, "203.0.113.7", {}, count=False)
+    limiter.check(LimitKind.LOGIN, "203.0.113.7", {})
+    with pytest.raises(HumanCheckRequired):
+        limiter.check(LimitKind.LOGIN, "203.0.113.7", {}, count=False)

@@ -13,7 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from provider_identity import TokenInvalid, TokenIssuer, TokenPurpose, TokenWrongPurpose
+from provider_identity import (
+    InvalidInput,
+    TokenInvalid,
+    TokenIssuer,
+    TokenPurpose,
+    TokenWrongPurpose,
+)
 from provider_identity.testing import ManualClock
 
 ISSUED = datetime(2025, 1, 1, tzinfo=UTC)
@@ -100,3 +106,19 @@ def test_the_namespace_is_part_of_the_signature() -> None:
     )
     with pytest.raises(TokenInvalid):
         issuer().verify(OTHER_NAMESPACE_ACTIVATION, TokenPurpose.ACTIVATION)
+
+
+def test_a_purpose_that_is_not_a_token_purpose_is_refused_in_words() -> None:
+    """Issuing or verifying for "activation" (text, not the enum): the field and its words."""
+    for call in (
+        lambda: issuer().issue("activation", account_id="a1", credential_version=1),  # type: ignore[arg-type]
+        lambda: issuer().verify("token", "activation"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            call()
+        (error,) = caught.value.errors
+        assert (error.field, error.code, error.message) == (
+            "purpose",
+            "wrong_type",
+            "purpose must be a TokenPurpose.",
+        )
