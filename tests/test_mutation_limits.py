@@ -7,7 +7,7 @@ tried on both sides.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -305,3 +305,28 @@ def test_a_peek_asks_about_the_attempt_that_would_come_next() -> None:
     limiter.check(LimitKind.LOGIN, "203.0.113.7", {})
     with pytest.raises(HumanCheckRequired):
         limiter.check(LimitKind.LOGIN, "203.0.113.7", {}, count=False)
+
+
+def test_a_limit_that_is_off_admits_every_hit_and_counts_nothing() -> None:
+    """hit() under a limit turned off: admitted, a count of 0."""
+    limiter = Limiter(store=MemoryLockoutStore(), limits=RateLimits.off(), clock=ManualClock())
+    decision = limiter.hit(LimitKind.LOGIN, "203.0.113.7")
+    assert (decision.admitted, decision.count) == (True, 0)
+
+
+def half_way_sliding(store: MemoryLockoutStore | None = None) -> tuple[Limiter, ManualClock]:
+    """4 attempts a minute, sliding; 4 counted in the last minute, now half way into this one."""
+    clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    limits = RateLimits(login=RateLimit(limit=4, period=MINUTE, window=Window.SLIDING))
+    limiter = Limiter(store=store or MemoryLockoutStore(), limits=limits, clock=clock)
+    for _ in range(4):
+        assert limiter.hit(LimitKind.LOGIN, "s").admitted
+    clock.advance(90)  # the last minute's 4 weigh 2 now
+    return limiter, clock
+
+
+def test_a_sliding_count_adds_the_last_windows_weighted_attempts() -> None:
+    """A peek and a hit report this window's attempts plus the last one's share: 0 + 2, 1 + 2."""
+    limiter, _ = half_way_sliding()
+    assert limiter.peek(LimitKind.LOGIN, "s").count == 2
+    assert limiter.hit(LimitKind.LOGIN, "s").count == 3
