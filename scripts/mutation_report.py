@@ -44,10 +44,12 @@ def load_equivalents(path: Path = EQUIVALENT) -> dict[tuple[str, str], str]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        # The code itself may hold " | " (a union type): the first and last parts are
+        # the function and the reason.
         parts = [part.strip() for part in line.split(" | ")]
-        if len(parts) != 3 or not all(parts):
+        if len(parts) < 3 or not all(parts):
             sys.exit(f"{path.name}:{number}: expected 'function | mutated code | why'")
-        known[parts[0], parts[1]] = parts[2]
+        known[parts[0], " | ".join(parts[1:-1])] = parts[-1]
     return known
 
 
