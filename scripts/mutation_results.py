@@ -10,7 +10,7 @@ run again.
 
 A restored kill trusts that no test which killed it was weakened since: after
 deleting or loosening tests, run with ``MUTATION_RESTORE=0`` (scripts/mutation).
-New tests can only kill more: rerun the restored survivors by name.
+Survivors are not given back: tests written since may kill them, so they run again.
 
 Usage: ``python scripts/mutation_results.py save|restore``.
 """
@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants" / "src"
 SAVED = ROOT / "scripts" / "mutation-results.json"
 _TAIL = "__mutmut_"
+_SURVIVED = 0  # mutmut's exit code for a mutant no test failed on
 
 
 def _metas() -> list[Path]:
@@ -78,7 +79,7 @@ def restore() -> int:
             if code is not None or entry is None or entry[0] != hashes.get(name):
                 continue
             verdict = entry[1].get(number)
-            if verdict is not None:
+            if verdict is not None and verdict != _SURVIVED:
                 codes[key] = verdict
                 restored += 1
                 changed = True

@@ -318,7 +318,8 @@ def half_way_sliding(store: MemoryLockoutStore | None = None) -> tuple[Limiter, 
     """4 attempts a minute, sliding; 4 counted in the last minute, now half way into this one."""
     clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     limits = RateLimits(login=RateLimit(limit=4, period=MINUTE, window=Window.SLIDING))
-    limiter = Limiter(store=store or MemoryLockoutStore(), limits=limits, clock=clock)
+    store = MemoryLockoutStore() if store is None else store  # an empty store is falsy
+    limiter = Limiter(store=store, limits=limits, clock=clock)
     for _ in range(4):
         assert limiter.hit(LimitKind.LOGIN, "s").admitted
     clock.advance(90)  # the last minute's 4 weigh 2 now
@@ -330,3 +331,41 @@ def test_a_sliding_count_adds_the_last_windows_weighted_attempts() -> None:
     limiter, _ = half_way_sliding()
     assert limiter.peek(LimitKind.LOGIN, "s").count == 2
     assert limiter.hit(LimitKind.LOGIN, "s").count == 3
+
+
+class RacingStore(MemoryLockoutStore):
+    """A lockout store where, once ``racing``, another attempt is counted just before each one."""
+
+    racing = False
+
+    def record_failure(
+        self, key: str, *, now: datetime, max_failures: int, lock_for: timedelta
+    ) -> Any:
+        """Count the parallel attempt first (when racing), then this one."""
+        if self.racing:
+            super().record_failure(key, now=now, max_failures=max_failures, lock_for=lock_for)
+        return super().record_failure(key, now=now, max_failures=max_failures, lock_for=lock_for)
+
+
+def test_an_attempt_that_a_parallel_one_beat_to_the_last_place_is_refused() -> None:
+    """Limit 3, fixed: two attempts, then one whose count is overtaken: refused, found 3 counted."""
+    clock = ManualClock(datetime(2026, 1, 5, 9, 0, 15, tzinfo=UTC))
+    store = RacingStore()
+    limits = RateLimits(login=RateLimit(limit=3, period=MINUTE, window=Window.FIXED))
+    limiter = Limiter(store=store, limits=limits, clock=clock)
+    for _ in range(2):
+        assert limiter.hit(LimitKind.LOGIN, "s").admitted
+    store.racing = True
+    decision = limiter.hit(LimitKind.LOGIN, "s")
+    assert (decision.admitted, decision.count) == (False, 3)
+    assert decision.retry_after == timedelta(seconds=45)
+
+
+def test_a_sliding_attempt_overtaken_by_a_parallel_one_is_refused_with_the_share_added() -> None:
+    """Sliding, 4 a minute, the last minute's 4 weighing 2: the 2nd attempt, raced, is refused."""
+    store = RacingStore()
+    limiter, _ = half_way_sliding(store)
+    assert limiter.hit(LimitKind.LOGIN, "s").count == 3
+    store.racing = True
+    decision = limiter.hit(LimitKind.LOGIN, "s")
+    assert (decision.admitted, decision.count) == (False, 4)
