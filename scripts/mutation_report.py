@@ -117,12 +117,16 @@ def main() -> int:
             failing.append(module)
         rows.append((module, len(codes), counts, score))
 
-    print(f"{'module':<28}{'mutants':>8}{'killed':>8}{'timeout':>8}{'mypy':>6}{'survived':>9}"
-          f"{'equiv.':>8}{'not run':>9}{'score':>8}")
+    print(
+        f"{'module':<28}{'mutants':>8}{'killed':>8}{'timeout':>8}{'mypy':>6}{'survived':>9}"
+        f"{'equiv.':>8}{'not run':>9}{'score':>8}"
+    )
     for module, total, counts, score in rows:
-        print(f"{module:<28}{total:>8}{counts['killed']:>8}{counts['timeout']:>8}"
-              f"{counts['mypy']:>6}{counts['survived']:>9}{counts['equivalent']:>8}"
-              f"{counts['not run']:>9}{score:>7.1f}%")
+        print(
+            f"{module:<28}{total:>8}{counts['killed']:>8}{counts['timeout']:>8}"
+            f"{counts['mypy']:>6}{counts['survived']:>9}{counts['equivalent']:>8}"
+            f"{counts['not run']:>9}{score:>7.1f}%"
+        )
     if survivors:
         print("\nsurvivors not listed as equivalent:")
         print("\n".join(survivors))

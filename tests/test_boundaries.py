@@ -193,8 +193,12 @@ def test_already_normal_identifiers_come_back_unchanged() -> None:
     """9 and 5 plain digits are returned as typed; 8 or 10 are not taken for them."""
     assert normalize_tax_id("123456789") == "123456789"
     assert normalize_zip("45402") == "45402"
-    for normalize, typed in ((normalize_tax_id, "12345678"), (normalize_tax_id, "1234567890"),
-                             (normalize_zip, "4540"), (normalize_zip, "454021")):
+    for normalize, typed in (
+        (normalize_tax_id, "12345678"),
+        (normalize_tax_id, "1234567890"),
+        (normalize_zip, "4540"),
+        (normalize_zip, "454021"),
+    ):
         with pytest.raises(InvalidInput):
             normalize(typed)
 
@@ -239,8 +243,12 @@ def test_password_length_settings_at_their_edges() -> None:
     assert PasswordPolicy(min_length=64, max_length=64).max_length == 64
     assert PasswordPolicy(min_length=1).min_length == 1
     assert PasswordPolicy(history=0).history == 0
-    for changes in ({"max_length": 63}, {"min_length": 0}, {"history": -1},
-                    {"min_length": 65, "max_length": 64}):
+    for changes in (
+        {"max_length": 63},
+        {"min_length": 0},
+        {"history": -1},
+        {"min_length": 65, "max_length": 64},
+    ):
         with pytest.raises(ConfigurationError):
             PasswordPolicy(**changes)  # type: ignore[arg-type]
 

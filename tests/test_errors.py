@@ -154,9 +154,7 @@ SAMPLES: dict[str, Callable[..., IdentityError]] = {
     "ProviderNotFound": functools.partial(ProviderNotFound, [("Medicaid", "1-855-202-1058")]),
     "SecurityAnswerLocked": functools.partial(SecurityAnswerLocked, UNTIL),
     "SecurityAnswerMismatch": functools.partial(SecurityAnswerMismatch, 1),
-    "TooManyAttempts": functools.partial(
-        errors.TooManyAttempts, "login", timedelta(seconds=90)
-    ),
+    "TooManyAttempts": functools.partial(errors.TooManyAttempts, "login", timedelta(seconds=90)),
     "UsernameUnavailable": functools.partial(UsernameUnavailable, "email"),
 }
 

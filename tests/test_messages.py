@@ -142,9 +142,11 @@ def test_record_zip_refusals_name_the_records_field() -> None:
     field, code, message = only_error(
         lambda: ProviderRecord(provider_id="P1", tax_id="123456789", name="A", zip_codes=["x"])
     )
-    assert (field, code, message) == ("zip_codes", "invalid_format", (
-        "ZIP Code must be 5 digits or ZIP+4."
-    ))
+    assert (field, code, message) == (
+        "zip_codes",
+        "invalid_format",
+        ("ZIP Code must be 5 digits or ZIP+4."),
+    )
 
 
 def test_lockout_settings_refusals_name_the_setting_and_the_rule() -> None:
@@ -261,9 +263,7 @@ def test_registration_field_errors_come_with_the_fields_label() -> None:
     """A bad identifier in a request is reported with its own label; no details come back."""
     parsed: list[object] = []
     assert field_errors(
-        lambda: parsed.append(
-            ProviderDetails.parse(practitioner(tax_id="", zip_code="x"))
-        )
+        lambda: parsed.append(ProviderDetails.parse(practitioner(tax_id="", zip_code="x")))
     ) == [
         ("tax_id", "required", "Tax ID is required."),
         ("zip_code", "invalid_format", "ZIP Code must be 5 digits or ZIP+4."),
@@ -292,9 +292,7 @@ def test_password_refusals_use_the_seed_wording() -> None:
 def test_password_word_rules_use_the_seed_wording() -> None:
     """Identifier, context-word and blocklist refusals say what the password may not be."""
     policy = PasswordPolicy(blocklist=NIST_POLICY.blocklist, reject_common_patterns=False)
-    assert [
-        (v.code, v.message) for v in policy.check("Jdoe-CareSource-1", username="jdoe")
-    ] == [
+    assert [(v.code, v.message) for v in policy.check("Jdoe-CareSource-1", username="jdoe")] == [
         ("contains_identifier", "Must not contain your user name or email address."),
         (
             "contains_context_word",
@@ -315,9 +313,7 @@ def test_password_word_rules_use_the_seed_wording() -> None:
         ({"min_length": 65, "max_length": 64}, r"^min_length\b.*\bexceed max_length\b"),
     ],
 )
-def test_password_settings_refusals_name_the_setting(
-    changes: dict[str, int], pattern: str
-) -> None:
+def test_password_settings_refusals_name_the_setting(changes: dict[str, int], pattern: str) -> None:
     """An unsafe password setting names itself and its limit."""
     with pytest.raises(ConfigurationError) as caught:
         PasswordPolicy(**changes)  # type: ignore[arg-type]
@@ -442,12 +438,15 @@ def test_a_lone_surrogate_is_refused_even_where_controls_are_allowed(controls_ok
 
 def test_controls_pass_only_where_they_are_allowed() -> None:
     """controls_ok lets a bell character through; without it the field refuses it."""
-    assert field_errors(
-        lambda: checked_text("note", "a\x07b", label="Note", max_length=10, refused=("Cs",))
-    ) == []
-    assert field_errors(
-        lambda: checked_text("note", "a\x07b", label="Note", max_length=10)
-    ) == [("note", "invalid_characters", "Note contains characters that are not allowed.")]
+    assert (
+        field_errors(
+            lambda: checked_text("note", "a\x07b", label="Note", max_length=10, refused=("Cs",))
+        )
+        == []
+    )
+    assert field_errors(lambda: checked_text("note", "a\x07b", label="Note", max_length=10)) == [
+        ("note", "invalid_characters", "Note contains characters that are not allowed.")
+    ]
 
 
 @pytest.mark.parametrize(

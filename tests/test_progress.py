@@ -77,8 +77,7 @@ def test_plain_progress_prints_at_most_one_line_per_interval_and_a_last_one() ->
     ticks.now += 6
     display(ImportProgress(rows=100_000, loaded=99_990, rejected=10))
     assert stream.getvalue() == (
-        "100,000 rows (99,990 loaded, 10 rejected), 10,000 rows/s, "
-        "40% read, about 0:00:15 left\n"
+        "100,000 rows (99,990 loaded, 10 rejected), 10,000 rows/s, 40% read, about 0:00:15 left\n"
     )
     ticks.now += 1
     display(ImportProgress(rows=110_000, loaded=109_990, rejected=10, done=True))
@@ -105,9 +104,7 @@ def test_count_passes_lines_through_unchanged() -> None:
 def test_rich_progress_draws_rows_rate_and_time_left() -> None:
     """The bar shows rows done, rows per second and the time left from the unread share."""
     ticks, stream = Ticks(), io.StringIO()
-    display = RichProgress(
-        stream=stream, total_bytes=1000, monotonic=ticks, force_terminal=True
-    )
+    display = RichProgress(stream=stream, total_bytes=1000, monotonic=ticks, force_terminal=True)
     lines = display.count([b"x" * 250] * 4)
     next(lines)  # a quarter read
     ticks.now += 5
