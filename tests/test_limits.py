@@ -675,3 +675,38 @@ def test_the_username_reminder_is_silent_when_limited() -> None:
     assert w.mailer.messages == []
     (event,) = w.events.events[before:]
     assert (event.outcome, dict(event.detail)["limit"]) == ("rate_limited", "username_reminder")
+
+
+def test_a_one_step_registration_counts_toward_its_clients_limit() -> None:
+    """One registration a minute per address: a second full request from it is refused."""
+    only = RateLimit(limit=1, period=PER_MINUTE)
+    w = world(limits=attrs.evolve(RateLimits.off(), registration=only))
+    w.service.register(practitioner(), client_address="192.0.2.1")
+    again = practitioner(username="jdoe2", email="jd2@example.org", provider_id="P2000002")
+    assert outcome(lambda: w.service.register(again, client_address="192.0.2.1")) == (
+        "too_many_attempts"
+    )
+    w.service.register(member(), client_address="192.0.2.2")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"provider_id": "P1000001"}, {"provider_id": "P2000002"}),
+        ({"provider_id": None, "npi": "1234567893"}, {"provider_id": None, "npi": "1245319599"}),
+    ],
+    ids=["provider_id", "npi"],
+)
+def test_each_provider_identifier_has_its_own_registration_counter(
+    first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    """One attempt per provider: a second provider's first attempt is still admitted."""
+    only = RateLimit(limit=1, period=PER_MINUTE)
+    w = world(limits=attrs.evolve(RateLimits.off(), registration_provider=only))
+    assert outcome(lambda: w.service.register(practitioner(zip_code="45000", **first))) == (
+        "details_mismatch"
+    )
+    assert outcome(lambda: w.service.register(practitioner(**first))) == "too_many_attempts"
+    assert outcome(lambda: w.service.register(practitioner(zip_code="45000", **second))) != (
+        "too_many_attempts"
+    )
