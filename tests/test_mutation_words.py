@@ -14,9 +14,11 @@ import attrs
 import pytest
 
 from provider_identity import ConfigurationError, InvalidInput, PasswordPolicy, TokenIssuer
+from provider_identity._fields import checked_text
 from provider_identity.accounts import canonical_username
 from provider_identity.clock import ensure_utc
 from provider_identity.i18n import Text, translate
+from provider_identity.providers import normalize_zip
 from provider_identity.testing import sample_records
 
 KEY = "k" * 32
@@ -188,4 +190,29 @@ def test_a_record_end_date_is_blank_or_ten_characters_of_iso_date() -> None:
     with pytest.raises(InvalidInput) as caught:
         attrs.evolve(record, end_date="2026-06-30 ")
     [error] = caught.value.errors
-    assert (error.field, error.code) == ("end_date", "invalid_date")
+    assert (error.field, error.code, error.message) == (
+        "end_date",
+        "invalid_date",
+        "End date must be a date: YYYY-MM-DD.",
+    )
+
+
+def test_a_zip_of_nine_plain_digits_is_zip_plus_four_and_ten_are_refused() -> None:
+    """'454021234' is ZIP+4 as NPPES prints it; '4540212345' is no ZIP Code."""
+    assert normalize_zip("454021234") == "45402"
+    with pytest.raises(InvalidInput) as caught:
+        normalize_zip("4540212345")
+    [error] = caught.value.errors
+    assert (error.field, error.code) == ("zip_code", "invalid_format")
+
+
+def test_text_too_long_states_its_maximum_as_a_parameter() -> None:
+    """Eleven characters for a field of ten: too_long, in words and with max=10."""
+    with pytest.raises(InvalidInput) as caught:
+        checked_text("note", "x" * 11, label="Note", max_length=10)
+    [error] = caught.value.errors
+    assert (error.code, error.message, error.params) == (
+        "too_long",
+        "Note must be at most 10 characters.",
+        {"max": 10},
+    )
