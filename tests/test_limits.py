@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from provider_identity import (
     AccountLocked,
+    AccountRequest,
     Action,
     ConfigurationError,
     DetailsMismatch,
@@ -26,6 +27,7 @@ from provider_identity import (
     LimitKind,
     PasswordHasher,
     ProviderRecord,
+    ProviderRequest,
     RateLimit,
     RateLimits,
     TokenIssuer,
@@ -708,5 +710,34 @@ def test_each_provider_identifier_has_its_own_registration_counter(
     )
     assert outcome(lambda: w.service.register(practitioner(**first))) == "too_many_attempts"
     assert outcome(lambda: w.service.register(practitioner(zip_code="45000", **second))) != (
+        "too_many_attempts"
+    )
+
+
+def test_the_account_step_counts_toward_its_clients_limit() -> None:
+    """One registration a minute per address: a second account step from it is refused."""
+    only = RateLimit(limit=1, period=PER_MINUTE)
+    w = world(limits=attrs.evolve(RateLimits.off(), registration=only))
+    steps = []
+    for number, request in enumerate((practitioner(), member())):
+        values = attrs.asdict(request, recurse=False)
+        ticket = w.service.check_provider(
+            ProviderRequest(
+                provider_type=request.provider_type,
+                name=request.name,
+                tax_id=request.tax_id,
+                zip_code=request.zip_code,
+                provider_id=request.provider_id,
+            ),
+            client_address=f"198.51.100.{number + 1}",
+        ).ticket
+        fields = ("username", "password", "email", "security_question", "security_answer")
+        steps.append(
+            AccountRequest(
+                ticket=ticket, agreement_confirmed=True, **{name: values[name] for name in fields}
+            )
+        )
+    w.service.register(steps[0], client_address="192.0.2.1")
+    assert outcome(lambda: w.service.register(steps[1], client_address="192.0.2.1")) == (
         "too_many_attempts"
     )
