@@ -10,7 +10,9 @@ run again.
 
 A restored kill trusts that no test which killed it was weakened since: after
 deleting or loosening tests, run with ``MUTATION_RESTORE=0`` (scripts/mutation).
-Survivors are not given back: tests written since may kill them, so they run again.
+Survivors are given back only where the equivalent list names them
+(scripts/mutation-equivalent.txt); any other survivor runs again, since tests
+written since may kill it.
 
 Usage: ``python scripts/mutation_results.py save|restore``.
 """
@@ -18,8 +20,11 @@ Usage: ``python scripts/mutation_results.py save|restore``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
+
+from mutation_report import SOURCE, load_equivalents, mutated_code
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants" / "src"
@@ -66,6 +71,8 @@ def restore() -> int:
         print("no mutants yet: run mutmut first")
         return 1
     saved = json.loads(SAVED.read_text("utf-8")) if SAVED.exists() else {}
+    equivalents = load_equivalents()
+    os.chdir(ROOT)  # mutmut reads its files relative to the working directory
     restored = 0
     for meta in metas:
         data = json.loads(meta.read_text("utf-8"))
@@ -79,7 +86,13 @@ def restore() -> int:
             if code is not None or entry is None or entry[0] != hashes.get(name):
                 continue
             verdict = entry[1].get(number)
-            if verdict is not None and verdict != _SURVIVED:
+            if verdict == _SURVIVED:
+                change = mutated_code(
+                    key, SOURCE / f"{module.removeprefix('provider_identity/')}.py"
+                )
+                if (key.partition(_TAIL)[0], change) not in equivalents:
+                    continue
+            if verdict is not None:
                 codes[key] = verdict
                 restored += 1
                 changed = True
