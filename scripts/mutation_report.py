@@ -118,7 +118,7 @@ def main() -> int:
         detected = counts["killed"] + counts["timeout"] + counts["mypy"]
         judged = detected + counts["survived"]
         score = 100.0 * detected / judged if judged else float("nan")
-        if not score >= args.min or (counts["not run"] and not args.allow_not_run):
+        if (judged and score < args.min) or (counts["not run"] and not args.allow_not_run):
             failing.append(module)
         rows.append((module, len(codes), counts, score))
 
