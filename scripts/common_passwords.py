@@ -22,16 +22,21 @@ import sys
 import zipfile
 from pathlib import Path
 
-from provider_identity.passwords import _base_word
+from provider_identity.passwords import _PADDING, normalize_password
 
 DATA = Path(__file__).resolve().parent.parent / "src" / "provider_identity" / "data"
 MEMBER = "django/contrib/auth/common-passwords.txt.gz"
 SHORTEST = 3
 
 
+def base_word(password: str) -> str:
+    """The core a common word is looked for in, as the pattern check cuts it."""
+    return normalize_password(password).casefold().strip(_PADDING)
+
+
 def words(passwords: list[str]) -> list[str]:
     """The distinct base words of ``passwords`` that can carry a passing password, sorted."""
-    found = {_base_word(password) for password in passwords}
+    found = {base_word(password) for password in passwords}
     return sorted(w for w in found if len(w) >= SHORTEST and any(c.isalpha() for c in w))
 
 

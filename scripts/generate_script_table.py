@@ -16,7 +16,7 @@ import re
 import sys
 from pathlib import Path
 
-from fontTools.unicodedata import ScriptExtensions, Scripts
+from fontTools.unicodedata import ScriptExtensions, Scripts  # type: ignore[import-untyped]
 
 TARGET = Path(__file__).resolve().parent.parent / "src" / "provider_identity" / "_script_table.py"
 
