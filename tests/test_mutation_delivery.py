@@ -120,3 +120,15 @@ def test_close_gives_up_after_its_timeout_while_the_worker_is_busy() -> None:
     finally:
         release.set()
     assert delivery.close(timeout=10) is True
+
+
+def test_the_idle_condition_and_submit_share_one_lock() -> None:
+    """The worker's count and submit() must take the same lock, or their updates race.
+
+    No deterministic run shows the race itself, so this checks the invariant:
+    holding the idle condition holds the lock submit() takes.
+    """
+    delivery = BackgroundDelivery()
+    with delivery._idle:
+        assert delivery._lock.locked()
+    assert not delivery._lock.locked()
