@@ -7,13 +7,20 @@ each bound is tried on both sides.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import attrs
 import pytest
 
-from provider_identity import ConfigurationError, InvalidInput, PasswordPolicy, TokenIssuer
+from provider_identity import (
+    ConfigurationError,
+    FieldError,
+    InvalidInput,
+    PasswordPolicy,
+    TokenIssuer,
+)
 from provider_identity._fields import checked_text
 from provider_identity.accounts import canonical_username
 from provider_identity.clock import ensure_utc
@@ -30,10 +37,15 @@ def configuration_refusal(build: Any, **kwargs: Any) -> str:
     return str(caught.value)
 
 
-def username_refusal(typed: str) -> tuple[str, str, str]:
+def only_error(call: Callable[[], object]) -> FieldError:
     with pytest.raises(InvalidInput) as caught:
-        canonical_username(typed)
+        call()
     [error] = caught.value.errors
+    return error
+
+
+def username_refusal(typed: str) -> tuple[str, str, str]:
+    error = only_error(lambda: canonical_username(typed))
     return error.field, error.code, error.message
 
 
@@ -139,9 +151,7 @@ def test_identifiers_that_are_not_text_are_refused_by_label(
     changes: dict[str, Any], expected: tuple[str, str, str]
 ) -> None:
     """A password check given a username or email that is not text names it in words."""
-    with pytest.raises(InvalidInput) as caught:
-        PasswordPolicy().check("Blue-Heron-2031", **changes)
-    [error] = caught.value.errors
+    error = only_error(lambda: PasswordPolicy().check("Blue-Heron-2031", **changes))
     assert (error.field, error.code, error.message) == expected
 
 
@@ -187,9 +197,7 @@ def test_a_record_end_date_is_blank_or_ten_characters_of_iso_date() -> None:
     record = sample_records()[0]
     assert attrs.evolve(record, end_date="").end_date is None
     assert attrs.evolve(record, end_date="2026-06-30").end_date == date(2026, 6, 30)
-    with pytest.raises(InvalidInput) as caught:
-        attrs.evolve(record, end_date="2026-06-30 ")
-    [error] = caught.value.errors
+    error = only_error(lambda: attrs.evolve(record, end_date="2026-06-30 "))
     assert (error.field, error.code, error.message) == (
         "end_date",
         "invalid_date",
@@ -200,17 +208,13 @@ def test_a_record_end_date_is_blank_or_ten_characters_of_iso_date() -> None:
 def test_a_zip_of_nine_plain_digits_is_zip_plus_four_and_ten_are_refused() -> None:
     """'454021234' is ZIP+4 as NPPES prints it; '4540212345' is no ZIP Code."""
     assert normalize_zip("454021234") == "45402"
-    with pytest.raises(InvalidInput) as caught:
-        normalize_zip("4540212345")
-    [error] = caught.value.errors
+    error = only_error(lambda: normalize_zip("4540212345"))
     assert (error.field, error.code) == ("zip_code", "invalid_format")
 
 
 def test_text_too_long_states_its_maximum_as_a_parameter() -> None:
     """Eleven characters for a field of ten: too_long, in words and with max=10."""
-    with pytest.raises(InvalidInput) as caught:
-        checked_text("note", "x" * 11, label="Note", max_length=10)
-    [error] = caught.value.errors
+    error = only_error(lambda: checked_text("note", "x" * 11, label="Note", max_length=10))
     assert (error.code, error.message, error.params) == (
         "too_long",
         "Note must be at most 10 characters.",
